@@ -1,0 +1,78 @@
+# media-grpc: `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NODE_BIN := node_modules/.bin
+PYTEST_ARGS ?=
+
+.PHONY: help install run serve worker migrate proto proto-check lint buf-lint fmt test test-unit \
+        test-integration services bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the service with its dev and embedded extras
+
+$(NODE_BIN)/buf:
+	npm install --no-save --no-audit --no-fund --silent @bufbuild/buf
+
+run: $(STAMP) ## Run the whole service on 127.0.0.1:50051 (embedded default: SQLite, local S3, in-process worker)
+	$(BIN)/media-grpc serve
+
+serve: run ## Same as run
+
+worker: $(STAMP) ## Run a worker against the configured broker (MEDIA_BROKER_URL)
+	$(BIN)/media-grpc worker
+
+migrate: $(STAMP) ## Apply database migrations to MEDIA_DATABASE_URL
+	$(BIN)/media-grpc migrate
+
+proto: $(STAMP) ## Regenerate generated/ from protos/
+	rm -rf generated/media
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -I protos --python_out=generated --grpc_python_out=generated \
+	  --mypy_out=generated --mypy_grpc_out=generated protos/media/v1/media.proto
+	touch generated/media/__init__.py generated/media/v1/__init__.py
+
+proto-check: $(STAMP) ## Fail when generated/ is stale against protos/
+	$(BIN)/python scripts/check_generated.py
+
+buf-lint: $(NODE_BIN)/buf ## Lint the contract with buf
+	$(NODE_BIN)/buf lint
+
+lint: $(STAMP) buf-lint ## ruff (lint + format check), mypy and buf lint
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## Format and autofix with ruff
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+services: ## Start PostgreSQL and RabbitMQ when they are installed here and not running
+	bash scripts/ensure-services.sh
+
+test: $(STAMP) services proto-check lint ## Install what is missing, check generated code and lint, run the whole suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## Unit tests only (no services needed)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP) services ## Integration and end-to-end tests only
+	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+bench: $(STAMP) services ## Run the benchmarks and write docs/benchmarks.md
+	$(BIN)/python -m bench
+
+clean: ## Remove the virtualenv, caches and the embedded default's data
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .media-data

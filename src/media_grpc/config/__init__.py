@@ -1,0 +1,109 @@
+"""The one typed settings object, read once from MEDIA_* environment variables.
+
+Nested groups use a double underscore: ``MEDIA_UPLOADS__URL_TTL_SECONDS=600``.
+With ``MEDIA_ENVIRONMENT=development`` (the default), whatever is not configured is embedded:
+SQLite under ``data_dir``, a local S3 endpoint on 127.0.0.1, an in-process queue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
+from media_grpc.config.image import ImageSettings
+from media_grpc.config.uploads import UploadSettings
+from media_grpc.config.video import VideoSettings
+
+
+class SettingsError(ValueError):
+    """The settings cannot run the service (e.g. production without a database URL)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    #: ``development`` embeds what is not configured; ``production`` requires every URL.
+    environment: Literal["development", "production"] = "development"
+    #: gRPC listen address.
+    grpc_listen: str = "127.0.0.1:50051"
+    #: Where the embedded default keeps its SQLite file.
+    data_dir: Path = Path(".media-data")
+    #: SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/db``. Unset: embedded SQLite.
+    database_url: str | None = None
+    #: Connections kept by the database pool.
+    database_pool_size: int = 10
+
+    #: S3 endpoint (MinIO, R2, ...). Unset in development: an embedded local S3 on 127.0.0.1.
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "media"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
+    #: Port of the embedded local S3 endpoint.
+    embedded_s3_port: int = 9000
+    #: Public base URL of the bucket's objects. Unset: ``{endpoint}/{bucket}``.
+    cdn_base_url: str | None = None
+
+    #: AMQP URL, e.g. ``amqp://guest:guest@127.0.0.1:5672/%2F``. Unset: an in-process queue.
+    broker_url: str | None = None
+    #: Prefix of the exchange and queue names.
+    broker_prefix: str = "media"
+
+    uploads: UploadSettings = UploadSettings()
+    auth: AuthSettings = AuthSettings()
+    image: ImageSettings = ImageSettings()
+    video: VideoSettings = VideoSettings()
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'media.db'}"
+
+    @property
+    def embeds_s3(self) -> bool:
+        return self.s3_endpoint_url is None
+
+    @property
+    def resolved_s3_endpoint_url(self) -> str:
+        return self.s3_endpoint_url or f"http://127.0.0.1:{self.embedded_s3_port}"
+
+    @property
+    def resolved_cdn_base_url(self) -> str:
+        base = self.cdn_base_url or f"{self.resolved_s3_endpoint_url}/{self.s3_bucket}"
+        return base.rstrip("/")
+
+    def check_runnable(self) -> None:
+        """Refuse configurations that must not serve: raises SettingsError."""
+        if not self.is_production:
+            return
+        missing = [
+            name
+            for name, value in (
+                ("MEDIA_DATABASE_URL", self.database_url),
+                ("MEDIA_S3_ENDPOINT_URL", self.s3_endpoint_url),
+                ("MEDIA_BROKER_URL", self.broker_url),
+            )
+            if not value
+        ]
+        if missing:
+            raise SettingsError(f"production requires {', '.join(missing)}")
+        if (
+            self.auth.jwt_public_key is None
+            and self.auth.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
+        ):
+            raise SettingsError(
+                "production refuses the development JWT secret: set MEDIA_AUTH__JWT_SECRET "
+                "or MEDIA_AUTH__JWT_PUBLIC_KEY"
+            )

@@ -1,0 +1,35 @@
+"""Settings of upload sessions (MEDIA_UPLOADS__*): per-purpose policy, multipart, URL expiry."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif",
+               "image/avif"]
+VIDEO_TYPES = ["video/mp4", "video/quicktime", "video/webm", "video/x-matroska"]
+
+
+class PurposePolicy(BaseModel):
+    """What one purpose accepts."""
+
+    #: Declared and sniffed MIME types accepted.
+    allowed_types: list[str]
+    #: Largest file accepted, in bytes.
+    max_bytes: int = Field(gt=0)
+
+
+class UploadSettings(BaseModel):
+    post_image: PurposePolicy = PurposePolicy(allowed_types=IMAGE_TYPES, max_bytes=50 * MiB)
+    post_video: PurposePolicy = PurposePolicy(allowed_types=VIDEO_TYPES, max_bytes=5 * GiB)
+    profile_image: PurposePolicy = PurposePolicy(allowed_types=IMAGE_TYPES, max_bytes=20 * MiB)
+    #: Files of at least this many bytes get a multipart session.
+    multipart_threshold_bytes: int = 8 * MiB
+    #: Preferred part size; raised when a file would need more than 10,000 parts.
+    part_size_bytes: int = Field(default=8 * MiB, ge=5 * MiB)
+    #: How many part URLs CreateUploadSession presigns up front.
+    initial_part_urls: int = Field(default=20, ge=1, le=10_000)
+    #: Lifetime of presigned URLs and of a PENDING session, in seconds.
+    url_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
