@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import filecmp
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,5 +49,4 @@ def _differences(expected: Path, actual: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    shutil.rmtree(ROOT / "generated" / "media" / "__pycache__", ignore_errors=True)
     sys.exit(main())

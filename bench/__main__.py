@@ -1,0 +1,65 @@
+"""Run benchmarks and write their sections into docs/benchmarks.md.
+
+Each ``bench/bench_<name>.py`` exposes ``run() -> str``: a Markdown section body that reports
+ratios against a reference measured in the same run. ``python -m bench`` runs all of them;
+``python -m bench image video`` runs only those and leaves the other sections as they were.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "docs" / "benchmarks.md"
+HEADER = """# Benchmarks
+
+Produced by `make bench` (which runs `python -m bench`); one section per benchmark, each
+rerun alone with `.venv/bin/python -m bench NAME`. Every figure is a ratio against a reference
+measured in the same run, or an absolute figure labelled with the machine it was taken on.
+"""
+
+
+def available() -> list[str]:
+    return sorted(p.stem.removeprefix("bench_") for p in Path(__file__).parent.glob("bench_*.py"))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, Python {platform.python_version()}"
+
+
+def main(argv: list[str]) -> int:
+    names = argv or available()
+    unknown = sorted(set(names) - set(available()))
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; have: {', '.join(available())}")
+        return 2
+    text = REPORT.read_text() if REPORT.exists() else HEADER
+    for name in names:
+        print(f"== bench {name}", flush=True)
+        body = importlib.import_module(f"bench.bench_{name}").run()
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        section = (
+            f"<!-- bench:{name} -->\n## {name}\n\n"
+            f"Command: `.venv/bin/python -m bench {name}` on {machine()}, {stamp}.\n\n"
+            f"{body.strip()}\n<!-- /bench:{name} -->"
+        )
+        pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+        text = pattern.sub(lambda _m: section, text) if pattern.search(text) else (
+            text.rstrip() + "\n\n" + section + "\n"
+        )
+        REPORT.parent.mkdir(exist_ok=True)
+        REPORT.write_text(text)
+        print(section, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
