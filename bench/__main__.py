@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import platform
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, Python {platform.python_version()}"
 
 
+def replace_section(text: str, name: str, section: str) -> str:
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    if start in text and end in text:
+        return text[: text.index(start)] + section + text[text.index(end) + len(end) :]
+    return text.rstrip() + "\n\n" + section + "\n"
+
+
 def main(argv: list[str]) -> int:
     names = argv or available()
     unknown = sorted(set(names) - set(available()))
@@ -51,10 +57,7 @@ def main(argv: list[str]) -> int:
             f"Command: `.venv/bin/python -m bench {name}` on {machine()}, {stamp}.\n\n"
             f"{body.strip()}\n<!-- /bench:{name} -->"
         )
-        pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
-        text = pattern.sub(lambda _m: section, text) if pattern.search(text) else (
-            text.rstrip() + "\n\n" + section + "\n"
-        )
+        text = replace_section(text, name, section)
         REPORT.parent.mkdir(exist_ok=True)
         REPORT.write_text(text)
         print(section, flush=True)

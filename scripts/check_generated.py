@@ -18,10 +18,22 @@ def main() -> int:
         bin_dir = str(Path(sys.executable).parent)
         env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
         subprocess.run(
-            [sys.executable, "-m", "grpc_tools.protoc", "-I", "protos",
-             f"--python_out={out}", f"--grpc_python_out={out}",
-             f"--mypy_out={out}", f"--mypy_grpc_out={out}", "protos/media/v1/media.proto"],
-            cwd=ROOT, env=env, check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "grpc_tools.protoc",
+                "-I",
+                "protos",
+                f"--python_out={out}",
+                f"--grpc_python_out={out}",
+                f"--mypy_out={out}",
+                f"--mypy_grpc_out={out}",
+                "protos/media/v1/media.proto",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
         )
         for package in (out / "media", out / "media" / "v1"):
             (package / "__init__.py").touch()
@@ -38,7 +50,8 @@ def main() -> int:
 def _differences(expected: Path, actual: Path) -> list[str]:
     expected_files = {p.relative_to(expected) for p in expected.rglob("*") if p.is_file()}
     actual_files = {
-        p.relative_to(actual) for p in actual.rglob("*")
+        p.relative_to(actual)
+        for p in actual.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     }
     stale = sorted(str(p) for p in expected_files ^ actual_files)

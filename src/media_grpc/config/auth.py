@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, SecretStr
 
 #: The embedded default's signing secret: good for grpcurl on a laptop, refused in production.
-DEVELOPMENT_JWT_SECRET = "media-grpc-development-secret-do-not-use-in-production"
+DEVELOPMENT_JWT_SECRET = "media-grpc-development-secret-do-not-use-in-production"  # noqa: S105
 
 
 class AuthSettings(BaseModel):

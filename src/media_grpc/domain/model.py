@@ -79,7 +79,7 @@ class Failure:
 
 @dataclass(frozen=True)
 class Variant:
-    """One derived object of a media, stored at `storage_key`."""
+    """One derived object of a media, stored at the bucket key `storage_key`."""
 
     name: str
     kind: VariantKind
@@ -127,6 +127,7 @@ class Media:
     duration_ms: int = 0
     failure: Failure | None = None
     variants: list[Variant] = field(default_factory=list)
+    #: Bucket key of the HLS master playlist, for videos.
     hls_key: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     post_id: str | None = None

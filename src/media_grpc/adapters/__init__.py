@@ -1,0 +1,1 @@
+"""Adapters at the edges: database, object storage, broker. Driver errors stop here."""

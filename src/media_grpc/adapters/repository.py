@@ -1,0 +1,117 @@
+"""The media repository port and its SQLAlchemy implementation."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.orm import Session
+
+from media_grpc.adapters.media_mapping import copy_to_row, to_domain, variant_row
+from media_grpc.adapters.orm import MediaRow, VariantRow
+from media_grpc.domain.model import Media, Purpose, Status
+
+
+@dataclass(frozen=True)
+class MediaFilter:
+    """Which of one owner's media to list, newest first, after a (created_at, id) cursor."""
+
+    owner_id: str
+    status: Status | None = None
+    purpose: Purpose | None = None
+    limit: int = 50
+    after: tuple[datetime, str] | None = None
+
+
+class AbstractMediaRepository(abc.ABC):
+    @abc.abstractmethod
+    def add(self, media: Media) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
+        """The media, or None. ``for_update`` locks its row until the transaction ends."""
+
+    @abc.abstractmethod
+    def get_many(self, media_ids: Sequence[str], *, for_update: bool = False) -> list[Media]: ...
+
+    @abc.abstractmethod
+    def save(self, media: Media) -> None:
+        """Write back a media obtained from this repository (fields and variants)."""
+
+    @abc.abstractmethod
+    def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None: ...
+
+    @abc.abstractmethod
+    def find(self, query: MediaFilter) -> list[Media]: ...
+
+
+class SqlAlchemyMediaRepository(AbstractMediaRepository):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, media: Media) -> None:
+        row = MediaRow()
+        copy_to_row(media, row)
+        self.session.add(row)
+        self.session.flush()
+        for variant in media.variants:
+            self.session.add(variant_row(media.id, variant))
+
+    def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
+        found = self.get_many([media_id], for_update=for_update)
+        return found[0] if found else None
+
+    def get_many(self, media_ids: Sequence[str], *, for_update: bool = False) -> list[Media]:
+        if not media_ids:
+            return []
+        # Lock in id order so that two transactions locking overlapping sets cannot deadlock.
+        stmt = select(MediaRow).where(MediaRow.id.in_(list(media_ids))).order_by(MediaRow.id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        rows = list(self.session.scalars(stmt))
+        return self._with_variants(rows)
+
+    def save(self, media: Media) -> None:
+        row = self.session.get(MediaRow, media.id)
+        if row is None:
+            raise LookupError(f"media {media.id} is not in this session")
+        copy_to_row(media, row)
+        self.session.execute(delete(VariantRow).where(VariantRow.media_id == media.id))
+        for variant in media.variants:
+            self.session.add(variant_row(media.id, variant))
+        self.session.flush()
+
+    def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None:
+        row = self.session.scalars(
+            select(MediaRow).where(MediaRow.owner_id == owner_id, MediaRow.idempotency_key == key)
+        ).first()
+        return self._with_variants([row])[0] if row else None
+
+    def find(self, query: MediaFilter) -> list[Media]:
+        stmt = select(MediaRow).where(MediaRow.owner_id == query.owner_id)
+        if query.status is not None:
+            stmt = stmt.where(MediaRow.status == query.status.value)
+        else:
+            stmt = stmt.where(MediaRow.status != Status.DELETED.value)
+        if query.purpose is not None:
+            stmt = stmt.where(MediaRow.purpose == query.purpose.value)
+        if query.after is not None:
+            created_at, media_id = query.after
+            stmt = stmt.where(
+                tuple_(MediaRow.created_at, MediaRow.id) < tuple_(created_at, media_id)
+            )
+        stmt = stmt.order_by(MediaRow.created_at.desc(), MediaRow.id.desc()).limit(query.limit)
+        return self._with_variants(list(self.session.scalars(stmt)))
+
+    def _with_variants(self, rows: list[MediaRow]) -> list[Media]:
+        if not rows:
+            return []
+        variants: dict[str, list[VariantRow]] = {row.id: [] for row in rows}
+        for v in self.session.scalars(
+            select(VariantRow).where(VariantRow.media_id.in_(list(variants)))
+        ):
+            variants[v.media_id].append(v)
+        return [to_domain(row, variants[row.id]) for row in rows]

@@ -1,0 +1,202 @@
+"""BlobStorage over boto3 (S3, R2, MinIO, the moto server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from media_grpc.adapters.blob_storage import (
+    BlobNotFound,
+    BlobStorage,
+    BlobStorageUnavailable,
+    ObjectInfo,
+    PresignedRequest,
+    StoredPart,
+)
+
+_NOT_FOUND_CODES = {"404", "NoSuchKey", "NoSuchUpload", "NotFound", "NoSuchBucket"}
+_PRECONDITION_CODES = {"412", "PreconditionFailed"}
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """boto3 errors end here: 404s become BlobNotFound, the rest BlobStorageUnavailable."""
+    try:
+        yield
+    except ClientError as e:
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        if code in _NOT_FOUND_CODES or code in _PRECONDITION_CODES:
+            raise BlobNotFound(f"{what}: {code}") from None
+        raise BlobStorageUnavailable(f"{what}: {code or e}") from None
+    except BotoCoreError as e:
+        raise BlobStorageUnavailable(f"{what}: {e}") from None
+
+
+def build_s3_client(
+    endpoint_url: str | None,
+    region: str,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    addressing_style: str,
+) -> Any:
+    """A client that presigns with SigV4 and retries throttling (standard retry mode)."""
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": addressing_style},  # type: ignore[arg-type,typeddict-item]
+        retries={"mode": "standard", "max_attempts": 8},
+        connect_timeout=5,
+        read_timeout=60,
+        max_pool_connections=50,
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        config=config,
+    )
+
+
+class S3BlobStorage(BlobStorage):
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def presign_put(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        content_length: int,
+        sha256_b64: str | None,
+        expires_in: int,
+    ) -> PresignedRequest:
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": content_length,
+        }
+        headers = {"Content-Type": content_type, "Content-Length": str(content_length)}
+        if sha256_b64:
+            params["ChecksumSHA256"] = sha256_b64
+            headers["x-amz-checksum-sha256"] = sha256_b64
+        url = self._presign("put_object", params, expires_in)
+        return PresignedRequest(url=url, headers=headers)
+
+    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        with _translated(f"create multipart upload {key}"):
+            answer = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        return str(answer["UploadId"])
+
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, *, expires_in: int
+    ) -> PresignedRequest:
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+        }
+        return PresignedRequest(url=self._presign("upload_part", params, expires_in))
+
+    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        parts: list[StoredPart] = []
+        marker = 0
+        with _translated(f"list parts of {key}"):
+            while True:
+                answer = self.client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+                parts.extend(
+                    StoredPart(int(p["PartNumber"]), str(p["ETag"]), int(p["Size"]))
+                    for p in answer.get("Parts", [])
+                )
+                if not answer.get("IsTruncated"):
+                    return parts
+                marker = int(answer["NextPartNumberMarker"])
+
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> None:
+        with _translated(f"complete multipart upload {key}"):
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]
+                },
+            )
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        try:
+            with _translated(f"abort multipart upload {key}"):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except BlobNotFound:
+            return
+
+    def head(self, key: str) -> ObjectInfo:
+        with _translated(f"head {key}"):
+            answer = self.client.head_object(Bucket=self.bucket, Key=key)
+        return ObjectInfo(
+            size=int(answer["ContentLength"]),
+            etag=str(answer["ETag"]),
+            content_type=str(answer.get("ContentType", "")),
+            version_id=answer.get("VersionId"),
+        )
+
+    def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
+        extra = {"IfMatch": etag} if etag else {}
+        with _translated(f"read {key}"):
+            answer = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}", **extra
+            )
+            return bytes(answer["Body"].read())
+
+    def download(self, key: str, path: Path, *, etag: str | None = None) -> None:
+        extra = {"IfMatch": etag} if etag else {}
+        with _translated(f"download {key}"):
+            self.client.download_file(self.bucket, key, str(path), ExtraArgs=extra or None)
+
+    def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
+        with _translated(f"upload {key}"):
+            self.client.upload_file(
+                str(path),
+                self.bucket,
+                key,
+                ExtraArgs={"ContentType": content_type, "CacheControl": cache_control},
+            )
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            with _translated(f"delete {len(batch)} objects"):
+                self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                )
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        with _translated(f"list {prefix}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(str(obj["Key"]) for obj in page.get("Contents", []))
+        return keys
+
+    def _presign(self, operation: str, params: dict[str, Any], expires_in: int) -> str:
+        presign: Callable[..., str] = self.client.generate_presigned_url
+        with _translated(f"presign {operation}"):
+            return presign(operation, Params=params, ExpiresIn=expires_in, HttpMethod="PUT")

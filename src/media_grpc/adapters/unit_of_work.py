@@ -1,0 +1,66 @@
+"""Unit of work: one database transaction around a use case."""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from media_grpc.adapters.outbox import AbstractOutbox, SqlAlchemyOutbox
+from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
+from media_grpc.domain.errors import Unavailable
+
+
+class AbstractUnitOfWork(abc.ABC):
+    media: AbstractMediaRepository
+    outbox: AbstractOutbox
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
+
+
+class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
+    """Opens a session on enter; rolls back whatever was not committed on exit."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def __enter__(self) -> Self:
+        self.session = self.session_factory()
+        self.media = SqlAlchemyMediaRepository(self.session)
+        self.outbox = SqlAlchemyOutbox(self.session)
+        return super().__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        super().__exit__(exc_type, exc, tb)
+        self.session.close()
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise Unavailable("the database connection was lost; retry the call") from None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,139 @@
+"""MediaService: message in, service call, message out. Logic lives in media_grpc.service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+from media.v1 import media_pb2, media_pb2_grpc
+
+from media_grpc.api.auth_interceptor import current_principal
+from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_pb, timestamp
+from media_grpc.domain.errors import FailedPrecondition
+from media_grpc.service.queries import MediaQueries
+from media_grpc.service.uploads import UploadRequest, UploadService
+
+Context = grpc.ServicerContext
+
+
+def _not_yet(what: str) -> FailedPrecondition:
+    return FailedPrecondition(f"{what} is not available in this version of media-grpc")
+
+
+class MediaServicer(media_pb2_grpc.MediaServiceServicer):
+    def __init__(
+        self, uploads: UploadService, queries: MediaQueries, messages: MediaMessages
+    ) -> None:
+        self.uploads = uploads
+        self.queries = queries
+        self.messages = messages
+
+    def CreateUploadSession(
+        self, request: media_pb2.CreateUploadSessionRequest, context: Context
+    ) -> media_pb2.CreateUploadSessionResponse:
+        purpose = purpose_from_pb(request.purpose)
+        assert purpose is not None
+        session = self.uploads.create_session(
+            current_principal(),
+            UploadRequest(
+                purpose=purpose,
+                file_name=request.file_name,
+                content_type=request.content_type,
+                size_bytes=request.size_bytes,
+                sha256=request.sha256 if request.HasField("sha256") else None,
+                idempotency_key=request.idempotency_key,
+                owner_id=request.owner_id,
+            ),
+        )
+        response = media_pb2.CreateUploadSessionResponse(
+            media_id=session.media.id, expires_at=timestamp(session.media.expires_at)
+        )
+        if session.single_put is not None:
+            response.single_put.CopyFrom(self.messages.single_put(session.single_put))
+        return response
+
+    def CompleteUpload(
+        self, request: media_pb2.CompleteUploadRequest, context: Context
+    ) -> media_pb2.CompleteUploadResponse:
+        media = self.uploads.complete_upload(current_principal(), request.media_id)
+        return media_pb2.CompleteUploadResponse(media=self.messages.media(media))
+
+    def GetMedia(
+        self, request: media_pb2.GetMediaRequest, context: Context
+    ) -> media_pb2.GetMediaResponse:
+        media = self.queries.get(current_principal(), request.media_id)
+        return media_pb2.GetMediaResponse(media=self.messages.media(media))
+
+    def BatchGetMedia(
+        self, request: media_pb2.BatchGetMediaRequest, context: Context
+    ) -> media_pb2.BatchGetMediaResponse:
+        found, missing = self.queries.batch_get(current_principal(), list(request.media_ids))
+        return media_pb2.BatchGetMediaResponse(
+            media=[self.messages.media(m) for m in found], not_found_ids=missing
+        )
+
+    def ListMedia(
+        self, request: media_pb2.ListMediaRequest, context: Context
+    ) -> media_pb2.ListMediaResponse:
+        page = self.queries.list(
+            current_principal(),
+            owner_id=request.owner_id,
+            status=status_from_pb(request.status),
+            purpose=purpose_from_pb(request.purpose, required=False),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return media_pb2.ListMediaResponse(
+            media=[self.messages.media(m) for m in page.media],
+            next_page_token=page.next_page_token,
+        )
+
+    def GetUploadPartUrls(
+        self, request: media_pb2.GetUploadPartUrlsRequest, context: Context
+    ) -> media_pb2.GetUploadPartUrlsResponse:
+        raise _not_yet("GetUploadPartUrls")
+
+    def ListUploadedParts(
+        self, request: media_pb2.ListUploadedPartsRequest, context: Context
+    ) -> media_pb2.ListUploadedPartsResponse:
+        raise _not_yet("ListUploadedParts")
+
+    def AbortUpload(
+        self, request: media_pb2.AbortUploadRequest, context: Context
+    ) -> media_pb2.AbortUploadResponse:
+        raise _not_yet("AbortUpload")
+
+    def WatchMedia(
+        self, request: media_pb2.WatchMediaRequest, context: Context
+    ) -> Iterator[media_pb2.WatchMediaResponse]:
+        raise _not_yet("WatchMedia")
+
+    def DeleteMedia(
+        self, request: media_pb2.DeleteMediaRequest, context: Context
+    ) -> media_pb2.DeleteMediaResponse:
+        raise _not_yet("DeleteMedia")
+
+    def RetryProcessing(
+        self, request: media_pb2.RetryProcessingRequest, context: Context
+    ) -> media_pb2.RetryProcessingResponse:
+        raise _not_yet("RetryProcessing")
+
+    def ValidateOwnership(
+        self, request: media_pb2.ValidateOwnershipRequest, context: Context
+    ) -> media_pb2.ValidateOwnershipResponse:
+        raise _not_yet("ValidateOwnership")
+
+    def ValidateMedia(
+        self, request: media_pb2.ValidateMediaRequest, context: Context
+    ) -> media_pb2.ValidateMediaResponse:
+        raise _not_yet("ValidateMedia")
+
+    def AttachMedia(
+        self, request: media_pb2.AttachMediaRequest, context: Context
+    ) -> media_pb2.AttachMediaResponse:
+        raise _not_yet("AttachMedia")
+
+    def DetachMedia(
+        self, request: media_pb2.DetachMediaRequest, context: Context
+    ) -> media_pb2.DetachMediaResponse:
+        raise _not_yet("DetachMedia")

@@ -1,0 +1,112 @@
+"""The only place objects are built: from one Settings object to a running application."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from media_grpc.adapters.blob_storage import BlobStorage
+from media_grpc.adapters.database import build_engine, build_session_factory
+from media_grpc.adapters.jwt_tokens import TokenVerifier
+from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.adapters.s3_storage import S3BlobStorage, build_s3_client
+from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from media_grpc.api.messages import MediaMessages
+from media_grpc.api.server import RunningServer, create_server
+from media_grpc.api.servicer import MediaServicer
+from media_grpc.config import Settings
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from media_grpc.service.context import ServiceContext
+from media_grpc.service.queries import MediaQueries
+from media_grpc.service.uploads import UploadService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Application:
+    """Everything a server or worker process runs with; ``close()`` releases it."""
+
+    settings: Settings
+    engine: Engine
+    storage: BlobStorage
+    s3_client: Any
+    ctx: ServiceContext
+    uploads: UploadService
+    queries: MediaQueries
+    messages: MediaMessages
+    verifier: TokenVerifier
+    local_s3: LocalS3 | None = None
+    closers: list[Any] = field(default_factory=list)
+
+    def serve(self, address: str | None = None) -> RunningServer:
+        servicer = MediaServicer(self.uploads, self.queries, self.messages)
+        return create_server(servicer, self.verifier, address or self.settings.grpc_listen)
+
+    def close(self) -> None:
+        for closer in reversed(self.closers):
+            closer()
+        self.engine.dispose()
+        if self.local_s3 is not None:
+            self.local_s3.stop()
+
+
+def _create_public_read_bucket(client: Any, bucket: str) -> None:
+    """The embedded bucket serves objects anonymously, standing in for a CDN."""
+    client.create_bucket(Bucket=bucket)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def build_application(settings: Settings, *, migrate: bool | None = None) -> Application:
+    """Build from settings. ``migrate`` defaults to True for the embedded SQLite database."""
+    settings.check_runnable()
+    local_s3 = None
+    endpoint = settings.s3_endpoint_url
+    access_key = settings.s3_access_key_id
+    secret_key = (
+        settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
+    )
+    if settings.embeds_s3:
+        local_s3 = LocalS3(settings.embedded_s3_port)
+        endpoint = local_s3.start()
+        access_key, secret_key = EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+        log.info("embedded S3 endpoint on %s", endpoint)
+    client = build_s3_client(
+        endpoint, settings.s3_region, access_key, secret_key, settings.s3_addressing_style
+    )
+    if local_s3 is not None:
+        _create_public_read_bucket(client, settings.s3_bucket)
+    engine = build_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    if migrate if migrate is not None else settings.database_url is None:
+        upgrade_to_head(engine)
+    storage = S3BlobStorage(client, settings.s3_bucket)
+    session_factory = build_session_factory(engine)
+    ctx = ServiceContext(uow=lambda: SqlAlchemyUnitOfWork(session_factory), storage=storage)
+    cdn = settings.cdn_base_url or f"{endpoint}/{settings.s3_bucket}"
+    return Application(
+        settings=settings,
+        engine=engine,
+        storage=storage,
+        s3_client=client,
+        ctx=ctx,
+        uploads=UploadService(ctx, settings.uploads),
+        queries=MediaQueries(ctx),
+        messages=MediaMessages(cdn),
+        verifier=TokenVerifier(settings.auth),
+        local_s3=local_s3,
+    )

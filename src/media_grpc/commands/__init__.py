@@ -1,0 +1,1 @@
+"""One module per `media-grpc` sub-command; each exposes ``register(subparsers)``."""

@@ -1,0 +1,25 @@
+"""`media-grpc migrate`: apply the database migrations to MEDIA_DATABASE_URL."""
+
+from __future__ import annotations
+
+import argparse
+
+from media_grpc.adapters.database import build_engine
+from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.config import Settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("migrate", help="apply database migrations")
+    parser.set_defaults(handler=run)
+
+
+def run(_args: argparse.Namespace) -> int:
+    settings = Settings()
+    engine = build_engine(settings.resolved_database_url)
+    try:
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+    return 0

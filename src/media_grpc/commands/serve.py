@@ -1,0 +1,49 @@
+"""`media-grpc serve`: run the gRPC server until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from media_grpc.bootstrap import build_application
+from media_grpc.config import Settings
+
+log = logging.getLogger("media_grpc.serve")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("serve", help="run the gRPC server")
+    parser.add_argument("--listen", help="address to bind (default: MEDIA_GRPC_LISTEN)")
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds in-flight RPCs get to finish on shutdown (default 10)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    app = build_application(settings)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received signal %s, shutting down", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server = app.serve(args.listen)
+    host = (args.listen or settings.grpc_listen).rsplit(":", 1)[0]
+    log.info("media-grpc serving on %s:%d (%s)", host, server.port, settings.environment)
+    print(f"media-grpc serving on {host}:{server.port}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        server.stop(args.grace)
+        app.close()
+    return 0

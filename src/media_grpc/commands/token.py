@@ -1,0 +1,24 @@
+"""`media-grpc token`: print a bearer token signed with the configured HS256 secret."""
+
+from __future__ import annotations
+
+import argparse
+
+from media_grpc.adapters.jwt_tokens import issue_token
+from media_grpc.config import Settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "token", help="print a development bearer token (for grpcurl and tests)"
+    )
+    parser.add_argument("--user", required=True, help="subject: the user (or service) id")
+    parser.add_argument("--role", help="role claim, e.g. 'service' for the post service")
+    parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (3600)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    print(issue_token(settings.auth, args.user, role=args.role, ttl_seconds=args.ttl))
+    return 0

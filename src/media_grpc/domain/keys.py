@@ -1,0 +1,41 @@
+"""Storage keys. File names are metadata only: a key is built from the owner, time and an id."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from media_grpc.domain.model import Purpose
+
+#: Extension of the original's key, by declared MIME type.
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "image/heic": "heic",
+    "image/heif": "heif",
+    "image/avif": "avif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "video/x-matroska": "mkv",
+}
+
+_SAFE_OWNER = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def original_key(
+    purpose: Purpose, owner_id: str, media_id: str, content_type: str, now: datetime
+) -> str:
+    """``posts/{owner}/{timestamp}-{id}.{ext}`` or ``profiles/{owner}/...``."""
+    folder = "profiles" if purpose is Purpose.PROFILE_IMAGE else "posts"
+    owner = _SAFE_OWNER.sub("_", owner_id)[:128] or "_"
+    ext = EXTENSIONS.get(content_type, "bin")
+    return f"{folder}/{owner}/{now.strftime('%Y%m%dT%H%M%SZ')}-{media_id}.{ext}"
+
+
+def output_prefix(storage_key: str, *, video: bool) -> str:
+    """Prefix of a media's derived objects: ``variants/{key}/`` or ``transcoded/{key}/``."""
+    stem = storage_key.rsplit(".", 1)[0]
+    return f"{'transcoded' if video else 'variants'}/{stem}/"

@@ -1,0 +1,1 @@
+"""What the embedded default runs in-process when no server is configured."""

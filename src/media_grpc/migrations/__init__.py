@@ -1,0 +1,1 @@
+"""Alembic migrations; `media-grpc migrate` applies them."""

@@ -1,0 +1,196 @@
+"""Upload sessions: create one, complete it (verify what storage holds), abort it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from media_grpc.adapters.blob_storage import PresignedRequest
+from media_grpc.config.uploads import UploadSettings
+from media_grpc.domain import keys, lifecycle
+from media_grpc.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from media_grpc.domain.file_names import sanitize_file_name
+from media_grpc.domain.jobs import ProcessingJob
+from media_grpc.domain.model import Failure, Media, Purpose, Status
+from media_grpc.domain.principal import Principal
+from media_grpc.service.context import ServiceContext, check_visible
+from media_grpc.service.upload_policy import check_declared
+from media_grpc.service.verification import UploadVerifier
+
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+MAX_IDEMPOTENCY_KEY_CHARS = 128
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    purpose: Purpose
+    file_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str | None = None
+    idempotency_key: str = ""
+    owner_id: str = ""
+
+
+@dataclass(frozen=True)
+class UploadSession:
+    """A PENDING media and how to upload its bytes."""
+
+    media: Media
+    single_put: PresignedRequest | None
+
+
+class UploadService:
+    def __init__(self, ctx: ServiceContext, settings: UploadSettings) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.verifier = UploadVerifier(ctx.storage, settings)
+
+    def create_session(self, principal: Principal, request: UploadRequest) -> UploadSession:
+        owner_id = principal.owner_for(request.owner_id)
+        sha256 = _check_sha256(request.sha256)
+        check_declared(self.settings, request.purpose, request.content_type, request.size_bytes)
+        key = _check_idempotency_key(request.idempotency_key)
+        fingerprint = _fingerprint(request, owner_id, sha256)
+        if key:
+            with self.ctx.uow() as uow:
+                existing = uow.media.find_by_idempotency_key(owner_id, key)
+            if existing is not None:
+                return self._replay(existing, fingerprint)
+        now = self.ctx.now()
+        media_id = self.ctx.new_id()
+        media = Media(
+            id=media_id,
+            owner_id=owner_id,
+            purpose=request.purpose,
+            status=Status.PENDING,
+            storage_key=keys.original_key(
+                request.purpose, owner_id, media_id, request.content_type, now
+            ),
+            file_name=sanitize_file_name(request.file_name),
+            declared_content_type=request.content_type,
+            mime_type=request.content_type,
+            size_bytes=request.size_bytes,
+            sha256=sha256,
+            idempotency_key=key or None,
+            request_fingerprint=fingerprint,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(seconds=self.settings.url_ttl_seconds),
+        )
+        with self.ctx.uow() as uow:
+            uow.media.add(media)
+            uow.commit()
+        return UploadSession(media=media, single_put=self._presign_single(media))
+
+    def complete_upload(self, principal: Principal, media_id: str) -> Media:
+        """Verify the object and mark the media UPLOADED with its job queued. Idempotent."""
+        media = self.ctx.load_visible(principal, media_id)
+        if media.status in (Status.UPLOADED, Status.PROCESSING, Status.READY):
+            return media
+        if media.status is not Status.PENDING:
+            raise FailedPrecondition(
+                f"media {media_id} is {media.status.value}; only a PENDING upload can complete"
+            )
+        verified = self.verifier.verify(media)
+        if verified.failure is not None:
+            self._fail(media.id, verified.failure)
+            self.verifier.discard(media)
+            raise verified.as_error()
+        now = self.ctx.now()
+        with self.ctx.uow() as uow:
+            locked = check_visible(principal, uow.media.get(media_id, for_update=True), media_id)
+            if locked.status is not Status.PENDING:
+                return locked
+            lifecycle.mark_uploaded(
+                locked,
+                etag=verified.etag,
+                version_id=verified.version_id,
+                mime_type=verified.mime_type,
+                now=now,
+            )
+            uow.media.save(locked)
+            uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), locked, now))
+            uow.commit()
+        return locked
+
+    def _fail(self, media_id: str, failure: Failure) -> None:
+        with self.ctx.uow() as uow:
+            media = uow.media.get(media_id, for_update=True)
+            if media is not None and media.status is Status.PENDING:
+                lifecycle.mark_failed(media, failure, self.ctx.now())
+                uow.media.save(media)
+                uow.commit()
+
+    def _replay(self, existing: Media, fingerprint: str) -> UploadSession:
+        if existing.request_fingerprint != fingerprint:
+            raise AlreadyExists(
+                f"idempotency_key {existing.idempotency_key!r} was used for media {existing.id} "
+                "with different parameters; use a new key for a different upload"
+            )
+        if existing.status is not Status.PENDING or existing.expires_at <= self.ctx.now():
+            raise FailedPrecondition(
+                f"idempotency_key {existing.idempotency_key!r} belongs to media {existing.id}, "
+                f"which is {existing.status.value}"
+                + (" and expired" if existing.status is Status.PENDING else "")
+                + "; its session cannot be handed out again"
+            )
+        return UploadSession(media=existing, single_put=self._presign_single(existing))
+
+    def _presign_single(self, media: Media) -> PresignedRequest:
+        ttl = _seconds_left(media.expires_at, self.ctx.now())
+        return self.ctx.storage.presign_put(
+            media.storage_key,
+            content_type=media.declared_content_type,
+            content_length=media.size_bytes,
+            sha256_b64=_hex_to_b64(media.sha256) if media.sha256 else None,
+            expires_in=ttl,
+        )
+
+
+def _seconds_left(expires_at: datetime, now: datetime) -> int:
+    return max(1, int((expires_at - now).total_seconds()))
+
+
+def _check_sha256(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    normalized = value.strip().lower()
+    if not _SHA256_HEX.match(normalized):
+        raise InvalidArgument(
+            "sha256 must be 64 hexadecimal characters (the hex digest of the file)",
+            field="sha256",
+            limit="64 hex characters",
+            value=value[:80],
+        )
+    return normalized
+
+
+def _check_idempotency_key(key: str) -> str:
+    if len(key) > MAX_IDEMPOTENCY_KEY_CHARS or any(ord(c) < 32 for c in key):
+        raise InvalidArgument(
+            f"idempotency_key must be at most {MAX_IDEMPOTENCY_KEY_CHARS} printable characters",
+            field="idempotency_key",
+            limit=str(MAX_IDEMPOTENCY_KEY_CHARS),
+            value=str(len(key)),
+        )
+    return key
+
+
+def _fingerprint(request: UploadRequest, owner_id: str, sha256: str | None) -> str:
+    parts = [
+        owner_id,
+        request.purpose.value,
+        request.file_name,
+        request.content_type,
+        str(request.size_bytes),
+        sha256 or "",
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _hex_to_b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()

@@ -1,0 +1,69 @@
+"""Processes started as a user starts them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+CLI = str(Path(sys.executable).parent / "media-grpc")
+
+
+class ServedProcess:
+    def __init__(self, process: subprocess.Popen[str], address: str, env: dict[str, str]):
+        self.process = process
+        self.address = address
+        self.env = env
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [CLI, *args], env=self.env, capture_output=True, text=True, timeout=60, check=True
+        )
+        return done.stdout
+
+
+@pytest.fixture
+def embedded_server(tmp_path: Path) -> Iterator[ServedProcess]:
+    """`media-grpc serve` in the embedded default (SQLite, local S3), on free ports."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env.update(
+        MEDIA_DATA_DIR=str(tmp_path / "data"),
+        MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
+        MEDIA_EMBEDDED_S3_PORT=str(free_port()),
+    )
+    process = subprocess.Popen(
+        [CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    address = env["MEDIA_GRPC_LISTEN"]
+    try:
+        deadline = time.monotonic() + 30
+        with grpc.insecure_channel(address) as channel:
+            while True:
+                try:
+                    grpc.channel_ready_future(channel).result(timeout=1)
+                    break
+                except grpc.FutureTimeoutError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        output = process.stdout.read() if process.stdout else ""
+                        pytest.fail(f"media-grpc serve did not come up:\n{output}")
+        yield ServedProcess(process, address, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,0 +1,77 @@
+"""A newcomer's first minutes: `media-grpc serve`, a token, a session, curl, complete, get."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import grpc
+import requests
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+
+from tests.e2e.conftest import CLI, ServedProcess
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 500
+
+
+def test_embedded_default_takes_an_upload_with_curl_and_serves_it_back(
+    embedded_server: ServedProcess,
+) -> None:
+    token = embedded_server.cli("token", "--user", "newcomer").strip()
+    metadata = [("authorization", f"Bearer {token}")]
+    with grpc.insecure_channel(embedded_server.address) as channel:
+        stub = media_pb2_grpc.MediaServiceStub(channel)
+        session = stub.CreateUploadSession(
+            pb.CreateUploadSessionRequest(
+                purpose=pb.PURPOSE_POST_IMAGE,
+                file_name="a.jpg",
+                content_type="image/jpeg",
+                size_bytes=len(JPEG),
+            ),
+            metadata=metadata,
+        )
+        headers = [
+            arg for k, v in session.single_put.headers.items() for arg in ("-H", f"{k}: {v}")
+        ]
+        curl = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "-f",
+                "-X",
+                "PUT",
+                *headers,
+                "--data-binary",
+                "@-",
+                session.single_put.url,
+            ],
+            input=JPEG,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert curl.returncode == 0, curl.stderr
+        done = stub.CompleteUpload(
+            pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata
+        )
+        got = stub.GetMedia(pb.GetMediaRequest(media_id=session.media_id), metadata=metadata)
+
+    assert done.media.status in (pb.STATUS_UPLOADED, pb.STATUS_PROCESSING, pb.STATUS_READY)
+    assert got.media.id == session.media_id
+    assert requests.get(got.media.original_url, timeout=10).content == JPEG
+
+
+def test_serve_refuses_production_with_the_development_secret() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env.update(
+        MEDIA_ENVIRONMENT="production",
+        MEDIA_DATABASE_URL="sqlite:///unused.db",
+        MEDIA_S3_ENDPOINT_URL="http://127.0.0.1:1",
+        MEDIA_BROKER_URL="amqp://127.0.0.1:1",
+    )
+    done = subprocess.run(
+        [CLI, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    assert "development JWT secret" in done.stderr

@@ -1,0 +1,200 @@
+"""Fakes that are real implementations: in-memory storage, repository, outbox, unit of work."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from media_grpc.adapters.blob_storage import (
+    BlobNotFound,
+    BlobStorage,
+    ObjectInfo,
+    PresignedRequest,
+    StoredPart,
+)
+from media_grpc.adapters.outbox import AbstractOutbox
+from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
+from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
+from media_grpc.domain.jobs import ProcessingJob
+from media_grpc.domain.model import Media, Status
+
+
+@dataclass
+class StoredObject:
+    data: bytes
+    content_type: str
+    cache_control: str = ""
+
+    @property
+    def etag(self) -> str:
+        return '"' + hashlib.md5(self.data, usedforsecurity=False).hexdigest() + '"'
+
+
+class InMemoryBlobStorage(BlobStorage):
+    """A bucket in a dict. Presigned URLs are ``memory://`` URLs; tests ``put`` bytes directly."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, StoredObject] = {}
+        self.uploads: dict[str, tuple[str, str, dict[int, bytes]]] = {}
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.objects[key] = StoredObject(data, content_type)
+
+    def presign_put(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        content_length: int,
+        sha256_b64: str | None,
+        expires_in: int,
+    ) -> PresignedRequest:
+        headers = {"Content-Type": content_type, "Content-Length": str(content_length)}
+        if sha256_b64:
+            headers["x-amz-checksum-sha256"] = sha256_b64
+        return PresignedRequest(url=f"memory://{key}?expires={expires_in}", headers=headers)
+
+    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        upload_id = f"upload-{len(self.uploads) + 1}"
+        self.uploads[upload_id] = (key, content_type, {})
+        return upload_id
+
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, *, expires_in: int
+    ) -> PresignedRequest:
+        return PresignedRequest(url=f"memory://{key}?uploadId={upload_id}&partNumber={part_number}")
+
+    def put_part(self, upload_id: str, part_number: int, data: bytes) -> str:
+        self.uploads[upload_id][2][part_number] = data
+        return StoredObject(data, "").etag
+
+    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        if upload_id not in self.uploads:
+            raise BlobNotFound(upload_id)
+        parts = self.uploads[upload_id][2]
+        return [StoredPart(n, StoredObject(d, "").etag, len(d)) for n, d in sorted(parts.items())]
+
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> None:
+        if upload_id not in self.uploads:
+            raise BlobNotFound(upload_id)
+        _, content_type, stored = self.uploads.pop(upload_id)
+        self.objects[key] = StoredObject(
+            b"".join(stored[n] for n, _ in sorted(parts)), content_type
+        )
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        self.uploads.pop(upload_id, None)
+
+    def head(self, key: str) -> ObjectInfo:
+        obj = self._get(key)
+        return ObjectInfo(size=len(obj.data), etag=obj.etag, content_type=obj.content_type)
+
+    def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
+        return self._get(key, etag).data[start : end + 1]
+
+    def download(self, key: str, path: Path, *, etag: str | None = None) -> None:
+        path.write_bytes(self._get(key, etag).data)
+
+    def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
+        self.objects[key] = StoredObject(path.read_bytes(), content_type, cache_control)
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self.objects.pop(key, None)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def _get(self, key: str, etag: str | None = None) -> StoredObject:
+        obj = self.objects.get(key)
+        if obj is None or (etag is not None and obj.etag != etag):
+            raise BlobNotFound(key)
+        return obj
+
+
+class InMemoryMediaRepository(AbstractMediaRepository):
+    def __init__(self, rows: dict[str, Media]) -> None:
+        self.rows = rows
+
+    def add(self, media: Media) -> None:
+        self.rows[media.id] = copy.deepcopy(media)
+
+    def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
+        found = self.rows.get(media_id)
+        return copy.deepcopy(found) if found else None
+
+    def get_many(self, media_ids: Sequence[str], *, for_update: bool = False) -> list[Media]:
+        return [copy.deepcopy(self.rows[i]) for i in sorted(set(media_ids)) if i in self.rows]
+
+    def save(self, media: Media) -> None:
+        self.rows[media.id] = copy.deepcopy(media)
+
+    def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None:
+        for media in self.rows.values():
+            if media.owner_id == owner_id and media.idempotency_key == key:
+                return copy.deepcopy(media)
+        return None
+
+    def find(self, query: MediaFilter) -> list[Media]:
+        found = [
+            m
+            for m in self.rows.values()
+            if m.owner_id == query.owner_id
+            and (m.status == query.status if query.status else m.status is not Status.DELETED)
+            and (query.purpose is None or m.purpose == query.purpose)
+            and (query.after is None or (m.created_at, m.id) < query.after)
+        ]
+        found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        return [copy.deepcopy(m) for m in found[: query.limit]]
+
+
+class RecordingOutbox(AbstractOutbox):
+    def __init__(self, jobs: list[ProcessingJob]) -> None:
+        self.jobs = jobs
+
+    def add(self, job: ProcessingJob) -> None:
+        self.jobs.append(job)
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    """Changes become visible to the next unit of work only on commit, as in a database."""
+
+    def __init__(self, store: FakeDatabase) -> None:
+        self.store = store
+        self.committed = False
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._rows = copy.deepcopy(self.store.media)
+        self._jobs: list[ProcessingJob] = []
+        self.media = InMemoryMediaRepository(self._rows)
+        self.outbox = RecordingOutbox(self._jobs)
+        return self
+
+    def commit(self) -> None:
+        self.store.media = copy.deepcopy(self._rows)
+        self.store.published.extend(self._jobs)
+        self._jobs.clear()
+        self.committed = True
+        self.store.commits += 1
+
+    def rollback(self) -> None:
+        self._rows.clear()
+        self._rows.update(copy.deepcopy(self.store.media))
+        self._jobs.clear()
+
+
+class FakeDatabase:
+    """What FakeUnitOfWork commits into: media rows and the outbox."""
+
+    def __init__(self) -> None:
+        self.media: dict[str, Media] = {}
+        self.published: list[ProcessingJob] = []
+        self.commits = 0
+
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)

@@ -1,0 +1,28 @@
+"""Health and reflection answer without a token, so grpcurl works out of the box."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+
+def test_reflection_lists_media_service_and_health(channel: grpc.Channel) -> None:
+    services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
+    assert "media.v1.MediaService" in services
+    assert "grpc.health.v1.Health" in services
+
+
+def test_reflection_describes_create_upload_session(channel: grpc.Channel) -> None:
+    database = ProtoReflectionDescriptorDatabase(channel)
+    file_desc = database.FindFileContainingSymbol("media.v1.MediaService")
+    assert file_desc.name == "media/v1/media.proto"
+
+
+def test_health_reports_serving_for_the_server_and_media_service(channel: grpc.Channel) -> None:
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", "media.v1.MediaService"):
+        answer = health.Check(health_pb2.HealthCheckRequest(service=service))
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING

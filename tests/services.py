@@ -1,0 +1,71 @@
+"""Where the real services are: environment first, then this machine, then testcontainers.
+
+Integration tests FAIL when a service cannot be found: a skipped integration test proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+import pytest
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+def reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_available() -> bool:
+    return shutil.which("docker") is not None and os.path.exists("/var/run/docker.sock")
+
+
+@contextmanager
+def postgres_url() -> Iterator[str]:
+    url = os.environ.get("MEDIA_TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
+    if reachable(url, 5432):
+        yield url
+        return
+    if not _docker_available():
+        pytest.fail(
+            f"PostgreSQL is not reachable at {url} and no Docker engine exists: "
+            "start it (make services) or set MEDIA_TEST_DATABASE_URL"
+        )
+    from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+
+    with PostgresContainer("postgres:16", driver="psycopg") as container:
+        yield container.get_connection_url()
+
+
+@contextmanager
+def rabbitmq_url() -> Iterator[str]:
+    url = os.environ.get("MEDIA_TEST_BROKER_URL", DEFAULT_BROKER_URL)
+    if reachable(url, 5672):
+        yield url
+        return
+    if not _docker_available():
+        pytest.fail(
+            f"RabbitMQ is not reachable at {url} and no Docker engine exists: "
+            "start it (make services) or set MEDIA_TEST_BROKER_URL"
+        )
+    from testcontainers.rabbitmq import RabbitMqContainer  # type: ignore[import-not-found]
+
+    with RabbitMqContainer("rabbitmq:3.13") as container:
+        params = container.get_connection_params()
+        yield (
+            f"amqp://{params.credentials.username}:{params.credentials.password}"
+            f"@{params.host}:{params.port}/%2F"
+        )
