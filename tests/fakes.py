@@ -153,7 +153,6 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         return [copy.deepcopy(m) for m in found[: query.limit]]
 
-
     def find_expired_pending(
         self, now: datetime, limit: int, *, claim: bool = False
     ) -> list[Media]:

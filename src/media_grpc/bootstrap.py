@@ -20,6 +20,7 @@ from media_grpc.api.server import RunningServer, create_server
 from media_grpc.api.servicer import MediaServicer
 from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
@@ -46,6 +47,10 @@ class Application:
     def serve(self, address: str | None = None) -> RunningServer:
         servicer = MediaServicer(self.uploads, self.queries, self.messages)
         return create_server(servicer, self.verifier, address or self.settings.grpc_listen)
+
+    def cleanup(self) -> CleanupService:
+        """The lifecycle sweeps (``media-grpc cleanup`` and the worker's schedule)."""
+        return CleanupService(self.ctx, self.settings.lifecycle)
 
     def close(self) -> None:
         for closer in reversed(self.closers):

@@ -12,6 +12,7 @@ from media.v1 import media_pb2, media_pb2_grpc
 from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.api.auth_interceptor import AuthInterceptor
 from media_grpc.api.errors import ErrorInterceptor
+from media_grpc.api.observing import ObservingInterceptor, UploadMetricsInterceptor
 from media_grpc.api.servicer import MediaServicer
 
 SERVICE_NAME = media_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name
@@ -37,7 +38,12 @@ def create_server(
     """Bind and start. Port 0 picks a free port; SO_REUSEPORT is off so ports are never shared."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[AuthInterceptor(verifier), ErrorInterceptor()],
+        interceptors=[
+            ObservingInterceptor(),
+            AuthInterceptor(verifier),
+            ErrorInterceptor(),
+            UploadMetricsInterceptor(),
+        ],
         options=[("grpc.so_reuseport", 0)],
     )
     media_pb2_grpc.add_MediaServiceServicer_to_server(servicer, server)

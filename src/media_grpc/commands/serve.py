@@ -10,6 +10,8 @@ from types import FrameType
 
 from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings
+from media_grpc.observability.metrics import start_metrics_server
+from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
 log = logging.getLogger("media_grpc.serve")
 
@@ -38,6 +40,13 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server = app.serve(args.listen)
+    endpoint = start_metrics_server(settings.metrics_host, settings.metrics_port)
+    if endpoint is not None:
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, endpoint.port)
+    # Without a broker the worker runs inside this process, and so does its cleanup schedule.
+    scheduled = None
+    if settings.broker_url is None:
+        scheduled = ScheduledCleanup(app.cleanup(), settings.lifecycle.interval_seconds).start()
     host = (args.listen or settings.grpc_listen).rsplit(":", 1)[0]
     log.info("media-grpc serving on %s:%d (%s)", host, server.port, settings.environment)
     print(f"media-grpc serving on {host}:{server.port}", flush=True)
@@ -45,5 +54,9 @@ def run(args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         server.stop(args.grace)
+        if scheduled is not None:
+            scheduled.stop()
+        if endpoint is not None:
+            endpoint.stop()
         app.close()
     return 0
