@@ -81,7 +81,9 @@ class TextFormatter(logging.Formatter):
         return line + "".join(f" {k}={v}" for k, v in fields.items())
 
 
-class _BoundFieldsFilter(logging.Filter):
+class BoundFieldsFilter(logging.Filter):
+    """Copies the bound fields onto each record (as ``record.bound``) for the formatters."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.bound = current_fields()
         return True
@@ -91,7 +93,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "text") -> None:
     """Log to stderr in ``fmt``; replaces whatever handlers the root logger had."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    handler.addFilter(_BoundFieldsFilter())
+    handler.addFilter(BoundFieldsFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
