@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent import futures
 
 import grpc
@@ -26,9 +27,15 @@ class RunningServer:
         self.port = port
         self.health = health_servicer
 
-    def stop(self, grace: float | None = 5.0) -> None:
-        """Report NOT_SERVING, then let in-flight RPCs finish within ``grace`` seconds."""
+    def stop(self, grace: float | None = 5.0, *, drain: float = 0.0) -> None:
+        """Report NOT_SERVING, then let in-flight RPCs finish within ``grace`` seconds.
+
+        ``drain`` seconds pass between the two, still taking new RPCs, so that load balancers
+        probing health see NOT_SERVING and stop sending calls before the server refuses them.
+        """
         self.health.enter_graceful_shutdown()
+        if drain > 0:
+            time.sleep(drain)
         self.server.stop(grace).wait()
 
 

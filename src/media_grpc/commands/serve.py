@@ -25,6 +25,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=10.0,
         help="seconds in-flight RPCs get to finish on shutdown (default 10)",
     )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=0.0,
+        help="seconds health reports NOT_SERVING before new RPCs are refused (default 0)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -53,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         stop.wait()
     finally:
-        server.stop(args.grace)
+        server.stop(args.grace, drain=args.drain)
         if scheduled is not None:
             scheduled.stop()
         if endpoint is not None:
