@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 
 #: Buckets of RPC latency, in seconds.
 RPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -100,5 +106,6 @@ def start_metrics_server(host: str, port: int) -> MetricsEndpoint | None:
     """
     if port == 0:
         return None
+    disable_created_metrics()  # the *_created series double the output and help nobody here
     server, _thread = start_http_server(port, addr=host)
     return MetricsEndpoint(server)
