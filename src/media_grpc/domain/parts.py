@@ -7,10 +7,10 @@ from media_grpc.domain.model import MultipartSession
 MiB = 1024 * 1024
 #: Smallest part S3 accepts, except for the last one.
 MIN_PART_SIZE = 5 * MiB
-#: Largest part S3 accepts.
-MAX_PART_SIZE = 5 * 1024 * MiB
 #: Most parts one multipart upload may have.
 MAX_PARTS = 10_000
+#: Largest object S3 stores.
+MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB
 
 
 def plan_parts(size: int, preferred_part_size: int) -> tuple[int, int]:
@@ -19,14 +19,12 @@ def plan_parts(size: int, preferred_part_size: int) -> tuple[int, int]:
     The part size is the preferred one, raised (to a whole MiB) when the file would need more
     than 10,000 parts, and never under 5 MiB.
     """
-    if size <= 0:
-        raise ValueError("a multipart upload needs at least one byte")
+    if not 0 < size <= MAX_OBJECT_SIZE:
+        raise ValueError(f"{size} bytes do not fit in one object (1 byte to 5 TiB)")
     part_size = max(preferred_part_size, MIN_PART_SIZE)
     if -(-size // part_size) > MAX_PARTS:
         part_size = -(-size // MAX_PARTS)
         part_size = -(-part_size // MiB) * MiB
-    if part_size > MAX_PART_SIZE:
-        raise ValueError(f"{size} bytes do not fit in {MAX_PARTS} parts of at most 5 GiB")
     return part_size, -(-size // part_size)
 
 
