@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 from media.v1 import media_pb2 as pb
-from media.v1 import media_pb2_grpc
 
-from media_grpc.bootstrap import Application, build_application
+from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
 from tests.integration.uploading import (
     Auth,
     PartSender,
     Stub,
+    another_server,
     assert_storage_empty,
     complete,
     create_session,
@@ -65,20 +65,10 @@ def test_forty_mebibyte_video_uploaded_in_parallel_parts_is_completed_and_queued
 
 
 @pytest.fixture(scope="module")
-def two_urls_app(settings: Settings, app: Application) -> Iterator[Application]:
+def two_urls_stub(settings: Settings, app: Application) -> Iterator[Stub]:
     """A second server on the same database and bucket that presigns only 2 parts up front."""
-    uploads = settings.uploads.model_copy(update={"initial_part_urls": 2})
-    application = build_application(settings.model_copy(update={"uploads": uploads}))
-    yield application
-    application.close()
-
-
-@pytest.fixture(scope="module")
-def two_urls_stub(two_urls_app: Application) -> Iterator[Stub]:
-    running = two_urls_app.serve("127.0.0.1:0")
-    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        yield media_pb2_grpc.MediaServiceStub(channel)
-    running.stop(1)
+    with another_server(settings, initial_part_urls=2) as stub:
+        yield stub
 
 
 def test_resumed_upload_sends_only_the_missing_parts(

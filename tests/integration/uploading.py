@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import grpc
 import pytest
@@ -17,7 +18,8 @@ from media.v1 import media_pb2_grpc
 from sqlalchemy import func, select
 
 from media_grpc.adapters.orm import OutboxRow
-from media_grpc.bootstrap import Application
+from media_grpc.bootstrap import Application, build_application
+from media_grpc.config import Settings
 
 Auth = Callable[..., list[tuple[str, str]]]
 Stub = media_pb2_grpc.MediaServiceStub
@@ -123,3 +125,17 @@ def uploads_in_progress(app: Application, prefix: str) -> list[str]:
 def assert_storage_empty(app: Application, prefix: str) -> None:
     assert app.storage.list_keys(prefix) == []
     assert uploads_in_progress(app, prefix) == []
+
+
+@contextmanager
+def another_server(settings: Settings, **upload_settings: object) -> Iterator[Stub]:
+    """A second server process's worth of objects on the same database and bucket."""
+    uploads = settings.uploads.model_copy(update=upload_settings)
+    application = build_application(settings.model_copy(update={"uploads": uploads}))
+    running = application.serve("127.0.0.1:0")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            yield media_pb2_grpc.MediaServiceStub(channel)
+    finally:
+        running.stop(1)
+        application.close()

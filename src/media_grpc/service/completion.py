@@ -14,6 +14,7 @@ from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason, Media, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext, check_visible
+from media_grpc.service.keyed_locks import KeyedLocks
 from media_grpc.service.multipart import MultipartUploads
 from media_grpc.service.verification import UploadVerifier, Verification
 
@@ -28,9 +29,14 @@ class UploadCompletion:
         self.ctx = ctx
         self.verifier = verifier
         self.multipart = multipart
+        self.in_flight = KeyedLocks()
 
     def complete(self, principal: Principal, media_id: str, parts: list[tuple[int, str]]) -> Media:
         """Verify the object and mark the media UPLOADED with its job queued. Idempotent."""
+        with self.in_flight.hold(media_id):
+            return self._complete(principal, media_id, parts)
+
+    def _complete(self, principal: Principal, media_id: str, parts: list[tuple[int, str]]) -> Media:
         media = self.ctx.load_visible(principal, media_id)
         if media.status in COMPLETED:
             return media
