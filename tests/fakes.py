@@ -12,6 +12,7 @@ from pathlib import Path
 from media_grpc.adapters.blob_storage import (
     BlobNotFound,
     BlobStorage,
+    BlobStorageUnavailable,
     ObjectInfo,
     PresignedRequest,
     StoredPart,
@@ -28,6 +29,7 @@ class StoredObject:
     data: bytes
     content_type: str
     cache_control: str = ""
+    version_id: str | None = None
 
     @property
     def etag(self) -> str:
@@ -35,14 +37,26 @@ class StoredObject:
 
 
 class InMemoryBlobStorage(BlobStorage):
-    """A bucket in a dict. Presigned URLs are ``memory://`` URLs; tests ``put`` bytes directly."""
+    """A bucket in a dict. Presigned URLs are ``memory://`` URLs; tests ``put`` bytes directly.
 
-    def __init__(self) -> None:
+    ``versioned=True`` gives every write a VersionId, as a bucket with versioning does.
+    ``reads`` records each ranged read as (key, start, end, etag).
+    """
+
+    def __init__(self, *, versioned: bool = False) -> None:
         self.objects: dict[str, StoredObject] = {}
         self.uploads: dict[str, tuple[str, str, dict[int, bytes]]] = {}
+        self.versioned = versioned
+        self.writes = 0
+        self.reads: list[tuple[str, int, int, str | None]] = []
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.objects[key] = StoredObject(data, content_type)
+        self.objects[key] = self._new_object(data, content_type)
+
+    def _new_object(self, data: bytes, content_type: str, cache_control: str = "") -> StoredObject:
+        self.writes += 1
+        version = f"v{self.writes}" if self.versioned else None
+        return StoredObject(data, content_type, cache_control, version)
 
     def presign_put(
         self,
@@ -69,6 +83,8 @@ class InMemoryBlobStorage(BlobStorage):
         return PresignedRequest(url=f"memory://{key}?uploadId={upload_id}&partNumber={part_number}")
 
     def put_part(self, upload_id: str, part_number: int, data: bytes) -> str:
+        if upload_id not in self.uploads:
+            raise BlobNotFound(upload_id)
         self.uploads[upload_id][2][part_number] = data
         return StoredObject(data, "").etag
 
@@ -81,28 +97,40 @@ class InMemoryBlobStorage(BlobStorage):
     def complete_multipart_upload(
         self, key: str, upload_id: str, parts: list[tuple[int, str]]
     ) -> None:
+        """As S3: every listed part must be stored with that ETag, all but the last >= 5 MiB."""
         if upload_id not in self.uploads:
             raise BlobNotFound(upload_id)
-        _, content_type, stored = self.uploads.pop(upload_id)
-        self.objects[key] = StoredObject(
-            b"".join(stored[n] for n, _ in sorted(parts)), content_type
-        )
+        _, content_type, stored = self.uploads[upload_id]
+        numbers = [n for n, _ in sorted(parts)]
+        for n, etag in parts:
+            if n not in stored or StoredObject(stored[n], "").etag != etag:
+                raise BlobStorageUnavailable(f"InvalidPart {n}")
+            if n != numbers[-1] and len(stored[n]) < 5 * 1024 * 1024:
+                raise BlobStorageUnavailable(f"EntityTooSmall {n}")
+        del self.uploads[upload_id]
+        self.objects[key] = self._new_object(b"".join(stored[n] for n in numbers), content_type)
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         self.uploads.pop(upload_id, None)
 
     def head(self, key: str) -> ObjectInfo:
         obj = self._get(key)
-        return ObjectInfo(size=len(obj.data), etag=obj.etag, content_type=obj.content_type)
+        return ObjectInfo(
+            size=len(obj.data),
+            etag=obj.etag,
+            content_type=obj.content_type,
+            version_id=obj.version_id,
+        )
 
     def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
+        self.reads.append((key, start, end, etag))
         return self._get(key, etag).data[start : end + 1]
 
     def download(self, key: str, path: Path, *, etag: str | None = None) -> None:
         path.write_bytes(self._get(key, etag).data)
 
     def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
-        self.objects[key] = StoredObject(path.read_bytes(), content_type, cache_control)
+        self.objects[key] = self._new_object(path.read_bytes(), content_type, cache_control)
 
     def delete(self, keys: list[str]) -> None:
         for key in keys:
