@@ -22,8 +22,10 @@ from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.context import ServiceContext
+from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
+from media_grpc.service.watching import MediaWatching
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,13 @@ class Application:
     closers: list[Any] = field(default_factory=list)
 
     def serve(self, address: str | None = None) -> RunningServer:
-        servicer = MediaServicer(self.uploads, self.queries, self.messages)
+        servicer = MediaServicer(
+            self.uploads,
+            self.queries,
+            self.messages,
+            watching=MediaWatching(self.ctx, self.settings.pipeline.watch_poll_interval_seconds),
+            retries=ProcessingRetries(self.ctx),
+        )
         return create_server(servicer, self.verifier, address or self.settings.grpc_listen)
 
     def cleanup(self) -> CleanupService:

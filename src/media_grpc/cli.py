@@ -7,11 +7,22 @@ import sys
 
 from pydantic import ValidationError
 
-from media_grpc.commands import cleanup, get, ls, migrate, serve, token, upload, watch
+from media_grpc.commands import (
+    cleanup,
+    get,
+    ls,
+    migrate,
+    relay,
+    serve,
+    token,
+    upload,
+    watch,
+    worker,
+)
 from media_grpc.config import SettingsError
 from media_grpc.observability.logs import LogFormat, configure_logging
 
-COMMANDS = (serve, migrate, token, cleanup, upload, get, ls, watch)
+COMMANDS = (serve, migrate, token, worker, relay, cleanup, upload, get, ls, watch)
 #: Commands that log JSON by default: their logs go to a collector, not to a person.
 LONG_RUNNING = frozenset({"serve", "worker"})
 

@@ -149,10 +149,12 @@ def test_deleted_media_record_is_purged_after_retention_with_its_leftover_object
     at = era()
     deleted = add_media(app, Status.DELETED, at)
 
-    early = sweeper(app, at + timedelta(hours=1), deleted_retention_hours=24).run()
+    sweeper(app, at + timedelta(hours=1), deleted_retention_hours=24).run()
+    kept = load(app, deleted.id)
     late = sweeper(app, at + timedelta(hours=25), deleted_retention_hours=24).run()
 
-    assert (early.records_purged, late.records_purged) == (0, 1)
+    assert kept is not None and kept.status is Status.DELETED
+    assert late.records_purged >= 1  # earlier tests' deleted media may go too
     assert load(app, deleted.id) is None
     assert stored(app, deleted) == []
 

@@ -10,8 +10,10 @@ from media.v1 import media_pb2, media_pb2_grpc
 from media_grpc.api.auth_interceptor import current_principal
 from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_pb, timestamp
 from media_grpc.domain.errors import FailedPrecondition
+from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadRequest, UploadService
+from media_grpc.service.watching import MediaWatching
 
 Context = grpc.ServicerContext
 
@@ -22,11 +24,18 @@ def _not_yet(what: str) -> FailedPrecondition:
 
 class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def __init__(
-        self, uploads: UploadService, queries: MediaQueries, messages: MediaMessages
+        self,
+        uploads: UploadService,
+        queries: MediaQueries,
+        messages: MediaMessages,
+        watching: MediaWatching | None = None,
+        retries: ProcessingRetries | None = None,
     ) -> None:
         self.uploads = uploads
         self.queries = queries
         self.messages = messages
+        self.watching = watching or MediaWatching(queries.ctx)
+        self.retries = retries or ProcessingRetries(queries.ctx)
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context
@@ -125,7 +134,8 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def WatchMedia(
         self, request: media_pb2.WatchMediaRequest, context: Context
     ) -> Iterator[media_pb2.WatchMediaResponse]:
-        raise _not_yet("WatchMedia")
+        for media in self.watching.watch(current_principal(), request.media_id, context.is_active):
+            yield media_pb2.WatchMediaResponse(media=self.messages.media(media))
 
     def DeleteMedia(
         self, request: media_pb2.DeleteMediaRequest, context: Context
@@ -135,7 +145,8 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def RetryProcessing(
         self, request: media_pb2.RetryProcessingRequest, context: Context
     ) -> media_pb2.RetryProcessingResponse:
-        raise _not_yet("RetryProcessing")
+        media = self.retries.retry(current_principal(), request.media_id)
+        return media_pb2.RetryProcessingResponse(media=self.messages.media(media))
 
     def ValidateOwnership(
         self, request: media_pb2.ValidateOwnershipRequest, context: Context

@@ -11,6 +11,7 @@ from types import FrameType
 from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings
 from media_grpc.observability.metrics import start_metrics_server
+from media_grpc.pipeline_bootstrap import build_pipeline
 from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
 log = logging.getLogger("media_grpc.serve")
@@ -53,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     scheduled = None
     if settings.broker_url is None:
         scheduled = ScheduledCleanup(app.cleanup(), settings.lifecycle.interval_seconds).start()
+    pipeline = build_pipeline(app)
+    pipeline.start()
+    app.closers.append(pipeline.stop)
     host = (args.listen or settings.grpc_listen).rsplit(":", 1)[0]
     log.info("media-grpc serving on %s:%d (%s)", host, server.port, settings.environment)
     print(f"media-grpc serving on {host}:{server.port}", flush=True)

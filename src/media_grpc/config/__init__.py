@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
 from media_grpc.config.lifecycle import LifecycleSettings
+from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.config.video import VideoSettings
 
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     image: ImageSettings = ImageSettings()
     video: VideoSettings = VideoSettings()
+    pipeline: PipelineSettings = PipelineSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
 
     #: Port of the Prometheus metrics HTTP endpoint (``/metrics``); 0 turns it off.

@@ -106,6 +106,6 @@ def start_metrics_server(host: str, port: int) -> MetricsEndpoint | None:
     """
     if port == 0:
         return None
-    disable_created_metrics()  # the *_created series double the output and help nobody here
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created series double the output and help nobody here
     server, _thread = start_http_server(port, addr=host)
     return MetricsEndpoint(server)

@@ -1,0 +1,20 @@
+"""The job publisher port: hands a processing job to the workers' transport."""
+
+from __future__ import annotations
+
+import abc
+
+from media_grpc.domain.jobs import ProcessingJob
+
+
+class PublishFailed(Exception):
+    """The transport did not take the job (broker down, unroutable, nacked); retry later."""
+
+
+class JobPublisher(abc.ABC):
+    @abc.abstractmethod
+    def publish(self, job: ProcessingJob) -> None:
+        """Return only once the transport holds the job durably; else raise PublishFailed."""
+
+    def close(self) -> None:  # noqa: B027 - most publishers hold nothing to release
+        """Release connections."""
