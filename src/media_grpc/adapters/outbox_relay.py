@@ -114,6 +114,7 @@ class OutboxRelay:
                 published = 0
                 self.stopping.wait(self.poll_interval)
             if published < self.batch_size:
+                self.publisher.idle()
                 self.stopping.wait(self.poll_interval)
 
     def _sleep(self, seconds: float) -> None:
