@@ -11,7 +11,7 @@ from media_grpc.adapters.job_locks import InProcessJobLocks
 from media_grpc.config import Settings
 from media_grpc.domain.model import JobKind
 from media_grpc.service.context import ServiceContext
-from tests.unit.workers.media_factory import NOW
+from tests.unit.pipeline.media_factory import NOW
 from workers.job_handler import JobHandler
 from workers.stage import StageJob, StageResult
 from workers.stage_registry import BoundStage, stages
