@@ -19,7 +19,7 @@ def png() -> bytes:
     return buffer.getvalue()
 
 
-def test_embedded_default_turns_an_upload_into_a_thumbnail_without_rabbitmq(
+def test_embedded_default_turns_an_upload_into_variants_without_rabbitmq(
     embedded_server: ServedProcess,
 ) -> None:
     token = embedded_server.cli("token", "--user", "newcomer").strip()
@@ -51,9 +51,10 @@ def test_embedded_default_turns_an_upload_into_a_thumbnail_without_rabbitmq(
         ]
 
     assert updates[-1].status == pb.STATUS_READY
-    [thumb] = updates[-1].variants
-    fetched = requests.get(thumb.url, timeout=10)
-    assert fetched.status_code == 200
-    with Image.open(io.BytesIO(fetched.content)) as image:
-        assert image.format == "WEBP"
-        assert image.size == (150, 100)
+    assert updates[-1].variants
+    for variant in updates[-1].variants:
+        fetched = requests.get(variant.url, timeout=10)
+        assert fetched.status_code == 200
+        assert fetched.headers["Content-Type"] == variant.mime_type
+        with Image.open(io.BytesIO(fetched.content)) as image:
+            assert image.size == (variant.width, variant.height)

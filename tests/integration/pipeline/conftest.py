@@ -20,6 +20,7 @@ from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
 from media_grpc.config.pipeline import PipelineSettings
+from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.pipeline_bootstrap import build_consumer, build_relay, topology_for
@@ -155,3 +156,17 @@ def wait_for(app: Application, media_id: str, statuses: set[Status], timeout: fl
             assert media.status in statuses, f"{media_id} is {media.status} after {timeout} s"
             return media
         time.sleep(0.05)
+
+
+def assert_one_variant_set(app: Application, media: Media) -> None:
+    """READY with variants, each named once, each stored under the media's output prefix.
+
+    Whatever stage the registry runs, a redelivered or retried job must leave exactly this.
+    """
+    prefix = output_prefix(media.storage_key, video=media.purpose.is_video)
+    names = [v.name for v in media.variants]
+    assert media.status is Status.READY
+    assert names, "no variants"
+    assert len(set(names)) == len(names), names
+    stored = set(app.storage.list_keys(prefix))
+    assert all(v.storage_key in stored for v in media.variants), (media.variants, stored)

@@ -14,9 +14,14 @@ from pathlib import Path
 
 from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
-from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import Status
-from tests.integration.pipeline.conftest import png_bytes, running_relay, upload, wait_for
+from tests.integration.pipeline.conftest import (
+    assert_one_variant_set,
+    png_bytes,
+    running_relay,
+    upload,
+    wait_for,
+)
 
 CLI = str(Path(sys.executable).parent / "media-grpc")
 
@@ -80,9 +85,7 @@ def test_worker_killed_mid_job_leaves_it_redelivered_and_done_once(
     assert f"running IMAGE stage for media {media_id}" in first
     assert f"media {media_id} READY" not in first
     assert second.count(f"media {media_id} READY") == 1
-    prefix = output_prefix(ready.storage_key, video=False)
-    assert [v.storage_key for v in ready.variants] == [prefix + "thumb.webp"]
-    assert pipeline_app.storage.list_keys(prefix) == [prefix + "thumb.webp"]
+    assert_one_variant_set(pipeline_app, ready)
 
 
 def test_worker_stopped_with_sigterm_finishes_its_job_then_exits(

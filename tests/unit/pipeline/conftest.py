@@ -1,20 +1,23 @@
-"""A job handler on fakes: FakeDatabase, InMemoryBlobStorage, in-process locks, real stages."""
+"""A job handler on fakes: FakeDatabase, InMemoryBlobStorage, in-process locks, and the
+thumbnail stage (not the registry's choice, so these tests pin the transport, not a stage)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from media_grpc.adapters.job_locks import InProcessJobLocks
-from media_grpc.config import Settings
+from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import JobKind
 from media_grpc.service.context import ServiceContext
 from tests.unit.pipeline.media_factory import NOW
 from workers.job_handler import JobHandler
 from workers.stage import StageJob, StageResult
-from workers.stage_registry import BoundStage, stages
+from workers.stage_registry import BoundStage
+from workers.stages import make_thumbnail
 
 
 class FlakyStage:
@@ -33,9 +36,13 @@ class FlakyStage:
         return self.stage(job, source, work_dir)
 
 
+def thumbnail_stages() -> dict[JobKind, BoundStage]:
+    return {JobKind.IMAGE: partial(make_thumbnail.run, settings=ImageSettings())}
+
+
 @pytest.fixture
 def real_stages() -> dict[JobKind, BoundStage]:
-    return stages(Settings())
+    return thumbnail_stages()
 
 
 @pytest.fixture
@@ -43,7 +50,7 @@ def make_handler(fake_ctx: ServiceContext) -> Callable[..., JobHandler]:
     fake_ctx.now = lambda: NOW
 
     def build(stage: BoundStage | None = None) -> JobHandler:
-        registry = stages(Settings())
+        registry = thumbnail_stages()
         if stage is not None:
             registry[JobKind.IMAGE] = stage
         return JobHandler(fake_ctx, InProcessJobLocks(), registry)
