@@ -41,7 +41,7 @@ def read_exif(image: ImageFile.ImageFile) -> Image.Exif:
     """The image's EXIF (empty when absent or unreadable: EXIF never fails a stage)."""
     try:
         return image.getexif()
-    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError, AttributeError):
         return Image.Exif()  # type: ignore[no-untyped-call]
 
 
@@ -71,7 +71,7 @@ def summarize(exif: Image.Exif) -> dict[str, str]:
             summary[key] = text
     try:
         exif_ifd = exif.get_ifd(_EXIF_IFD)  # type: ignore[no-untyped-call]
-    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError, AttributeError):
         exif_ifd = {}
     taken_at = _taken_at(
         _text(exif_ifd.get(_DATE_TIME_ORIGINAL)), _text(exif_ifd.get(_OFFSET_TIME_ORIGINAL))

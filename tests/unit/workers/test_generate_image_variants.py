@@ -328,8 +328,9 @@ def test_pillows_global_limits_are_restored_after_the_stage(tmp_path: Path) -> N
     assert before == Image.MAX_IMAGE_PIXELS
 
 
-def test_a_truncated_jpeg_is_rejected_as_corrupt(tmp_path: Path) -> None:
-    source = mf.make_truncated_jpeg(tmp_path / "cut.jpg")
+@pytest.mark.parametrize("size", [(400, 300), (2400, 1600)], ids=["full-decode", "draft-decode"])
+def test_a_truncated_jpeg_is_rejected_as_corrupt(tmp_path: Path, size: tuple[int, int]) -> None:
+    source = mf.make_truncated_jpeg(tmp_path / "cut.jpg", size)
 
     assert rejection(source, tmp_path) is FailureReason.CORRUPT
 
