@@ -76,6 +76,19 @@ def make_jpeg(
     return path
 
 
+def make_mpo(path: Path, size: tuple[int, int] = (600, 400), *, exif_orientation: int = 6) -> Path:
+    """A multi-picture JPEG (MPO, as many phones write): the photo, then a black second image."""
+    second = Image.new("RGB", size)
+    banded(size).save(
+        path,
+        "MPO",
+        save_all=True,
+        append_images=[second],
+        exif=exif_bytes(orientation=exif_orientation),
+    )
+    return path
+
+
 def make_png(path: Path, size: tuple[int, int] = (300, 200), *, alpha: bool = True) -> Path:
     """A PNG; with ``alpha`` its right quarter is fully transparent."""
     image = banded(size, "RGBA")

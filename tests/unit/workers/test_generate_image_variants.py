@@ -229,6 +229,20 @@ def test_heic_from_a_phone_is_supported(tmp_path: Path) -> None:
         assert carried_metadata(output.path.read_bytes()) == []
 
 
+def test_a_multi_picture_jpeg_from_a_phone_is_a_jpeg_made_from_its_first_image(
+    tmp_path: Path,
+) -> None:
+    source = mf.make_mpo(tmp_path / "phone.jpg", (1800, 1200), exif_orientation=6)
+
+    result = process(source, tmp_path)
+
+    assert result.metadata["original_format"] == "JPEG"
+    assert result.metadata["frames"] == "2"
+    assert sizes(result)["w600"] == (400, 600)
+    rgb = outputs(result)["w600"].convert("RGB")
+    assert close_to(rgb.getpixel((200, 2)), mf.RED)
+
+
 def test_animated_gif_variants_come_from_the_first_frame(tmp_path: Path) -> None:
     source = mf.make_gif(tmp_path / "anim.gif", (120, 80), frames=3)
 
