@@ -68,6 +68,11 @@ def open_checked(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise MediaRejected(FailureReason.TOO_MANY_PIXELS, str(e)) from None
     except UnidentifiedImageError:
+        claimed = _claimed_format(path, allowed)
+        if claimed:
+            raise MediaRejected(
+                FailureReason.CORRUPT, f"starts as {claimed} but its header is broken"
+            ) from None
         raise MediaRejected(
             FailureReason.UNSUPPORTED_FORMAT,
             f"not an image in an allowed format ({', '.join(allowed)})",
@@ -89,6 +94,17 @@ def open_checked(
                 FailureReason.LIMIT_EXCEEDED, f"{frames} frames, more than {max_frames}"
             )
         yield image
+
+
+def _claimed_format(path: Path, allowed: Sequence[str]) -> str:
+    """The allowed format whose signature the file starts with, "" for none."""
+    with path.open("rb") as file:
+        prefix = file.read(16)
+    for name in allowed:
+        accept = Image.OPEN[name][1]
+        if accept is not None and accept(prefix):
+            return name
+    return ""
 
 
 def frame_count(image: ImageFile.ImageFile) -> int:

@@ -349,6 +349,15 @@ def test_a_truncated_jpeg_is_rejected_as_corrupt(tmp_path: Path, size: tuple[int
     assert rejection(source, tmp_path) is FailureReason.CORRUPT
 
 
+def test_a_png_with_a_broken_header_is_rejected_as_corrupt(tmp_path: Path) -> None:
+    source = mf.make_png(tmp_path / "p.png")
+    data = bytearray(source.read_bytes())
+    data[29] ^= 0xFF  # a byte of the IHDR checksum
+    source.write_bytes(bytes(data))
+
+    assert rejection(source, tmp_path) is FailureReason.CORRUPT
+
+
 def test_an_svg_is_rejected_as_unsupported(tmp_path: Path) -> None:
     source = mf.make_svg(tmp_path / "drawing.svg")
 
