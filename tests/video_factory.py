@@ -47,6 +47,13 @@ def shows_marker(image: Image.Image, rotate: int) -> bool:
     return red > 180 and blue < 80
 
 
+#: Encoder options that keep the clip makers fast and quiet.
+_QUIET_FAST = {
+    "libx264": {"preset": "ultrafast"},
+    "libx265": {"preset": "ultrafast", "x265-params": "log-level=none"},
+    "libsvtav1": {"preset": "12", "svtav1-params": "log-level=0"},
+}
+
 #: Audio codec per container when ``audio=True``.
 _AUDIO_CODEC = {"mp4": "aac", "mov": "aac", "matroska": "libopus", "webm": "libopus"}
 
@@ -118,8 +125,7 @@ def make_clip(
             # 4:2:0 needs even sizes: odd H.264 clips are 4:4:4 (VP9 handles odd 4:2:0 itself).
             odd = width % 2 or height % 2
             picture.pix_fmt = "yuv444p" if odd and codec == "libx264" else "yuv420p"
-            if codec == "libx264":
-                picture.options = {"preset": "ultrafast"}
+            picture.options = _QUIET_FAST.get(codec, {})
             if frame_times is not None:
                 picture.codec_context.time_base = Fraction(1, 1000)
             if rotate:

@@ -7,8 +7,15 @@ from pydantic import BaseModel, Field
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 
-IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif",
-               "image/avif"]
+IMAGE_TYPES = [
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+    "image/heic",
+    "image/heif",
+    "image/avif",
+]
 VIDEO_TYPES = ["video/mp4", "video/quicktime", "video/webm", "video/x-matroska"]
 
 

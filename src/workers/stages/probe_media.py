@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.codec.context import CodecContext
 from av.container import InputContainer
 from av.video.stream import VideoStream
 
@@ -84,6 +85,11 @@ def _frame_rate(video: VideoStream) -> float:
     return float(rate) if rate else 0.0
 
 
+def _codec_name(ctx: CodecContext) -> str:
+    """The codec's own name (``av1``), not the decoder's (``libdav1d``)."""
+    return str(ctx.codec.canonical_name) if ctx.codec is not None else str(ctx.name)
+
+
 def _check_caps(probe: VideoProbe, settings: VideoSettings) -> None:
     if probe.stream_count > settings.max_streams:
         raise MediaRejected(
@@ -141,8 +147,8 @@ def probe(path: Path, settings: VideoSettings) -> VideoProbe:
         start = video.start_time * video.time_base if video.start_time and video.time_base else 0
         result = VideoProbe(
             container=str(container.format.name),
-            video_codec=str(ctx.name),
-            audio_codec=str(audio.codec_context.name) if audio else None,
+            video_codec=str(ctx.codec.canonical_name),
+            audio_codec=_codec_name(audio.codec_context) if audio else None,
             pix_fmt=str(ctx.format.name) if ctx.format else "",
             coded_width=int(ctx.width),
             coded_height=int(ctx.height),

@@ -203,3 +203,25 @@ def test_a_truncated_clip_fails_as_corrupt_and_leaves_no_ladder(
         encode_video_ladder.run(job, clip, tmp_path / "work", settings)
     assert caught.value.reason is FailureReason.CORRUPT
     assert not (tmp_path / "work" / "hls").exists()
+
+
+@pytest.mark.parametrize(
+    ("codec", "container", "decoded_as"),
+    [("libx265", "mp4", "hevc"), ("libsvtav1", "mp4", "av1"), ("libsvtav1", "webm", "av1")],
+    ids=["hevc-mp4", "av1-mp4", "av1-webm"],
+)
+def test_hevc_and_av1_sources_are_transcoded_to_h264(
+    tmp_path: Path,
+    settings: VideoSettings,
+    job: StageJob,
+    codec: str,
+    container: str,
+    decoded_as: str,
+) -> None:
+    clip = make_clip(
+        tmp_path / f"a.{container}", 256, 144, 1, codec=codec, container=container, audio=False
+    )
+    result = encode(job, clip, tmp_path / "work", settings)
+    assert result.metadata["video_codec"] == decoded_as
+    decoded = decode_rendition(tmp_path / "work" / "hls" / "144p" / "index.m3u8")
+    assert decoded.sizes == {(256, 144)} and decoded.video_frames == 30
