@@ -74,6 +74,8 @@ class RungEncoder:
         video.width, video.height, video.pix_fmt = rung.width, rung.height, "yuv420p"
         video.codec_context.time_base = time_base
         video.codec_context.thread_count = settings.threads
+        # PyAV defaults encoders to slice threads; frame threads (what ffmpeg uses) are faster.
+        video.codec_context.thread_type = "AUTO"
         self.video = video
         self.audio: AudioStream | None = None
         if with_audio:
