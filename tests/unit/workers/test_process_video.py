@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,15 +47,40 @@ def test_the_time_limited_run_returns_the_same_result_from_a_child_process(
     assert all(o.path.is_file() for o in result.objects)
 
 
-def test_a_job_over_its_time_limit_is_stopped_and_leaves_no_outputs(
-    tmp_path: Path, settings: VideoSettings, job: StageJob
+@pytest.fixture
+def stalled_source(tmp_path: Path) -> Iterator[Path]:
+    """A named pipe that yields the start of a real MP4 and then nothing, without closing:
+    whoever reads it (FFmpeg, in C) waits forever, like a decode hung on a bad file."""
+    head = make_clip(tmp_path / "real.mp4", 256, 144, seconds=1).read_bytes()[:1000]
+    fifo = tmp_path / "stalled.mp4"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def writer() -> None:
+        with open(fifo, "wb") as pipe:  # blocks until the child opens the pipe
+            pipe.write(head)
+            pipe.flush()
+            done.wait(30)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    yield fifo
+    done.set()
+
+
+def test_a_hung_job_is_killed_at_its_time_limit_and_leaves_no_outputs(
+    tmp_path: Path, settings: VideoSettings, job: StageJob, stalled_source: Path
 ) -> None:
-    clip = make_clip(tmp_path / "a.mp4", 640, 360, seconds=3, fps=30)
-    slow = settings.model_copy(update={"x264_preset": "veryslow", "job_time_limit_seconds": 1.5})
+    work = tmp_path / "work"
+    (work / "hls" / "360p").mkdir(parents=True)
+    (work / "hls" / "360p" / "seg_00001.ts").write_bytes(b"half-written")
+    limited = settings.model_copy(update={"job_time_limit_seconds": 1.5})
+    started = time.monotonic()
     with pytest.raises(TimeLimitExceeded):
-        process_video.run_limited(job, clip, tmp_path / "work", slow)
-    assert not (tmp_path / "work" / "hls").exists()
-    assert not (tmp_path / "work" / "poster").exists()
+        process_video.run_limited(job, stalled_source, work, limited)
+    assert 1.5 <= time.monotonic() - started < 10
+    assert not (work / "hls").exists()
+    assert not (work / "poster").exists()
 
 
 def test_a_hostile_playlist_is_rejected_through_the_child_with_its_reason(
