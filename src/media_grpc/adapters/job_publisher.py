@@ -16,5 +16,8 @@ class JobPublisher(abc.ABC):
     def publish(self, job: ProcessingJob) -> None:
         """Return only once the transport holds the job durably; else raise PublishFailed."""
 
+    def idle(self) -> None:  # noqa: B027 - only connection-holding publishers need it
+        """Called while nothing is pending: keep a connection alive (heartbeats)."""
+
     def close(self) -> None:  # noqa: B027 - most publishers hold nothing to release
         """Release connections."""

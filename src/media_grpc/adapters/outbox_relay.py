@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import tenacity
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
@@ -90,14 +90,16 @@ class OutboxRelay:
     def pending(self) -> int:
         """Rows not yet published (for tests and health checks)."""
         with self.session_factory() as session:
-            return len(
-                list(session.scalars(select(OutboxRow.id).where(OutboxRow.published_at.is_(None))))
+            count = session.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.published_at.is_(None))
             )
+            return int(count or 0)
 
     def run(self) -> None:
-        """Relay until ``stop()``: batches back to back, polls when idle, backs off on failure."""
+        """Relay until ``stop()``: batches back to back, polls when idle, and backs off while
+        the broker (PublishFailed) or the database is unavailable."""
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(PublishFailed),
+            retry=tenacity.retry_if_exception_type(Exception),
             wait=tenacity.wait_exponential(multiplier=0.2, max=self.max_backoff),
             stop=lambda _state: self.stopping.is_set(),
             sleep=self._sleep,
@@ -107,13 +109,10 @@ class OutboxRelay:
         while not self.stopping.is_set():
             try:
                 published = retrying(self.relay_once)
-            except PublishFailed:
+            except Exception:  # noqa: BLE001 - raised only once stopping
                 break
-            except Exception:
-                log.exception("outbox relay failed; retrying")
-                published = 0
-                self.stopping.wait(self.poll_interval)
             if published < self.batch_size:
+                self.publisher.idle()
                 self.stopping.wait(self.poll_interval)
 
     def _sleep(self, seconds: float) -> None:
@@ -123,7 +122,7 @@ class OutboxRelay:
     def _log_failure(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning("cannot publish jobs (%s); retrying in %.1f s", error, wait)
+        log.warning("cannot relay the outbox (%r); retrying in %.1f s", error, wait)
 
     def start(self) -> None:
         """Run in a daemon thread of this process."""

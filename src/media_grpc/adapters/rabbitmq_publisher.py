@@ -68,6 +68,16 @@ class RabbitMqJobPublisher(JobPublisher):
             self.close()
             raise PublishFailed(f"{type(e).__name__}: {e}") from None
 
+    def idle(self) -> None:
+        """Serve heartbeats while the outbox is empty, so the broker keeps the connection."""
+        if self._connection is None or not self._connection.is_open:
+            return
+        try:
+            self._connection.process_data_events(time_limit=0)
+        except (pika.exceptions.AMQPError, OSError):
+            log.info("publisher connection lost while idle; reconnecting on next publish")
+            self.close()
+
     def _open(self) -> Any:
         if self._channel is not None and self._channel.is_open:
             return self._channel

@@ -3,7 +3,10 @@
 With ``prefix = "media"`` and retry delays 10 s, 1 min, 10 min::
 
     exchange "media" (direct, durable)
-      image               -> media.image              (quorum: the work queue)
+      image               -> media.image              (quorum: the work queue; a message
+                                                       delivered DELIVERY_LIMIT times without
+                                                       an ack, a worker-killing job, is parked
+                                                       in media.image.dead)
       image.retry.10s     -> media.image.retry.10s    (TTL 10 s, dead-letters to "image")
       image.retry.1m      -> media.image.retry.1m     (TTL 60 s, dead-letters to "image")
       image.retry.10m     -> media.image.retry.10m    (TTL 600 s, dead-letters to "image")
@@ -17,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from media_grpc.domain.model import JobKind
+
+#: Deliveries of one message without an ack (its workers died) before the broker parks it.
+DELIVERY_LIMIT = 10
 
 
 def delay_label(seconds: float) -> str:
@@ -58,7 +64,17 @@ class Topology:
         """Every (routing key, queue arguments) pair; the queue name is ``prefix.key``."""
         found: list[tuple[str, dict[str, Any]]] = []
         for kind in JobKind:
-            found.append((self.work_key(kind), {"x-queue-type": "quorum"}))
+            found.append(
+                (
+                    self.work_key(kind),
+                    {
+                        "x-queue-type": "quorum",
+                        "x-delivery-limit": DELIVERY_LIMIT,
+                        "x-dead-letter-exchange": self.exchange,
+                        "x-dead-letter-routing-key": self.dead_key(kind),
+                    },
+                )
+            )
             for index, delay in enumerate(self.retry_delays_seconds):
                 found.append(
                     (

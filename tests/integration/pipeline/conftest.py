@@ -20,6 +20,7 @@ from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
 from media_grpc.config.pipeline import PipelineSettings
+from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.pipeline_bootstrap import build_consumer, build_relay, topology_for
@@ -118,15 +119,23 @@ def png_bytes(width: int = 64, height: int = 48) -> bytes:
     return buffer.getvalue()
 
 
-def upload(app: Application, user: str, data: bytes, *, complete: bool = True) -> str:
+def upload(
+    app: Application,
+    user: str,
+    data: bytes,
+    *,
+    complete: bool = True,
+    purpose: Purpose = Purpose.POST_IMAGE,
+    content_type: str = "image/png",
+) -> str:
     """A session, a PUT to its presigned URL and (by default) CompleteUpload: the media id."""
     principal = Principal(user)
     session = app.uploads.create_session(
         principal,
         UploadRequest(
-            purpose=Purpose.POST_IMAGE,
-            file_name="p.png",
-            content_type="image/png",
+            purpose=purpose,
+            file_name="upload",
+            content_type=content_type,
             size_bytes=len(data),
         ),
     )
@@ -155,3 +164,17 @@ def wait_for(app: Application, media_id: str, statuses: set[Status], timeout: fl
             assert media.status in statuses, f"{media_id} is {media.status} after {timeout} s"
             return media
         time.sleep(0.05)
+
+
+def assert_one_variant_set(app: Application, media: Media) -> None:
+    """READY with variants, each named once, each stored under the media's output prefix.
+
+    Whatever stage the registry runs, a redelivered or retried job must leave exactly this.
+    """
+    prefix = output_prefix(media.storage_key, video=media.purpose.is_video)
+    names = [v.name for v in media.variants]
+    assert media.status is Status.READY
+    assert names, "no variants"
+    assert len(set(names)) == len(names), names
+    stored = set(app.storage.list_keys(prefix))
+    assert all(v.storage_key in stored for v in media.variants), (media.variants, stored)

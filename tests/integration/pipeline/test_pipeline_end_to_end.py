@@ -16,6 +16,8 @@ from media_grpc.bootstrap import Application
 from media_grpc.domain.model import FailureReason, Status
 from media_grpc.domain.principal import Principal
 from tests.integration.pipeline.conftest import (
+    assert_one_variant_set,
+    media_of,
     png_bytes,
     running_relay,
     running_worker,
@@ -63,16 +65,16 @@ def test_uploaded_image_reaches_ready_with_a_thumbnail_seen_through_watch_media(
     assert set(statuses) <= {pb.STATUS_UPLOADED, pb.STATUS_PROCESSING, pb.STATUS_READY}
     ready = updates[-1]
     assert (ready.width, ready.height) == (400, 300)
-    [thumb] = ready.variants
-    assert thumb.name == "thumb"
-    assert (thumb.width, thumb.height) == (150, 113)
-    key = thumb.url.split(f"/{pipeline_app.settings.s3_bucket}/", 1)[1]
-    assert key == f"variants/{ready.storage_key.rsplit('.', 1)[0]}/thumb.webp"
-    stored = pipeline_app.s3_client.get_object(Bucket=pipeline_app.settings.s3_bucket, Key=key)
-    assert stored["ContentType"] == "image/webp"
-    assert "immutable" in stored["CacheControl"]
-    with Image.open(io.BytesIO(stored["Body"].read())) as image:
-        assert image.format == "WEBP"
+    assert_one_variant_set(pipeline_app, media_of(pipeline_app, session.media_id))
+    bucket = pipeline_app.settings.s3_bucket
+    for variant in ready.variants:
+        key = variant.url.split(f"/{bucket}/", 1)[1]
+        assert key.startswith(f"variants/{ready.storage_key.rsplit('.', 1)[0]}/")
+        stored = pipeline_app.s3_client.get_object(Bucket=bucket, Key=key)
+        assert stored["ContentType"] == variant.mime_type
+        assert "immutable" in stored["CacheControl"]
+        with Image.open(io.BytesIO(stored["Body"].read())) as image:
+            assert image.size == (variant.width, variant.height)
     got = stub.GetMedia(
         pb.GetMediaRequest(media_id=session.media_id), metadata=auth(unique_user)
     ).media
@@ -112,7 +114,7 @@ def test_failed_media_can_be_retried_and_then_reaches_ready(
         ).media
         assert retried.status == pb.STATUS_UPLOADED
         ready = wait_for(pipeline_app, media_id, {Status.READY})
-    assert len(ready.variants) == 1
+    assert_one_variant_set(pipeline_app, ready)
     with pytest.raises(grpc.RpcError) as again:
         stub.RetryProcessing(
             pb.RetryProcessingRequest(media_id=media_id), metadata=auth(unique_user)

@@ -14,14 +14,19 @@ from pathlib import Path
 
 from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
-from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import Status
-from tests.integration.pipeline.conftest import png_bytes, running_relay, upload, wait_for
+from tests.integration.pipeline.conftest import (
+    assert_one_variant_set,
+    png_bytes,
+    running_relay,
+    upload,
+    wait_for,
+)
 
 CLI = str(Path(sys.executable).parent / "media-grpc")
 
 
-def worker_env(settings: Settings, stage_delay: float) -> dict[str, str]:
+def worker_env(settings: Settings, stage_delay: float, url_query: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     secret = settings.s3_secret_access_key
     env.update(
@@ -30,7 +35,7 @@ def worker_env(settings: Settings, stage_delay: float) -> dict[str, str]:
         MEDIA_S3_ACCESS_KEY_ID=str(settings.s3_access_key_id),
         MEDIA_S3_SECRET_ACCESS_KEY=secret.get_secret_value() if secret else "",
         MEDIA_S3_BUCKET=settings.s3_bucket,
-        MEDIA_BROKER_URL=str(settings.broker_url),
+        MEDIA_BROKER_URL=str(settings.broker_url) + url_query,
         MEDIA_BROKER_PREFIX=settings.broker_prefix,
         MEDIA_PIPELINE__RETRY_DELAYS_SECONDS=json.dumps(settings.pipeline.retry_delays_seconds),
         MEDIA_PIPELINE__PREFETCH="1",
@@ -42,11 +47,14 @@ def worker_env(settings: Settings, stage_delay: float) -> dict[str, str]:
 
 @contextmanager
 def worker_process(
-    settings: Settings, log_path: Path, stage_delay: float = 0.0
+    settings: Settings, log_path: Path, stage_delay: float = 0.0, url_query: str = ""
 ) -> Iterator[subprocess.Popen[bytes]]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [CLI, "worker"], env=worker_env(settings, stage_delay), stdout=log, stderr=log
+            [CLI, "worker"],
+            env=worker_env(settings, stage_delay, url_query),
+            stdout=log,
+            stderr=log,
         )
     try:
         deadline = time.monotonic() + 30
@@ -77,9 +85,7 @@ def test_worker_killed_mid_job_leaves_it_redelivered_and_done_once(
     assert f"running IMAGE stage for media {media_id}" in first
     assert f"media {media_id} READY" not in first
     assert second.count(f"media {media_id} READY") == 1
-    prefix = output_prefix(ready.storage_key, video=False)
-    assert [v.storage_key for v in ready.variants] == [prefix + "thumb.webp"]
-    assert pipeline_app.storage.list_keys(prefix) == [prefix + "thumb.webp"]
+    assert_one_variant_set(pipeline_app, ready)
 
 
 def test_worker_stopped_with_sigterm_finishes_its_job_then_exits(
@@ -96,3 +102,19 @@ def test_worker_stopped_with_sigterm_finishes_its_job_then_exits(
     log = (tmp_path / "w.log").read_text()
     assert wait_for(pipeline_app, media_id, {Status.READY}, timeout=1).status is Status.READY
     assert "worker stopped" in log
+
+
+def test_worker_keeps_its_connection_through_a_job_longer_than_the_heartbeat_timeout(
+    pipeline_app: Application, unique_user: str, tmp_path: Path
+) -> None:
+    log_path = tmp_path / "w.log"
+    with (
+        running_relay(pipeline_app),
+        worker_process(pipeline_app.settings, log_path, stage_delay=5, url_query="?heartbeat=1"),
+    ):
+        media_id = upload(pipeline_app, unique_user, png_bytes())
+        wait_for(pipeline_app, media_id, {Status.READY})
+        time.sleep(0.5)
+    log = log_path.read_text()
+    assert log.count(f"running IMAGE stage for media {media_id}") == 1
+    assert "connection lost" not in log

@@ -66,7 +66,12 @@ def test_topology_has_work_retry_and_dead_queues_per_kind() -> None:
         for kind in ("image", "video")
         for suffix in ("", ".retry.10s", ".retry.1m", ".retry.10m", ".dead")
     }
-    assert queues["media.image"] == {"x-queue-type": "quorum"}
+    assert queues["media.image"] == {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": 10,
+        "x-dead-letter-exchange": "media",
+        "x-dead-letter-routing-key": "image.dead",
+    }
     assert queues["media.video.retry.1m"] == {
         "x-message-ttl": 60_000,
         "x-dead-letter-exchange": "media",

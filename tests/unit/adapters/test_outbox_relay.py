@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from media_grpc.adapters.database import build_engine, build_session_factory
@@ -114,3 +115,27 @@ def test_running_relay_backs_off_while_publishing_fails_then_publishes_everythin
     assert relay.pending() == 0
     assert publisher.jobs == jobs
     assert publisher.closed
+
+
+def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Session]) -> None:
+    jobs = add_jobs(sessions, 3)
+    outage = {"left": 3}
+
+    def flaky_sessions() -> Session:
+        if outage["left"]:
+            outage["left"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception("database restarting"))
+        return sessions()
+
+    publisher = RecordingPublisher()
+    relay = relay_for(sessions, publisher)
+    relay.session_factory = flaky_sessions  # type: ignore[assignment]
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(publisher.jobs) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    relay.stop()
+    thread.join(5)
+    assert publisher.jobs == jobs
+    assert outage["left"] == 0

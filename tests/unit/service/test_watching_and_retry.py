@@ -13,7 +13,7 @@ from media_grpc.service.context import ServiceContext
 from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.watching import MediaWatching
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.workers.media_factory import png_bytes, uploaded
+from tests.unit.pipeline.media_factory import png_bytes, uploaded
 
 ALICE = Principal("alice")
 

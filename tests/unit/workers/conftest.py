@@ -1,51 +1,29 @@
-"""A job handler on fakes: FakeDatabase, InMemoryBlobStorage, in-process locks, real stages."""
+"""Fixtures of the video stage tests: small settings so tiny clips still get several rungs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
-from media_grpc.adapters.job_locks import InProcessJobLocks
-from media_grpc.config import Settings
-from media_grpc.domain.model import JobKind
-from media_grpc.service.context import ServiceContext
-from tests.unit.workers.media_factory import NOW
-from workers.job_handler import JobHandler
-from workers.stage import StageJob, StageResult
-from workers.stage_registry import BoundStage, stages
-
-
-class FlakyStage:
-    """Raises ``error`` for the first ``failures`` calls, then runs ``stage``."""
-
-    def __init__(self, stage: BoundStage, failures: int, error: Exception) -> None:
-        self.stage = stage
-        self.failures = failures
-        self.error = error
-        self.calls = 0
-
-    def __call__(self, job: StageJob, source: Path, work_dir: Path) -> StageResult:
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise self.error
-        return self.stage(job, source, work_dir)
+from media_grpc.config.video import VideoSettings
+from media_grpc.domain.model import Purpose
+from tests.video_factory import SMALL_RUNGS
+from workers.stage import StageJob
 
 
 @pytest.fixture
-def real_stages() -> dict[JobKind, BoundStage]:
-    return stages(Settings())
+def settings() -> VideoSettings:
+    """1 s segments and small rungs; remuxing off unless a test turns it on."""
+    return VideoSettings(
+        rungs=SMALL_RUNGS, segment_seconds=1.0, x264_preset="ultrafast", remux_max_short_side=0
+    )
 
 
 @pytest.fixture
-def make_handler(fake_ctx: ServiceContext) -> Callable[..., JobHandler]:
-    fake_ctx.now = lambda: NOW
-
-    def build(stage: BoundStage | None = None) -> JobHandler:
-        registry = stages(Settings())
-        if stage is not None:
-            registry[JobKind.IMAGE] = stage
-        return JobHandler(fake_ctx, InProcessJobLocks(), registry)
-
-    return build
+def job() -> StageJob:
+    return StageJob(
+        media_id="m-1",
+        owner_id="u-1",
+        purpose=Purpose.POST_VIDEO,
+        mime_type="video/mp4",
+        storage_key="originals/u-1/m-1",
+    )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import Failure, FailureReason, Status
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.workers.media_factory import png_bytes, uploaded
+from tests.unit.pipeline.media_factory import png_bytes, uploaded
 from workers.job_handler import Handled, JobHandler
 
 MakeHandler = Callable[..., JobHandler]

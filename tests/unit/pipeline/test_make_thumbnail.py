@@ -9,7 +9,7 @@ from PIL import Image
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import FailureReason, Purpose
-from tests.unit.workers.media_factory import png_bytes
+from tests.unit.pipeline.media_factory import png_bytes
 from workers.stage import MediaRejected, StageJob, StageOutcome
 from workers.stages import make_thumbnail
 

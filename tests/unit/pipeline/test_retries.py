@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from media_grpc.domain.model import FailureReason, JobKind, Status
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.workers.conftest import FlakyStage
-from tests.unit.workers.media_factory import png_bytes, uploaded
+from tests.unit.pipeline.conftest import FlakyStage
+from tests.unit.pipeline.media_factory import png_bytes, uploaded
 from workers.job_handler import JobHandler
 from workers.retries import Action, RetryMiddleware
 from workers.stage_registry import BoundStage
