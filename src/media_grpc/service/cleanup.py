@@ -18,6 +18,7 @@ from media_grpc.adapters.blob_storage import BlobStorageUnavailable
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain import lifecycle
 from media_grpc.domain.model import Failure, FailureReason, Media, Status
+from media_grpc.observability import metrics
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.purging import delete_media_objects
 
@@ -75,6 +76,7 @@ class CleanupService:
             self._drain(report, lambda: self._expire_batch(report, now))
             self._drain(report, lambda: self._unattached_batch(report, now))
             self._drain(report, lambda: self._purge_batch(report, now))
+            _count_in_metrics(report)
         log.info("cleanup finished", extra={"cleanup": vars(report)})
         return report
 
@@ -161,3 +163,10 @@ class CleanupService:
 
     def _deleted_before(self, now: datetime) -> datetime:
         return now - timedelta(hours=self.settings.deleted_retention_hours)
+
+
+def _count_in_metrics(report: CleanupReport) -> None:
+    metrics.CLEANUP_ACTIONS.labels("expired_session").inc(report.expired_sessions)
+    metrics.CLEANUP_ACTIONS.labels("unattached_deleted").inc(report.unattached_deleted)
+    metrics.CLEANUP_ACTIONS.labels("record_purged").inc(report.records_purged)
+    metrics.UPLOADS_FAILED.labels(FailureReason.EXPIRED.value).inc(report.expired_sessions)
