@@ -12,7 +12,8 @@ from tenacity import (
     retry,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 #: Bytes handed to the socket per read: the granularity of progress and throttling.
@@ -102,7 +103,7 @@ class Transfer:
                 (requests.ConnectionError, requests.Timeout, TransientHttpError)
             ),
             stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(initial=0.5, max=10),
+            wait=wait_exponential(multiplier=0.5, max=10) + wait_random(0, 0.5),
             reraise=True,
         )
         def attempt() -> str:
