@@ -6,7 +6,10 @@ a clock set just after it: other tests' rows (created now) never qualify.
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import threading
 import uuid
 from collections import Counter
@@ -253,3 +256,31 @@ def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_error
     for m in media:
         after = load(app, m.id)
         assert after is not None and after.status in (Status.DELETED, Status.FAILED)
+
+
+def test_cleanup_command_prints_what_it_did(app: Application) -> None:
+    settings = app.settings
+    assert settings.s3_secret_access_key is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env.update(
+        MEDIA_DATABASE_URL=str(settings.database_url),
+        MEDIA_S3_ENDPOINT_URL=str(settings.s3_endpoint_url),
+        MEDIA_S3_ACCESS_KEY_ID=str(settings.s3_access_key_id),
+        MEDIA_S3_SECRET_ACCESS_KEY=settings.s3_secret_access_key.get_secret_value(),
+        MEDIA_S3_BUCKET=settings.s3_bucket,
+    )
+    cli = str(Path(sys.executable).parent / "media-grpc")
+
+    dry = subprocess.run(
+        [cli, "cleanup", "--dry-run"], env=env, capture_output=True, text=True, timeout=60
+    )
+    real = subprocess.run([cli, "cleanup"], env=env, capture_output=True, text=True, timeout=60)
+    del env["MEDIA_S3_ENDPOINT_URL"]
+    embedded = subprocess.run([cli, "cleanup"], env=env, capture_output=True, text=True, timeout=60)
+
+    assert dry.returncode == 0, dry.stderr
+    assert "expired upload sessions (would be): " in dry.stdout
+    assert real.returncode == 0, real.stderr
+    assert "object keys deleted: " in real.stdout
+    assert embedded.returncode == 2
+    assert "runs the cleanup itself" in embedded.stderr
