@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import grpc
+import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
@@ -97,3 +98,14 @@ def test_upload_killed_half_way_resumes_with_only_the_missing_parts_and_ends_rea
     assert media["status"] == "STATUS_READY"
     assert int(media["size_bytes"]) == image.stat().st_size
     assert not state.exists()
+
+    metrics_url = f"http://127.0.0.1:{embedded_server.env['MEDIA_METRICS_PORT']}/metrics"
+    exposed = requests.get(metrics_url, timeout=5).text
+    for line in (
+        'media_upload_sessions_created_total{mode="multipart",purpose="POST_IMAGE"} 1.0',
+        'media_uploads_completed_total{purpose="POST_IMAGE"} 1.0',
+        'media_jobs_published_total{kind="image"} 1.0',
+        'media_jobs_consumed_total{kind="image",result="success"} 1.0',
+        'media_rpc_requests_total{code="OK",method="ListUploadedParts"}',
+    ):
+        assert line in exposed, line
