@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
+from media_grpc.adapters.blob_storage import BlobStorageUnavailable
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain import keys
 from media_grpc.domain.model import (
@@ -16,6 +18,7 @@ from media_grpc.domain.model import (
     VariantKind,
 )
 from media_grpc.service.cleanup import CleanupService
+from media_grpc.service.cleanup_schedule import ScheduledCleanup
 from media_grpc.service.context import ServiceContext
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 
@@ -188,3 +191,47 @@ def test_a_second_run_finds_nothing_left_to_do(
 
     assert (again.expired_sessions, again.unattached_deleted, again.records_purged) == (0, 0, 0)
     assert again.errors == []
+
+
+def test_scheduled_cleanup_runs_every_interval_until_stopped(
+    fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    fake_db.media = {"old": make_media("old", Status.PENDING, age=timedelta(hours=1))}
+    scheduled = ScheduledCleanup(cleanup(fake_db, memory_storage), interval=0.01).start()
+    try:
+        deadline = time.monotonic() + 5
+        while fake_db.media["old"].status is Status.PENDING:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        scheduled.stop()
+
+    assert fake_db.media["old"].status is Status.FAILED
+
+
+def test_scheduled_cleanup_with_interval_zero_never_starts(
+    fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    scheduled = ScheduledCleanup(cleanup(fake_db, memory_storage), interval=0).start()
+    scheduled.stop()
+    assert fake_db.commits == 0
+
+
+class UnreachableStorage(InMemoryBlobStorage):
+    def delete(self, keys: list[str]) -> None:
+        raise BlobStorageUnavailable("connection refused")
+
+
+def test_storage_failure_leaves_the_media_for_the_next_run_and_is_reported(
+    fake_db: FakeDatabase,
+) -> None:
+    fake_db.media = {
+        f"m{i}": make_media(f"m{i}", Status.READY, age=timedelta(days=2)) for i in range(5)
+    }
+
+    report = cleanup(fake_db, UnreachableStorage(), batch_size=2).run()
+
+    assert report.unattached_deleted == 0
+    assert len(report.errors) == 2  # the first batch failed; the sweep stopped there
+    assert "connection refused" in report.errors[0]
+    assert {m.status for m in fake_db.media.values()} == {Status.READY}
