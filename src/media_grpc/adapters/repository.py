@@ -47,6 +47,10 @@ class AbstractMediaRepository(abc.ABC):
     @abc.abstractmethod
     def find(self, query: MediaFilter) -> list[Media]: ...
 
+    @abc.abstractmethod
+    def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
+        """The media attached to a post (never DELETED ones), in display order."""
+
 
 class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def __init__(self, session: Session) -> None:
@@ -70,7 +74,8 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         # Lock in id order so that two transactions locking overlapping sets cannot deadlock.
         stmt = select(MediaRow).where(MediaRow.id.in_(list(media_ids))).order_by(MediaRow.id)
         if for_update:
-            stmt = stmt.with_for_update()
+            # populate_existing: a row read earlier in this session is re-read under the lock.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         rows = list(self.session.scalars(stmt))
         return self._with_variants(rows)
 
@@ -105,6 +110,20 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
             )
         stmt = stmt.order_by(MediaRow.created_at.desc(), MediaRow.id.desc()).limit(query.limit)
         return self._with_variants(list(self.session.scalars(stmt)))
+
+    def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.post_id == post_id, MediaRow.status != Status.DELETED.value
+        )
+        if for_update:
+            stmt = (
+                stmt.order_by(MediaRow.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        rows = list(self.session.scalars(stmt))
+        rows.sort(key=lambda row: (row.post_position, row.id))
+        return self._with_variants(rows)
 
     def _with_variants(self, rows: list[MediaRow]) -> list[Media]:
         if not rows:
