@@ -21,6 +21,8 @@ from media_grpc.api.servicer import MediaServicer
 from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from media_grpc.service.context import ServiceContext
+from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.posts import PostMedia
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
 
@@ -44,7 +46,13 @@ class Application:
     closers: list[Any] = field(default_factory=list)
 
     def serve(self, address: str | None = None) -> RunningServer:
-        servicer = MediaServicer(self.uploads, self.queries, self.messages)
+        servicer = MediaServicer(
+            self.uploads,
+            self.queries,
+            self.messages,
+            posts=PostMedia(self.ctx),
+            deletion=MediaDeletion(self.ctx),
+        )
         return create_server(servicer, self.verifier, address or self.settings.grpc_listen)
 
     def close(self) -> None:
