@@ -22,6 +22,7 @@ from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.posts import PostMedia
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
@@ -112,7 +113,9 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         storage=storage,
         s3_client=client,
         ctx=ctx,
-        uploads=UploadService(ctx, settings.uploads),
+        uploads=UploadService(
+            ctx, settings.uploads, admission=UploadAdmission(ctx, settings.limits)
+        ),
         queries=MediaQueries(ctx),
         messages=MediaMessages(cdn),
         verifier=TokenVerifier(settings.auth),
