@@ -102,7 +102,7 @@ class Settings(BaseSettings):
         if missing:
             raise SettingsError(f"production requires {', '.join(missing)}")
         if (
-            self.auth.jwt_public_key is None
+            not self.auth.uses_public_key
             and self.auth.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
         ):
             raise SettingsError(
