@@ -18,6 +18,7 @@ from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.api.messages import MediaMessages
 from media_grpc.api.server import RunningServer, create_server
 from media_grpc.api.servicer import MediaServicer
+from media_grpc.api.tls import server_credentials
 from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from media_grpc.service.context import ServiceContext
@@ -46,15 +47,22 @@ class Application:
     local_s3: LocalS3 | None = None
     closers: list[Any] = field(default_factory=list)
 
-    def serve(self, address: str | None = None) -> RunningServer:
-        servicer = MediaServicer(
+    def servicer(self) -> MediaServicer:
+        return MediaServicer(
             self.uploads,
             self.queries,
             self.messages,
             posts=PostMedia(self.ctx),
             deletion=MediaDeletion(self.ctx),
         )
-        return create_server(servicer, self.verifier, address or self.settings.grpc_listen)
+
+    def serve(self, address: str | None = None) -> RunningServer:
+        return create_server(
+            self.servicer(),
+            self.verifier,
+            address or self.settings.grpc_listen,
+            credentials=server_credentials(self.settings.tls),
+        )
 
     def close(self) -> None:
         for closer in reversed(self.closers):
