@@ -28,6 +28,8 @@ class PostMedia:
 
     def validate_ownership(self, principal: Principal, owner_id: str, media_id: str) -> Verdict:
         """OK, NOT_FOUND or NOT_OWNER. Users may only ask about themselves."""
+        if principal.is_service:
+            _require(owner_id, "owner_id")
         owner = principal.owner_for(owner_id)
         _require(media_id, "media_id")
         with self.ctx.uow() as uow:

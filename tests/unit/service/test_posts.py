@@ -90,6 +90,11 @@ def test_a_user_may_not_ask_about_another_owner(posts: PostMedia) -> None:
         posts.validate_ownership(ALICE, "bob", "any")
 
 
+def test_a_service_must_name_the_owner(posts: PostMedia) -> None:
+    with pytest.raises(InvalidArgument, match="owner_id"):
+        posts.validate_ownership(POST_SERVICE, "", "any")
+
+
 def test_attach_keeps_the_order_given(posts: PostMedia, fake_db: FakeDatabase) -> None:
     ids = stored(fake_db, *(make_media("alice") for _ in range(4)))
     order = [ids[2], ids[0], ids[3], ids[1]]
