@@ -152,6 +152,13 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         return [copy.deepcopy(m) for m in found[: query.limit]]
 
+    def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
+        found = [
+            m for m in self.rows.values() if m.post_id == post_id and m.status is not Status.DELETED
+        ]
+        found.sort(key=lambda m: (m.post_position, m.id))
+        return [copy.deepcopy(m) for m in found]
+
 
 class RecordingOutbox(AbstractOutbox):
     def __init__(self, jobs: list[ProcessingJob]) -> None:

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
+from media_grpc.config.limits import LimitSettings
+from media_grpc.config.tls import TlsSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.config.video import VideoSettings
 
@@ -60,6 +62,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     image: ImageSettings = ImageSettings()
     video: VideoSettings = VideoSettings()
+    limits: LimitSettings = LimitSettings()
+    tls: TlsSettings = TlsSettings()
 
     @property
     def is_production(self) -> bool:
@@ -100,7 +104,7 @@ class Settings(BaseSettings):
         if missing:
             raise SettingsError(f"production requires {', '.join(missing)}")
         if (
-            self.auth.jwt_public_key is None
+            not self.auth.uses_public_key
             and self.auth.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
         ):
             raise SettingsError(

@@ -17,6 +17,7 @@ from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext, check_visible
+from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.upload_policy import check_declared
 from media_grpc.service.verification import UploadVerifier
 
@@ -44,9 +45,15 @@ class UploadSession:
 
 
 class UploadService:
-    def __init__(self, ctx: ServiceContext, settings: UploadSettings) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        settings: UploadSettings,
+        admission: UploadAdmission | None = None,
+    ) -> None:
         self.ctx = ctx
         self.settings = settings
+        self.admission = admission
         self.verifier = UploadVerifier(ctx.storage, settings)
 
     def create_session(self, principal: Principal, request: UploadRequest) -> UploadSession:
@@ -60,6 +67,8 @@ class UploadService:
                 existing = uow.media.find_by_idempotency_key(owner_id, key)
             if existing is not None:
                 return self._replay(existing, fingerprint)
+        if self.admission is not None:
+            self.admission.admit(owner_id)
         now = self.ctx.now()
         media_id = self.ctx.new_id()
         media = Media(
