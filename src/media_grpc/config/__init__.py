@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
+from media_grpc.config.storage import StorageSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.config.video import VideoSettings
 
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     image: ImageSettings = ImageSettings()
     video: VideoSettings = VideoSettings()
+    storage: StorageSettings = StorageSettings()
 
     @property
     def is_production(self) -> bool:
