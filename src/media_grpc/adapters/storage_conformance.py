@@ -27,14 +27,16 @@ def run_conformance(
     client: Any, bucket: str, allowed_origins: list[str], disallowed_origin: str
 ) -> list[ProbeResult]:
     """Run every probe against ``bucket``; the scratch prefix is removed whatever happens."""
-    scratch = Scratch(client, bucket)
     try:
         client.head_bucket(Bucket=bucket)
     except ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "")
-        raise StorageCheckError(f"bucket {bucket}: {code}: run `media-grpc storage init`") from None
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        if code in {"404", "NoSuchBucket", "NotFound"}:
+            raise StorageCheckError(f"no bucket {bucket}: run `media-grpc storage init`") from None
+        raise StorageCheckError(f"bucket {bucket}: {code}: check the credentials") from None
     except BotoCoreError as e:
         raise StorageCheckError(f"storage unreachable: {e}") from None
+    scratch = Scratch(client, bucket)
     try:
         expiring = probes.sign_expiring_url(scratch)
         valid = probes.valid_put(scratch)
