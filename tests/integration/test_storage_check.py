@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from media_grpc.adapters.s3_storage import build_s3_client
 from media_grpc.adapters.storage_conformance import Probe, StorageCheckError
 from media_grpc.adapters.storage_setup import set_up_bucket
-from media_grpc.commands.storage import check_storage
+from media_grpc.commands.storage import check_storage, check_storage_on_startup
 from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from media_grpc.service.storage_report import StorageReport
@@ -156,3 +158,31 @@ def test_storage_check_refuses_to_run_without_the_bucket(s3_endpoint: str) -> No
 
     with pytest.raises(StorageCheckError, match="storage init"):
         check_storage(client_for(settings), settings)
+
+
+def test_start_up_check_logs_what_the_storage_does_not_enforce_as_a_warning(
+    bare_bucket: tuple[Settings, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, client = bare_bucket
+    app = SimpleNamespace(settings=settings, s3_client=client)
+
+    with caplog.at_level(logging.WARNING, logger="media_grpc.storage"):
+        thread = check_storage_on_startup(app)  # type: ignore[arg-type]
+        assert thread is not None
+        thread.join(timeout=60)
+
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "does not enforce: PUT without a signature;" in warning.getMessage()
+    assert "FAIL: missing protections the service relies on" in warning.getMessage()
+
+
+def test_start_up_check_stays_off_for_the_embedded_default_and_when_disabled(
+    s3_endpoint: str,
+) -> None:
+    embedded = SimpleNamespace(settings=Settings(), s3_client=None)
+    disabled = SimpleNamespace(
+        settings=storage_settings(s3_endpoint, "any", check_on_startup=False), s3_client=None
+    )
+
+    assert check_storage_on_startup(embedded) is None  # type: ignore[arg-type]
+    assert check_storage_on_startup(disabled) is None  # type: ignore[arg-type]

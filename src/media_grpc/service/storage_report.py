@@ -64,8 +64,13 @@ class StorageReport:
         return [COMPENSATIONS[r.probe] for r in self.not_enforced if r.probe in COMPENSATIONS]
 
     @property
+    def uploads_fail(self) -> bool:
+        """A correctly presigned PUT was refused: a broken setup, development endpoint or not."""
+        return any(r.probe is Probe.VALID_PUT for r in self.missing)
+
+    @property
     def exit_code(self) -> int:
-        return 1 if self.missing and not self.development else 0
+        return 1 if self.uploads_fail or (self.missing and not self.development) else 0
 
     def lines(self) -> list[str]:
         lines = [f"storage check of bucket {self.bucket} at {self.endpoint}"]
@@ -77,6 +82,8 @@ class StorageReport:
         return lines
 
     def verdict(self) -> str:
+        if self.uploads_fail:
+            return "FAIL: a valid presigned PUT fails, so no upload can work"
         if not self.missing:
             return "OK: every protection the service relies on is enforced"
         names = ", ".join(r.name for r in self.missing)
