@@ -90,7 +90,7 @@ def _same_cors_rule(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def ensure_cors(client: Any, bucket: str, settings: StorageSettings) -> str:
     desired = desired_cors_rule(settings)
     try:
-        rules: list[dict[str, Any]] = client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+        rules: list[dict[str, Any]] = client.get_bucket_cors(Bucket=bucket).get("CORSRules", [])
     except ClientError as e:
         if error_code(e) in _NOT_SUPPORTED:
             return _cors_not_supported()
