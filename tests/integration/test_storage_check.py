@@ -173,7 +173,7 @@ def test_start_up_check_logs_what_the_storage_does_not_enforce_as_a_warning(
 
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert "does not enforce: PUT without a signature;" in warning.getMessage()
-    assert "FAIL: missing protections the service relies on" in warning.getMessage()
+    assert "Missing protections the service relies on: PUT without" in warning.getMessage()
 
 
 def test_start_up_check_stays_off_for_the_embedded_default_and_when_disabled(

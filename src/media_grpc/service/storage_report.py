@@ -97,4 +97,7 @@ class StorageReport:
         text = f"storage at {self.endpoint} (bucket {self.bucket}) does not enforce: {names}."
         if self.compensated:
             text += " The service compensates for: " + "; ".join(self.compensated) + "."
-        return text + " " + self.verdict() + ". Details: `media-grpc storage check`."
+        if self.missing:
+            text += " Missing protections the service relies on: "
+            text += ", ".join(r.name for r in self.missing) + "."
+        return text + " Details: `media-grpc storage check`."

@@ -58,7 +58,7 @@ def test_summary_for_the_log_names_what_is_not_enforced_and_what_is_compensated(
         "storage at http://s3.example (bucket media) does not enforce: unsigned; content-length."
     )
     assert "The service compensates for: size:" in summary
-    assert "FAIL: missing protections the service relies on: unsigned" in summary
+    assert "Missing protections the service relies on: unsigned." in summary
 
 
 def test_storage_refusing_a_valid_put_fails_even_as_a_development_endpoint() -> None:
