@@ -186,3 +186,20 @@ def test_start_up_check_stays_off_for_the_embedded_default_and_when_disabled(
 
     assert check_storage_on_startup(embedded) is None  # type: ignore[arg-type]
     assert check_storage_on_startup(disabled) is None  # type: ignore[arg-type]
+
+
+def test_storage_check_on_a_versioned_bucket_removes_every_version_it_wrote(
+    s3_endpoint: str,
+) -> None:
+    settings = storage_settings(s3_endpoint, f"check-{uuid.uuid4().hex[:12]}")
+    client = client_for(settings)
+    client.create_bucket(Bucket=settings.s3_bucket)
+    client.put_bucket_versioning(
+        Bucket=settings.s3_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+
+    found = verdicts(check_storage(client, settings))
+
+    assert found[Probe.VERSIONING] is True
+    versions = client.list_object_versions(Bucket=settings.s3_bucket)
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")

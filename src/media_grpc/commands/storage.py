@@ -110,7 +110,7 @@ def _check_and_warn(client: Any, settings: Settings) -> None:
     except Exception:  # a background check must never take the server down
         log.exception("storage check at start-up failed")
         return
-    if report.not_enforced:
+    if report.needs_attention:
         log.warning("%s", report.summary())
     else:
-        log.info("storage at %s enforces every protection checked", report.endpoint)
+        log.info("storage at %s enforces every protection the service checks", report.endpoint)

@@ -39,6 +39,9 @@ COMPENSATIONS = {
     Probe.VERSIONING: "overwrites: the ETag is pinned at completion and reads send If-Match",
 }
 
+#: Bucket settings reported for information: their absence alone is no reason for a warning.
+INFORMATIONAL = frozenset({Probe.VERSIONING})
+
 _WIDTH = len("NOT enforced") + 2
 
 
@@ -53,6 +56,11 @@ class StorageReport:
     @property
     def not_enforced(self) -> list[ProbeResult]:
         return [r for r in self.results if r.enforced is False]
+
+    @property
+    def needs_attention(self) -> bool:
+        """Something other than a purely informational setting is not enforced."""
+        return any(r.probe not in INFORMATIONAL for r in self.not_enforced)
 
     @property
     def missing(self) -> list[ProbeResult]:

@@ -66,3 +66,8 @@ def test_storage_refusing_a_valid_put_fails_even_as_a_development_endpoint() -> 
 
     assert broken.exit_code == 1
     assert broken.lines()[-1] == "FAIL: a valid presigned PUT fails, so no upload can work"
+
+
+def test_versioning_off_alone_needs_no_attention() -> None:
+    assert not report({Probe.VERSIONING}).needs_attention
+    assert report({Probe.VERSIONING, Probe.ABORT_RULE}).needs_attention
