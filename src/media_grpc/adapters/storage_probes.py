@@ -160,42 +160,36 @@ def _completion(probe: Probe, name: str, refused: str | None) -> ProbeResult:
     return ProbeResult(probe, name, enforced=refused is not None, detail=detail)
 
 
-def multipart_probes(scratch: Scratch) -> list[ProbeResult]:
-    results = []
+def wrong_etag(scratch: Scratch) -> ProbeResult:
+    name = "multipart: wrong ETag at completion"
     key, upload_id = _start(scratch, "multipart-wrong-etag")
     part = _put_part(scratch, key, upload_id, 1)
-    wrong_etag = '"' + "0" * 32 + '"'
-    if part.ok:
-        refused = _complete(scratch, key, upload_id, [wrong_etag])
-        results.append(
-            _completion(Probe.WRONG_ETAG, "multipart: wrong ETag at completion", refused)
-        )
-    else:
-        results.append(
-            ProbeResult(
-                Probe.WRONG_ETAG, "multipart: wrong ETag at completion", None, describe(part)
-            )
-        )
+    if not part.ok:
+        return ProbeResult(Probe.WRONG_ETAG, name, None, f"part upload {describe(part)}")
+    refused = _complete(scratch, key, upload_id, ['"' + "0" * 32 + '"'])
+    return _completion(Probe.WRONG_ETAG, name, refused)
 
+
+def small_part(scratch: Scratch) -> ProbeResult:
+    name = "multipart: non-last part under 5 MiB"
     key, upload_id = _start(scratch, "multipart-small-part")
     parts = [_put_part(scratch, key, upload_id, n) for n in (1, 2)]
-    name = "multipart: non-last part under 5 MiB"
-    if all(p.ok for p in parts):
-        refused = _complete(scratch, key, upload_id, [p.headers.get("ETag", "") for p in parts])
-        results.append(_completion(Probe.SMALL_PART, name, refused))
-    else:
-        results.append(ProbeResult(Probe.SMALL_PART, name, None, describe(parts[-1])))
+    failed = [p for p in parts if not p.ok]
+    if failed:
+        return ProbeResult(Probe.SMALL_PART, name, None, f"part upload {describe(failed[0])}")
+    refused = _complete(scratch, key, upload_id, [p.headers.get("ETag", "") for p in parts])
+    return _completion(Probe.SMALL_PART, name, refused)
 
+
+def part_after_abort(scratch: Scratch) -> ProbeResult:
     key, upload_id = _start(scratch, "multipart-after-abort")
     scratch.client.abort_multipart_upload(Bucket=scratch.bucket, Key=key, UploadId=upload_id)
-    results.append(
-        _refusal(
-            Probe.PART_AFTER_ABORT,
-            "multipart: part uploaded after abort",
-            _put_part(scratch, key, upload_id, 1),
-        )
-    )
-    return results
+    answer = _put_part(scratch, key, upload_id, 1)
+    return _refusal(Probe.PART_AFTER_ABORT, "multipart: part uploaded after abort", answer)
+
+
+def multipart_probes(scratch: Scratch) -> list[ProbeResult]:
+    return [wrong_etag(scratch), small_part(scratch), part_after_abort(scratch)]
 
 
 def _preflight(scratch: Scratch, origin: str) -> tuple[bool, str]:
