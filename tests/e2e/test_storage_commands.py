@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
-from tests.e2e.conftest import CLI, free_port
+from tests.e2e.conftest import CLI, ServedProcess, free_port
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +119,13 @@ def test_serve_against_a_non_enforcing_endpoint_logs_the_summary_as_a_warning(
         process.wait(timeout=20)
     assert any(line.startswith("media-grpc serving on") for line in seen)
     assert "does not enforce: PUT without a signature;" in seen[-1]
+
+
+def test_storage_check_of_the_embedded_default_reports_without_failing(
+    embedded_server: ServedProcess,
+) -> None:
+    output = embedded_server.cli("storage", "check")
+
+    lines = output.splitlines()
+    assert "  NOT enforced  PUT without a signature: accepted (200)" in lines
+    assert lines[-1].startswith("development endpoint, not failing; missing protections:")

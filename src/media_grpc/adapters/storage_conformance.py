@@ -14,7 +14,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
 from media_grpc.adapters import storage_probes as probes
-from media_grpc.adapters.storage_probing import Probe, ProbeResult, Scratch, quietly
+from media_grpc.adapters.storage_probing import Probe, ProbeResult, Scratch
 
 __all__ = ["Probe", "ProbeResult", "StorageCheckError", "run_conformance"]
 
@@ -55,4 +55,4 @@ def run_conformance(
     except (ClientError, BotoCoreError, requests.RequestException) as e:
         raise StorageCheckError(f"storage check interrupted: {e}") from None
     finally:
-        quietly(scratch.cleanup)
+        scratch.cleanup()

@@ -93,6 +93,11 @@ class Scratch:
 
     def cleanup(self) -> None:
         """Abort the scratch multipart uploads and delete every scratch object and version."""
+        quietly(self._abort_uploads)
+        quietly(self._delete_objects)
+        self.http.close()
+
+    def _abort_uploads(self) -> None:
         uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix)
         for upload in uploads.get("Uploads", []):
             quietly(
@@ -103,12 +108,13 @@ class Scratch:
                     UploadId=upload["UploadId"],
                 )
             )
+
+    def _delete_objects(self) -> None:
         targets = self._scratch_objects()
         for start in range(0, len(targets), 1000):
             self.client.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": targets[start : start + 1000], "Quiet": True}
             )
-        self.http.close()
 
     def _scratch_objects(self) -> list[dict[str, str]]:
         """Every version and delete marker; the plain keys where versions cannot be listed (R2)."""
