@@ -104,3 +104,18 @@ def test_storage_init_keeps_rules_it_does_not_own(client: Any, bucket: str) -> N
     cors_ids = {r.get("ID") for r in client.get_bucket_cors(Bucket=bucket)["CORSRules"]}
     assert cors_ids == {"their-downloads", CORS_RULE_ID}
     assert {r["ID"] for r in lifecycle_rules(client, bucket)} == {"expire-tmp", LIFECYCLE_RULE_ID}
+
+
+def test_storage_init_creates_the_bucket_in_a_region_outside_us_east_1(
+    s3_endpoint: str, bucket: str
+) -> None:
+    client = build_s3_client(
+        s3_endpoint, "eu-west-1", EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, "path"
+    )
+
+    first = set_up_bucket(client, bucket, "eu-west-1", StorageSettings())
+    second = set_up_bucket(client, bucket, "eu-west-1", StorageSettings())
+
+    assert first[0] == f"bucket {bucket}: created in eu-west-1"
+    assert client.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
+    assert second[0] == f"bucket {bucket}: exists, unchanged"
