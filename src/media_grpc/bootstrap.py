@@ -129,3 +129,22 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         verifier=TokenVerifier(settings.auth),
         local_s3=local_s3,
     )
+
+
+def build_storage_client(settings: Settings) -> Any:
+    """A client for the configured bucket alone (``storage`` commands need no database).
+
+    In the embedded default it talks to the local S3 endpoint of a running ``media-grpc serve``.
+    """
+    access_key = settings.s3_access_key_id
+    secret = settings.s3_secret_access_key
+    secret_key = secret.get_secret_value() if secret else None
+    if settings.embeds_s3:
+        access_key, secret_key = EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+    return build_s3_client(
+        settings.resolved_s3_endpoint_url,
+        settings.s3_region,
+        access_key,
+        secret_key,
+        settings.s3_addressing_style,
+    )

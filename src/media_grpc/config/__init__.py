@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
 from media_grpc.config.limits import LimitSettings
+from media_grpc.config.storage import StorageSettings
 from media_grpc.config.tls import TlsSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.config.video import VideoSettings
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     video: VideoSettings = VideoSettings()
     limits: LimitSettings = LimitSettings()
     tls: TlsSettings = TlsSettings()
+    storage: StorageSettings = StorageSettings()
 
     @property
     def is_production(self) -> bool:
