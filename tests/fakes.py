@@ -145,11 +145,21 @@ class InMemoryBlobStorage(BlobStorage):
         return obj
 
 
+class UniqueViolation(Exception):
+    """What the database raises for a second row with a unique key."""
+
+
 class InMemoryMediaRepository(AbstractMediaRepository):
     def __init__(self, rows: dict[str, Media]) -> None:
         self.rows = rows
 
     def add(self, media: Media) -> None:
+        """As the database's unique index: one media per (owner, idempotency key)."""
+        if media.idempotency_key and any(
+            m.owner_id == media.owner_id and m.idempotency_key == media.idempotency_key
+            for m in self.rows.values()
+        ):
+            raise UniqueViolation(f"{media.owner_id}/{media.idempotency_key}")
         self.rows[media.id] = copy.deepcopy(media)
 
     def get(self, media_id: str, *, for_update: bool = False) -> Media | None:

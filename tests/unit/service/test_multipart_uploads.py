@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -288,3 +289,33 @@ def test_abort_of_a_completed_upload_is_refused(
     with pytest.raises(FailedPrecondition, match="DeleteMedia"):
         service.abort_upload(ALICE, media.id)
     assert media.storage_key in memory_storage.objects
+
+
+class RacingStorage(InMemoryBlobStorage):
+    """Runs ``competitor`` (another call with the same key) just before the first upload starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.competitor: Callable[[], object] | None = None
+
+    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        if self.competitor is not None:
+            run, self.competitor = self.competitor, None
+            run()
+        return super().create_multipart_upload(key, content_type=content_type)
+
+
+def test_losing_a_race_on_an_idempotency_key_frees_the_losers_upload_and_replays_the_winner(
+    fake_ctx: ServiceContext, settings: UploadSettings
+) -> None:
+    storage = RacingStorage()
+    fake_ctx.storage = storage
+    service = UploadService(fake_ctx, settings)
+    winner: list[Media] = []
+    storage.competitor = lambda: winner.append(start(service, idempotency_key="race"))
+
+    loser = start(service, idempotency_key="race")
+
+    assert loser.id == winner[0].id
+    assert loser.multipart == winner[0].multipart
+    assert list(storage.uploads) == [winner[0].multipart.upload_id]  # type: ignore[union-attr]
