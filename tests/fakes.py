@@ -77,9 +77,18 @@ class InMemoryBlobStorage(BlobStorage):
         return upload_id
 
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        expires_in: int,
+        content_length: int | None = None,
     ) -> PresignedRequest:
-        return PresignedRequest(url=f"memory://{key}?uploadId={upload_id}&partNumber={part_number}")
+        headers = {} if content_length is None else {"Content-Length": str(content_length)}
+        return PresignedRequest(
+            url=f"memory://{key}?uploadId={upload_id}&partNumber={part_number}", headers=headers
+        )
 
     def put_part(self, upload_id: str, part_number: int, data: bytes) -> str:
         if upload_id not in self.uploads:

@@ -128,7 +128,11 @@ class MultipartUploads:
             PartUrl(
                 n,
                 self.ctx.storage.presign_upload_part(
-                    media.storage_key, media.multipart.upload_id, n, expires_in=ttl
+                    media.storage_key,
+                    media.multipart.upload_id,
+                    n,
+                    expires_in=ttl,
+                    content_length=expected_part_size(media.multipart, n, media.size_bytes),
                 ),
                 expires_at,
             )

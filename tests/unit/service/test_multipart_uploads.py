@@ -105,6 +105,7 @@ def test_part_urls_are_presigned_for_any_parts_of_the_plan(service: UploadServic
     urls = service.part_urls(ALICE, media.id, [3, 3, 1])
     assert [u.part_number for u in urls] == [1, 3]
     assert "partNumber=3" in urls[1].request.url
+    assert [u.request.headers["Content-Length"] for u in urls] == [str(5 * MiB), "1000"]
 
 
 @pytest.mark.parametrize("numbers", [[], [0], [4], [1, 2, -1], list(range(1, 1002))])
