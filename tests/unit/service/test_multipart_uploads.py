@@ -126,6 +126,20 @@ def test_part_urls_of_someone_elses_media_are_refused(service: UploadService) ->
         service.uploaded_parts(BOB, media.id)
 
 
+def test_fresh_part_urls_after_the_first_expired_never_outlive_the_session(
+    service: UploadService, fake_ctx: ServiceContext
+) -> None:
+    media = start(service)
+    later = NOW + timedelta(minutes=20)
+    fake_ctx.now = lambda: later
+    [fresh] = service.part_urls(ALICE, media.id, [1])
+    assert fresh.expires_at == later + timedelta(minutes=15)
+    near_the_end = media.expires_at - timedelta(seconds=60)
+    fake_ctx.now = lambda: near_the_end
+    [last] = service.part_urls(ALICE, media.id, [1])
+    assert last.expires_at == media.expires_at
+
+
 def test_part_urls_after_the_session_expired_are_refused(
     service: UploadService, fake_ctx: ServiceContext
 ) -> None:
