@@ -61,12 +61,20 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         )
         if session.single_put is not None:
             response.single_put.CopyFrom(self.messages.single_put(session.single_put))
+        if session.media.multipart is not None:
+            response.multipart.CopyFrom(
+                self.messages.multipart(session.media.multipart, session.part_urls)
+            )
         return response
 
     def CompleteUpload(
         self, request: media_pb2.CompleteUploadRequest, context: Context
     ) -> media_pb2.CompleteUploadResponse:
-        media = self.uploads.complete_upload(current_principal(), request.media_id)
+        media = self.uploads.complete_upload(
+            current_principal(),
+            request.media_id,
+            [(part.part_number, part.etag) for part in request.parts],
+        )
         return media_pb2.CompleteUploadResponse(media=self.messages.media(media))
 
     def GetMedia(
@@ -102,17 +110,28 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def GetUploadPartUrls(
         self, request: media_pb2.GetUploadPartUrlsRequest, context: Context
     ) -> media_pb2.GetUploadPartUrlsResponse:
-        raise _not_yet("GetUploadPartUrls")
+        urls = self.uploads.part_urls(
+            current_principal(), request.media_id, list(request.part_numbers)
+        )
+        return media_pb2.GetUploadPartUrlsResponse(
+            part_urls=[self.messages.part_url(u) for u in urls]
+        )
 
     def ListUploadedParts(
         self, request: media_pb2.ListUploadedPartsRequest, context: Context
     ) -> media_pb2.ListUploadedPartsResponse:
-        raise _not_yet("ListUploadedParts")
+        session, parts = self.uploads.uploaded_parts(current_principal(), request.media_id)
+        return media_pb2.ListUploadedPartsResponse(
+            parts=[self.messages.uploaded_part(p) for p in parts],
+            part_size=session.part_size,
+            part_count=session.part_count,
+        )
 
     def AbortUpload(
         self, request: media_pb2.AbortUploadRequest, context: Context
     ) -> media_pb2.AbortUploadResponse:
-        raise _not_yet("AbortUpload")
+        media = self.uploads.abort_upload(current_principal(), request.media_id)
+        return media_pb2.AbortUploadResponse(media=self.messages.media(media))
 
     def WatchMedia(
         self, request: media_pb2.WatchMediaRequest, context: Context
