@@ -79,9 +79,18 @@ class InMemoryBlobStorage(BlobStorage):
         return upload_id
 
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        expires_in: int,
+        content_length: int | None = None,
     ) -> PresignedRequest:
-        return PresignedRequest(url=f"memory://{key}?uploadId={upload_id}&partNumber={part_number}")
+        headers = {} if content_length is None else {"Content-Length": str(content_length)}
+        return PresignedRequest(
+            url=f"memory://{key}?uploadId={upload_id}&partNumber={part_number}", headers=headers
+        )
 
     def put_part(self, upload_id: str, part_number: int, data: bytes) -> str:
         if upload_id not in self.uploads:
@@ -147,11 +156,21 @@ class InMemoryBlobStorage(BlobStorage):
         return obj
 
 
+class UniqueViolation(Exception):
+    """What the database raises for a second row with a unique key."""
+
+
 class InMemoryMediaRepository(AbstractMediaRepository):
     def __init__(self, rows: dict[str, Media]) -> None:
         self.rows = rows
 
     def add(self, media: Media) -> None:
+        """As the database's unique index: one media per (owner, idempotency key)."""
+        if media.idempotency_key and any(
+            m.owner_id == media.owner_id and m.idempotency_key == media.idempotency_key
+            for m in self.rows.values()
+        ):
+            raise UniqueViolation(f"{media.owner_id}/{media.idempotency_key}")
         self.rows[media.id] = copy.deepcopy(media)
 
     def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
@@ -219,6 +238,13 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         found: list[Media], limit: int, key: Callable[[Media], tuple[datetime, str]]
     ) -> list[Media]:
         return [copy.deepcopy(m) for m in sorted(found, key=key)[:limit]]
+
+    def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
+        found = [
+            m for m in self.rows.values() if m.post_id == post_id and m.status is not Status.DELETED
+        ]
+        found.sort(key=lambda m: (m.post_position, m.id))
+        return [copy.deepcopy(m) for m in found]
 
 
 class RecordingOutbox(AbstractOutbox):

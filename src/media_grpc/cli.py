@@ -14,17 +14,18 @@ from media_grpc.commands import (
     migrate,
     relay,
     serve,
+    storage,
     token,
     upload,
     watch,
     worker,
 )
-from media_grpc.config import SettingsError
+from media_grpc.config import Settings, SettingsError
 from media_grpc.observability.logs import LogFormat, configure_logging
 
-COMMANDS = (serve, migrate, token, worker, relay, cleanup, upload, get, ls, watch)
-#: Commands that log JSON by default: their logs go to a collector, not to a person.
-LONG_RUNNING = frozenset({"serve", "worker"})
+COMMANDS = (serve, migrate, token, storage, worker, relay, cleanup, upload, get, ls, watch)
+#: Commands that log JSON by default in production: their logs go to a collector.
+LONG_RUNNING = frozenset({"serve", "worker", "relay"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-format",
         choices=("json", "text"),
-        help="json (one object per line; the default of serve and worker) or text (the default "
-        "of interactive commands)",
+        help="json (one object per line; the default of serve, worker and relay in production) "
+        "or text (the default otherwise)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
@@ -44,10 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_log_format(command: str) -> LogFormat:
+    """JSON for the long-running commands in production (their logs go to a collector);
+    text for people: interactive commands, and the development default."""
+    try:
+        production = Settings().is_production
+    except ValidationError:
+        production = False  # the command itself reports the configuration error
+    return "json" if production and command in LONG_RUNNING else "text"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    fmt: LogFormat = args.log_format or ("json" if args.command in LONG_RUNNING else "text")
-    configure_logging(args.log_level, fmt)
+    configure_logging(args.log_level, args.log_format or default_log_format(args.command))
     try:
         return int(args.handler(args))
     except (SettingsError, ValidationError) as e:

@@ -25,6 +25,7 @@ from tests.integration.uploading import (
     create_session,
     outbox_jobs,
     put_single,
+    uploads_in_progress,
 )
 from tests.samples import image_bytes, mp4_like
 
@@ -80,3 +81,28 @@ def test_fifty_concurrent_completions_of_a_multipart_upload_make_one_transition_
     assert {m.status for m in results} == {pb.STATUS_UPLOADED}
     assert len({m.updated_at.ToNanoseconds() for m in results}) == 1
     assert outbox_jobs(app, session.media_id) == 1
+
+
+def test_concurrent_sessions_with_one_idempotency_key_share_one_multipart_upload(
+    stubs: list[Stub], auth: Auth, unique_user: str, app: Application
+) -> None:
+    data_size = 20 * 1024 * 1024
+    request = pb.CreateUploadSessionRequest(
+        purpose=pb.PURPOSE_POST_VIDEO,
+        file_name="clip.mp4",
+        content_type="video/mp4",
+        size_bytes=data_size,
+        idempotency_key="retry-storm",
+    )
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        futures = [
+            pool.submit(
+                stubs[i % len(stubs)].CreateUploadSession, request, metadata=auth(unique_user)
+            )
+            for i in range(10)
+        ]
+        sessions = [f.result() for f in futures]
+
+    assert len({s.media_id for s in sessions}) == 1
+    assert len({s.multipart.upload_id for s in sessions}) == 1
+    assert len(uploads_in_progress(app, f"posts/{unique_user}/")) == 1

@@ -49,6 +49,10 @@ def test_forty_mebibyte_video_uploaded_in_parallel_parts_is_completed_and_queued
     plan = session.multipart
     assert (plan.part_size, plan.part_count) == (8 * MiB, 5)
     assert [u.part_number for u in plan.part_urls] == [1, 2, 3, 4, 5]
+    for url in plan.part_urls:
+        assert "X-Amz-Expires=900" in url.url
+        signed = url.url.split("X-Amz-SignedHeaders=")[1].split("&")[0]
+        assert "content-length" in signed
 
     sender = PartSender(FORTY_MIB, plan.part_size)
     etags = sender.send(plan.part_urls, workers=5)

@@ -128,10 +128,15 @@ def assert_storage_empty(app: Application, prefix: str) -> None:
 
 
 @contextmanager
-def another_server(settings: Settings, **upload_settings: object) -> Iterator[Stub]:
-    """A second server process's worth of objects on the same database and bucket."""
+def another_server(
+    settings: Settings, bucket: str | None = None, **upload_settings: object
+) -> Iterator[Stub]:
+    """A second server process's worth of objects on the same database (and bucket, unless
+    another is named)."""
     uploads = settings.uploads.model_copy(update=upload_settings)
-    application = build_application(settings.model_copy(update={"uploads": uploads}))
+    application = build_application(
+        settings.model_copy(update={"uploads": uploads, "s3_bucket": bucket or settings.s3_bucket})
+    )
     running = application.serve("127.0.0.1:0")
     try:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
@@ -139,3 +144,9 @@ def another_server(settings: Settings, **upload_settings: object) -> Iterator[St
     finally:
         running.stop(1)
         application.close()
+
+
+def outbox_payloads(app: Application, media_id: str) -> list[dict[str, object]]:
+    with app.engine.connect() as conn:
+        rows = conn.scalars(select(OutboxRow.payload).where(OutboxRow.media_id == media_id))
+        return [dict(payload) for payload in rows]

@@ -7,9 +7,12 @@ from collections.abc import Iterator
 import grpc
 from media.v1 import media_pb2, media_pb2_grpc
 
+from media_grpc.api import verdicts
 from media_grpc.api.auth_interceptor import current_principal
 from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_pb, timestamp
 from media_grpc.domain.errors import FailedPrecondition
+from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.posts import PostMedia
 from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadRequest, UploadService
@@ -30,12 +33,17 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         messages: MediaMessages,
         watching: MediaWatching | None = None,
         retries: ProcessingRetries | None = None,
+        *,
+        posts: PostMedia,
+        deletion: MediaDeletion,
     ) -> None:
         self.uploads = uploads
         self.queries = queries
         self.messages = messages
         self.watching = watching or MediaWatching(queries.ctx)
         self.retries = retries or ProcessingRetries(queries.ctx)
+        self.posts = posts
+        self.deletion = deletion
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context
@@ -140,7 +148,8 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def DeleteMedia(
         self, request: media_pb2.DeleteMediaRequest, context: Context
     ) -> media_pb2.DeleteMediaResponse:
-        raise _not_yet("DeleteMedia")
+        media = self.deletion.delete(current_principal(), request.media_id)
+        return media_pb2.DeleteMediaResponse(media=self.messages.media(media))
 
     def RetryProcessing(
         self, request: media_pb2.RetryProcessingRequest, context: Context
@@ -151,19 +160,29 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def ValidateOwnership(
         self, request: media_pb2.ValidateOwnershipRequest, context: Context
     ) -> media_pb2.ValidateOwnershipResponse:
-        raise _not_yet("ValidateOwnership")
+        verdict = self.posts.validate_ownership(
+            current_principal(), request.owner_id, request.media_id
+        )
+        return verdicts.ownership(verdict)
 
     def ValidateMedia(
         self, request: media_pb2.ValidateMediaRequest, context: Context
     ) -> media_pb2.ValidateMediaResponse:
-        raise _not_yet("ValidateMedia")
+        found = self.posts.validate_media(
+            current_principal(), request.owner_id, list(request.media_ids), request.post_id
+        )
+        return verdicts.validation(found)
 
     def AttachMedia(
         self, request: media_pb2.AttachMediaRequest, context: Context
     ) -> media_pb2.AttachMediaResponse:
-        raise _not_yet("AttachMedia")
+        attached = self.posts.attach(
+            current_principal(), request.post_id, request.owner_id, list(request.media_ids)
+        )
+        return media_pb2.AttachMediaResponse(media=[self.messages.media(m) for m in attached])
 
     def DetachMedia(
         self, request: media_pb2.DetachMediaRequest, context: Context
     ) -> media_pb2.DetachMediaResponse:
-        raise _not_yet("DetachMedia")
+        detached = self.posts.detach(current_principal(), request.post_id)
+        return media_pb2.DetachMediaResponse(media_ids=detached)

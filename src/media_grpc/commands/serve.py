@@ -9,8 +9,9 @@ import threading
 from types import FrameType
 
 from media_grpc.bootstrap import build_application
+from media_grpc.commands.storage import check_storage_on_startup
 from media_grpc.config import Settings
-from media_grpc.observability.metrics import start_metrics_server
+from media_grpc.observability.metrics import serve_metrics
 from media_grpc.pipeline_bootstrap import build_pipeline
 from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
@@ -47,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server = app.serve(args.listen)
-    endpoint = start_metrics_server(settings.metrics_host, settings.metrics_port)
-    if endpoint is not None:
-        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, endpoint.port)
+    endpoint = serve_metrics(settings)
     # Without a broker the worker runs inside this process, and so does its cleanup schedule.
     scheduled = None
     if settings.broker_url is None:
@@ -60,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     host = (args.listen or settings.grpc_listen).rsplit(":", 1)[0]
     log.info("media-grpc serving on %s:%d (%s)", host, server.port, settings.environment)
     print(f"media-grpc serving on {host}:{server.port}", flush=True)
+    check_storage_on_startup(app)
     try:
         stop.wait()
     finally:

@@ -10,7 +10,7 @@ from types import FrameType
 from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings, SettingsError
 from media_grpc.domain.model import JobKind
-from media_grpc.observability.metrics import start_metrics_server
+from media_grpc.observability.metrics import serve_metrics
 from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
 log = logging.getLogger("media_grpc.worker")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    endpoint = start_metrics_server(settings.metrics_host, settings.metrics_port)
+    endpoint = serve_metrics(settings)
     scheduled = ScheduledCleanup(app.cleanup(), settings.lifecycle.interval_seconds).start()
     try:
         consumer.run()

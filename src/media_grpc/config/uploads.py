@@ -24,8 +24,8 @@ class PurposePolicy(BaseModel):
 
     #: Declared and sniffed MIME types accepted.
     allowed_types: list[str]
-    #: Largest file accepted, in bytes.
-    max_bytes: int = Field(gt=0)
+    #: Largest file accepted, in bytes (at most 5 TiB, the largest S3 object).
+    max_bytes: int = Field(gt=0, le=5 * 1024 * GiB)
 
 
 class UploadSettings(BaseModel):

@@ -50,6 +50,15 @@ def current_fields() -> dict[str, str]:
     return dict(_bound.get() or {})
 
 
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The bound fields, then whatever the call passed in ``extra=``."""
+    fields: dict[str, Any] = dict(getattr(record, "bound", None) or {})
+    for key, value in record.__dict__.items():
+        if key not in _RECORD_ATTRIBUTES and key != "bound":
+            fields[key] = value
+    return fields
+
+
 class JsonFormatter(logging.Formatter):
     """``{"time", "level", "logger", "message", ...bound fields, ...extra}`` on one line."""
 
@@ -60,25 +69,22 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(getattr(record, "bound", None) or {})
-        for key, value in record.__dict__.items():
-            if key not in _RECORD_ATTRIBUTES and key != "bound":
-                entry[key] = value
+        entry.update(_fields(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
 class TextFormatter(logging.Formatter):
-    """The classic line, with the bound fields appended as ``key=value``."""
+    """The classic line, with the bound and extra fields appended as ``key=value``."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        fields = getattr(record, "bound", None) or {}
-        return line + "".join(f" {k}={v}" for k, v in fields.items())
+        line, _, trace = super().format(record).partition("\n")
+        extra = "".join(f" {k}={v}" for k, v in _fields(record).items())
+        return line + extra + ("\n" + trace if trace else "")
 
 
 class BoundFieldsFilter(logging.Filter):

@@ -6,6 +6,8 @@ lists them with their labels; deploy/prometheus/alerts.yml alerts on them.
 
 from __future__ import annotations
 
+import logging
+from typing import Protocol
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
@@ -15,6 +17,19 @@ from prometheus_client import (
     disable_created_metrics,
     start_http_server,
 )
+
+log = logging.getLogger(__name__)
+
+
+class MetricsAddress(Protocol):
+    """Where to serve metrics (the Settings object has these two)."""
+
+    @property
+    def metrics_host(self) -> str: ...
+
+    @property
+    def metrics_port(self) -> int: ...
+
 
 #: Buckets of RPC latency, in seconds.
 RPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -109,3 +124,21 @@ def start_metrics_server(host: str, port: int) -> MetricsEndpoint | None:
     disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created series double the output and help nobody here
     server, _thread = start_http_server(port, addr=host)
     return MetricsEndpoint(server)
+
+
+def serve_metrics(settings: MetricsAddress) -> MetricsEndpoint | None:
+    """The endpoint of a server or worker process. A port already taken is logged as an error
+    and the process goes on without metrics: losing metrics is better than losing the service."""
+    try:
+        endpoint = start_metrics_server(settings.metrics_host, settings.metrics_port)
+    except OSError as e:
+        log.error(
+            "metrics endpoint not started on %s:%d (%s); set MEDIA_METRICS_PORT (0: off)",
+            settings.metrics_host,
+            settings.metrics_port,
+            e,
+        )
+        return None
+    if endpoint is not None:
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, endpoint.port)
+    return endpoint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,7 +128,11 @@ class MultipartUploads:
             PartUrl(
                 n,
                 self.ctx.storage.presign_upload_part(
-                    media.storage_key, media.multipart.upload_id, n, expires_in=ttl
+                    media.storage_key,
+                    media.multipart.upload_id,
+                    n,
+                    expires_in=ttl,
+                    content_length=expected_part_size(media.multipart, n, media.size_bytes),
                 ),
                 expires_at,
             )
@@ -159,7 +164,7 @@ def _check_declared_parts(declared: list[tuple[int, str]], part_count: int) -> N
     if len(numbers) != len(set(numbers)) or set(numbers) != expected:
         missing = sorted(expected - set(numbers))
         extra = sorted(set(numbers) - expected)
-        twice = sorted({n for n in numbers if numbers.count(n) > 1})
+        twice = sorted(n for n, times in Counter(numbers).items() if times > 1)
         problems = [
             f"missing {format_numbers(missing)}" if missing else "",
             f"outside the plan {format_numbers(extra)}" if extra else "",

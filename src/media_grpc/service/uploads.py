@@ -17,6 +17,7 @@ from media_grpc.domain.model import Media, MultipartSession, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.completion import UploadCompletion
 from media_grpc.service.context import ServiceContext
+from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.multipart import MultipartUploads, PartUrl
 from media_grpc.service.upload_policy import check_declared
 from media_grpc.service.verification import UploadVerifier
@@ -46,9 +47,15 @@ class UploadSession:
 
 
 class UploadService:
-    def __init__(self, ctx: ServiceContext, settings: UploadSettings) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        settings: UploadSettings,
+        admission: UploadAdmission | None = None,
+    ) -> None:
         self.ctx = ctx
         self.settings = settings
+        self.admission = admission
         self.verifier = UploadVerifier(ctx.storage, settings)
         self.multipart = MultipartUploads(ctx, settings)
         self.completion = UploadCompletion(ctx, self.verifier, self.multipart)
@@ -62,6 +69,8 @@ class UploadService:
         existing = self._find(owner_id, key)
         if existing is not None:
             return self._replay(existing, fingerprint)
+        if self.admission is not None:
+            self.admission.admit(owner_id)
         now = self.ctx.now()
         media_id = self.ctx.new_id()
         storage_key = keys.original_key(

@@ -22,7 +22,7 @@ from workers.stages.image_open import (
     open_checked,
     register_plugins,
 )
-from workers.stages.placeholder import thumbhash_of
+from workers.stages.placeholder import blurhash_of
 
 
 def run(job: StageJob, source_path: Path, work_dir: Path, settings: ImageSettings) -> StageResult:
@@ -48,7 +48,8 @@ def run(job: StageJob, source_path: Path, work_dir: Path, settings: ImageSetting
         image.draft(None, (largest, largest) if square else fit_within(image.size, largest))
         frame = exif_summary.upright(load_first_frame(image), turn)
         ladder = render_image_variants(frame, work_dir, settings, sizes=sizes, square=square)
-        metadata["placeholder"] = thumbhash_of(ladder.smallest)
+        metadata["placeholder"] = blurhash_of(ladder.smallest)
+        metadata["placeholder_format"] = "blurhash"
     return StageResult(
         outcome=StageOutcome.SUCCESS,
         objects=ladder.objects,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -104,6 +105,7 @@ def test_part_urls_are_presigned_for_any_parts_of_the_plan(service: UploadServic
     urls = service.part_urls(ALICE, media.id, [3, 3, 1])
     assert [u.part_number for u in urls] == [1, 3]
     assert "partNumber=3" in urls[1].request.url
+    assert [u.request.headers["Content-Length"] for u in urls] == [str(5 * MiB), "1000"]
 
 
 @pytest.mark.parametrize("numbers", [[], [0], [4], [1, 2, -1], list(range(1, 1002))])
@@ -122,6 +124,20 @@ def test_part_urls_of_someone_elses_media_are_refused(service: UploadService) ->
         service.part_urls(BOB, media.id, [1])
     with pytest.raises(PermissionDenied):
         service.uploaded_parts(BOB, media.id)
+
+
+def test_fresh_part_urls_after_the_first_expired_never_outlive_the_session(
+    service: UploadService, fake_ctx: ServiceContext
+) -> None:
+    media = start(service)
+    later = NOW + timedelta(minutes=20)
+    fake_ctx.now = lambda: later
+    [fresh] = service.part_urls(ALICE, media.id, [1])
+    assert fresh.expires_at == later + timedelta(minutes=15)
+    near_the_end = media.expires_at - timedelta(seconds=60)
+    fake_ctx.now = lambda: near_the_end
+    [last] = service.part_urls(ALICE, media.id, [1])
+    assert last.expires_at == media.expires_at
 
 
 def test_part_urls_after_the_session_expired_are_refused(
@@ -288,3 +304,33 @@ def test_abort_of_a_completed_upload_is_refused(
     with pytest.raises(FailedPrecondition, match="DeleteMedia"):
         service.abort_upload(ALICE, media.id)
     assert media.storage_key in memory_storage.objects
+
+
+class RacingStorage(InMemoryBlobStorage):
+    """Runs ``competitor`` (another call with the same key) just before the first upload starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.competitor: Callable[[], object] | None = None
+
+    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        if self.competitor is not None:
+            run, self.competitor = self.competitor, None
+            run()
+        return super().create_multipart_upload(key, content_type=content_type)
+
+
+def test_losing_a_race_on_an_idempotency_key_frees_the_losers_upload_and_replays_the_winner(
+    fake_ctx: ServiceContext, settings: UploadSettings
+) -> None:
+    storage = RacingStorage()
+    fake_ctx.storage = storage
+    service = UploadService(fake_ctx, settings)
+    winner: list[Media] = []
+    storage.competitor = lambda: winner.append(start(service, idempotency_key="race"))
+
+    loser = start(service, idempotency_key="race")
+
+    assert loser.id == winner[0].id
+    assert loser.multipart == winner[0].multipart
+    assert list(storage.uploads) == [winner[0].multipart.upload_id]  # type: ignore[union-attr]

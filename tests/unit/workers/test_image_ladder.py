@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import blurhash
 import pytest
-from PIL import Image
+from PIL import Image, ImageStat
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import VariantKind
 from tests import media_factory as mf
 from workers.stages.image_ladder import fit_within, render_image_variants
-from workers.stages.placeholder import thumbhash_of
+from workers.stages.placeholder import PLACEHOLDER_BACKGROUND, blurhash_of
 
 
 def test_a_poster_set_gets_prefixed_names_and_keys_and_the_poster_kind(tmp_path: Path) -> None:
@@ -95,10 +96,47 @@ def test_fit_within_keeps_the_aspect_ratio_and_never_enlarges(
     assert fit_within(size, longest) == expected
 
 
-def test_the_placeholder_is_deterministic_and_keeps_alpha() -> None:
-    opaque = thumbhash_of(mf.banded((150, 100)))
+def average_colour(placeholder: str) -> list[float]:
+    """The mean colour a client paints for ``placeholder`` (the reference decoder, 32x24)."""
+    return ImageStat.Stat(blurhash.decode(placeholder, 32, 24)).mean
+
+
+def test_the_placeholder_is_a_valid_28_character_blurhash_and_deterministic() -> None:
+    placeholder = blurhash_of(mf.banded((150, 100)))
+
+    assert blurhash.is_valid_blurhash(placeholder)
+    assert len(placeholder) == 28
+    assert placeholder == blurhash_of(mf.banded((150, 100)))
+
+
+def test_the_placeholder_has_4x3_components_for_landscape_and_3x4_for_portrait() -> None:
+    # The first character packs (x - 1) + (y - 1) * 9.
+    assert blurhash_of(mf.banded((150, 100)))[0] == blurhash_of(mf.banded((100, 100)))[0] == "L"
+    assert blurhash_of(mf.banded((100, 150)))[0] == "T"
+
+
+def test_the_placeholder_keeps_the_average_colour() -> None:
+    red = Image.new("RGB", (150, 100), mf.RED)
+
+    colour = average_colour(blurhash_of(red))
+
+    assert all(abs(a - b) <= 4 for a, b in zip(colour, mf.RED, strict=True))
+
+
+def test_a_transparent_image_is_flattened_onto_the_neutral_background() -> None:
     transparent = mf.banded((150, 100), "RGBA")
     transparent.putalpha(0)
 
-    assert opaque == thumbhash_of(mf.banded((150, 100)))
-    assert thumbhash_of(transparent) != opaque
+    colour = average_colour(blurhash_of(transparent))
+
+    assert all(abs(a - b) <= 4 for a, b in zip(colour, PLACEHOLDER_BACKGROUND, strict=True))
+
+
+def test_the_placeholder_leaves_the_callers_image_open_and_unchanged() -> None:
+    image = mf.banded((150, 100), "RGBA")
+
+    blurhash_of(image)
+
+    assert image.mode == "RGBA"
+    assert image.size == (150, 100)
+    assert image.getpixel((2, 50)) == (*mf.RED, 255)
