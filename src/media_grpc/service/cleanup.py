@@ -20,7 +20,7 @@ from media_grpc.domain import lifecycle
 from media_grpc.domain.model import Failure, FailureReason, Media, Status
 from media_grpc.observability import metrics
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.purging import delete_media_objects
+from media_grpc.service.deletion import delete_objects, object_keys
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +104,9 @@ class CleanupService:
         with self.ctx.uow() as uow:
             batch = uow.media.find_expired_pending(now, self.settings.batch_size, claim=True)
             for media in batch:
-                try:
-                    if media.multipart is not None:
-                        self.ctx.storage.abort_multipart_upload(
-                            media.storage_key, media.multipart.upload_id
-                        )
-                    self.ctx.storage.delete([media.storage_key])
-                except BlobStorageUnavailable as e:
-                    report.errors.append(f"{media.id}: {e}")
+                if not self._delete_objects(report, media):
                     continue
                 report.multipart_aborted += media.multipart is not None
-                report.objects_deleted += 1
                 message = "the upload session expired before the upload was completed"
                 lifecycle.mark_failed(media, Failure(FailureReason.EXPIRED, message), now)
                 uow.media.save(media)
@@ -152,10 +144,11 @@ class CleanupService:
 
     def _delete_objects(self, report: CleanupReport, media: Media) -> bool:
         try:
-            report.objects_deleted += delete_media_objects(self.ctx.storage, media)
+            found = delete_objects(self.ctx.storage, media)
         except BlobStorageUnavailable as e:
             report.errors.append(f"{media.id}: {e}")
             return False
+        report.objects_deleted += len(object_keys(media)) + found
         return True
 
     def _ready_before(self, now: datetime) -> datetime:
