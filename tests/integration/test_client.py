@@ -18,6 +18,8 @@ from media_grpc.client import ClientError, MediaClient, Progress, Uploader, pars
 from media_grpc.domain import lifecycle
 from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.domain.model import Status
+from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.posts import PostMedia
 
 MiB = 1024 * 1024
 
@@ -87,7 +89,13 @@ class NoWatchServicer(MediaServicer):
 def test_watch_falls_back_to_polling_where_the_server_cannot_stream(
     app: Application, unique_user: str, tmp_path: Path
 ) -> None:
-    servicer = NoWatchServicer(app.uploads, app.queries, app.messages)
+    servicer = NoWatchServicer(
+        app.uploads,
+        app.queries,
+        app.messages,
+        posts=PostMedia(app.ctx),
+        deletion=MediaDeletion(app.ctx),
+    )
     running = create_server(servicer, app.verifier, "127.0.0.1:0")
     token = issue_token(app.settings.auth, unique_user)
     try:

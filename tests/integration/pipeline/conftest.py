@@ -19,6 +19,7 @@ from media_grpc.adapters.outbox_relay import OutboxRelay
 from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
+from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import Media, Purpose, Status
@@ -54,6 +55,13 @@ def pipeline_settings(settings: Settings, broker_url: str, app: Application) -> 
                 relay_poll_interval_seconds=0.05,
                 relay_max_backoff_seconds=0.5,
                 watch_poll_interval_seconds=0.05,
+            ),
+            # These tests upload hundreds of files as one owner: the per-owner limits are not
+            # what they are about.
+            "limits": LimitSettings(
+                upload_sessions_per_second=10_000,
+                upload_session_burst=10_000,
+                max_pending_sessions=0,
             ),
         }
     )
