@@ -56,5 +56,8 @@ class MeteredPublisher(JobPublisher):
         self.inner.publish(job)
         metrics.JOBS_PUBLISHED.labels(job.kind.value.lower()).inc()
 
+    def idle(self) -> None:
+        self.inner.idle()
+
     def close(self) -> None:
         self.inner.close()
