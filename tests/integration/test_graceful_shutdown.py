@@ -22,6 +22,8 @@ from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain.model import Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
+from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.posts import PostMedia
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
@@ -62,7 +64,11 @@ def held() -> Iterator[tuple[RunningServer, HeldQueries]]:
     ctx = ServiceContext(uow=db.uow, storage=InMemoryBlobStorage())
     queries = HeldQueries(ctx)
     servicer = MediaServicer(
-        UploadService(ctx, UploadSettings()), queries, MediaMessages("http://cdn")
+        UploadService(ctx, UploadSettings()),
+        queries,
+        MediaMessages("http://cdn"),
+        posts=PostMedia(ctx),
+        deletion=MediaDeletion(ctx),
     )
     running = create_server(servicer, TokenVerifier(AuthSettings()), "127.0.0.1:0")
     yield running, queries
