@@ -173,7 +173,8 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def _sweep(self, stmt: Select[MediaRow], limit: int, claim: bool) -> list[Media]:
         stmt = stmt.limit(limit)
         if claim:
-            # PostgreSQL: FOR UPDATE SKIP LOCKED. SQLite ignores it (one writer at a time).
+            # PostgreSQL: FOR UPDATE SKIP LOCKED. SQLite ignores FOR UPDATE: take its write lock.
+            self._lock_sqlite()
             stmt = stmt.with_for_update(skip_locked=True)
         return self._with_variants(list(self.session.scalars(stmt)))
 
