@@ -17,12 +17,15 @@ from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason
 from workers.job_handler import Handled, JobHandler
 from workers.stage import MediaRejected
+from workers.time_limit import TimeLimitExceeded
 
 log = logging.getLogger(__name__)
 
 #: Errors never retried besides MediaRejected (which carries its own reason), with the
 #: failure reason they record. A time limit belongs here: a file that timed out once will again.
-NEVER_RETRIED: dict[type[BaseException], FailureReason] = {}
+NEVER_RETRIED: dict[type[BaseException], FailureReason] = {
+    TimeLimitExceeded: FailureReason.TIMEOUT,
+}
 
 #: Characters of an error message recorded on a FAILED media.
 MESSAGE_CHARS = 300

@@ -24,7 +24,7 @@ from workers.stage import MediaRejected
 R = TypeVar("R")
 
 
-class TimeLimitExceeded(Exception):  # noqa: N818 - named for what happened, like MediaRejected
+class TimeLimitExceeded(Exception):
     """The job ran longer than its wall-clock limit and was killed."""
 
     def __init__(self, seconds: float) -> None:
@@ -32,7 +32,7 @@ class TimeLimitExceeded(Exception):  # noqa: N818 - named for what happened, lik
         self.seconds = seconds
 
 
-class StageCrashed(Exception):  # noqa: N818
+class StageCrashed(Exception):
     """The child raised an unexpected error or died; ``detail`` holds its traceback or exit code."""
 
     def __init__(self, message: str, detail: str = "") -> None:

@@ -119,15 +119,23 @@ def png_bytes(width: int = 64, height: int = 48) -> bytes:
     return buffer.getvalue()
 
 
-def upload(app: Application, user: str, data: bytes, *, complete: bool = True) -> str:
+def upload(
+    app: Application,
+    user: str,
+    data: bytes,
+    *,
+    complete: bool = True,
+    purpose: Purpose = Purpose.POST_IMAGE,
+    content_type: str = "image/png",
+) -> str:
     """A session, a PUT to its presigned URL and (by default) CompleteUpload: the media id."""
     principal = Principal(user)
     session = app.uploads.create_session(
         principal,
         UploadRequest(
-            purpose=Purpose.POST_IMAGE,
-            file_name="p.png",
-            content_type="image/png",
+            purpose=purpose,
+            file_name="upload",
+            content_type=content_type,
             size_bytes=len(data),
         ),
     )
