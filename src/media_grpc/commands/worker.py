@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 from types import FrameType
 
@@ -53,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         consumer.run()
     finally:
+        abandoned = consumer.running
         app.close()
+    if abandoned:
+        # Their messages are back in the queue; do not wait for the threads to finish.
+        log.warning("worker stopped, abandoning %d running jobs", abandoned)
+        logging.shutdown()
+        os._exit(0)
     log.info("worker stopped")
     return 0
