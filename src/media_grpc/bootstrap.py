@@ -50,7 +50,11 @@ class Application:
             self.uploads,
             self.queries,
             self.messages,
-            watching=MediaWatching(self.ctx, self.settings.pipeline.watch_poll_interval_seconds),
+            watching=MediaWatching(
+                self.ctx,
+                self.settings.pipeline.watch_poll_interval_seconds,
+                self.settings.pipeline.watch_max_seconds,
+            ),
             retries=ProcessingRetries(self.ctx),
         )
         return create_server(servicer, self.verifier, address or self.settings.grpc_listen)
