@@ -95,6 +95,31 @@ def test_two_hundred_completions_while_the_broker_refuses_are_all_published_and_
         assert_one_variant_set(pipeline_app, media)
 
 
+def test_relay_whose_broker_connection_drops_reconnects_and_loses_no_job(
+    pipeline_app: Application, unique_user: str
+) -> None:
+    broker = urlparse(str(pipeline_app.settings.broker_url))
+    proxy = TcpProxy((broker.hostname or "127.0.0.1", broker.port or 5672))
+    relay_url = str(pipeline_app.settings.broker_url).replace(
+        f"{broker.hostname}:{broker.port}", f"127.0.0.1:{proxy.port}"
+    )
+    proxy.start()
+    try:
+        with running_worker(pipeline_app), running_relay(pipeline_app, relay_url) as relay:
+            first = upload(pipeline_app, unique_user, png_bytes())
+            wait_for(pipeline_app, first, {Status.READY})
+            proxy.stop()  # the broker goes away under an open connection
+            later = [upload(pipeline_app, unique_user, png_bytes()) for _ in range(20)]
+            time.sleep(1)
+            assert relay.pending() >= 20
+            proxy.start()
+            ready = [wait_for(pipeline_app, m, {Status.READY}, timeout=60) for m in later]
+    finally:
+        proxy.stop()
+    for media in ready:
+        assert_one_variant_set(pipeline_app, media)
+
+
 def test_corrupt_image_fails_at_once_and_is_parked_in_the_dead_letter_queue(
     pipeline_app: Application, unique_user: str
 ) -> None:
