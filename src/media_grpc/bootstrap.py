@@ -55,10 +55,14 @@ class Application:
             self.uploads,
             self.queries,
             self.messages,
-            watching=MediaWatching(self.ctx, self.settings.pipeline.watch_poll_interval_seconds),
-            retries=ProcessingRetries(self.ctx),
             posts=PostMedia(self.ctx),
             deletion=MediaDeletion(self.ctx),
+            watching=MediaWatching(
+                self.ctx,
+                self.settings.pipeline.watch_poll_interval_seconds,
+                self.settings.pipeline.watch_max_seconds,
+            ),
+            retries=ProcessingRetries(self.ctx),
         )
 
     def serve(self, address: str | None = None) -> RunningServer:

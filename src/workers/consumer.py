@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import pika
@@ -36,6 +37,19 @@ from workers.retries import Action, RetryMiddleware, Settlement
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One message being processed, with the connection and channel it must be settled on."""
+
+    connection: Any
+    channel: Any
+    tag: int
+    job: ProcessingJob
+    attempt: int
+    headers: dict[str, Any]
+    body: bytes
+
+
 class RabbitMqConsumer:
     def __init__(
         self,
@@ -55,11 +69,19 @@ class RabbitMqConsumer:
         self.prefetch = prefetch
         self.threads = threads
         self.stop_grace = stop_grace
-        self._stop = threading.Event()
         self.ready = threading.Event()
-        self._in_flight = 0
-        self._connection: Any = None
+        self._stop = threading.Event()
+        #: Deliveries of the current channel not yet settled (connection thread only).
+        self._unsettled = 0
         self._channel: Any = None
+        self._running = 0
+        self._running_lock = threading.Lock()
+
+    @property
+    def running(self) -> int:
+        """Jobs executing on worker threads right now."""
+        with self._running_lock:
+            return self._running
 
     def request_stop(self) -> None:
         """Thread- and signal-safe: stop consuming and return from ``run()``."""
@@ -67,50 +89,56 @@ class RabbitMqConsumer:
 
     def run(self) -> None:
         """Consume until ``request_stop()``; reconnect with backoff when the broker drops."""
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                self._consume()
-                return
-            except (pika.exceptions.AMQPConnectionError, pika.exceptions.ChannelClosed) as e:
-                log.warning("broker connection lost (%s); reconnecting in %.1f s", e, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
-
-    def _consume(self) -> None:
         executor = ThreadPoolExecutor(self.threads, thread_name_prefix="job")
-        self._connection = pika.BlockingConnection(connection_parameters(self.url))
+        backoff = 0.5
         try:
-            channel = self._channel = self._connection.channel()
+            while not self._stop.is_set():
+                try:
+                    self._consume(executor)
+                    return
+                except (pika.exceptions.AMQPConnectionError, pika.exceptions.ChannelClosed) as e:
+                    log.warning("broker connection lost (%s); reconnecting in %.1f s", e, backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def _consume(self, executor: ThreadPoolExecutor) -> None:
+        connection = pika.BlockingConnection(connection_parameters(self.url))
+        try:
+            channel = connection.channel()
             channel.confirm_delivery()
             self.topology.declare(channel)
             channel.basic_qos(prefetch_count=self.prefetch)
+            self._channel, self._unsettled = channel, 0
             tags = [
                 channel.basic_consume(
                     queue=self.topology.queue(self.topology.work_key(kind)),
-                    on_message_callback=functools.partial(self._on_message, executor, kind),
+                    on_message_callback=functools.partial(
+                        self._on_message, executor, connection, kind
+                    ),
                 )
                 for kind in self.kinds
             ]
             self.ready.set()
             log.info("worker consuming %s", ", ".join(k.value for k in self.kinds))
             while not self._stop.is_set():
-                self._connection.process_data_events(time_limit=0.5)
+                connection.process_data_events(time_limit=0.5)
             for tag in tags:
                 channel.basic_cancel(tag)
             deadline = time.monotonic() + self.stop_grace
-            while self._in_flight and time.monotonic() < deadline:
-                self._connection.process_data_events(time_limit=0.2)
-            if self._in_flight:
-                log.warning("%d jobs still running; the broker requeues them", self._in_flight)
+            while self._unsettled and time.monotonic() < deadline:
+                connection.process_data_events(time_limit=0.2)
+            if self._unsettled:
+                log.warning("%d jobs still running; the broker requeues them", self._unsettled)
         finally:
-            executor.shutdown(wait=False, cancel_futures=True)
-            if self._connection.is_open:
-                self._connection.close()
+            if connection.is_open:
+                connection.close()
 
     def _on_message(
         self,
         executor: ThreadPoolExecutor,
+        connection: Any,
         kind: JobKind,
         channel: Any,
         method: Any,
@@ -125,66 +153,65 @@ class RabbitMqConsumer:
             job = decode_job(body)
         except MalformedJob as e:
             log.error("parking a malformed message: %s", e)
-            self._publish(self.topology.dead_key(kind), body, headers, "malformed")
+            self._publish(channel, self.topology.dead_key(kind), body, headers, "malformed")
             channel.basic_ack(method.delivery_tag)
             return
-        self._in_flight += 1
-        executor.submit(self._work, method.delivery_tag, job, attempt_of(headers), headers, body)
+        self._unsettled += 1
+        delivery = Delivery(
+            connection, channel, method.delivery_tag, job, attempt_of(headers), headers, body
+        )
+        executor.submit(self._work, delivery)
 
-    def _work(
-        self,
-        delivery_tag: int,
-        job: ProcessingJob,
-        attempt: int,
-        headers: dict[str, Any],
-        body: bytes,
-    ) -> None:
-        """On a worker thread: run the job, then settle it on the connection's thread."""
+    def _work(self, delivery: Delivery) -> None:
+        """On a worker thread: run the job, then settle it on its connection's thread."""
+        with self._running_lock:
+            self._running += 1
         try:
-            settlement: Settlement | None = self.middleware.process(job, attempt)
+            settlement: Settlement | None = self.middleware.process(delivery.job, delivery.attempt)
         except Exception:
-            log.exception("job %s crashed the middleware; requeueing", job.job_id)
+            log.exception("job %s crashed the middleware; requeueing", delivery.job.job_id)
             settlement = None
-        settle = functools.partial(self._settle, delivery_tag, job, headers, body, settlement)
+        finally:
+            with self._running_lock:
+                self._running -= 1
         try:
-            self._connection.add_callback_threadsafe(settle)
+            delivery.connection.add_callback_threadsafe(
+                functools.partial(self._settle, delivery, settlement)
+            )
         except (pika.exceptions.AMQPError, OSError):
-            log.warning("job %s finished after the connection closed; it is requeued", job.job_id)
+            log.warning("job %s ended after its connection closed: requeued", delivery.job.job_id)
 
-    def _settle(
-        self,
-        delivery_tag: int,
-        job: ProcessingJob,
-        headers: dict[str, Any],
-        body: bytes,
-        settlement: Settlement | None,
-    ) -> None:
-        self._in_flight -= 1
-        channel = self._channel
+    def _settle(self, delivery: Delivery, settlement: Settlement | None) -> None:
+        """On the connection's thread: publish the retry or dead letter, then ack."""
+        channel, job = delivery.channel, delivery.job
+        if channel is self._channel:
+            self._unsettled -= 1
         if not channel.is_open:
             return
         try:
             if settlement is None:
-                channel.basic_nack(delivery_tag, requeue=True)
+                channel.basic_nack(delivery.tag, requeue=True)
                 return
             if settlement.action is Action.RETRY:
                 key = self.topology.retry_key(job.kind, settlement.retry_index)
-                new_headers = job_headers(settlement.attempt, headers.get(TRACE_HEADER))
-                self._publish(key, body, new_headers, job.job_id)
+                headers = job_headers(settlement.attempt, delivery.headers.get(TRACE_HEADER))
+                self._publish(channel, key, delivery.body, headers, job.job_id)
             elif settlement.action is Action.DEAD:
-                dead_headers = dict(headers)
+                headers = dict(delivery.headers)
                 if settlement.failure is not None:
-                    dead_headers["x-failure-reason"] = settlement.failure.reason.value
-                    dead_headers["x-failure-message"] = settlement.failure.message
+                    headers["x-failure-reason"] = settlement.failure.reason.value
+                    headers["x-failure-message"] = settlement.failure.message
                 dead_key = self.topology.dead_key(job.kind)
-                self._publish(dead_key, body, dead_headers, job.job_id)
-            channel.basic_ack(delivery_tag)
+                self._publish(channel, dead_key, delivery.body, headers, job.job_id)
+            channel.basic_ack(delivery.tag)
         except (pika.exceptions.UnroutableError, pika.exceptions.NackError):
             log.exception("job %s: cannot route its retry; requeueing", job.job_id)
-            channel.basic_nack(delivery_tag, requeue=True)
+            channel.basic_nack(delivery.tag, requeue=True)
 
-    def _publish(self, key: str, body: bytes, headers: dict[str, Any], message_id: str) -> None:
-        self._channel.basic_publish(
+    def _publish(
+        self, channel: Any, key: str, body: bytes, headers: dict[str, Any], message_id: str
+    ) -> None:
+        channel.basic_publish(
             exchange=self.topology.exchange,
             routing_key=key,
             body=body,

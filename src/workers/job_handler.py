@@ -66,8 +66,8 @@ class JobHandler:
                 return Handled.SKIPPED
             log.info("job %s: running %s stage for media %s", job.job_id, job.kind, job.media_id)
             with tempfile.TemporaryDirectory(prefix="media-job-") as tmp:
-                work_dir = Path(tmp)
-                source = work_dir / "original"
+                source, work_dir = Path(tmp) / "original", Path(tmp) / "out"
+                work_dir.mkdir()
                 self.ctx.storage.download(job.storage_key, source, etag=job.etag or None)
                 if self.stage_delay:
                     time.sleep(self.stage_delay)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+from pathlib import Path
 
 import grpc
 import requests
@@ -10,7 +13,7 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
-from tests.e2e.conftest import ServedProcess
+from tests.e2e.conftest import CLI, ServedProcess
 
 
 def png() -> bytes:
@@ -58,3 +61,14 @@ def test_embedded_default_turns_an_upload_into_variants_without_rabbitmq(
         assert fetched.headers["Content-Type"] == variant.mime_type
         with Image.open(io.BytesIO(fetched.content)) as image:
             assert image.size == (variant.width, variant.height)
+
+
+def test_worker_and_relay_without_a_broker_say_what_is_missing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env["MEDIA_DATA_DIR"] = str(tmp_path)
+    for command in ("worker", "relay"):
+        done = subprocess.run(
+            [CLI, command], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 2
+        assert "MEDIA_BROKER_URL" in done.stderr

@@ -52,9 +52,16 @@ class TcpProxy:
                 sink.shutdown(socket.SHUT_WR)
 
     def stop(self) -> None:
+        """Close the listener and every forwarded connection: as if the broker went down."""
         if self._server is not None:
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept() of the thread
             self._server.close()
+            self._server = None
         with self._lock:
-            for s in self._sockets:
-                with contextlib.suppress(OSError):
-                    s.close()
+            sockets, self._sockets = self._sockets, []
+        for s in sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                s.close()

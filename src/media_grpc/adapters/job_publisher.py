@@ -16,6 +16,9 @@ class JobPublisher(abc.ABC):
     def publish(self, job: ProcessingJob) -> None:
         """Return only once the transport holds the job durably; else raise PublishFailed."""
 
+    def start(self) -> None:  # noqa: B027 - only connection-holding publishers need it
+        """Called once when the relay starts: connect early (and declare what it needs)."""
+
     def idle(self) -> None:  # noqa: B027 - only connection-holding publishers need it
         """Called while nothing is pending: keep a connection alive (heartbeats)."""
 

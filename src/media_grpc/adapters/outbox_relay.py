@@ -106,6 +106,7 @@ class OutboxRelay:
             before_sleep=self._log_failure,
             reraise=True,
         )
+        self.publisher.start()
         while not self.stopping.is_set():
             try:
                 published = retrying(self.relay_once)

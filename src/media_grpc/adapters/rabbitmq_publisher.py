@@ -68,6 +68,15 @@ class RabbitMqJobPublisher(JobPublisher):
             self.close()
             raise PublishFailed(f"{type(e).__name__}: {e}") from None
 
+    def start(self) -> None:
+        """Connect and declare the topology at start-up; a broker that is down is only logged:
+        publishing retries later."""
+        try:
+            self._open()
+        except (pika.exceptions.AMQPError, OSError) as e:
+            self.close()
+            log.warning("broker unreachable at start-up (%s); jobs wait in the outbox", e)
+
     def idle(self) -> None:
         """Serve heartbeats while the outbox is empty, so the broker keeps the connection."""
         if self._connection is None or not self._connection.is_open:

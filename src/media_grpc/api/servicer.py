@@ -31,19 +31,19 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         uploads: UploadService,
         queries: MediaQueries,
         messages: MediaMessages,
-        watching: MediaWatching | None = None,
-        retries: ProcessingRetries | None = None,
         *,
         posts: PostMedia,
         deletion: MediaDeletion,
+        watching: MediaWatching | None = None,
+        retries: ProcessingRetries | None = None,
     ) -> None:
         self.uploads = uploads
         self.queries = queries
         self.messages = messages
-        self.watching = watching or MediaWatching(queries.ctx)
-        self.retries = retries or ProcessingRetries(queries.ctx)
         self.posts = posts
         self.deletion = deletion
+        self.watching = watching or MediaWatching(queries.ctx)
+        self.retries = retries or ProcessingRetries(queries.ctx)
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context

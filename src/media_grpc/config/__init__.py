@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     image: ImageSettings = ImageSettings()
     video: VideoSettings = VideoSettings()
+    limits: LimitSettings = LimitSettings()
+    tls: TlsSettings = TlsSettings()
+    storage: StorageSettings = StorageSettings()
     pipeline: PipelineSettings = PipelineSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
 
@@ -72,9 +75,6 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     #: Address the metrics endpoint binds.
     metrics_host: str = "127.0.0.1"
-    limits: LimitSettings = LimitSettings()
-    tls: TlsSettings = TlsSettings()
-    storage: StorageSettings = StorageSettings()
 
     @property
     def is_production(self) -> bool:

@@ -15,27 +15,34 @@ class MediaWatching:
 
     Parameters:
         poll_interval: seconds between two reads of a watched media.
+        max_seconds: longest life of one watch; the stream then ends and the client re-watches.
     """
 
     def __init__(
         self,
         ctx: ServiceContext,
         poll_interval: float = 0.2,
+        max_seconds: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ctx = ctx
         self.poll_interval = poll_interval
+        self.max_seconds = max_seconds
         self.sleep = sleep
+        self.clock = clock
 
     def watch(
         self, principal: Principal, media_id: str, is_active: Callable[[], bool]
     ) -> Iterator[Media]:
         """Yield the media at once and after each change of (status, updated_at); end after
-        READY, FAILED or DELETED, or when ``is_active()`` turns False (the client went away)."""
+        READY, FAILED or DELETED, when ``is_active()`` turns False (the client went away), or
+        after ``max_seconds``."""
+        deadline = self.clock() + self.max_seconds
         media = self.ctx.load_visible(principal, media_id)
         yield media
         last = (media.status, media.updated_at)
-        while not media.status.is_final and is_active():
+        while not media.status.is_final and is_active() and self.clock() < deadline:
             self.sleep(self.poll_interval)
             media = self.ctx.load_visible(principal, media_id)
             if (media.status, media.updated_at) != last:

@@ -56,8 +56,7 @@ def pipeline_settings(settings: Settings, broker_url: str, app: Application) -> 
                 relay_max_backoff_seconds=0.5,
                 watch_poll_interval_seconds=0.05,
             ),
-            # These tests upload hundreds of files as one owner: the per-owner limits are not
-            # what they are about.
+            # Hundreds of uploads for one owner here; the limits have tests of their own.
             "limits": LimitSettings(
                 upload_sessions_per_second=10_000,
                 upload_session_burst=10_000,

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pika
+import pika.exceptions
 from sqlalchemy import select
 
 from media_grpc.adapters.database import build_session_factory
@@ -88,6 +89,31 @@ def test_two_hundred_completions_while_the_broker_refuses_are_all_published_and_
                 time.sleep(0.1)
             assert all(r.published_at is not None for r in outbox_rows(pipeline_app, media_ids))
             ready = [wait_for(pipeline_app, m, {Status.READY}, timeout=120) for m in media_ids]
+    finally:
+        proxy.stop()
+    for media in ready:
+        assert_one_variant_set(pipeline_app, media)
+
+
+def test_relay_whose_broker_connection_drops_reconnects_and_loses_no_job(
+    pipeline_app: Application, unique_user: str
+) -> None:
+    broker = urlparse(str(pipeline_app.settings.broker_url))
+    proxy = TcpProxy((broker.hostname or "127.0.0.1", broker.port or 5672))
+    relay_url = str(pipeline_app.settings.broker_url).replace(
+        f"{broker.hostname}:{broker.port}", f"127.0.0.1:{proxy.port}"
+    )
+    proxy.start()
+    try:
+        with running_worker(pipeline_app), running_relay(pipeline_app, relay_url) as relay:
+            first = upload(pipeline_app, unique_user, png_bytes())
+            wait_for(pipeline_app, first, {Status.READY})
+            proxy.stop()  # the broker goes away under an open connection
+            later = [upload(pipeline_app, unique_user, png_bytes()) for _ in range(20)]
+            time.sleep(1)
+            assert relay.pending() >= 20
+            proxy.start()
+            ready = [wait_for(pipeline_app, m, {Status.READY}, timeout=60) for m in later]
     finally:
         proxy.stop()
     for media in ready:
@@ -194,6 +220,52 @@ def test_two_workers_never_process_the_same_job_at_once(
     finished = sorted(o for o in observed.outcomes if o is not Handled.BUSY)
     assert finished == [Handled.DONE, Handled.SKIPPED]
     assert_one_variant_set(apps[0], ready)
+
+
+def queue_exists(app: Application, queue: str) -> bool:
+    connection = pika.BlockingConnection(pika.URLParameters(str(app.settings.broker_url)))
+    try:
+        connection.channel().queue_declare(queue, passive=True)
+        return True
+    except pika.exceptions.ChannelClosedByBroker:
+        return False
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def test_relay_declares_the_topology_at_start_up_before_any_job(
+    pipeline_app: Application,
+) -> None:
+    topology = topology_for(pipeline_app.settings)
+    queues = [topology.queue(key) for key, _ in topology.declarations()]
+    assert not any(queue_exists(pipeline_app, q) for q in queues)
+    with running_relay(pipeline_app):
+        deadline = time.monotonic() + 10
+        while not all(queue_exists(pipeline_app, q) for q in queues):
+            assert time.monotonic() < deadline, "the relay did not declare the topology"
+            time.sleep(0.1)
+
+
+def test_malformed_message_is_parked_in_the_dead_letter_queue(pipeline_app: Application) -> None:
+    topology = topology_for(pipeline_app.settings)
+    dead = topology.queue(topology.dead_key(JobKind.IMAGE))
+    with running_worker(pipeline_app):
+        connection = pika.BlockingConnection(
+            pika.URLParameters(str(pipeline_app.settings.broker_url))
+        )
+        try:
+            channel = connection.channel()
+            channel.confirm_delivery()
+            channel.basic_publish(
+                topology.exchange, topology.work_key(JobKind.IMAGE), b"not a job", mandatory=True
+            )
+            deadline = time.monotonic() + 10
+            while channel.queue_declare(dead, passive=True).method.message_count < 1:
+                assert time.monotonic() < deadline, "the malformed message was not parked"
+                time.sleep(0.05)
+        finally:
+            connection.close()
 
 
 def test_two_relays_never_publish_the_same_row(pipeline_app: Application, unique_user: str) -> None:

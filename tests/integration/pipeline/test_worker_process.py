@@ -26,7 +26,9 @@ from tests.integration.pipeline.conftest import (
 CLI = str(Path(sys.executable).parent / "media-grpc")
 
 
-def worker_env(settings: Settings, stage_delay: float, url_query: str = "") -> dict[str, str]:
+def worker_env(
+    settings: Settings, stage_delay: float, url_query: str = "", stop_grace: float = 30
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     secret = settings.s3_secret_access_key
     env.update(
@@ -41,18 +43,23 @@ def worker_env(settings: Settings, stage_delay: float, url_query: str = "") -> d
         MEDIA_PIPELINE__PREFETCH="1",
         MEDIA_PIPELINE__WORKER_THREADS="1",
         MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS=str(stage_delay),
+        MEDIA_PIPELINE__STOP_GRACE_SECONDS=str(stop_grace),
     )
     return env
 
 
 @contextmanager
 def worker_process(
-    settings: Settings, log_path: Path, stage_delay: float = 0.0, url_query: str = ""
+    settings: Settings,
+    log_path: Path,
+    stage_delay: float = 0.0,
+    url_query: str = "",
+    stop_grace: float = 30,
 ) -> Iterator[subprocess.Popen[bytes]]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [CLI, "worker"],
-            env=worker_env(settings, stage_delay, url_query),
+            env=worker_env(settings, stage_delay, url_query, stop_grace),
             stdout=log,
             stderr=log,
         )
@@ -118,3 +125,21 @@ def test_worker_keeps_its_connection_through_a_job_longer_than_the_heartbeat_tim
     log = log_path.read_text()
     assert log.count(f"running IMAGE stage for media {media_id}") == 1
     assert "connection lost" not in log
+
+
+def test_worker_stopped_with_a_job_longer_than_its_grace_requeues_it_and_exits(
+    pipeline_app: Application, unique_user: str, tmp_path: Path
+) -> None:
+    settings = pipeline_app.settings
+    with running_relay(pipeline_app):
+        with worker_process(settings, tmp_path / "a.log", stage_delay=60, stop_grace=1) as slow:
+            media_id = upload(pipeline_app, unique_user, png_bytes())
+            wait_for(pipeline_app, media_id, {Status.PROCESSING})
+            started = time.monotonic()
+            slow.send_signal(signal.SIGTERM)
+            assert slow.wait(15) == 0
+            assert time.monotonic() - started < 10
+        with worker_process(settings, tmp_path / "b.log"):
+            ready = wait_for(pipeline_app, media_id, {Status.READY})
+    assert "abandoning 1 running jobs" in (tmp_path / "a.log").read_text()
+    assert_one_variant_set(pipeline_app, ready)

@@ -95,3 +95,18 @@ def test_busy_media_is_deferred_without_spending_an_attempt(
     with handler.locks.hold(job.media_id):
         settlement = RetryMiddleware(handler, DELAYS).process(job, attempt=2)
     assert (settlement.action, settlement.attempt, settlement.retry_index) == (Action.RETRY, 2, 0)
+
+
+def test_job_whose_failure_cannot_be_recorded_is_retried_later_on_the_same_attempt(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    handler = make_handler()
+
+    def database_down(*_args: object) -> None:
+        raise ConnectionError("database restarting")
+
+    handler.fail = database_down  # type: ignore[method-assign]
+    settlement = RetryMiddleware(handler, DELAYS).process(job, attempt=2)
+    assert (settlement.action, settlement.attempt, settlement.retry_index) == (Action.RETRY, 2, 0)
+    assert fake_db.media[job.media_id].status is Status.PROCESSING

@@ -57,6 +57,22 @@ def test_watch_stops_when_the_client_goes_away(
     assert len(list(watching.watch(ALICE, job.media_id, lambda: False))) == 1
 
 
+def test_watch_ends_after_its_longest_life_so_streams_never_hold_a_thread_forever(
+    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    watching = MediaWatching(
+        fake_ctx, poll_interval=1.0, max_seconds=10.0, sleep=sleep, clock=lambda: now[0]
+    )
+    assert len(list(watching.watch(ALICE, job.media_id, lambda: True))) == 1
+    assert now[0] == 10.0
+
+
 def test_watch_of_another_users_media_is_denied(
     fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
