@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from media.v1 import media_pb2 as pb
 from PIL import Image
+from prometheus_client import REGISTRY
 
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.api.server import RunningServer, create_server
@@ -20,6 +22,7 @@ from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.domain.model import Status
 from media_grpc.service.deletion import MediaDeletion
 from media_grpc.service.posts import PostMedia
+from media_grpc.service.watching import MediaWatching
 
 MiB = 1024 * 1024
 
@@ -77,6 +80,16 @@ def test_a_large_file_goes_in_parallel_parts(client: MediaClient, tmp_path: Path
     assert media.size_bytes == image.stat().st_size
 
 
+def mark_ready(app: Application, media_id: str) -> None:
+    """What a worker does at the end, without a worker."""
+    with app.ctx.uow() as uow:
+        record = uow.media.get(media_id, for_update=True)
+        assert record is not None
+        lifecycle.move(record, Status.READY, app.ctx.now())
+        uow.media.save(record)
+        uow.commit()
+
+
 class NoWatchServicer(MediaServicer):
     """A server that cannot stream, as an older release answers."""
 
@@ -105,12 +118,7 @@ def test_watch_falls_back_to_polling_where_the_server_cannot_stream(
             )
             with pytest.raises(ClientError, match="still UPLOADED"):
                 client.wait(media.id, timeout=1.5)
-            with app.ctx.uow() as uow:
-                record = uow.media.get(media.id, for_update=True)
-                assert record is not None
-                lifecycle.move(record, Status.READY, app.ctx.now())
-                uow.media.save(record)
-                uow.commit()
+            mark_ready(app, media.id)
 
             ready = client.wait(media.id, timeout=10)
     finally:
@@ -122,3 +130,38 @@ def test_watch_falls_back_to_polling_where_the_server_cannot_stream(
 def test_a_bad_purpose_is_a_clear_error() -> None:
     with pytest.raises(ClientError, match="unknown purpose 'banner'"):
         parse_purpose("banner")
+
+
+def test_watch_opens_the_stream_again_when_the_server_ends_it_early(
+    app: Application, unique_user: str, tmp_path: Path
+) -> None:
+    servicer = MediaServicer(
+        app.uploads,
+        app.queries,
+        app.messages,
+        posts=PostMedia(app.ctx),
+        deletion=MediaDeletion(app.ctx),
+        watching=MediaWatching(app.ctx, poll_interval=0.05, max_seconds=0.3),
+    )
+    running = create_server(servicer, app.verifier, "127.0.0.1:0")
+    token = issue_token(app.settings.auth, unique_user)
+    watches_before = REGISTRY.get_sample_value(
+        "media_rpc_requests_total", {"method": "WatchMedia", "code": "OK"}
+    )
+    try:
+        with MediaClient(f"127.0.0.1:{running.port}", token) as client:
+            media = Uploader(client, wait=False).upload(
+                png(tmp_path / "r.png", 20, 20), parse_purpose("post_image")
+            )
+            ready_later = threading.Timer(1.0, mark_ready, args=(app, media.id))
+            ready_later.start()
+            seen = [pb.Status.Name(m.status) for m in client.watch(media.id, timeout=10)]
+            ready_later.join()
+    finally:
+        running.stop(0)
+
+    assert seen == ["STATUS_UPLOADED", "STATUS_READY"]
+    watches = REGISTRY.get_sample_value(
+        "media_rpc_requests_total", {"method": "WatchMedia", "code": "OK"}
+    )
+    assert (watches or 0) - (watches_before or 0) >= 2  # ended early at least once, reopened

@@ -133,26 +133,33 @@ class MediaClient:
         self, media_id: str, *, timeout: float | None = None, poll_interval: float = 1.0
     ) -> Iterator[pb.Media]:
         """The media now and at each status change, until a final status (or ``timeout``
-        seconds: ClientError). Follows WatchMedia; where the server cannot stream (an older
-        server, a restart) polls GetMedia instead."""
+        seconds: ClientError). Follows WatchMedia, opening it again when the server ends a
+        long stream; where the server cannot stream (an older server, a restart) polls
+        GetMedia instead."""
         deadline = None if timeout is None else time.monotonic() + timeout
         last: pb.Media | None = None
-        try:
-            stream = self.stub.WatchMedia(
-                pb.WatchMediaRequest(media_id=media_id), metadata=self.metadata(), timeout=timeout
-            )
-            for answer in stream:
-                if last is None or answer.media.status != last.status:
-                    yield answer.media
-                last = answer.media
-                if last.status in FINAL_STATUSES:
-                    return
-        except grpc.RpcError as e:
-            code = e.code()  # type: ignore[attr-defined]
-            if code is grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise _still(media_id, last, timeout) from None
-            if code not in _NO_WATCH_CODES:
-                raise
+        streaming = True
+        while streaming and (last is None or last.status not in FINAL_STATUSES):
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise _still(media_id, last, timeout)
+            try:
+                stream = self.stub.WatchMedia(
+                    pb.WatchMediaRequest(media_id=media_id), metadata=self.metadata(), timeout=left
+                )
+                for answer in stream:
+                    if last is None or answer.media.status != last.status:
+                        yield answer.media
+                    last = answer.media
+                if last is None or last.status not in FINAL_STATUSES:
+                    time.sleep(poll_interval)  # the server ended the stream early: open anew
+            except grpc.RpcError as e:
+                code = e.code()  # type: ignore[attr-defined]
+                if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise _still(media_id, last, timeout) from None
+                if code not in _NO_WATCH_CODES:
+                    raise
+                streaming = False
         while last is None or last.status not in FINAL_STATUSES:
             if deadline is not None and time.monotonic() > deadline:
                 raise _still(media_id, last, timeout)
