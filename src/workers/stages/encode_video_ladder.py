@@ -124,6 +124,7 @@ def encode(source: Path, work_dir: Path, settings: VideoSettings, found: VideoPr
             height=r.height,
             bitrate=r.average_bitrate,
             mime_type=hls.PLAYLIST_TYPE,
+            size_bytes=sum(f.stat().st_size for f in (hls_dir / r.name).iterdir()),
         )
         for r in renditions
     )
