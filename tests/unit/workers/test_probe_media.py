@@ -50,6 +50,7 @@ def test_probe_reads_vp9_webm_without_audio(tmp_path: Path, settings: VideoSetti
     )
     found = probe(clip, settings)
     assert (found.container, found.video_codec, found.has_audio) == ("matroska", "vp9", False)
+    assert found.bitrate > 0
 
 
 @pytest.mark.parametrize(
