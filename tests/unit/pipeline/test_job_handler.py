@@ -99,16 +99,20 @@ def test_fail_leaves_a_ready_media_ready(
     assert fake_db.media[job.media_id].status is Status.READY
 
 
+ALICE = Principal("alice")
+
+
 class DeletingStage:
     """Runs the thumbnail stage, then deletes the media as DeleteMedia does meanwhile."""
 
-    def __init__(self, deletion: MediaDeletion, media_id: str) -> None:
+    def __init__(self, deletion: MediaDeletion, media_id: str, owner: Principal = ALICE) -> None:
         self.deletion = deletion
         self.media_id = media_id
+        self.owner = owner
 
     def __call__(self, job: StageJob, source: Path, work_dir: Path) -> StageResult:
         result = thumbnail_stages()[JobKind.IMAGE](job, source, work_dir)
-        self.deletion.delete(Principal("alice"), self.media_id)
+        self.deletion.delete(self.owner, self.media_id)
         return result
 
 
