@@ -230,6 +230,35 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         ]
         return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
 
+    def find_failed_sessions(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        found = [m for m in self._failed_uploads(now) if m.updated_at <= m.expires_at]
+        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
+
+    def find_failed_uploads(
+        self, failed_before: datetime, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        found = [m for m in self._failed_uploads(now) if m.updated_at < failed_before]
+        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
+
+    def _failed_uploads(self, now: datetime) -> list[Media]:
+        return [
+            m
+            for m in self.rows.values()
+            if m.status is Status.FAILED and m.etag is None and m.expires_at < now
+        ]
+
+    def find_stuck(
+        self, changed_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        found = [
+            m
+            for m in self.rows.values()
+            if m.status in (Status.UPLOADED, Status.PROCESSING) and m.updated_at < changed_before
+        ]
+        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
+
     def purge(self, media_id: str) -> None:
         self.rows.pop(media_id, None)
 
@@ -248,11 +277,31 @@ class InMemoryMediaRepository(AbstractMediaRepository):
 
 
 class RecordingOutbox(AbstractOutbox):
-    def __init__(self, jobs: list[ProcessingJob]) -> None:
+    """Records added jobs; ``sent_at`` (job id -> when the relay published it) stands for the
+    rows' ``published_at``; ``deleted`` collects the ids to drop on commit."""
+
+    def __init__(
+        self, jobs: list[ProcessingJob], sent_at: dict[str, datetime] | None = None
+    ) -> None:
         self.jobs = jobs
+        self.sent_at = sent_at if sent_at is not None else {}
+        self.deleted: list[str] = []
 
     def add(self, job: ProcessingJob) -> None:
         self.jobs.append(job)
+
+    def find_published(
+        self, published_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[str]:
+        found = sorted(
+            (at, job_id)
+            for job_id, at in self.sent_at.items()
+            if at < published_before and job_id not in self.deleted
+        )
+        return [job_id for _, job_id in found[:limit]]
+
+    def delete(self, job_ids: list[str]) -> None:
+        self.deleted.extend(job_ids)
 
 
 class FakeUnitOfWork(AbstractUnitOfWork):
@@ -266,13 +315,18 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self._rows = copy.deepcopy(self.store.media)
         self._jobs: list[ProcessingJob] = []
         self.media = InMemoryMediaRepository(self._rows)
-        self.outbox = RecordingOutbox(self._jobs)
+        self.outbox = RecordingOutbox(self._jobs, dict(self.store.sent_at))
         return self
 
     def commit(self) -> None:
         self.store.media = copy.deepcopy(self._rows)
         self.store.published.extend(self._jobs)
         self._jobs.clear()
+        deleted = set(self.outbox.deleted)
+        self.store.published = [j for j in self.store.published if j.job_id not in deleted]
+        for job_id in deleted:
+            self.store.sent_at.pop(job_id, None)
+        self.outbox.deleted.clear()
         self.committed = True
         self.store.commits += 1
 
@@ -280,14 +334,17 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self._rows.clear()
         self._rows.update(copy.deepcopy(self.store.media))
         self._jobs.clear()
+        self.outbox.deleted.clear()
 
 
 class FakeDatabase:
-    """What FakeUnitOfWork commits into: media rows and the outbox."""
+    """What FakeUnitOfWork commits into: media rows and the outbox (``published`` holds the
+    committed jobs; ``sent_at`` marks those the relay published, by job id)."""
 
     def __init__(self) -> None:
         self.media: dict[str, Media] = {}
         self.published: list[ProcessingJob] = []
+        self.sent_at: dict[str, datetime] = {}
         self.commits = 0
 
     def uow(self) -> FakeUnitOfWork:

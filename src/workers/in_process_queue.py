@@ -1,8 +1,9 @@
 """The embedded default's queue: jobs run on a thread pool of this process, with the same
 retry semantics as RabbitMQ (per-attempt delays, an attempt cap, a dead-letter list).
 
-Nothing survives a restart except the outbox: a job lost with the process is one whose media
-stays UPLOADED or PROCESSING, and RetryProcessing or a re-run picks it up.
+Nothing survives a restart except the outbox: a job lost with the process leaves its media
+UPLOADED or PROCESSING, and `serve` queues those again at start-up
+(``CleanupService.requeue_stuck``).
 """
 
 from __future__ import annotations

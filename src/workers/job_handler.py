@@ -15,6 +15,7 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
+from media_grpc.adapters.blob_storage import BlobStorageUnavailable
 from media_grpc.adapters.job_locks import JobLocks
 from media_grpc.domain import lifecycle
 from media_grpc.domain.jobs import ProcessingJob
@@ -110,19 +111,37 @@ class JobHandler:
     def _record(self, job: ProcessingJob, prefix: str, result: StageResult) -> bool:
         with self.ctx.uow() as uow:
             media = uow.media.get(job.media_id, for_update=True)
-            if media is None or _is_stale(job, media) or media.status is not Status.PROCESSING:
-                return False
-            media.variants = [_absolute(v, prefix) for v in result.variants]
-            media.width, media.height = result.width, result.height
-            media.duration_ms = result.duration_ms
-            media.metadata = dict(result.metadata)
-            media.hls_key = prefix + result.hls_key if result.hls_key else None
-            media.failure = None
-            lifecycle.move(media, Status.READY, self.ctx.now())
-            uow.media.save(media)
-            uow.commit()
+            deleted = media is None or media.status is Status.DELETED
+            if media is not None and not deleted:
+                if _is_stale(job, media) or media.status is not Status.PROCESSING:
+                    return False
+                media.variants = [_absolute(v, prefix) for v in result.variants]
+                media.width, media.height = result.width, result.height
+                media.duration_ms = result.duration_ms
+                media.metadata = dict(result.metadata)
+                media.hls_key = prefix + result.hls_key if result.hls_key else None
+                media.failure = None
+                lifecycle.move(media, Status.READY, self.ctx.now())
+                uow.media.save(media)
+                uow.commit()
+        if deleted:
+            self._discard_outputs(job, prefix)
+            return False
         log.info("job %s: media %s READY", job.job_id, job.media_id)
         return True
+
+    def _discard_outputs(self, job: ProcessingJob, prefix: str) -> None:
+        """The media was deleted (or purged) while the stage ran, so what this job uploaded
+        belongs to nothing: remove the output prefix. If storage fails, the job is still
+        skipped (a retry would find DELETED and do nothing); the retention purge of the
+        DELETED record deletes the prefix again."""
+        log.info(
+            "job %s: media %s was deleted meanwhile; removing outputs", job.job_id, job.media_id
+        )
+        try:
+            self.ctx.storage.delete_prefix(prefix)
+        except BlobStorageUnavailable as e:
+            log.warning("job %s: outputs under %s left for the cleanup: %s", job.job_id, prefix, e)
 
 
 _RUNNABLE = frozenset({Status.UPLOADED, Status.PROCESSING})

@@ -36,6 +36,33 @@ class ServedProcess:
         return done.stdout
 
 
+def start_serve(env: dict[str, str]) -> ServedProcess:
+    """`media-grpc serve` with ``env``, once it accepts connections (stop it with ``stop``)."""
+    process = subprocess.Popen(
+        [CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    address = env["MEDIA_GRPC_LISTEN"]
+    deadline = time.monotonic() + 30
+    with grpc.insecure_channel(address) as channel:
+        while True:
+            try:
+                grpc.channel_ready_future(channel).result(timeout=1)
+                return ServedProcess(process, address, env)
+            except grpc.FutureTimeoutError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    stop(process)
+                    output = process.stdout.read() if process.stdout else ""
+                    pytest.fail(f"media-grpc serve did not come up:\n{output}")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @pytest.fixture
 def embedded_server(tmp_path: Path) -> Iterator[ServedProcess]:
     """`media-grpc serve` in the embedded default (SQLite, local S3), on free ports."""
@@ -46,25 +73,8 @@ def embedded_server(tmp_path: Path) -> Iterator[ServedProcess]:
         MEDIA_EMBEDDED_S3_PORT=str(free_port()),
         MEDIA_METRICS_PORT=str(free_port()),
     )
-    process = subprocess.Popen(
-        [CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    address = env["MEDIA_GRPC_LISTEN"]
+    served = start_serve(env)
     try:
-        deadline = time.monotonic() + 30
-        with grpc.insecure_channel(address) as channel:
-            while True:
-                try:
-                    grpc.channel_ready_future(channel).result(timeout=1)
-                    break
-                except grpc.FutureTimeoutError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        output = process.stdout.read() if process.stdout else ""
-                        pytest.fail(f"media-grpc serve did not come up:\n{output}")
-        yield ServedProcess(process, address, env)
+        yield served
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(served.process)

@@ -16,7 +16,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import delete, select
+
 from media_grpc.adapters.blob_storage import BlobStorage, ObjectInfo, PresignedRequest, StoredPart
+from media_grpc.adapters.database import build_session_factory
+from media_grpc.adapters.orm import OutboxRow
 from media_grpc.bootstrap import Application
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain import keys
@@ -284,3 +288,45 @@ def test_cleanup_command_prints_what_it_did(app: Application) -> None:
     assert "object keys deleted: " in real.stdout
     assert embedded.returncode == 2
     assert "runs the cleanup itself" in embedded.stderr
+
+
+def test_two_runs_at_once_sweep_late_puts_and_requeue_stuck_media_exactly_once(
+    app: Application,
+) -> None:
+    at = era()
+    failed = [add_media(app, Status.FAILED, at) for _ in range(4)]
+    for media in failed:  # late PUTs after the verdict
+        app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=media.storage_key, Body=b"x")
+    stuck = [add_media(app, Status.PROCESSING, at) for _ in range(4)]
+    storage = SlowCountingStorage(app.storage)
+    reports: list[CleanupReport] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        service = sweeper(app, at + timedelta(days=2), storage, batch_size=2)
+        start.wait()
+        reports.append(service.run())
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    stuck_ids = [m.id for m in stuck]
+    with build_session_factory(app.engine)() as session:
+        jobs = list(
+            session.scalars(select(OutboxRow.media_id).where(OutboxRow.media_id.in_(stuck_ids)))
+        )
+        # Keep these era jobs away from the relays of later tests.
+        session.execute(delete(OutboxRow).where(OutboxRow.media_id.in_(stuck_ids)))
+        session.commit()
+
+    assert [r.errors for r in reports] == [[], []]
+    assert sum(r.late_puts_swept for r in reports) == 4
+    assert sum(r.stuck_requeued for r in reports) == 4
+    assert {storage.deleted[m.storage_key] for m in failed} == {1}
+    assert all(stored(app, m) == [] for m in failed)
+    assert sorted(jobs) == sorted(stuck_ids)
+    for m in stuck:
+        after = load(app, m.id)
+        assert after is not None and after.status is Status.UPLOADED

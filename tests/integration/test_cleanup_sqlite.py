@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from media_grpc.adapters.database import build_engine, build_session_factory
 from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.adapters.orm import OutboxRow
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.config.lifecycle import LifecycleSettings
-from media_grpc.domain.model import FailureReason, Purpose, Status
+from media_grpc.domain.model import Failure, FailureReason, Purpose, Status
 from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.context import ServiceContext
 from tests.fakes import InMemoryBlobStorage
@@ -51,3 +54,46 @@ def test_every_sweep_runs_on_sqlite(tmp_path: Path) -> None:
     assert after["ready-old"].status is Status.DELETED
     assert after["profile"].status is Status.READY
     assert "deleted-old" not in after
+
+
+def test_recovery_sweeps_run_on_sqlite(tmp_path: Path) -> None:
+    engine = build_engine(f"sqlite:///{tmp_path / 'media.db'}")
+    upgrade_to_head(engine)
+    sessions = build_session_factory(engine)
+    storage = InMemoryBlobStorage()
+    ctx = ServiceContext(
+        uow=lambda: SqlAlchemyUnitOfWork(sessions), storage=storage, now=lambda: NOW
+    )
+    refused = make_media("refused", Status.FAILED, age=timedelta(hours=1))
+    refused.failure = Failure(FailureReason.SIZE_MISMATCH, "refused")
+    storage.put(refused.storage_key, b"late put")
+    stuck = make_media("stuck", Status.PROCESSING, age=timedelta(hours=2))
+    stuck.etag = '"e"'
+    old_failure = make_media("old-failure", Status.FAILED, age=timedelta(days=10))
+    with ctx.uow() as uow:
+        for media in (refused, stuck, old_failure):
+            uow.media.add(media)
+        uow.commit()
+    with sessions() as session:
+        assert session.scalars(select(OutboxRow.id)).first() is None
+    try:
+        report = CleanupService(ctx, LifecycleSettings()).run()
+        with sessions() as session:
+            jobs = list(session.scalars(select(OutboxRow)))
+            assert [job.media_id for job in jobs] == ["stuck"]
+            jobs[0].published_at = NOW - timedelta(hours=25)
+            session.commit()
+        outbox = CleanupService(ctx, LifecycleSettings()).run()
+        with ctx.uow() as uow:
+            after = {m.id: m for m in uow.media.get_many(["refused", "stuck", "old-failure"])}
+        with sessions() as session:
+            left = list(session.scalars(select(OutboxRow.id)))
+    finally:
+        engine.dispose()
+
+    assert (report.late_puts_swept, report.stuck_requeued, report.failed_purged) == (1, 1, 1)
+    assert refused.storage_key not in storage.objects
+    assert after["refused"].status is Status.FAILED
+    assert after["stuck"].status is Status.UPLOADED
+    assert "old-failure" not in after
+    assert (outbox.outbox_rows_deleted, left) == (1, [])

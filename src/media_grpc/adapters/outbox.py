@@ -6,6 +6,7 @@ import abc
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from media_grpc.adapters.orm import OutboxRow
@@ -50,6 +51,17 @@ class AbstractOutbox(abc.ABC):
     def add(self, job: ProcessingJob) -> None:
         """Record a job to publish once the surrounding transaction commits."""
 
+    @abc.abstractmethod
+    def find_published(
+        self, published_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[str]:
+        """Ids of rows published before ``published_before``, oldest first. ``claim`` locks
+        them until the transaction ends and skips rows another transaction holds."""
+
+    @abc.abstractmethod
+    def delete(self, job_ids: list[str]) -> None:
+        """Delete these rows; absent ones are not an error."""
+
 
 class SqlAlchemyOutbox(AbstractOutbox):
     def __init__(self, session: Session) -> None:
@@ -67,3 +79,20 @@ class SqlAlchemyOutbox(AbstractOutbox):
                 attempts=0,
             )
         )
+
+    def find_published(
+        self, published_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[str]:
+        stmt = (
+            select(OutboxRow.id)
+            .where(OutboxRow.published_at < published_before)
+            .order_by(OutboxRow.published_at, OutboxRow.id)
+            .limit(limit)
+        )
+        if claim:
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list(self.session.scalars(stmt))
+
+    def delete(self, job_ids: list[str]) -> None:
+        if job_ids:
+            self.session.execute(delete(OutboxRow).where(OutboxRow.id.in_(job_ids)))

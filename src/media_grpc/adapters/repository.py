@@ -69,6 +69,27 @@ class AbstractMediaRepository(abc.ABC):
         """DELETED media deleted before ``deleted_before``."""
 
     @abc.abstractmethod
+    def find_failed_sessions(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        """FAILED media whose upload never completed (no pinned ETag), failed before their
+        session's URLs expired, and whose URLs have expired by ``now``: a late PUT may have
+        written their key. The sweep moves ``updated_at`` past ``expires_at``."""
+
+    @abc.abstractmethod
+    def find_failed_uploads(
+        self, failed_before: datetime, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        """FAILED media whose upload never completed, unchanged since ``failed_before``, whose
+        session URLs expired by ``now``."""
+
+    @abc.abstractmethod
+    def find_stuck(
+        self, changed_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        """UPLOADED or PROCESSING media unchanged since ``changed_before``, oldest first."""
+
+    @abc.abstractmethod
     def purge(self, media_id: str) -> None:
         """Remove the record and its variants for good; an absent record is not an error."""
 
@@ -162,6 +183,37 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         stmt = select(MediaRow).where(
             MediaRow.status == Status.DELETED.value,
             func.coalesce(MediaRow.deleted_at, MediaRow.updated_at) < deleted_before,
+        )
+        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
+
+    def find_failed_sessions(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.status == Status.FAILED.value,
+            MediaRow.etag.is_(None),
+            MediaRow.expires_at < now,
+            MediaRow.updated_at <= MediaRow.expires_at,
+        )
+        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
+
+    def find_failed_uploads(
+        self, failed_before: datetime, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.status == Status.FAILED.value,
+            MediaRow.etag.is_(None),
+            MediaRow.expires_at < now,
+            MediaRow.updated_at < failed_before,
+        )
+        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
+
+    def find_stuck(
+        self, changed_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.status.in_([Status.UPLOADED.value, Status.PROCESSING.value]),
+            MediaRow.updated_at < changed_before,
         )
         return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
 

@@ -122,8 +122,9 @@ class _Observation:
 
 
 class UploadMetricsInterceptor(grpc.ServerInterceptor):
-    """Innermost: counts upload sessions and completions from the service's own answers,
-    and verification failures from the domain error (before it becomes a status)."""
+    """Innermost: counts upload sessions from the service's own answers, and verification
+    failures from the domain error (before it becomes a status). Completions are counted by
+    the service, which alone knows whether a call made the transition or repeated one."""
 
     def intercept_service(
         self,
@@ -147,9 +148,6 @@ class UploadMetricsInterceptor(grpc.ServerInterceptor):
                     mode = "multipart" if response.HasField("multipart") else "single"
                     purpose = media_pb2.Purpose.Name(request.purpose).removeprefix("PURPOSE_")
                     metrics.UPLOAD_SESSIONS_CREATED.labels(purpose, mode).inc()
-                else:
-                    purpose = media_pb2.Purpose.Name(response.media.purpose)
-                    metrics.UPLOADS_COMPLETED.labels(purpose.removeprefix("PURPOSE_")).inc()
                 return response
 
             return unary

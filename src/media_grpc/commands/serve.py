@@ -47,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if settings.broker_url is None:
+        # The in-process queue lost whatever it held when this process last stopped.
+        requeued = app.cleanup().requeue_stuck(app.ctx.now())
+        log.info("in-process queue: %d media left UPLOADED or PROCESSING queued again", requeued)
     server = app.serve(args.listen)
     endpoint = serve_metrics(settings)
     # Without a broker the worker runs inside this process, and so does its cleanup schedule.

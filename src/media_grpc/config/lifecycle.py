@@ -17,3 +17,11 @@ class LifecycleSettings(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=10_000)
     #: Seconds between two cleanup runs inside a worker; 0 turns the scheduled cleanup off.
     interval_seconds: float = Field(default=300.0, ge=0)
+    #: Minutes an UPLOADED or PROCESSING media may go unchanged before the cleanup queues a
+    #: fresh job for it (a job lost with a process, or a broker message lost). Keep it above the
+    #: longest job (MEDIA_VIDEO__JOB_TIME_LIMIT_SECONDS, 15 min) plus the queue's wait: a media
+    #: still processing is reset to UPLOADED and its running job's result is discarded.
+    stuck_after_minutes: float = Field(default=60.0, gt=0)
+    #: Hours a published outbox row is kept (to see what was sent, and when) before the
+    #: cleanup deletes it.
+    outbox_retention_hours: float = Field(default=24.0, ge=0)

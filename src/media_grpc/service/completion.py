@@ -13,6 +13,7 @@ from media_grpc.domain.errors import FailedPrecondition, InvalidArgument
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason, Media, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.observability import metrics
 from media_grpc.service.context import ServiceContext, check_visible
 from media_grpc.service.keyed_locks import KeyedLocks
 from media_grpc.service.multipart import MultipartUploads
@@ -71,6 +72,8 @@ class UploadCompletion:
             uow.media.save(locked)
             uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), locked, now))
             uow.commit()
+        # Counted here, where the transition happened: a repeated completion returns above.
+        metrics.UPLOADS_COMPLETED.labels(locked.purpose.value).inc()
         return locked
 
     def abort(self, principal: Principal, media_id: str) -> Media:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from media_grpc.domain.keys import output_prefix
-from media_grpc.domain.model import Failure, FailureReason, Status
+from media_grpc.domain.model import Failure, FailureReason, JobKind, Status
+from media_grpc.domain.principal import Principal
+from media_grpc.service.context import ServiceContext
+from media_grpc.service.deletion import MediaDeletion
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
+from tests.unit.pipeline.conftest import thumbnail_stages
 from tests.unit.pipeline.media_factory import png_bytes, uploaded
 from workers.job_handler import Handled, JobHandler
+from workers.retries import Action, RetryMiddleware
+from workers.stage import StageJob, StageResult
 
 MakeHandler = Callable[..., JobHandler]
 
@@ -90,3 +97,47 @@ def test_fail_leaves_a_ready_media_ready(
     handler.handle(job)
     handler.fail(job, Failure(FailureReason.PROCESSING_ERROR, "late"))
     assert fake_db.media[job.media_id].status is Status.READY
+
+
+ALICE = Principal("alice")
+
+
+class DeletingStage:
+    """Runs the thumbnail stage, then deletes the media as DeleteMedia does meanwhile."""
+
+    def __init__(self, deletion: MediaDeletion, media_id: str, owner: Principal = ALICE) -> None:
+        self.deletion = deletion
+        self.media_id = media_id
+        self.owner = owner
+
+    def __call__(self, job: StageJob, source: Path, work_dir: Path) -> StageResult:
+        result = thumbnail_stages()[JobKind.IMAGE](job, source, work_dir)
+        self.deletion.delete(self.owner, self.media_id)
+        return result
+
+
+def test_job_for_a_media_deleted_during_processing_is_skipped_and_its_outputs_removed(
+    make_handler: MakeHandler,
+    fake_db: FakeDatabase,
+    memory_storage: InMemoryBlobStorage,
+    fake_ctx: ServiceContext,
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    handler = make_handler(DeletingStage(MediaDeletion(fake_ctx), job.media_id))
+    assert handler.handle(job) is Handled.SKIPPED
+    assert fake_db.media[job.media_id].status is Status.DELETED
+    assert memory_storage.list_keys(output_prefix(job.storage_key, video=False)) == []
+    assert memory_storage.objects == {}
+
+
+def test_deleted_media_job_settles_as_an_ack_not_a_retry(
+    make_handler: MakeHandler,
+    fake_db: FakeDatabase,
+    memory_storage: InMemoryBlobStorage,
+    fake_ctx: ServiceContext,
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    handler = make_handler(DeletingStage(MediaDeletion(fake_ctx), job.media_id))
+    settlement = RetryMiddleware(handler, [10.0]).process(job, attempt=1)
+    assert settlement.action is Action.ACK
+    assert fake_db.media[job.media_id].failure is None

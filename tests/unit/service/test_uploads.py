@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain.errors import (
@@ -154,3 +155,20 @@ def test_another_user_cannot_complete_my_upload(
     memory_storage.put(session.media.storage_key, DATA, "image/jpeg")
     with pytest.raises(PermissionDenied):
         service.complete_upload(BOB, session.media.id)
+
+
+def test_completed_uploads_are_counted_once_when_complete_upload_is_repeated(
+    service: UploadService, memory_storage: InMemoryBlobStorage
+) -> None:
+    def completed() -> float:
+        value = REGISTRY.get_sample_value(
+            "media_uploads_completed_total", {"purpose": "POST_IMAGE"}
+        )
+        return value or 0.0
+
+    session = service.create_session(ALICE, request())
+    memory_storage.put(session.media.storage_key, DATA, "image/jpeg")
+    before = completed()
+    service.complete_upload(ALICE, session.media.id)
+    service.complete_upload(ALICE, session.media.id)
+    assert completed() - before == 1.0

@@ -1,0 +1,108 @@
+"""`media-grpc serve` without a broker, killed mid-job: the next start queues the job again."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import grpc
+import pytest
+import requests
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+from PIL import Image
+
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from tests.e2e.conftest import ServedProcess, free_port, start_serve, stop
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    """An S3 endpoint that outlives the servers (the embedded one dies with its process)."""
+    local = LocalS3(0)
+    url = local.start()
+    boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=EMBEDDED_ACCESS_KEY,
+        aws_secret_access_key=EMBEDDED_SECRET_KEY,
+        region_name="us-east-1",
+    ).create_bucket(Bucket="media")
+    yield url
+    local.stop()
+
+
+def upload(served: ServedProcess, stub: media_pb2_grpc.MediaServiceStub) -> tuple[str, list]:
+    token = served.cli("token", "--user", "crashy").strip()
+    metadata = [("authorization", f"Bearer {token}")]
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 100), (10, 20, 30)).save(buffer, "PNG")
+    session = stub.CreateUploadSession(
+        pb.CreateUploadSessionRequest(
+            purpose=pb.PURPOSE_POST_IMAGE,
+            file_name="a.png",
+            content_type="image/png",
+            size_bytes=len(buffer.getvalue()),
+        ),
+        metadata=metadata,
+    )
+    requests.put(
+        session.single_put.url,
+        data=buffer.getvalue(),
+        headers=dict(session.single_put.headers),
+        timeout=10,
+    ).raise_for_status()
+    stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
+    return str(session.media_id), metadata
+
+
+def test_media_processing_when_the_embedded_server_died_is_finished_after_a_restart(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env.update(
+        MEDIA_DATA_DIR=str(tmp_path / "data"),
+        MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
+        MEDIA_METRICS_PORT="0",
+        MEDIA_S3_ENDPOINT_URL=s3_endpoint,
+        MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
+        MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
+        MEDIA_STORAGE__CHECK_ON_STARTUP="false",
+        MEDIA_LIFECYCLE__INTERVAL_SECONDS="0",
+        MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS="120",
+    )
+    first = start_serve(env)
+    try:
+        with grpc.insecure_channel(first.address) as channel:
+            stub = media_pb2_grpc.MediaServiceStub(channel)
+            media_id, metadata = upload(first, stub)
+            deadline = time.monotonic() + 30
+            request = pb.GetMediaRequest(media_id=media_id)
+            while stub.GetMedia(request, metadata=metadata).media.status != pb.STATUS_PROCESSING:
+                assert time.monotonic() < deadline, "the job never started"
+                time.sleep(0.1)
+        first.process.kill()  # the in-process queue and its job die with it
+        first.process.wait(10)
+    finally:
+        stop(first.process)
+
+    env["MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS"] = "0"
+    second = start_serve(env)
+    try:
+        with grpc.insecure_channel(second.address) as channel:
+            stub = media_pb2_grpc.MediaServiceStub(channel)
+            updates = [
+                r.media
+                for r in stub.WatchMedia(
+                    pb.WatchMediaRequest(media_id=media_id), metadata=metadata, timeout=60
+                )
+            ]
+    finally:
+        stop(second.process)
+
+    assert updates[-1].status == pb.STATUS_READY
+    assert updates[-1].variants
