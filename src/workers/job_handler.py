@@ -15,12 +15,12 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
-from media_grpc.adapters.blob_storage import BlobStorageUnavailable
+from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable
 from media_grpc.adapters.job_locks import JobLocks
 from media_grpc.domain import lifecycle
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.keys import output_prefix
-from media_grpc.domain.model import Failure, JobKind, Media, Status, Variant
+from media_grpc.domain.model import Failure, FailureReason, JobKind, Media, Status, Variant
 from media_grpc.service.context import ServiceContext
 from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.stage_registry import BoundStage
@@ -57,6 +57,17 @@ class JobHandler:
         self.stages = stages
         self.stage_delay = stage_delay
 
+    def _download_original(self, job: ProcessingJob, source: Path) -> None:
+        """The original exactly as completion verified it; gone or replaced is final."""
+        try:
+            self.ctx.storage.download(job.storage_key, source, etag=job.etag or None)
+        except BlobNotFound:
+            raise MediaRejected(
+                FailureReason.OBJECT_MISSING,
+                "the original verified at completion is no longer in storage (deleted or "
+                "overwritten); upload the file again",
+            ) from None
+
     def handle(self, job: ProcessingJob) -> Handled:
         """Process the job; raises MediaRejected (never retried) or any error (retried)."""
         with self.locks.hold(job.media_id) as held:
@@ -69,7 +80,7 @@ class JobHandler:
             with tempfile.TemporaryDirectory(prefix="media-job-") as tmp:
                 source, work_dir = Path(tmp) / "original", Path(tmp) / "out"
                 work_dir.mkdir()
-                self.ctx.storage.download(job.storage_key, source, etag=job.etag or None)
+                self._download_original(job, source)
                 if self.stage_delay:
                     time.sleep(self.stage_delay)
                 result = self.stages[job.kind](_stage_job(job), source, work_dir)

@@ -141,3 +141,16 @@ def test_deleted_media_job_settles_as_an_ack_not_a_retry(
     settlement = RetryMiddleware(handler, [10.0]).process(job, attempt=1)
     assert settlement.action is Action.ACK
     assert fake_db.media[job.media_id].failure is None
+
+
+def test_job_whose_original_is_gone_fails_at_once_with_object_missing(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    memory_storage.delete([job.storage_key])
+    settlement = RetryMiddleware(make_handler(), [10.0, 60.0]).process(job, attempt=1)
+    assert settlement.action is Action.DEAD
+    media = fake_db.media[job.media_id]
+    assert media.status is Status.FAILED
+    assert media.failure is not None
+    assert media.failure.reason is FailureReason.OBJECT_MISSING
