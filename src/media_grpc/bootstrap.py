@@ -45,7 +45,12 @@ class Application:
 
     def serve(self, address: str | None = None) -> RunningServer:
         servicer = MediaServicer(self.uploads, self.queries, self.messages)
-        return create_server(servicer, self.verifier, address or self.settings.grpc_listen)
+        return create_server(
+            servicer,
+            self.verifier,
+            address or self.settings.grpc_listen,
+            max_workers=self.settings.grpc_max_workers,
+        )
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -91,7 +96,10 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     )
     if local_s3 is not None:
         _create_public_read_bucket(client, settings.s3_bucket)
-    engine = build_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    engine = build_engine(
+        settings.resolved_database_url,
+        pool_size=max(settings.database_pool_size, settings.grpc_max_workers),
+    )
     if migrate if migrate is not None else settings.database_url is None:
         upgrade_to_head(engine)
     storage = S3BlobStorage(client, settings.s3_bucket)
