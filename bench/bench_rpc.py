@@ -30,6 +30,7 @@ from media_grpc.config.auth import AuthSettings
 
 #: Seconds each measurement runs (MEDIA_BENCH_SECONDS).
 SECONDS = float(os.environ.get("MEDIA_BENCH_SECONDS", "3"))
+PROFILE_SECONDS = max(SECONDS, 5.0)
 CONCURRENCY = (1, 16, 64)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 248
 TARGET_RATE, TARGET_P99_MS = 1500, 20.0
@@ -157,9 +158,9 @@ async def profile(running: Stack, name: str) -> str:
             call, limit = client.completer(prepared), len(prepared)
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "profile.txt"
-            sampler = profiling.record(running.servers[0].pid, SECONDS, raw)
+            sampler = profiling.record(running.servers[0].pid, PROFILE_SECONDS, raw)
             await asyncio.sleep(0.3)
-            await drive(call, 64, SECONDS, limit=limit)
+            await drive(call, 64, PROFILE_SECONDS, limit=limit)
             sampler.wait(timeout=60)
             if not raw.exists():
                 return "_py-spy could not attach (it needs ptrace rights)._"

@@ -1,7 +1,8 @@
 """Where a server process spends its time: py-spy samples, summarised as a Markdown table.
 
 Samples are taken with ``--gil`` (only the thread holding the GIL), so shares are of the
-Python CPU time of the process; the gRPC C core's own threads are not in them.
+Python CPU time of the process; the gRPC C core's own threads are not in them. py-spy pauses
+the process for each sample (exact stacks), so profiled runs are not timed.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def py_spy() -> str | None:
     return str(found) if found.exists() else shutil.which("py-spy")
 
 
-def record(pid: int, seconds: float, output: Path, *, rate: int = 250) -> subprocess.Popen[bytes]:
+def record(pid: int, seconds: float, output: Path, *, rate: int = 100) -> subprocess.Popen[bytes]:
     """Start sampling ``pid`` for ``seconds``; wait on the returned process."""
     tool = py_spy()
     if tool is None:
@@ -53,7 +54,6 @@ def record(pid: int, seconds: float, output: Path, *, rate: int = 250) -> subpro
             "--rate",
             str(rate),
             "--gil",
-            "--nonblocking",
             "--format",
             "raw",
             "--output",

@@ -70,7 +70,9 @@ def fresh_database(server_url: str = DATABASE_URL) -> Iterator[str]:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: list[str], env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """A child process, terminated (then killed) on exit."""
     child = subprocess.Popen(
         args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
