@@ -6,7 +6,7 @@ import abc
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from media_grpc.adapters.outbox import AbstractOutbox, SqlAlchemyOutbox
@@ -58,6 +58,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.session.close()
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             raise Unavailable("the database connection was lost; retry the call") from None
+        if isinstance(exc, OperationalError):
+            raise Unavailable("the database cannot be reached; retry the call") from None
 
     def commit(self) -> None:
         self.session.commit()
