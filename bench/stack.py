@@ -54,7 +54,7 @@ def fresh_database(server_url: str = DATABASE_URL) -> Iterator[str]:
     """A new database, migrated to head, dropped afterwards; yields its URL."""
     admin_url = make_url(server_url)
     name = f"media_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin_url.set(database=name).render_as_string(hide_password=False)
