@@ -24,6 +24,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the service with its dev and embedded extras
 
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[embedded,dev,bench]'
+	touch $(BENCH_STAMP)
+
 $(NODE_BIN)/buf:
 	npm install --no-save --no-audit --no-fund --silent @bufbuild/buf
 
@@ -71,7 +76,7 @@ test-unit: $(STAMP) ## Unit tests only (no services needed)
 test-integration: $(STAMP) services ## Integration and end-to-end tests only
 	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
 
-bench: $(STAMP) services ## Run the benchmarks and write docs/benchmarks.md
+bench: $(BENCH_STAMP) services ## Run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python -m bench
 
 clean: ## Remove the virtualenv, caches and the embedded default's data

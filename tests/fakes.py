@@ -11,6 +11,7 @@ from pathlib import Path
 from media_grpc.adapters.blob_storage import (
     BlobNotFound,
     BlobStorage,
+    BlobStorageUnavailable,
     ObjectInfo,
     PresignedRequest,
     StoredPart,
@@ -27,6 +28,7 @@ class StoredObject:
     data: bytes
     content_type: str
     cache_control: str = ""
+    version_id: str | None = None
 
     @property
     def etag(self) -> str:
@@ -34,14 +36,26 @@ class StoredObject:
 
 
 class InMemoryBlobStorage(BlobStorage):
-    """A bucket in a dict. Presigned URLs are ``memory://`` URLs; tests ``put`` bytes directly."""
+    """A bucket in a dict. Presigned URLs are ``memory://`` URLs; tests ``put`` bytes directly.
 
-    def __init__(self) -> None:
+    ``versioned=True`` gives every write a VersionId, as a bucket with versioning does.
+    ``reads`` records each ranged read as (key, start, end, etag).
+    """
+
+    def __init__(self, *, versioned: bool = False) -> None:
         self.objects: dict[str, StoredObject] = {}
         self.uploads: dict[str, tuple[str, str, dict[int, bytes]]] = {}
+        self.versioned = versioned
+        self.writes = 0
+        self.reads: list[tuple[str, int, int, str | None]] = []
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.objects[key] = StoredObject(data, content_type)
+        self.objects[key] = self._new_object(data, content_type)
+
+    def _new_object(self, data: bytes, content_type: str, cache_control: str = "") -> StoredObject:
+        self.writes += 1
+        version = f"v{self.writes}" if self.versioned else None
+        return StoredObject(data, content_type, cache_control, version)
 
     def presign_put(
         self,
@@ -63,11 +77,22 @@ class InMemoryBlobStorage(BlobStorage):
         return upload_id
 
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        expires_in: int,
+        content_length: int | None = None,
     ) -> PresignedRequest:
-        return PresignedRequest(url=f"memory://{key}?uploadId={upload_id}&partNumber={part_number}")
+        headers = {} if content_length is None else {"Content-Length": str(content_length)}
+        return PresignedRequest(
+            url=f"memory://{key}?uploadId={upload_id}&partNumber={part_number}", headers=headers
+        )
 
     def put_part(self, upload_id: str, part_number: int, data: bytes) -> str:
+        if upload_id not in self.uploads:
+            raise BlobNotFound(upload_id)
         self.uploads[upload_id][2][part_number] = data
         return StoredObject(data, "").etag
 
@@ -80,28 +105,40 @@ class InMemoryBlobStorage(BlobStorage):
     def complete_multipart_upload(
         self, key: str, upload_id: str, parts: list[tuple[int, str]]
     ) -> None:
+        """As S3: every listed part must be stored with that ETag, all but the last >= 5 MiB."""
         if upload_id not in self.uploads:
             raise BlobNotFound(upload_id)
-        _, content_type, stored = self.uploads.pop(upload_id)
-        self.objects[key] = StoredObject(
-            b"".join(stored[n] for n, _ in sorted(parts)), content_type
-        )
+        _, content_type, stored = self.uploads[upload_id]
+        numbers = [n for n, _ in sorted(parts)]
+        for n, etag in parts:
+            if n not in stored or StoredObject(stored[n], "").etag != etag:
+                raise BlobStorageUnavailable(f"InvalidPart {n}")
+            if n != numbers[-1] and len(stored[n]) < 5 * 1024 * 1024:
+                raise BlobStorageUnavailable(f"EntityTooSmall {n}")
+        del self.uploads[upload_id]
+        self.objects[key] = self._new_object(b"".join(stored[n] for n in numbers), content_type)
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         self.uploads.pop(upload_id, None)
 
     def head(self, key: str) -> ObjectInfo:
         obj = self._get(key)
-        return ObjectInfo(size=len(obj.data), etag=obj.etag, content_type=obj.content_type)
+        return ObjectInfo(
+            size=len(obj.data),
+            etag=obj.etag,
+            content_type=obj.content_type,
+            version_id=obj.version_id,
+        )
 
     def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
+        self.reads.append((key, start, end, etag))
         return self._get(key, etag).data[start : end + 1]
 
     def download(self, key: str, path: Path, *, etag: str | None = None) -> None:
         path.write_bytes(self._get(key, etag).data)
 
     def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
-        self.objects[key] = StoredObject(path.read_bytes(), content_type, cache_control)
+        self.objects[key] = self._new_object(path.read_bytes(), content_type, cache_control)
 
     def delete(self, keys: list[str]) -> None:
         for key in keys:
@@ -117,11 +154,21 @@ class InMemoryBlobStorage(BlobStorage):
         return obj
 
 
+class UniqueViolation(Exception):
+    """What the database raises for a second row with a unique key."""
+
+
 class InMemoryMediaRepository(AbstractMediaRepository):
     def __init__(self, rows: dict[str, Media]) -> None:
         self.rows = rows
 
     def add(self, media: Media) -> None:
+        """As the database's unique index: one media per (owner, idempotency key)."""
+        if media.idempotency_key and any(
+            m.owner_id == media.owner_id and m.idempotency_key == media.idempotency_key
+            for m in self.rows.values()
+        ):
+            raise UniqueViolation(f"{media.owner_id}/{media.idempotency_key}")
         self.rows[media.id] = copy.deepcopy(media)
 
     def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
@@ -151,6 +198,13 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         ]
         found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         return [copy.deepcopy(m) for m in found[: query.limit]]
+
+    def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
+        found = [
+            m for m in self.rows.values() if m.post_id == post_id and m.status is not Status.DELETED
+        ]
+        found.sort(key=lambda m: (m.post_position, m.id))
+        return [copy.deepcopy(m) for m in found]
 
 
 class RecordingOutbox(AbstractOutbox):

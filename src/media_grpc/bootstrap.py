@@ -18,9 +18,13 @@ from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.api.messages import MediaMessages
 from media_grpc.api.server import RunningServer, create_server
 from media_grpc.api.servicer import MediaServicer
+from media_grpc.api.tls import server_credentials
 from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from media_grpc.service.context import ServiceContext
+from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.limits import UploadAdmission
+from media_grpc.service.posts import PostMedia
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
 
@@ -43,12 +47,21 @@ class Application:
     local_s3: LocalS3 | None = None
     closers: list[Any] = field(default_factory=list)
 
+    def servicer(self) -> MediaServicer:
+        return MediaServicer(
+            self.uploads,
+            self.queries,
+            self.messages,
+            posts=PostMedia(self.ctx),
+            deletion=MediaDeletion(self.ctx),
+        )
+
     def serve(self, address: str | None = None) -> RunningServer:
-        servicer = MediaServicer(self.uploads, self.queries, self.messages)
         return create_server(
-            servicer,
+            self.servicer(),
             self.verifier,
             address or self.settings.grpc_listen,
+            credentials=server_credentials(self.settings.tls),
             max_workers=self.settings.grpc_max_workers,
         )
 
@@ -112,9 +125,30 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         storage=storage,
         s3_client=client,
         ctx=ctx,
-        uploads=UploadService(ctx, settings.uploads),
+        uploads=UploadService(
+            ctx, settings.uploads, admission=UploadAdmission(ctx, settings.limits)
+        ),
         queries=MediaQueries(ctx),
         messages=MediaMessages(cdn),
         verifier=TokenVerifier(settings.auth),
         local_s3=local_s3,
+    )
+
+
+def build_storage_client(settings: Settings) -> Any:
+    """A client for the configured bucket alone (``storage`` commands need no database).
+
+    In the embedded default it talks to the local S3 endpoint of a running ``media-grpc serve``.
+    """
+    access_key = settings.s3_access_key_id
+    secret = settings.s3_secret_access_key
+    secret_key = secret.get_secret_value() if secret else None
+    if settings.embeds_s3:
+        access_key, secret_key = EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+    return build_s3_client(
+        settings.resolved_s3_endpoint_url,
+        settings.s3_region,
+        access_key,
+        secret_key,
+        settings.s3_addressing_style,
     )

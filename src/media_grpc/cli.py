@@ -8,10 +8,10 @@ import sys
 
 from pydantic import ValidationError
 
-from media_grpc.commands import migrate, serve, token
+from media_grpc.commands import migrate, serve, storage, token
 from media_grpc.config import SettingsError
 
-COMMANDS = (serve, migrate, token)
+COMMANDS = (serve, migrate, token, storage)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -411,7 +411,9 @@ class Media(_message.Message):
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Extracted facts: camera, taken_at, codecs, placeholder (thumbhash), ... Never GPS."""
+        """Extracted facts: camera, taken_at, codecs, placeholder (a BlurHash; see
+        placeholder_format), ... Never GPS.
+        """
 
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...

@@ -59,8 +59,15 @@ class BlobStorage(abc.ABC):
 
     @abc.abstractmethod
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int
-    ) -> PresignedRequest: ...
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        expires_in: int,
+        content_length: int | None = None,
+    ) -> PresignedRequest:
+        """A PUT for one part; with ``content_length``, storage refuses a part of another size."""
 
     @abc.abstractmethod
     def list_parts(self, key: str, upload_id: str) -> list[StoredPart]: ...

@@ -3,27 +3,69 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from media_grpc.config import SettingsError
 from media_grpc.config.auth import AuthSettings
 from media_grpc.domain.errors import Unauthenticated
 from media_grpc.domain.principal import Principal
 
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+
+
+def _public_key(pem: str, configured: list[str]) -> tuple[Any, list[str]]:
+    """The loaded key and the algorithms that fit it (configured ones first)."""
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError as e:
+        raise SettingsError(f"MEDIA_AUTH__JWT_PUBLIC_KEY is not a PEM public key: {e}") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        fitting, default = RSA_ALGORITHMS, "RS256"
+    elif isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in EC_ALGORITHMS:
+        default = EC_ALGORITHMS[key.curve.name]
+        fitting = frozenset({default})
+    elif isinstance(key, ed25519.Ed25519PublicKey):
+        fitting, default = frozenset({"EdDSA"}), "EdDSA"
+    else:
+        raise SettingsError(f"unsupported JWT public key type {type(key).__name__}")
+    return key, [a for a in configured if a in fitting] or [default]
+
 
 class TokenVerifier:
-    """Checks signature, exp, iss and aud; the subject is the acting user or service."""
+    """Checks signature, exp, iss and aud; the subject is the acting user or service.
+
+    With a public key, only asymmetric algorithms fitting that key are accepted, so a token
+    HMAC-signed with the public key as its secret (algorithm confusion) is refused; with the
+    shared secret, only HS256/384/512. ``alg: none`` is never accepted.
+    """
 
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
-        self._key = settings.jwt_public_key or settings.jwt_secret.get_secret_value()
+        pem = settings.public_key_pem()
+        self._key: Any
+        if pem is not None:
+            self._key, self.algorithms = _public_key(pem, settings.jwt_algorithms)
+        else:
+            self._key = settings.jwt_secret.get_secret_value()
+            self.algorithms = [a for a in settings.jwt_algorithms if a in HMAC_ALGORITHMS]
+            if not self.algorithms:
+                raise SettingsError(
+                    "MEDIA_AUTH__JWT_ALGORITHMS names no HS256/HS384/HS512 algorithm; set "
+                    "MEDIA_AUTH__JWT_PUBLIC_KEY for RS256/ES256 tokens"
+                )
 
     def principal(self, token: str) -> Principal:
         try:
             claims = jwt.decode(
                 token,
                 self._key,
-                algorithms=self.settings.jwt_algorithms,
+                algorithms=self.algorithms,
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, false, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from media_grpc.adapters.media_mapping import copy_to_row, to_domain, variant_row
@@ -47,6 +47,10 @@ class AbstractMediaRepository(abc.ABC):
     @abc.abstractmethod
     def find(self, query: MediaFilter) -> list[Media]: ...
 
+    @abc.abstractmethod
+    def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
+        """The media attached to a post (never DELETED ones), in display order."""
+
 
 class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def __init__(self, session: Session) -> None:
@@ -70,7 +74,9 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         # Lock in id order so that two transactions locking overlapping sets cannot deadlock.
         stmt = select(MediaRow).where(MediaRow.id.in_(list(media_ids))).order_by(MediaRow.id)
         if for_update:
-            stmt = stmt.with_for_update()
+            self._lock_sqlite()
+            # populate_existing: a row read earlier in this session is re-read under the lock.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         rows = list(self.session.scalars(stmt))
         return self._with_variants(rows)
 
@@ -105,6 +111,30 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
             )
         stmt = stmt.order_by(MediaRow.created_at.desc(), MediaRow.id.desc()).limit(query.limit)
         return self._with_variants(list(self.session.scalars(stmt)))
+
+    def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.post_id == post_id, MediaRow.status != Status.DELETED.value
+        )
+        if for_update:
+            self._lock_sqlite()
+            stmt = (
+                stmt.order_by(MediaRow.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        rows = list(self.session.scalars(stmt))
+        rows.sort(key=lambda row: (row.post_position, row.id))
+        return self._with_variants(rows)
+
+    def _lock_sqlite(self) -> None:
+        """SQLite ignores FOR UPDATE: a write statement takes its database write lock instead,
+        held until commit, so that read-check-write use cases serialise as on PostgreSQL."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            self.session.execute(
+                update(MediaRow).where(false()).values(status=MediaRow.status),
+                execution_options={"synchronize_session": False},
+            )
 
     def _with_variants(self, rows: list[MediaRow]) -> list[Media]:
         if not rows:

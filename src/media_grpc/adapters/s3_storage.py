@@ -101,15 +101,26 @@ class S3BlobStorage(BlobStorage):
         return str(answer["UploadId"])
 
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        expires_in: int,
+        content_length: int | None = None,
     ) -> PresignedRequest:
-        params = {
+        params: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": key,
             "UploadId": upload_id,
             "PartNumber": part_number,
         }
-        return PresignedRequest(url=self._presign("upload_part", params, expires_in))
+        headers = {}
+        if content_length is not None:
+            params["ContentLength"] = content_length
+            headers["Content-Length"] = str(content_length)
+        url = self._presign("upload_part", params, expires_in)
+        return PresignedRequest(url=url, headers=headers)
 
     def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
         parts: list[StoredPart] = []

@@ -54,12 +54,16 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        super().__exit__(exc_type, exc, tb)
-        self.session.close()
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-            raise Unavailable("the database connection was lost; retry the call") from None
-        if isinstance(exc, OperationalError):
-            raise Unavailable("the database cannot be reached; retry the call") from None
+        try:
+            super().__exit__(exc_type, exc, tb)
+            self.session.close()
+        except DBAPIError:
+            if exc is None:
+                raise
+        if isinstance(exc, OperationalError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            raise Unavailable("the database is unavailable; retry the call") from exc
 
     def commit(self) -> None:
         self.session.commit()

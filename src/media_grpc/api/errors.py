@@ -50,6 +50,16 @@ def to_status(error: errors.MediaError) -> grpc.Status:
             + (f" (limit: {error.limit}; value: {error.value})" if error.limit else ""),
         )
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[violation])))
+    if isinstance(error, errors.FailedPrecondition) and error.violations:
+        failure = error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(
+                    type=kind, subject=subject, description=description
+                )
+                for kind, subject, description in error.violations
+            ]
+        )
+        details.append(_pack(failure))
     if isinstance(error, errors.VerificationFailed):
         details.append(_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain="media.v1")))
     if isinstance(error, errors.ResourceExhausted):

@@ -7,9 +7,10 @@ from datetime import datetime
 from google.protobuf import duration_pb2, timestamp_pb2
 from media.v1 import media_pb2
 
-from media_grpc.adapters.blob_storage import PresignedRequest
+from media_grpc.adapters.blob_storage import PresignedRequest, StoredPart
 from media_grpc.domain.errors import InvalidArgument
-from media_grpc.domain.model import Media, Purpose, Status, Variant
+from media_grpc.domain.model import Media, MultipartSession, Purpose, Status, Variant
+from media_grpc.service.multipart import PartUrl
 
 PURPOSE_TO_PB = {
     Purpose.POST_IMAGE: media_pb2.PURPOSE_POST_IMAGE,
@@ -113,4 +114,28 @@ class MediaMessages:
     def single_put(request: PresignedRequest) -> media_pb2.SinglePutUpload:
         return media_pb2.SinglePutUpload(
             url=request.url, method=request.method, headers=request.headers
+        )
+
+    @staticmethod
+    def part_url(part: PartUrl) -> media_pb2.PartUrl:
+        return media_pb2.PartUrl(
+            part_number=part.part_number,
+            url=part.request.url,
+            expires_at=timestamp(part.expires_at),
+        )
+
+    def multipart(
+        self, session: MultipartSession, urls: list[PartUrl]
+    ) -> media_pb2.MultipartUpload:
+        return media_pb2.MultipartUpload(
+            upload_id=session.upload_id,
+            part_size=session.part_size,
+            part_count=session.part_count,
+            part_urls=[self.part_url(u) for u in urls],
+        )
+
+    @staticmethod
+    def uploaded_part(part: StoredPart) -> media_pb2.UploadedPart:
+        return media_pb2.UploadedPart(
+            part_number=part.part_number, etag=part.etag, size_bytes=part.size
         )

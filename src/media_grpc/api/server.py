@@ -32,9 +32,17 @@ class RunningServer:
 
 
 def create_server(
-    servicer: MediaServicer, verifier: TokenVerifier, address: str, *, max_workers: int = 32
+    servicer: MediaServicer,
+    verifier: TokenVerifier,
+    address: str,
+    *,
+    max_workers: int = 32,
+    credentials: grpc.ServerCredentials | None = None,
 ) -> RunningServer:
-    """Bind and start. Port 0 picks a free port; SO_REUSEPORT is off so ports are never shared."""
+    """Bind and start. Port 0 picks a free port; SO_REUSEPORT is off so ports are never shared.
+
+    With ``credentials`` (api/tls.py) the port speaks TLS only.
+    """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
         interceptors=[AuthInterceptor(verifier), ErrorInterceptor()],
@@ -46,7 +54,11 @@ def create_server(
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
+    port = (
+        server.add_secure_port(address, credentials)
+        if credentials is not None
+        else server.add_insecure_port(address)
+    )
     if port == 0:
         raise OSError(f"could not bind gRPC address {address}")
     server.start()

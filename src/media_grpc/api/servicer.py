@@ -7,9 +7,12 @@ from collections.abc import Iterator
 import grpc
 from media.v1 import media_pb2, media_pb2_grpc
 
+from media_grpc.api import verdicts
 from media_grpc.api.auth_interceptor import current_principal
 from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_pb, timestamp
 from media_grpc.domain.errors import FailedPrecondition
+from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.posts import PostMedia
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadRequest, UploadService
 
@@ -22,11 +25,19 @@ def _not_yet(what: str) -> FailedPrecondition:
 
 class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def __init__(
-        self, uploads: UploadService, queries: MediaQueries, messages: MediaMessages
+        self,
+        uploads: UploadService,
+        queries: MediaQueries,
+        messages: MediaMessages,
+        *,
+        posts: PostMedia,
+        deletion: MediaDeletion,
     ) -> None:
         self.uploads = uploads
         self.queries = queries
         self.messages = messages
+        self.posts = posts
+        self.deletion = deletion
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context
@@ -50,12 +61,20 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         )
         if session.single_put is not None:
             response.single_put.CopyFrom(self.messages.single_put(session.single_put))
+        if session.media.multipart is not None:
+            response.multipart.CopyFrom(
+                self.messages.multipart(session.media.multipart, session.part_urls)
+            )
         return response
 
     def CompleteUpload(
         self, request: media_pb2.CompleteUploadRequest, context: Context
     ) -> media_pb2.CompleteUploadResponse:
-        media = self.uploads.complete_upload(current_principal(), request.media_id)
+        media = self.uploads.complete_upload(
+            current_principal(),
+            request.media_id,
+            [(part.part_number, part.etag) for part in request.parts],
+        )
         return media_pb2.CompleteUploadResponse(media=self.messages.media(media))
 
     def GetMedia(
@@ -91,17 +110,28 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def GetUploadPartUrls(
         self, request: media_pb2.GetUploadPartUrlsRequest, context: Context
     ) -> media_pb2.GetUploadPartUrlsResponse:
-        raise _not_yet("GetUploadPartUrls")
+        urls = self.uploads.part_urls(
+            current_principal(), request.media_id, list(request.part_numbers)
+        )
+        return media_pb2.GetUploadPartUrlsResponse(
+            part_urls=[self.messages.part_url(u) for u in urls]
+        )
 
     def ListUploadedParts(
         self, request: media_pb2.ListUploadedPartsRequest, context: Context
     ) -> media_pb2.ListUploadedPartsResponse:
-        raise _not_yet("ListUploadedParts")
+        session, parts = self.uploads.uploaded_parts(current_principal(), request.media_id)
+        return media_pb2.ListUploadedPartsResponse(
+            parts=[self.messages.uploaded_part(p) for p in parts],
+            part_size=session.part_size,
+            part_count=session.part_count,
+        )
 
     def AbortUpload(
         self, request: media_pb2.AbortUploadRequest, context: Context
     ) -> media_pb2.AbortUploadResponse:
-        raise _not_yet("AbortUpload")
+        media = self.uploads.abort_upload(current_principal(), request.media_id)
+        return media_pb2.AbortUploadResponse(media=self.messages.media(media))
 
     def WatchMedia(
         self, request: media_pb2.WatchMediaRequest, context: Context
@@ -111,7 +141,8 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def DeleteMedia(
         self, request: media_pb2.DeleteMediaRequest, context: Context
     ) -> media_pb2.DeleteMediaResponse:
-        raise _not_yet("DeleteMedia")
+        media = self.deletion.delete(current_principal(), request.media_id)
+        return media_pb2.DeleteMediaResponse(media=self.messages.media(media))
 
     def RetryProcessing(
         self, request: media_pb2.RetryProcessingRequest, context: Context
@@ -121,19 +152,29 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def ValidateOwnership(
         self, request: media_pb2.ValidateOwnershipRequest, context: Context
     ) -> media_pb2.ValidateOwnershipResponse:
-        raise _not_yet("ValidateOwnership")
+        verdict = self.posts.validate_ownership(
+            current_principal(), request.owner_id, request.media_id
+        )
+        return verdicts.ownership(verdict)
 
     def ValidateMedia(
         self, request: media_pb2.ValidateMediaRequest, context: Context
     ) -> media_pb2.ValidateMediaResponse:
-        raise _not_yet("ValidateMedia")
+        found = self.posts.validate_media(
+            current_principal(), request.owner_id, list(request.media_ids), request.post_id
+        )
+        return verdicts.validation(found)
 
     def AttachMedia(
         self, request: media_pb2.AttachMediaRequest, context: Context
     ) -> media_pb2.AttachMediaResponse:
-        raise _not_yet("AttachMedia")
+        attached = self.posts.attach(
+            current_principal(), request.post_id, request.owner_id, list(request.media_ids)
+        )
+        return media_pb2.AttachMediaResponse(media=[self.messages.media(m) for m in attached])
 
     def DetachMedia(
         self, request: media_pb2.DetachMediaRequest, context: Context
     ) -> media_pb2.DetachMediaResponse:
-        raise _not_yet("DetachMedia")
+        detached = self.posts.detach(current_principal(), request.post_id)
+        return media_pb2.DetachMediaResponse(media_ids=detached)

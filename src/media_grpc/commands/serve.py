@@ -9,6 +9,7 @@ import threading
 from types import FrameType
 
 from media_grpc.bootstrap import build_application
+from media_grpc.commands.storage import check_storage_on_startup
 from media_grpc.config import Settings
 
 log = logging.getLogger("media_grpc.serve")
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     host = (args.listen or settings.grpc_listen).rsplit(":", 1)[0]
     log.info("media-grpc serving on %s:%d (%s)", host, server.port, settings.environment)
     print(f"media-grpc serving on {host}:{server.port}", flush=True)
+    check_storage_on_startup(app)
     try:
         stop.wait()
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config import Settings
@@ -20,5 +21,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings()
+    if settings.auth.uses_public_key:
+        print(
+            "media-grpc token signs HS256 with the shared secret, but this server verifies "
+            "tokens with MEDIA_AUTH__JWT_PUBLIC_KEY: issue tokens with your identity provider",
+            file=sys.stderr,
+        )
+        return 2
     print(issue_token(settings.auth, args.user, role=args.role, ttl_seconds=args.ttl))
     return 0

@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
+from media_grpc.config.limits import LimitSettings
+from media_grpc.config.storage import StorageSettings
+from media_grpc.config.tls import TlsSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.config.video import VideoSettings
 
@@ -63,6 +66,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     image: ImageSettings = ImageSettings()
     video: VideoSettings = VideoSettings()
+    limits: LimitSettings = LimitSettings()
+    tls: TlsSettings = TlsSettings()
+    storage: StorageSettings = StorageSettings()
 
     @property
     def is_production(self) -> bool:
@@ -103,7 +109,7 @@ class Settings(BaseSettings):
         if missing:
             raise SettingsError(f"production requires {', '.join(missing)}")
         if (
-            self.auth.jwt_public_key is None
+            not self.auth.uses_public_key
             and self.auth.jwt_secret.get_secret_value() == DEVELOPMENT_JWT_SECRET
         ):
             raise SettingsError(

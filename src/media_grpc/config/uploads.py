@@ -24,8 +24,8 @@ class PurposePolicy(BaseModel):
 
     #: Declared and sniffed MIME types accepted.
     allowed_types: list[str]
-    #: Largest file accepted, in bytes.
-    max_bytes: int = Field(gt=0)
+    #: Largest file accepted, in bytes (at most 5 TiB, the largest S3 object).
+    max_bytes: int = Field(gt=0, le=5 * 1024 * GiB)
 
 
 class UploadSettings(BaseModel):
@@ -40,3 +40,6 @@ class UploadSettings(BaseModel):
     initial_part_urls: int = Field(default=20, ge=1, le=10_000)
     #: Lifetime of presigned URLs and of a PENDING session, in seconds.
     url_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    #: Lifetime of a PENDING multipart session, in seconds: fresh part URLs (GetUploadPartUrls)
+    #: are handed out until then, so a large upload can resume after its first URLs expired.
+    multipart_session_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)

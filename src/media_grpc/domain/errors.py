@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class MediaError(Exception):
     """Base of every error the service layer raises on purpose."""
@@ -34,7 +36,15 @@ class Unauthenticated(MediaError):
 
 
 class FailedPrecondition(MediaError):
-    """The media is not in a state that allows the call (e.g. completing a FAILED upload)."""
+    """The media is not in a state that allows the call (e.g. completing a FAILED upload).
+
+    ``violations`` are ``(type, subject, description)`` triples, e.g.
+    ``("ALREADY_ATTACHED", "media/<id>", "media <id> is already attached to post 7")``.
+    """
+
+    def __init__(self, message: str, *, violations: Sequence[tuple[str, str, str]] = ()) -> None:
+        super().__init__(message)
+        self.violations = list(violations)
 
 
 class AlreadyExists(MediaError):

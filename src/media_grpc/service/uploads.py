@@ -5,18 +5,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from media_grpc.adapters.blob_storage import PresignedRequest
+from media_grpc.adapters.blob_storage import PresignedRequest, StoredPart
 from media_grpc.config.uploads import UploadSettings
-from media_grpc.domain import keys, lifecycle
+from media_grpc.domain import keys
 from media_grpc.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from media_grpc.domain.file_names import sanitize_file_name
-from media_grpc.domain.jobs import ProcessingJob
-from media_grpc.domain.model import Failure, Media, Purpose, Status
+from media_grpc.domain.model import Media, MultipartSession, Purpose, Status
 from media_grpc.domain.principal import Principal
-from media_grpc.service.context import ServiceContext, check_visible
+from media_grpc.service.completion import UploadCompletion
+from media_grpc.service.context import ServiceContext
+from media_grpc.service.limits import UploadAdmission
+from media_grpc.service.multipart import MultipartUploads, PartUrl
 from media_grpc.service.upload_policy import check_declared
 from media_grpc.service.verification import UploadVerifier
 
@@ -37,17 +39,26 @@ class UploadRequest:
 
 @dataclass(frozen=True)
 class UploadSession:
-    """A PENDING media and how to upload its bytes."""
+    """A PENDING media and how to upload its bytes: one PUT, or parts."""
 
     media: Media
-    single_put: PresignedRequest | None
+    single_put: PresignedRequest | None = None
+    part_urls: list[PartUrl] = field(default_factory=list)
 
 
 class UploadService:
-    def __init__(self, ctx: ServiceContext, settings: UploadSettings) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        settings: UploadSettings,
+        admission: UploadAdmission | None = None,
+    ) -> None:
         self.ctx = ctx
         self.settings = settings
+        self.admission = admission
         self.verifier = UploadVerifier(ctx.storage, settings)
+        self.multipart = MultipartUploads(ctx, settings)
+        self.completion = UploadCompletion(ctx, self.verifier, self.multipart)
 
     def create_session(self, principal: Principal, request: UploadRequest) -> UploadSession:
         owner_id = principal.owner_for(request.owner_id)
@@ -55,21 +66,28 @@ class UploadService:
         check_declared(self.settings, request.purpose, request.content_type, request.size_bytes)
         key = _check_idempotency_key(request.idempotency_key)
         fingerprint = _fingerprint(request, owner_id, sha256)
-        if key:
-            with self.ctx.uow() as uow:
-                existing = uow.media.find_by_idempotency_key(owner_id, key)
-            if existing is not None:
-                return self._replay(existing, fingerprint)
+        existing = self._find(owner_id, key)
+        if existing is not None:
+            return self._replay(existing, fingerprint)
+        if self.admission is not None:
+            self.admission.admit(owner_id)
         now = self.ctx.now()
         media_id = self.ctx.new_id()
+        storage_key = keys.original_key(
+            request.purpose, owner_id, media_id, request.content_type, now
+        )
+        multipart = self._start_multipart(storage_key, request)
+        ttl = (
+            self.settings.multipart_session_ttl_seconds
+            if multipart
+            else self.settings.url_ttl_seconds
+        )
         media = Media(
             id=media_id,
             owner_id=owner_id,
             purpose=request.purpose,
             status=Status.PENDING,
-            storage_key=keys.original_key(
-                request.purpose, owner_id, media_id, request.content_type, now
-            ),
+            storage_key=storage_key,
             file_name=sanitize_file_name(request.file_name),
             declared_content_type=request.content_type,
             mime_type=request.content_type,
@@ -79,51 +97,54 @@ class UploadService:
             request_fingerprint=fingerprint,
             created_at=now,
             updated_at=now,
-            expires_at=now + timedelta(seconds=self.settings.url_ttl_seconds),
+            multipart=multipart,
+            expires_at=now + timedelta(seconds=ttl),
         )
-        with self.ctx.uow() as uow:
-            uow.media.add(media)
-            uow.commit()
-        return UploadSession(media=media, single_put=self._presign_single(media))
-
-    def complete_upload(self, principal: Principal, media_id: str) -> Media:
-        """Verify the object and mark the media UPLOADED with its job queued. Idempotent."""
-        media = self.ctx.load_visible(principal, media_id)
-        if media.status in (Status.UPLOADED, Status.PROCESSING, Status.READY):
-            return media
-        if media.status is not Status.PENDING:
-            raise FailedPrecondition(
-                f"media {media_id} is {media.status.value}; only a PENDING upload can complete"
-            )
-        verified = self.verifier.verify(media)
-        if verified.failure is not None:
-            self._fail(media.id, verified.failure)
-            self.verifier.discard(media)
-            raise verified.as_error()
-        now = self.ctx.now()
-        with self.ctx.uow() as uow:
-            locked = check_visible(principal, uow.media.get(media_id, for_update=True), media_id)
-            if locked.status is not Status.PENDING:
-                return locked
-            lifecycle.mark_uploaded(
-                locked,
-                etag=verified.etag,
-                version_id=verified.version_id,
-                mime_type=verified.mime_type,
-                now=now,
-            )
-            uow.media.save(locked)
-            uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), locked, now))
-            uow.commit()
-        return locked
-
-    def _fail(self, media_id: str, failure: Failure) -> None:
-        with self.ctx.uow() as uow:
-            media = uow.media.get(media_id, for_update=True)
-            if media is not None and media.status is Status.PENDING:
-                lifecycle.mark_failed(media, failure, self.ctx.now())
-                uow.media.save(media)
+        try:
+            with self.ctx.uow() as uow:
+                uow.media.add(media)
                 uow.commit()
+        except Exception:
+            if multipart is not None:
+                self.multipart.abandon(storage_key, multipart)
+            existing = self._find(owner_id, key)
+            if existing is None:
+                raise
+            return self._replay(existing, fingerprint)  # a concurrent call with the same key won
+        return self._session(media)
+
+    def complete_upload(
+        self, principal: Principal, media_id: str, parts: list[tuple[int, str]] | None = None
+    ) -> Media:
+        """Verify the object (assembling the parts first) and mark the media UPLOADED."""
+        return self.completion.complete(principal, media_id, list(parts or []))
+
+    def abort_upload(self, principal: Principal, media_id: str) -> Media:
+        return self.completion.abort(principal, media_id)
+
+    def part_urls(self, principal: Principal, media_id: str, numbers: list[int]) -> list[PartUrl]:
+        return self.multipart.part_urls(principal, media_id, numbers)
+
+    def uploaded_parts(
+        self, principal: Principal, media_id: str
+    ) -> tuple[MultipartSession, list[StoredPart]]:
+        return self.multipart.uploaded_parts(principal, media_id)
+
+    def _start_multipart(self, key: str, request: UploadRequest) -> MultipartSession | None:
+        if request.size_bytes < self.settings.multipart_threshold_bytes:
+            return None
+        return self.multipart.start(key, request.content_type, request.size_bytes)
+
+    def _find(self, owner_id: str, key: str) -> Media | None:
+        if not key:
+            return None
+        with self.ctx.uow() as uow:
+            return uow.media.find_by_idempotency_key(owner_id, key)
+
+    def _session(self, media: Media) -> UploadSession:
+        if media.multipart is not None:
+            return UploadSession(media=media, part_urls=self.multipart.initial_urls(media))
+        return UploadSession(media=media, single_put=self._presign_single(media))
 
     def _replay(self, existing: Media, fingerprint: str) -> UploadSession:
         if existing.request_fingerprint != fingerprint:
@@ -138,7 +159,7 @@ class UploadService:
                 + (" and expired" if existing.status is Status.PENDING else "")
                 + "; its session cannot be handed out again"
             )
-        return UploadSession(media=existing, single_put=self._presign_single(existing))
+        return self._session(existing)
 
     def _presign_single(self, media: Media) -> PresignedRequest:
         ttl = _seconds_left(media.expires_at, self.ctx.now())

@@ -1,0 +1,131 @@
+"""CompleteUpload and AbortUpload: the end of a session, once and only once.
+
+Storage is read outside any database transaction; the status change happens under the media's
+row lock and only from PENDING, so concurrent completions make one UPLOADED transition and one
+processing job, and a completion racing an abort loses cleanly.
+"""
+
+from __future__ import annotations
+
+from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
+from media_grpc.domain import lifecycle
+from media_grpc.domain.errors import FailedPrecondition, InvalidArgument
+from media_grpc.domain.jobs import ProcessingJob
+from media_grpc.domain.model import Failure, FailureReason, Media, Status
+from media_grpc.domain.principal import Principal
+from media_grpc.service.context import ServiceContext, check_visible
+from media_grpc.service.keyed_locks import KeyedLocks
+from media_grpc.service.multipart import MultipartUploads
+from media_grpc.service.verification import UploadVerifier, Verification
+
+#: Statuses a completed upload is in; completing again returns the media as it is.
+COMPLETED = frozenset({Status.UPLOADED, Status.PROCESSING, Status.READY})
+
+
+class UploadCompletion:
+    def __init__(
+        self, ctx: ServiceContext, verifier: UploadVerifier, multipart: MultipartUploads
+    ) -> None:
+        self.ctx = ctx
+        self.verifier = verifier
+        self.multipart = multipart
+        self.in_flight = KeyedLocks()
+
+    def complete(self, principal: Principal, media_id: str, parts: list[tuple[int, str]]) -> Media:
+        """Verify the object and mark the media UPLOADED with its job queued. Idempotent."""
+        with self.in_flight.hold(media_id):
+            return self._complete(principal, media_id, parts)
+
+    def _complete(self, principal: Principal, media_id: str, parts: list[tuple[int, str]]) -> Media:
+        media = self.ctx.load_visible(principal, media_id)
+        if media.status in COMPLETED:
+            return media
+        _require_pending(media)
+        if media.multipart is not None:
+            gone = self.multipart.assemble(media, parts)
+            if gone is not None:
+                return self._refuse(principal, media, Verification(failure=gone))
+        elif parts:
+            raise InvalidArgument(
+                "parts must be empty: media has a single-PUT session",
+                field="parts",
+                limit="0 parts",
+                value=f"{len(parts)} parts",
+            )
+        verified = self.verifier.verify(media)
+        if verified.failure is not None:
+            return self._refuse(principal, media, verified)
+        now = self.ctx.now()
+        with self.ctx.uow() as uow:
+            locked = _locked(uow, principal, media_id)
+            if locked.status in COMPLETED:
+                return locked
+            _require_pending(locked)
+            lifecycle.mark_uploaded(
+                locked,
+                etag=verified.etag,
+                version_id=verified.version_id,
+                mime_type=verified.mime_type,
+                now=now,
+            )
+            uow.media.save(locked)
+            uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), locked, now))
+            uow.commit()
+        return locked
+
+    def abort(self, principal: Principal, media_id: str) -> Media:
+        """Mark a PENDING media FAILED (ABORTED) and free its storage. Aborting twice is fine."""
+        media = self.ctx.load_visible(principal, media_id)
+        if media.status is Status.PENDING:
+            with self.ctx.uow() as uow:
+                locked = _locked(uow, principal, media_id)
+                if locked.status is Status.PENDING:
+                    lifecycle.mark_failed(
+                        locked,
+                        Failure(FailureReason.ABORTED, "the client aborted the upload"),
+                        self.ctx.now(),
+                    )
+                    uow.media.save(locked)
+                    uow.commit()
+                media = locked
+        if media.status is not Status.FAILED:
+            raise FailedPrecondition(
+                f"media {media_id} is {media.status.value}; only a PENDING upload can be "
+                "aborted (delete an uploaded media with DeleteMedia)"
+            )
+        self.verifier.discard(media)
+        return media
+
+    def _refuse(self, principal: Principal, media: Media, verdict: Verification) -> Media:
+        """A final verdict: FAILED with the reason, storage emptied, the error raised.
+
+        When a concurrent completion already pinned verified content, that result stands.
+        """
+        assert verdict.failure is not None
+        with self.ctx.uow() as uow:
+            locked = _locked(uow, principal, media.id)
+            if locked.status in COMPLETED:
+                return locked
+            failed_here = locked.status is Status.PENDING
+            if failed_here:
+                lifecycle.mark_failed(locked, verdict.failure, self.ctx.now())
+                uow.media.save(locked)
+                uow.commit()
+        self.verifier.discard(locked)
+        if not failed_here:
+            _require_pending(locked)
+        raise verdict.as_error()
+
+
+def _locked(uow: AbstractUnitOfWork, principal: Principal, media_id: str) -> Media:
+    """The media with its row locked until the unit of work ends."""
+    return check_visible(principal, uow.media.get(media_id, for_update=True), media_id)
+
+
+def _require_pending(media: Media) -> None:
+    if media.status is Status.PENDING:
+        return
+    why = f" ({media.failure.reason.value}: {media.failure.message})" if media.failure else ""
+    raise FailedPrecondition(
+        f"media {media.id} is {media.status.value}{why}; only a PENDING upload can complete"
+    )

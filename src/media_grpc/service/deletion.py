@@ -1,0 +1,62 @@
+"""Deleting media: every object in storage first, then the record becomes DELETED.
+
+The record's row stays locked while its objects are deleted, so a concurrent AttachMedia waits
+and then sees DELETED. If storage fails, the transaction rolls back and the call can be
+retried; deleting a DELETED media again re-runs the object deletion, which is harmless.
+DELETED records are purged later by ``media-grpc cleanup``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from media_grpc.adapters.blob_storage import BlobStorage
+from media_grpc.domain import keys, lifecycle
+from media_grpc.domain.model import Media, Status
+from media_grpc.domain.principal import Principal
+from media_grpc.service.context import ServiceContext, check_visible
+
+
+def object_keys(media: Media) -> list[str]:
+    """The keys a media's record names: the original, each variant, the HLS playlist."""
+    named = [media.storage_key, *(v.storage_key for v in media.variants)]
+    if media.hls_key:
+        named.append(media.hls_key)
+    return list(dict.fromkeys(named))
+
+
+def delete_objects(storage: BlobStorage, media: Media) -> int:
+    """Abort a pending multipart upload, delete the named keys and the whole output prefix.
+
+    HLS segments and renditions are not variant rows; they live under the output prefix.
+    Returns how many objects were found under the output prefix.
+    """
+    if media.multipart is not None:
+        storage.abort_multipart_upload(media.storage_key, media.multipart.upload_id)
+    storage.delete(object_keys(media))
+    prefix = keys.output_prefix(media.storage_key, video=media.purpose.is_video)
+    return storage.delete_prefix(prefix)
+
+
+def erase(storage: BlobStorage, media: Media, now: datetime) -> None:
+    """Delete the objects, then mark DELETED and detached (the caller saves and commits)."""
+    delete_objects(storage, media)
+    if media.status is not Status.DELETED:
+        lifecycle.move(media, Status.DELETED, now)
+        media.deleted_at = now
+    media.post_id = None
+    media.post_position = 0
+
+
+class MediaDeletion:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def delete(self, principal: Principal, media_id: str) -> Media:
+        """DeleteMedia: owners delete their own media, service principals any. Idempotent."""
+        with self.ctx.uow() as uow:
+            media = check_visible(principal, uow.media.get(media_id, for_update=True), media_id)
+            erase(self.ctx.storage, media, self.ctx.now())
+            uow.media.save(media)
+            uow.commit()
+        return media

@@ -1,0 +1,121 @@
+"""`storage init` against the moto S3 server: bucket, CORS rule, abort rule; twice is clean."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from media_grpc.adapters.s3_storage import build_s3_client
+from media_grpc.adapters.storage_setup import (
+    CORS_RULE_ID,
+    LIFECYCLE_RULE_ID,
+    lifecycle_rules,
+    set_up_bucket,
+)
+from media_grpc.config.storage import StorageSettings
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+
+ORIGINS = ["https://app.example.com", "http://localhost:3000"]
+
+
+@pytest.fixture
+def client(s3_endpoint: str) -> Any:
+    return build_s3_client(
+        s3_endpoint, "us-east-1", EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, "path"
+    )
+
+
+@pytest.fixture
+def bucket() -> str:
+    return f"init-{uuid.uuid4().hex[:12]}"
+
+
+def test_storage_init_creates_the_bucket_with_its_cors_and_abort_rules(
+    client: Any, bucket: str
+) -> None:
+    lines = set_up_bucket(
+        client, bucket, "us-east-1", StorageSettings(cors_allowed_origins=ORIGINS)
+    )
+
+    assert lines[0] == f"bucket {bucket}: created in us-east-1"
+    [cors] = client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert sorted(cors["AllowedOrigins"]) == sorted(ORIGINS)
+    assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD", "PUT"]
+    assert cors["AllowedHeaders"] == ["*"]
+    assert cors["ExposeHeaders"] == ["ETag"]
+    [rule] = lifecycle_rules(client, bucket)
+    assert rule["ID"] == LIFECYCLE_RULE_ID
+    assert rule["Status"] == "Enabled"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+def test_storage_init_run_twice_reports_everything_unchanged(client: Any, bucket: str) -> None:
+    settings = StorageSettings(cors_allowed_origins=ORIGINS)
+    set_up_bucket(client, bucket, "us-east-1", settings)
+
+    second = set_up_bucket(client, bucket, "us-east-1", settings)
+
+    assert len(second) == 3
+    assert all(line.endswith("unchanged") for line in second), second
+    assert len(client.get_bucket_cors(Bucket=bucket)["CORSRules"]) == 1
+    assert len(lifecycle_rules(client, bucket)) == 1
+
+
+def test_storage_init_replaces_its_own_rules_when_settings_change(client: Any, bucket: str) -> None:
+    set_up_bucket(client, bucket, "us-east-1", StorageSettings())
+
+    lines = set_up_bucket(
+        client,
+        bucket,
+        "us-east-1",
+        StorageSettings(cors_allowed_origins=ORIGINS, abort_incomplete_multipart_days=3),
+    )
+
+    assert lines[1].endswith("updated") and lines[2].endswith("updated")
+    [cors] = client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert sorted(cors["AllowedOrigins"]) == sorted(ORIGINS)
+    [rule] = lifecycle_rules(client, bucket)
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
+
+
+def test_storage_init_keeps_rules_it_does_not_own(client: Any, bucket: str) -> None:
+    client.create_bucket(Bucket=bucket)
+    theirs_cors = {
+        "ID": "their-downloads",
+        "AllowedOrigins": ["https://other.example"],
+        "AllowedMethods": ["GET"],
+    }
+    theirs_lifecycle = {
+        "ID": "expire-tmp",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "tmp/"},
+        "Expiration": {"Days": 7},
+    }
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [theirs_cors]})
+    client.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [theirs_lifecycle]}
+    )
+
+    lines = set_up_bucket(client, bucket, "us-east-1", StorageSettings())
+
+    assert lines[0] == f"bucket {bucket}: exists, unchanged"
+    cors_ids = {r.get("ID") for r in client.get_bucket_cors(Bucket=bucket)["CORSRules"]}
+    assert cors_ids == {"their-downloads", CORS_RULE_ID}
+    assert {r["ID"] for r in lifecycle_rules(client, bucket)} == {"expire-tmp", LIFECYCLE_RULE_ID}
+
+
+def test_storage_init_creates_the_bucket_in_a_region_outside_us_east_1(
+    s3_endpoint: str, bucket: str
+) -> None:
+    client = build_s3_client(
+        s3_endpoint, "eu-west-1", EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, "path"
+    )
+
+    first = set_up_bucket(client, bucket, "eu-west-1", StorageSettings())
+    second = set_up_bucket(client, bucket, "eu-west-1", StorageSettings())
+
+    assert first[0] == f"bucket {bucket}: created in eu-west-1"
+    assert client.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
+    assert second[0] == f"bucket {bucket}: exists, unchanged"

@@ -1,0 +1,117 @@
+"""Per-owner limits on CreateUploadSession, with a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from media_grpc.config.limits import LimitSettings
+from media_grpc.config.uploads import UploadSettings
+from media_grpc.domain.errors import ResourceExhausted
+from media_grpc.domain.model import Purpose
+from media_grpc.domain.principal import Principal
+from media_grpc.service.context import ServiceContext
+from media_grpc.service.limits import TokenBuckets, UploadAdmission
+from media_grpc.service.uploads import UploadRequest, UploadService
+from tests.fakes import FakeDatabase
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def request(**overrides: object) -> UploadRequest:
+    fields: dict[str, object] = {
+        "purpose": Purpose.POST_IMAGE,
+        "file_name": "cat.jpg",
+        "content_type": "image/jpeg",
+        "size_bytes": 100,
+    }
+    fields.update(overrides)
+    return UploadRequest(**fields)  # type: ignore[arg-type]
+
+
+def uploads(ctx: ServiceContext, clock: Clock, **limits: object) -> UploadService:
+    settings = LimitSettings(**limits)  # type: ignore[arg-type]
+    return UploadService(ctx, UploadSettings(), admission=UploadAdmission(ctx, settings, clock))
+
+
+def test_bucket_grants_the_burst_then_says_how_long_to_wait() -> None:
+    clock = Clock()
+    buckets = TokenBuckets(rate=2.0, burst=3, clock=clock)
+    assert [buckets.take("alice") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert buckets.take("alice") == pytest.approx(0.5)
+    clock.now += 0.5
+    assert buckets.take("alice") == 0.0
+
+
+def test_buckets_are_per_key() -> None:
+    buckets = TokenBuckets(rate=1.0, burst=1, clock=Clock())
+    assert buckets.take("alice") == 0.0
+    assert buckets.take("alice") > 0
+    assert buckets.take("bob") == 0.0
+
+
+def test_refill_never_exceeds_the_burst() -> None:
+    clock = Clock()
+    buckets = TokenBuckets(rate=10.0, burst=2, clock=clock)
+    buckets.take("alice")
+    clock.now += 3600
+    assert [buckets.take("alice") > 0 for _ in range(3)] == [False, False, True]
+
+
+def test_create_session_beyond_the_burst_is_resource_exhausted_with_retry_delay(
+    fake_ctx: ServiceContext,
+) -> None:
+    clock = Clock()
+    service = uploads(fake_ctx, clock, upload_sessions_per_second=0.5, upload_session_burst=2)
+    service.create_session(Principal("alice"), request())
+    service.create_session(Principal("alice"), request())
+    with pytest.raises(ResourceExhausted) as raised:
+        service.create_session(Principal("alice"), request())
+    assert raised.value.retry_after_seconds == pytest.approx(2.0)
+    service.create_session(Principal("bob"), request())
+    clock.now += 2.0
+    service.create_session(Principal("alice"), request())
+
+
+def test_idempotent_replays_take_no_token(fake_ctx: ServiceContext) -> None:
+    service = uploads(fake_ctx, Clock(), upload_session_burst=1)
+    first = service.create_session(Principal("alice"), request(idempotency_key="k"))
+    again = service.create_session(Principal("alice"), request(idempotency_key="k"))
+    assert again.media.id == first.media.id
+
+
+def test_pending_sessions_are_capped_per_owner(
+    fake_ctx: ServiceContext, fake_db: FakeDatabase
+) -> None:
+    service = uploads(fake_ctx, Clock(), max_pending_sessions=2, upload_session_burst=100)
+    for _ in range(2):
+        service.create_session(Principal("alice"), request())
+    with pytest.raises(ResourceExhausted, match="2 upload sessions pending") as raised:
+        service.create_session(Principal("alice"), request())
+    assert 1 <= raised.value.retry_after_seconds <= UploadSettings().url_ttl_seconds
+    service.create_session(Principal("bob"), request())
+
+
+def test_expired_pending_sessions_do_not_count(
+    fake_ctx: ServiceContext, fake_db: FakeDatabase
+) -> None:
+    service = uploads(fake_ctx, Clock(), max_pending_sessions=1, upload_session_burst=100)
+    first = service.create_session(Principal("alice"), request())
+    fake_db.media[first.media.id].expires_at = first.media.created_at
+    service.create_session(Principal("alice"), request())
+
+
+def test_a_service_creating_for_an_owner_spends_the_owners_tokens(
+    fake_ctx: ServiceContext,
+) -> None:
+    service = uploads(fake_ctx, Clock(), upload_session_burst=1)
+    gateway = Principal("gateway", is_service=True)
+    service.create_session(gateway, request(owner_id="alice"))
+    with pytest.raises(ResourceExhausted):
+        service.create_session(Principal("alice"), request())
+    service.create_session(gateway, request(owner_id="bob"))
