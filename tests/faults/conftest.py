@@ -155,6 +155,10 @@ def serve(fault_database: str, s3_proxy: FaultyS3Proxy) -> Iterator[Callable[...
             MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
             MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
             MEDIA_S3_BUCKET=bucket,
+            # The faults here are not about per-owner limits: one owner calls in a loop.
+            MEDIA_LIMITS__UPLOAD_SESSIONS_PER_SECOND="100000",
+            MEDIA_LIMITS__UPLOAD_SESSION_BURST="100000",
+            MEDIA_LIMITS__MAX_PENDING_SESSIONS="0",
         )
         process = subprocess.Popen(
             [CLI, "serve", *args],

@@ -63,14 +63,27 @@ class Callers:
             with self._lock:
                 self.outcomes.append(Outcome(started, time.monotonic(), code))
 
+    def codes(self) -> str:
+        """How the calls so far ended, e.g. ``(120 OK, 3 UNAVAILABLE)``."""
+        with self._lock:
+            counts: dict[str, int] = {}
+            for o in self.outcomes:
+                counts[o.code.name] = counts.get(o.code.name, 0) + 1
+        return "(" + ", ".join(f"{n} {code}" for code, n in sorted(counts.items())) + ")"
+
     def succeeded(self) -> int:
         with self._lock:
             return sum(o.ok for o in self.outcomes)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    timeout: float,
+    what: str,
+    detail: Callable[[], str] = lambda: "",
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} {detail()}")
         time.sleep(0.02)

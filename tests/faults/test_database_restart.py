@@ -69,7 +69,12 @@ def test_lost_database_connections_fail_only_calls_in_flight_and_server_recovers
 ) -> None:
     served = serve()
     with Callers(CALLERS, lambda _i: served.create(unique_user, timeout=15)) as callers:
-        wait_for(lambda: callers.succeeded() >= 50, 30, "50 sessions before the fault")
+        wait_for(
+            lambda: callers.succeeded() >= 50,
+            30,
+            "50 sessions before the fault",
+            callers.codes,
+        )
         cuts: list[Window] = []
         killed = 0
         for _ in range(3):
@@ -82,6 +87,7 @@ def test_lost_database_connections_fail_only_calls_in_flight_and_server_recovers
             lambda: sum(o.ok and o.started > recovered_from for o in callers.outcomes) >= 50,
             30,
             "50 sessions after the last fault",
+            callers.codes,
         )
     outcomes = callers.outcomes
     failed = [o for o in outcomes if not o.ok]
@@ -124,7 +130,12 @@ def test_database_restart_fails_calls_only_during_the_outage_and_server_recovers
 ) -> None:
     served = serve()
     with Callers(CALLERS, lambda _i: served.create(unique_user, timeout=15)) as callers:
-        wait_for(lambda: callers.succeeded() >= 50, 30, "50 sessions before the restart")
+        wait_for(
+            lambda: callers.succeeded() >= 50,
+            30,
+            "50 sessions before the restart",
+            callers.codes,
+        )
         outage_started = time.monotonic()
         subprocess.run(
             [
@@ -142,6 +153,7 @@ def test_database_restart_fails_calls_only_during_the_outage_and_server_recovers
             lambda: sum(o.ok and o.started > outage_ended for o in callers.outcomes) >= 50,
             60,
             "50 sessions after the restart",
+            callers.codes,
         )
     outcomes = callers.outcomes
     failed = [o for o in outcomes if not o.ok]
