@@ -65,7 +65,7 @@ def machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def _busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     total = after[1] - before[1]
     return (after[0] - before[0]) / total if total else 0.0
 
@@ -116,6 +116,6 @@ async def drive(
             name: (sum(map(cpu_seconds, pids)) - before[name]) / elapsed
             for name, pids in watched.items()
         },
-        machine_busy=_busy_share(busy_before, machine_ticks()),
+        machine_busy=busy_share(busy_before, machine_ticks()),
         first_error=first_error,
     )
