@@ -16,6 +16,7 @@ from media_grpc.adapters.blob_storage import (
     PresignedRequest,
     StoredPart,
 )
+from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
 from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
@@ -252,3 +253,21 @@ class FakeDatabase:
 
     def uow(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
+
+
+class RecordingPublisher(JobPublisher):
+    """Records published jobs; ``fail_next`` makes the next publishes raise PublishFailed."""
+
+    def __init__(self) -> None:
+        self.jobs: list[ProcessingJob] = []
+        self.fail_next = 0
+        self.closed = False
+
+    def publish(self, job: ProcessingJob) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise PublishFailed("broker unreachable (fake)")
+        self.jobs.append(job)
+
+    def close(self) -> None:
+        self.closed = True

@@ -25,8 +25,10 @@ from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
 from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.posts import PostMedia
+from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
+from media_grpc.service.watching import MediaWatching
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,12 @@ class Application:
             self.messages,
             posts=PostMedia(self.ctx),
             deletion=MediaDeletion(self.ctx),
+            watching=MediaWatching(
+                self.ctx,
+                self.settings.pipeline.watch_poll_interval_seconds,
+                self.settings.pipeline.watch_max_seconds,
+            ),
+            retries=ProcessingRetries(self.ctx),
         )
 
     def serve(self, address: str | None = None) -> RunningServer:

@@ -8,10 +8,10 @@ import sys
 
 from pydantic import ValidationError
 
-from media_grpc.commands import migrate, serve, storage, token
+from media_grpc.commands import migrate, relay, serve, storage, token, worker
 from media_grpc.config import SettingsError
 
-COMMANDS = (serve, migrate, token, storage)
+COMMANDS = (serve, worker, relay, migrate, token, storage)
 
 
 def build_parser() -> argparse.ArgumentParser:

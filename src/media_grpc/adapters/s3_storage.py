@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,8 @@ from media_grpc.adapters.blob_storage import (
 
 _NOT_FOUND_CODES = {"404", "NoSuchKey", "NoSuchUpload", "NotFound", "NoSuchBucket"}
 _PRECONDITION_CODES = {"412", "PreconditionFailed"}
+#: Bytes per read when streaming an object to a file.
+DOWNLOAD_CHUNK = 1024 * 1024
 
 
 @contextmanager
@@ -177,9 +180,12 @@ class S3BlobStorage(BlobStorage):
             return bytes(answer["Body"].read())
 
     def download(self, key: str, path: Path, *, etag: str | None = None) -> None:
+        # download_file refuses IfMatch: one pinned GET, streamed to the file.
         extra = {"IfMatch": etag} if etag else {}
         with _translated(f"download {key}"):
-            self.client.download_file(self.bucket, key, str(path), ExtraArgs=extra or None)
+            answer = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+            with path.open("wb") as file:
+                shutil.copyfileobj(answer["Body"], file, DOWNLOAD_CHUNK)
 
     def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
         with _translated(f"upload {key}"):

@@ -13,8 +13,10 @@ from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_
 from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.service.deletion import MediaDeletion
 from media_grpc.service.posts import PostMedia
+from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadRequest, UploadService
+from media_grpc.service.watching import MediaWatching
 
 Context = grpc.ServicerContext
 
@@ -32,12 +34,16 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         *,
         posts: PostMedia,
         deletion: MediaDeletion,
+        watching: MediaWatching | None = None,
+        retries: ProcessingRetries | None = None,
     ) -> None:
         self.uploads = uploads
         self.queries = queries
         self.messages = messages
         self.posts = posts
         self.deletion = deletion
+        self.watching = watching or MediaWatching(queries.ctx)
+        self.retries = retries or ProcessingRetries(queries.ctx)
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context
@@ -136,7 +142,8 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def WatchMedia(
         self, request: media_pb2.WatchMediaRequest, context: Context
     ) -> Iterator[media_pb2.WatchMediaResponse]:
-        raise _not_yet("WatchMedia")
+        for media in self.watching.watch(current_principal(), request.media_id, context.is_active):
+            yield media_pb2.WatchMediaResponse(media=self.messages.media(media))
 
     def DeleteMedia(
         self, request: media_pb2.DeleteMediaRequest, context: Context
@@ -147,7 +154,8 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def RetryProcessing(
         self, request: media_pb2.RetryProcessingRequest, context: Context
     ) -> media_pb2.RetryProcessingResponse:
-        raise _not_yet("RetryProcessing")
+        media = self.retries.retry(current_principal(), request.media_id)
+        return media_pb2.RetryProcessingResponse(media=self.messages.media(media))
 
     def ValidateOwnership(
         self, request: media_pb2.ValidateOwnershipRequest, context: Context

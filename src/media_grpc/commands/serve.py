@@ -11,6 +11,7 @@ from types import FrameType
 from media_grpc.bootstrap import build_application
 from media_grpc.commands.storage import check_storage_on_startup
 from media_grpc.config import Settings
+from media_grpc.pipeline_bootstrap import build_pipeline
 
 log = logging.getLogger("media_grpc.serve")
 
@@ -39,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server = app.serve(args.listen)
+    pipeline = build_pipeline(app)
+    pipeline.start()
+    app.closers.append(pipeline.stop)
     host = (args.listen or settings.grpc_listen).rsplit(":", 1)[0]
     log.info("media-grpc serving on %s:%d (%s)", host, server.port, settings.environment)
     print(f"media-grpc serving on {host}:{server.port}", flush=True)

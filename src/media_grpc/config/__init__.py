@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
 from media_grpc.config.limits import LimitSettings
+from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.config.storage import StorageSettings
 from media_grpc.config.tls import TlsSettings
 from media_grpc.config.uploads import UploadSettings
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     tls: TlsSettings = TlsSettings()
     storage: StorageSettings = StorageSettings()
+    pipeline: PipelineSettings = PipelineSettings()
 
     @property
     def is_production(self) -> bool:

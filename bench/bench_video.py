@@ -1,0 +1,221 @@
+"""Video ladder: ours (PyAV, one decode feeding every rung) against the ffmpeg command line.
+
+A 10 s 1080p30 clip with audio (FFmpeg's testsrc2 pattern with film-like noise, H.264 + AAC) is
+made with PyAV, then turned into the 360p/720p/1080p HLS ladder twice per round: by our stage
+in a child process, and by Debian's ``ffmpeg`` in one process with a split filter and the same
+encoder settings (x264 preset, CRF, VBV caps, fixed GOP without scenecut, keyframes forced on
+segment boundaries, AAC bitrates, 6 s MPEG-TS segments). Rounds alternate the two; the median
+of each is reported. CPU time and peak memory are each child's own (``os.wait4``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from media_grpc.config.video import VideoSettings
+from media_grpc.domain.model import Purpose
+from workers.stage import StageJob
+from workers.stages import encode_video_ladder
+from workers.video.ladder import plan_ladder
+
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = 10
+FPS = 30
+ROUNDS = 3
+SEGMENT_SECONDS = 6
+
+
+def _pulled(graph: av.filter.Graph) -> Iterator[av.VideoFrame | av.AudioFrame]:
+    while True:
+        try:
+            yield graph.pull()
+        except (av.error.EOFError, av.error.BlockingIOError):
+            return
+
+
+def make_source(path: Path) -> None:
+    """The 10 s 1080p30 test clip: H.264 high (x264 ``veryfast``, CRF 20, at most 20 Mb/s, like a
+    phone's) + AAC 128k stereo."""
+    video_graph = av.filter.Graph()
+    src = video_graph.add("testsrc2", f"size=1920x1080:rate={FPS}:duration={SECONDS}")
+    noise = video_graph.add("noise", "alls=4:allf=t")
+    sink = video_graph.add("buffersink")
+    src.link_to(noise)
+    noise.link_to(sink)
+    video_graph.configure()
+    audio_graph = av.filter.Graph()
+    sine = audio_graph.add("sine", f"frequency=440:sample_rate=48000:duration={SECONDS}")
+    stereo = audio_graph.add("aformat", "sample_fmts=fltp:channel_layouts=stereo")
+    asink = audio_graph.add("abuffersink")
+    sine.link_to(stereo)
+    stereo.link_to(asink)
+    audio_graph.configure()
+    with av.open(str(path), mode="w", format="mp4") as out:
+        video = out.add_stream(
+            "libx264",
+            rate=FPS,
+            options={"preset": "veryfast", "crf": "20", "maxrate": "20M", "bufsize": "40M"},
+        )
+        video.width, video.height, video.pix_fmt = 1920, 1080, "yuv420p"
+        audio = out.add_stream("aac", rate=48_000, layout="stereo")
+        audio.bit_rate = 128_000
+        for index, frame in enumerate(_pulled(video_graph)):
+            frame.pts, frame.time_base = index, Fraction(1, FPS)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        for frame in _pulled(audio_graph):
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode(None))
+
+
+def ladder_main(argv: list[str]) -> None:
+    """Entry point of the child process that runs our stage."""
+    source, work = Path(argv[0]), Path(argv[1])
+    job = StageJob("bench", "bench", Purpose.POST_VIDEO, "video/mp4", "bench")
+    result = encode_video_ladder.run(job, source, work, VideoSettings())
+    print(json.dumps([v.name for v in result.variants]))
+
+
+def ffmpeg_command(source: Path, work: Path, settings: VideoSettings) -> list[str]:
+    """One ffmpeg process: decode once, split, scale per rung, one HLS output per rung."""
+    plan = plan_ladder(1920, 1080, settings.rungs)
+    gop = round(settings.segment_seconds * FPS)
+    chains = [f"[0:v]split={len(plan)}" + "".join(f"[s{i}]" for i in range(len(plan)))]
+    for i, p in enumerate(plan):
+        if (p.width, p.height) == (1920, 1080):
+            chains.append(f"[s{i}]null[v{i}]")
+        else:
+            chains.append(f"[s{i}]scale={p.width}:{p.height}:flags=bicubic[v{i}]")
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-threads", "0"]
+    cmd += ["-i", str(source), "-filter_complex", ";".join(chains)]
+    for i, p in enumerate(plan):
+        rung_dir = work / p.name
+        cmd += ["-map", f"[v{i}]", "-map", "0:a"]
+        cmd += ["-c:v", "libx264", "-preset", settings.x264_preset, "-profile:v", "high"]
+        cmd += ["-crf", str(settings.crf), "-maxrate", str(p.rung.max_bitrate)]
+        cmd += ["-bufsize", str(p.rung.bufsize), "-pix_fmt", "yuv420p"]
+        cmd += ["-x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0"]
+        cmd += ["-force_key_frames", f"expr:gte(t,n_forced*{settings.segment_seconds:g})"]
+        cmd += ["-c:a", "aac", "-b:a", str(p.rung.audio_bitrate), "-ar", "48000", "-ac", "2"]
+        cmd += ["-f", "hls", "-hls_time", f"{settings.segment_seconds:g}"]
+        cmd += ["-hls_playlist_type", "vod", "-hls_segment_type", "mpegts"]
+        cmd += ["-hls_flags", "independent_segments", "-start_number", "1"]
+        cmd += ["-hls_segment_filename", str(rung_dir / "seg_%05d.ts")]
+        cmd += [str(rung_dir / "index.m3u8")]
+    return cmd
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall: float
+    cpu: float
+    max_rss_mib: float
+    bytes_by_rung: dict[str, int]
+
+
+def measure(cmd: list[str], work: Path, subdirs: tuple[str, ...] = ()) -> Measured:
+    """Run ``cmd`` into a fresh ``work`` (with ``subdirs``: ffmpeg's hls muxer makes none)."""
+    shutil.rmtree(work, ignore_errors=True)
+    for sub in ("", *subdirs):
+        (work / sub).mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    process = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed with exit code {process.returncode}")
+    hls_root = work / "hls" if (work / "hls").is_dir() else work
+    sizes = {
+        d.name: sum(f.stat().st_size for f in d.glob("*.ts"))
+        for d in sorted(hls_root.iterdir())
+        if d.is_dir()
+    }
+    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, sizes)
+
+
+def _x264_builds() -> str:
+    ours = av.library_versions.get("libavcodec")
+    return f"PyAV {av.__version__} (libavcodec {'.'.join(map(str, ours or ()))})"
+
+
+def _ffmpeg_version() -> str:
+    out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()[0].split(" Copyright")[0]
+
+
+def _row(name: str, runs: list[Measured]) -> tuple[str, float, float, float]:
+    wall = statistics.median(r.wall for r in runs)
+    cpu = statistics.median(r.cpu for r in runs)
+    rss = max(r.max_rss_mib for r in runs)
+    return name, wall, cpu, rss
+
+
+def run() -> str:
+    settings = VideoSettings()
+    with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
+        base = Path(tmp)
+        source = base / "source_1080p30.mp4"
+        make_source(source)
+        ours_cmd = [
+            sys.executable,
+            "-c",
+            "import sys; from bench.bench_video import ladder_main; ladder_main(sys.argv[1:])",
+            str(source),
+            str(base / "ours"),
+        ]
+        if shutil.which("ffmpeg") is None:
+            ours = [measure(ours_cmd, base / "ours") for _ in range(ROUNDS)]
+            name, wall, cpu, rss = _row("ours", ours)
+            return (
+                "**ffmpeg is missing** (`apt-get install ffmpeg`): no reference, so no ratio.\n\n"
+                f"Ours alone: {wall:.2f} s wall, {cpu:.2f} s CPU, {rss:.0f} MiB peak, "
+                f"{SECONDS / wall:.2f}x realtime."
+            )
+        ref_cmd = ffmpeg_command(source, base / "ffmpeg", settings)
+        rung_names = tuple(p.name for p in plan_ladder(1920, 1080, settings.rungs))
+        ours_runs, ref_runs = [], []
+        for _ in range(ROUNDS):
+            ref_runs.append(measure(ref_cmd, base / "ffmpeg", rung_names))
+            ours_runs.append(measure(ours_cmd, base / "ours"))
+        rows = [_row("ours (PyAV stage)", ours_runs), _row("ffmpeg CLI (split filter)", ref_runs)]
+        ratio = rows[0][1] / rows[1][1]
+        source_mib = source.stat().st_size / 2**20
+        ffmpeg_version = _ffmpeg_version()
+    lines = [
+        f"Source: {SECONDS} s 1920x1080 {FPS} fps testsrc2 + noise, H.264 + AAC, "
+        f"{source_mib:.1f} MiB. Ladder: 360p, 720p, 1080p HLS, x264 `{settings.x264_preset}` "
+        f"CRF {settings.crf} with each rung's VBV cap, {SEGMENT_SECONDS} s segments. "
+        f"Median of {ROUNDS} alternating rounds.",
+        "",
+        f"**Wall-time ratio ours / ffmpeg: {ratio:.2f}x** (target <= 1.10x).",
+        "",
+        "| run | wall s | CPU s (user+sys) | peak RSS MiB | realtime factor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, wall, cpu, rss in rows:
+        lines.append(f"| {name} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {SECONDS / wall:.2f}x |")
+    lines += ["", "| rung | ours segment bytes | ffmpeg segment bytes |", "|---|---:|---:|"]
+    for rung in ours_runs[0].bytes_by_rung:
+        ours_b = ours_runs[0].bytes_by_rung[rung]
+        ref_b = ref_runs[0].bytes_by_rung.get(rung, 0)
+        lines.append(f"| {rung} | {ours_b:,} | {ref_b:,} |")
+    lines += [
+        "",
+        f"Ours: {_x264_builds()} with its bundled libx264. Reference: {ffmpeg_version} "
+        "(Debian) with Debian's libx264: the two x264 builds differ, which is part of the ratio.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""Processing jobs on the wire: media.v1.ProcessingJob bodies and transport headers."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC
+
+from google.protobuf import timestamp_pb2
+from media.v1 import media_pb2
+
+from media_grpc.domain.jobs import ProcessingJob
+from media_grpc.domain.model import JobKind, Purpose
+
+CONTENT_TYPE = "application/x-protobuf"
+MESSAGE_TYPE = "media.v1.ProcessingJob"
+#: Header holding the attempt number of this delivery, 1 for the first.
+ATTEMPT_HEADER = "x-attempt"
+#: W3C trace context header, kept across retries.
+TRACE_HEADER = "traceparent"
+
+_KIND_TO_PB = {JobKind.IMAGE: media_pb2.JOB_KIND_IMAGE, JobKind.VIDEO: media_pb2.JOB_KIND_VIDEO}
+_KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
+_PURPOSE_TO_PB = {p: media_pb2.Purpose.Value(f"PURPOSE_{p.value}") for p in Purpose}
+_PURPOSE_FROM_PB = {v: k for k, v in _PURPOSE_TO_PB.items()}
+
+
+class MalformedJob(ValueError):
+    """A message body that is not a media.v1.ProcessingJob this service can run."""
+
+
+def encode_job(job: ProcessingJob) -> bytes:
+    created = timestamp_pb2.Timestamp()
+    created.FromDatetime(job.created_at)
+    message = media_pb2.ProcessingJob(
+        job_id=job.job_id,
+        kind=_KIND_TO_PB[job.kind],
+        media_id=job.media_id,
+        owner_id=job.owner_id,
+        purpose=_PURPOSE_TO_PB[job.purpose],
+        storage_key=job.storage_key,
+        etag=job.etag,
+        version_id=job.version_id,
+        mime_type=job.mime_type,
+        size_bytes=job.size_bytes,
+        created_at=created,
+    )
+    return bytes(message.SerializeToString())
+
+
+def decode_job(body: bytes) -> ProcessingJob:
+    message = media_pb2.ProcessingJob()
+    try:
+        message.ParseFromString(body)
+    except Exception as e:  # noqa: BLE001 - protobuf raises DecodeError or RuntimeError
+        raise MalformedJob(f"not a media.v1.ProcessingJob: {e}") from None
+    if message.kind not in _KIND_FROM_PB or message.purpose not in _PURPOSE_FROM_PB:
+        raise MalformedJob(f"job {message.job_id!r} has no known kind or purpose")
+    if not message.job_id or not message.media_id:
+        raise MalformedJob("job without job_id or media_id")
+    return ProcessingJob(
+        job_id=message.job_id,
+        kind=_KIND_FROM_PB[message.kind],
+        media_id=message.media_id,
+        owner_id=message.owner_id,
+        purpose=_PURPOSE_FROM_PB[message.purpose],
+        storage_key=message.storage_key,
+        etag=message.etag,
+        version_id=message.version_id,
+        mime_type=message.mime_type,
+        size_bytes=message.size_bytes,
+        created_at=message.created_at.ToDatetime(tzinfo=UTC),
+    )
+
+
+def new_traceparent() -> str:
+    """A fresh W3C trace context: version 00, random trace and span ids, sampled."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def job_headers(attempt: int, traceparent: str | None = None) -> dict[str, object]:
+    return {ATTEMPT_HEADER: attempt, TRACE_HEADER: traceparent or new_traceparent()}
+
+
+def attempt_of(headers: dict[str, object] | None) -> int:
+    value = (headers or {}).get(ATTEMPT_HEADER, 1)
+    return value if isinstance(value, int) and value >= 1 else 1

@@ -1,0 +1,137 @@
+"""The outbox relay: publishes pending outbox rows, marking each sent only after its confirm.
+
+Guarantee: every committed job is published at least once. A row is marked ``published_at``
+in the transaction that claimed it, after the broker confirmed it; a crash between confirm and
+commit publishes it again, which the idempotent workers absorb. Relays claim rows with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several may run at once without sharing a row
+(SQLite ignores the clause: run one relay there).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+import tenacity
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
+from media_grpc.adapters.orm import OutboxRow
+from media_grpc.adapters.outbox import job_from_payload
+
+log = logging.getLogger(__name__)
+
+#: Characters of a publish error kept in ``outbox.last_error``.
+ERROR_CHARS = 500
+
+
+class OutboxRelay:
+    """Moves outbox rows to a JobPublisher.
+
+    Parameters:
+        session_factory: sessions on the database holding the outbox.
+        publisher: where jobs go (RabbitMQ, or the in-process queue).
+        now: the clock, timezone-aware.
+        batch_size: rows claimed per transaction.
+        poll_interval: seconds to sleep when nothing is pending.
+        max_backoff: longest sleep, in seconds, between attempts while publishing fails.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        publisher: JobPublisher,
+        now: Callable[[], datetime],
+        *,
+        batch_size: int = 100,
+        poll_interval: float = 0.5,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.session_factory = session_factory
+        self.publisher = publisher
+        self.now = now
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self.stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def relay_once(self) -> int:
+        """Publish one batch; the number published. Raises PublishFailed, leaving rows pending
+        (rows confirmed before the failure are still marked)."""
+        with self.session_factory() as session:
+            rows = list(
+                session.scalars(
+                    select(OutboxRow)
+                    .where(OutboxRow.published_at.is_(None), OutboxRow.available_at <= self.now())
+                    .order_by(OutboxRow.available_at, OutboxRow.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            published = 0
+            try:
+                for row in rows:
+                    row.attempts += 1
+                    self.publisher.publish(job_from_payload(row.payload))
+                    row.published_at = self.now()
+                    row.last_error = None
+                    published += 1
+            except PublishFailed as e:
+                rows[published].last_error = str(e)[:ERROR_CHARS]
+                session.commit()
+                raise
+            session.commit()
+            return published
+
+    def pending(self) -> int:
+        """Rows not yet published (for tests and health checks)."""
+        with self.session_factory() as session:
+            count = session.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.published_at.is_(None))
+            )
+            return int(count or 0)
+
+    def run(self) -> None:
+        """Relay until ``stop()``: batches back to back, polls when idle, and backs off while
+        the broker (PublishFailed) or the database is unavailable."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(Exception),
+            wait=tenacity.wait_exponential(multiplier=0.2, max=self.max_backoff),
+            stop=lambda _state: self.stopping.is_set(),
+            sleep=self._sleep,
+            before_sleep=self._log_failure,
+            reraise=True,
+        )
+        self.publisher.start()
+        while not self.stopping.is_set():
+            try:
+                published = retrying(self.relay_once)
+            except Exception:  # noqa: BLE001 - raised only once stopping
+                break
+            if published < self.batch_size:
+                self.publisher.idle()
+                self.stopping.wait(self.poll_interval)
+
+    def _sleep(self, seconds: float) -> None:
+        self.stopping.wait(seconds)
+
+    @staticmethod
+    def _log_failure(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning("cannot relay the outbox (%r); retrying in %.1f s", error, wait)
+
+    def start(self) -> None:
+        """Run in a daemon thread of this process."""
+        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.publisher.close()

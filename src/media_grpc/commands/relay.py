@@ -1,0 +1,42 @@
+"""`media-grpc relay`: publish the outbox to RabbitMQ on its own (the server also runs one)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from types import FrameType
+
+from media_grpc.bootstrap import build_application
+from media_grpc.config import Settings, SettingsError
+
+log = logging.getLogger("media_grpc.relay")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("relay", help="publish pending outbox jobs to RabbitMQ")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from media_grpc.pipeline_bootstrap import build_pipeline
+
+    settings = Settings()
+    if not settings.broker_url:
+        raise SettingsError("media-grpc relay needs MEDIA_BROKER_URL")
+    app = build_application(settings, migrate=False)
+    relay = build_pipeline(app).relay
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received signal %s, stopping", signum)
+        relay.stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("relaying the outbox to %s", settings.broker_prefix)
+    try:
+        relay.run()
+    finally:
+        relay.stop()
+        app.close()
+    return 0

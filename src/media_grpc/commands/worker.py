@@ -1,0 +1,65 @@
+"""`media-grpc worker`: consume processing jobs from RabbitMQ until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+from types import FrameType
+
+from media_grpc.bootstrap import build_application
+from media_grpc.config import Settings, SettingsError
+from media_grpc.domain.model import JobKind
+
+log = logging.getLogger("media_grpc.worker")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("worker", help="process uploaded media from RabbitMQ")
+    parser.add_argument(
+        "--kinds",
+        type=_kinds,
+        default=list(JobKind),
+        help="job kinds to consume, comma-separated (default: image,video)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _kinds(value: str) -> list[JobKind]:
+    try:
+        return [JobKind(k.strip().upper()) for k in value.split(",") if k.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: kinds are image and video") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from media_grpc.pipeline_bootstrap import build_consumer
+
+    settings = Settings()
+    if not settings.broker_url or not settings.s3_endpoint_url:
+        raise SettingsError(
+            "media-grpc worker needs MEDIA_BROKER_URL and MEDIA_S3_ENDPOINT_URL (the server's "
+            "storage); without a broker `media-grpc serve` processes uploads itself"
+        )
+    app = build_application(settings, migrate=False)
+    consumer = build_consumer(app, args.kinds)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received signal %s: finishing current jobs, then exiting", signum)
+        consumer.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        consumer.run()
+    finally:
+        abandoned = consumer.running
+        app.close()
+    if abandoned:
+        # Their messages are back in the queue; do not wait for the threads to finish.
+        log.warning("worker stopped, abandoning %d running jobs", abandoned)
+        logging.shutdown()
+        os._exit(0)
+    log.info("worker stopped")
+    return 0

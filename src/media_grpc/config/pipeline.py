@@ -1,0 +1,34 @@
+"""Settings of the processing pipeline: relay, broker topology, workers (MEDIA_PIPELINE__*)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class PipelineSettings(BaseModel):
+    """How jobs travel from the outbox to the workers and back to READY or FAILED."""
+
+    #: Delay before each retry, in seconds; a job gets ``len(retry_delays_seconds) + 1``
+    #: attempts, then goes to the dead-letter queue and its media becomes FAILED.
+    retry_delays_seconds: list[float] = Field(
+        default_factory=lambda: [10.0, 60.0, 600.0], min_length=1
+    )
+    #: Unacknowledged messages a worker holds at once (at least ``worker_threads``).
+    prefetch: int = 2
+    #: Jobs a worker process runs at once, each on its own thread.
+    worker_threads: int = 2
+    #: Seconds a stopping worker lets its current jobs finish before the broker requeues them.
+    stop_grace_seconds: float = 30.0
+    #: Outbox rows the relay claims per transaction.
+    relay_batch_size: int = 100
+    #: Seconds the relay sleeps when the outbox is empty.
+    relay_poll_interval_seconds: float = 0.5
+    #: Longest backoff, in seconds, of the relay while the broker is unreachable.
+    relay_max_backoff_seconds: float = 30.0
+    #: Seconds between two database reads of a WatchMedia stream.
+    watch_poll_interval_seconds: float = 0.2
+    #: Longest life of one WatchMedia stream, in seconds; the client re-watches after it.
+    #: Each open stream holds a server thread, so streams must not live forever.
+    watch_max_seconds: float = 300.0
+    #: Seconds every job sleeps before its stage runs. Tests only: to stop a worker mid-job.
+    test_stage_delay_seconds: float = 0.0

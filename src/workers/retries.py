@@ -1,0 +1,102 @@
+"""The retry policy, in one place: which errors are retried, after which delay, and when a
+job is parked in the dead-letter queue with its media FAILED.
+
+A job has ``len(retry_delays) + 1`` attempts. Attempt ``n`` failing with a retried error goes
+to retry delay ``n - 1``; the last attempt failing, or any attempt failing with a never-retried
+error, ends the job: its media becomes FAILED and the job is parked as a dead letter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from media_grpc.domain.jobs import ProcessingJob
+from media_grpc.domain.model import Failure, FailureReason
+from workers.job_handler import Handled, JobHandler
+from workers.stage import MediaRejected
+from workers.time_limit import TimeLimitExceeded
+
+log = logging.getLogger(__name__)
+
+#: Errors never retried besides MediaRejected (which carries its own reason), with the
+#: failure reason they record. A time limit belongs here: a file that timed out once will again.
+NEVER_RETRIED: dict[type[BaseException], FailureReason] = {
+    TimeLimitExceeded: FailureReason.TIMEOUT,
+}
+
+#: Characters of an error message recorded on a FAILED media.
+MESSAGE_CHARS = 300
+
+
+class Action(StrEnum):
+    #: Acknowledge: the job is done or had nothing to do.
+    ACK = "ack"
+    #: Publish again to retry delay ``retry_index`` with attempt ``attempt``, then acknowledge.
+    RETRY = "retry"
+    #: Park the job in the dead-letter queue, then acknowledge.
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What the transport does with a delivery once the handler is through with it."""
+
+    action: Action
+    attempt: int = 1
+    retry_index: int = 0
+    failure: Failure | None = None
+
+
+class RetryMiddleware:
+    def __init__(
+        self,
+        handler: JobHandler,
+        retry_delays: Sequence[float],
+        never_retried: Mapping[type[BaseException], FailureReason] = NEVER_RETRIED,
+    ) -> None:
+        self.handler = handler
+        self.retry_delays = tuple(retry_delays)
+        self.never_retried = dict(never_retried)
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_delays) + 1
+
+    def process(self, job: ProcessingJob, attempt: int) -> Settlement:
+        """Run the job once (attempt ``attempt``, 1-based) and decide what happens next."""
+        try:
+            handled = self.handler.handle(job)
+        except MediaRejected as e:
+            return self._end(job, Failure(e.reason, e.message[:MESSAGE_CHARS]), attempt)
+        except Exception as e:  # noqa: BLE001 - every other error is a retry candidate
+            reason = self._never_retried_reason(e)
+            message = f"{type(e).__name__}: {e}"[:MESSAGE_CHARS]
+            if reason is not None:
+                return self._end(job, Failure(reason, message), attempt)
+            if attempt < self.max_attempts:
+                log.warning("job %s attempt %d failed (%s); retrying", job.job_id, attempt, message)
+                return Settlement(Action.RETRY, attempt=attempt + 1, retry_index=attempt - 1)
+            failure = Failure(
+                FailureReason.PROCESSING_ERROR, f"gave up after {attempt} attempts: {message}"
+            )
+            return self._end(job, failure, attempt)
+        if handled is Handled.BUSY:
+            return Settlement(Action.RETRY, attempt=attempt, retry_index=0)
+        return Settlement(Action.ACK, attempt=attempt)
+
+    def _never_retried_reason(self, error: BaseException) -> FailureReason | None:
+        for error_type, reason in self.never_retried.items():
+            if isinstance(error, error_type):
+                return reason
+        return None
+
+    def _end(self, job: ProcessingJob, failure: Failure, attempt: int) -> Settlement:
+        try:
+            self.handler.fail(job, failure)
+        except Exception:
+            log.exception("job %s: cannot record FAILED; retrying the job later", job.job_id)
+            return Settlement(Action.RETRY, attempt=attempt, retry_index=0)
+        return Settlement(Action.DEAD, attempt=attempt, failure=failure)

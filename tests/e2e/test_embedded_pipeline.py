@@ -1,0 +1,74 @@
+"""`media-grpc serve` without a broker processes uploads itself (the in-process queue)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+from pathlib import Path
+
+import grpc
+import requests
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+from PIL import Image
+
+from tests.e2e.conftest import CLI, ServedProcess
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), (0, 90, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_embedded_default_turns_an_upload_into_variants_without_rabbitmq(
+    embedded_server: ServedProcess,
+) -> None:
+    token = embedded_server.cli("token", "--user", "newcomer").strip()
+    metadata = [("authorization", f"Bearer {token}")]
+    data = png()
+    with grpc.insecure_channel(embedded_server.address) as channel:
+        stub = media_pb2_grpc.MediaServiceStub(channel)
+        session = stub.CreateUploadSession(
+            pb.CreateUploadSessionRequest(
+                purpose=pb.PURPOSE_POST_IMAGE,
+                file_name="a.png",
+                content_type="image/png",
+                size_bytes=len(data),
+            ),
+            metadata=metadata,
+        )
+        requests.put(
+            session.single_put.url,
+            data=data,
+            headers=dict(session.single_put.headers),
+            timeout=10,
+        ).raise_for_status()
+        stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
+        updates = [
+            r.media
+            for r in stub.WatchMedia(
+                pb.WatchMediaRequest(media_id=session.media_id), metadata=metadata, timeout=60
+            )
+        ]
+
+    assert updates[-1].status == pb.STATUS_READY
+    assert updates[-1].variants
+    for variant in updates[-1].variants:
+        fetched = requests.get(variant.url, timeout=10)
+        assert fetched.status_code == 200
+        assert fetched.headers["Content-Type"] == variant.mime_type
+        with Image.open(io.BytesIO(fetched.content)) as image:
+            assert image.size == (variant.width, variant.height)
+
+
+def test_worker_and_relay_without_a_broker_say_what_is_missing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env["MEDIA_DATA_DIR"] = str(tmp_path)
+    for command in ("worker", "relay"):
+        done = subprocess.run(
+            [CLI, command], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 2
+        assert "MEDIA_BROKER_URL" in done.stderr

@@ -1,0 +1,187 @@
+"""Pipeline fixtures: the real RabbitMQ under a prefix of this test's own, an Application on
+the run's PostgreSQL and moto S3, workers and relays started and stopped per test."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pika
+import pytest
+import requests
+from PIL import Image
+
+from media_grpc.adapters.outbox_relay import OutboxRelay
+from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
+from media_grpc.bootstrap import Application, build_application
+from media_grpc.config import Settings
+from media_grpc.config.limits import LimitSettings
+from media_grpc.config.pipeline import PipelineSettings
+from media_grpc.domain.keys import output_prefix
+from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.principal import Principal
+from media_grpc.pipeline_bootstrap import build_consumer, build_relay, topology_for
+from media_grpc.service.uploads import UploadRequest
+from tests.services import rabbitmq_url
+from workers.consumer import RabbitMqConsumer
+
+#: Short retry delays, so a job exhausts its three attempts in about a second.
+TEST_DELAYS = [0.3, 0.6]
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    with rabbitmq_url() as url:
+        yield url
+
+
+@pytest.fixture
+def pipeline_settings(settings: Settings, broker_url: str, app: Application) -> Iterator[Settings]:
+    """The run's settings with the broker under a unique prefix, deleted after the test."""
+    prefix = f"media-test-{uuid.uuid4().hex[:10]}"
+    configured = settings.model_copy(
+        update={
+            "broker_url": broker_url,
+            "broker_prefix": prefix,
+            "pipeline": PipelineSettings(
+                retry_delays_seconds=TEST_DELAYS,
+                prefetch=1,
+                worker_threads=1,
+                stop_grace_seconds=5,
+                relay_poll_interval_seconds=0.05,
+                relay_max_backoff_seconds=0.5,
+                watch_poll_interval_seconds=0.05,
+            ),
+            # Hundreds of uploads for one owner here; the limits have tests of their own.
+            "limits": LimitSettings(
+                upload_sessions_per_second=10_000,
+                upload_session_burst=10_000,
+                max_pending_sessions=0,
+            ),
+        }
+    )
+    yield configured
+    connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+    try:
+        topology_for(configured).delete(connection.channel())
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def make_app(pipeline_settings: Settings) -> Iterator[Callable[..., Application]]:
+    """``make_app(**pipeline_overrides)``: an Application; closed after the test."""
+    built: list[Application] = []
+
+    def make(**overrides: object) -> Application:
+        pipeline = pipeline_settings.pipeline.model_copy(update=overrides)
+        application = build_application(
+            pipeline_settings.model_copy(update={"pipeline": pipeline}), migrate=False
+        )
+        built.append(application)
+        return application
+
+    yield make
+    for application in built:
+        application.close()
+
+
+@pytest.fixture
+def pipeline_app(make_app: Callable[..., Application]) -> Application:
+    return make_app()
+
+
+@contextmanager
+def running_worker(app: Application) -> Iterator[RabbitMqConsumer]:
+    consumer = build_consumer(app)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    assert consumer.ready.wait(10), "the worker did not start consuming"
+    try:
+        yield consumer
+    finally:
+        consumer.request_stop()
+        thread.join(15)
+
+
+@contextmanager
+def running_relay(app: Application, url: str | None = None) -> Iterator[OutboxRelay]:
+    settings = app.settings
+    publisher = RabbitMqJobPublisher(url or str(settings.broker_url), topology_for(settings))
+    relay = build_relay(app, publisher)
+    relay.start()
+    try:
+        yield relay
+    finally:
+        relay.stop()
+
+
+def png_bytes(width: int = 64, height: int = 48) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def upload(
+    app: Application,
+    user: str,
+    data: bytes,
+    *,
+    complete: bool = True,
+    purpose: Purpose = Purpose.POST_IMAGE,
+    content_type: str = "image/png",
+) -> str:
+    """A session, a PUT to its presigned URL and (by default) CompleteUpload: the media id."""
+    principal = Principal(user)
+    session = app.uploads.create_session(
+        principal,
+        UploadRequest(
+            purpose=purpose,
+            file_name="upload",
+            content_type=content_type,
+            size_bytes=len(data),
+        ),
+    )
+    assert session.single_put is not None
+    put = requests.put(
+        session.single_put.url, data=data, headers=session.single_put.headers, timeout=10
+    )
+    put.raise_for_status()
+    if complete:
+        app.uploads.complete_upload(principal, session.media.id)
+    return session.media.id
+
+
+def media_of(app: Application, media_id: str) -> Media:
+    with app.ctx.uow() as uow:
+        media = uow.media.get(media_id)
+    assert media is not None
+    return media
+
+
+def wait_for(app: Application, media_id: str, statuses: set[Status], timeout: float = 30) -> Media:
+    deadline = time.monotonic() + timeout
+    while True:
+        media = media_of(app, media_id)
+        if media.status in statuses or time.monotonic() > deadline:
+            assert media.status in statuses, f"{media_id} is {media.status} after {timeout} s"
+            return media
+        time.sleep(0.05)
+
+
+def assert_one_variant_set(app: Application, media: Media) -> None:
+    """READY with variants, each named once, each stored under the media's output prefix.
+
+    Whatever stage the registry runs, a redelivered or retried job must leave exactly this.
+    """
+    prefix = output_prefix(media.storage_key, video=media.purpose.is_video)
+    names = [v.name for v in media.variants]
+    assert media.status is Status.READY
+    assert names, "no variants"
+    assert len(set(names)) == len(names), names
+    stored = set(app.storage.list_keys(prefix))
+    assert all(v.storage_key in stored for v in media.variants), (media.variants, stored)

@@ -1,0 +1,122 @@
+"""Uploads through the real pipeline: outbox, relay, RabbitMQ, worker, PostgreSQL, S3."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import grpc
+import pytest
+import requests
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+from PIL import Image
+
+from media_grpc.bootstrap import Application
+from media_grpc.domain.model import FailureReason, Status
+from media_grpc.domain.principal import Principal
+from tests.integration.pipeline.conftest import (
+    assert_one_variant_set,
+    media_of,
+    png_bytes,
+    running_relay,
+    running_worker,
+    upload,
+    wait_for,
+)
+
+Auth = Callable[..., list[tuple[str, str]]]
+
+
+def test_uploaded_image_reaches_ready_with_a_thumbnail_seen_through_watch_media(
+    pipeline_app: Application,
+    stub: media_pb2_grpc.MediaServiceStub,
+    auth: Auth,
+    unique_user: str,
+) -> None:
+    data = png_bytes(400, 300)
+    session = stub.CreateUploadSession(
+        pb.CreateUploadSessionRequest(
+            purpose=pb.PURPOSE_POST_IMAGE,
+            file_name="sunset.png",
+            content_type="image/png",
+            size_bytes=len(data),
+        ),
+        metadata=auth(unique_user),
+    )
+    requests.put(
+        session.single_put.url, data=data, headers=dict(session.single_put.headers), timeout=10
+    ).raise_for_status()
+    with running_worker(pipeline_app), running_relay(pipeline_app):
+        stub.CompleteUpload(
+            pb.CompleteUploadRequest(media_id=session.media_id), metadata=auth(unique_user)
+        )
+        updates = [
+            r.media
+            for r in stub.WatchMedia(
+                pb.WatchMediaRequest(media_id=session.media_id),
+                metadata=auth(unique_user),
+                timeout=60,
+            )
+        ]
+
+    statuses = [m.status for m in updates]
+    assert statuses[-1] == pb.STATUS_READY
+    assert set(statuses) <= {pb.STATUS_UPLOADED, pb.STATUS_PROCESSING, pb.STATUS_READY}
+    ready = updates[-1]
+    assert (ready.width, ready.height) == (400, 300)
+    assert_one_variant_set(pipeline_app, media_of(pipeline_app, session.media_id))
+    bucket = pipeline_app.settings.s3_bucket
+    for variant in ready.variants:
+        key = variant.url.split(f"/{bucket}/", 1)[1]
+        assert key.startswith(f"variants/{ready.storage_key.rsplit('.', 1)[0]}/")
+        stored = pipeline_app.s3_client.get_object(Bucket=bucket, Key=key)
+        assert stored["ContentType"] == variant.mime_type
+        assert "immutable" in stored["CacheControl"]
+        with Image.open(io.BytesIO(stored["Body"].read())) as image:
+            assert image.size == (variant.width, variant.height)
+    got = stub.GetMedia(
+        pb.GetMediaRequest(media_id=session.media_id), metadata=auth(unique_user)
+    ).media
+    assert got == ready
+
+
+def test_failed_media_can_be_retried_and_then_reaches_ready(
+    pipeline_app: Application,
+    stub: media_pb2_grpc.MediaServiceStub,
+    auth: Auth,
+    unique_user: str,
+) -> None:
+    media_id = upload(pipeline_app, unique_user, png_bytes(), complete=False)
+    media = wait_for(pipeline_app, media_id, {Status.PENDING})
+    original = pipeline_app.storage.read_range(media.storage_key, 0, 10_000_000)
+    pipeline_app.storage.delete([media.storage_key])
+    # Completion checks the object, so put it back after completion to fail processing only.
+    pipeline_app.s3_client.put_object(
+        Bucket=pipeline_app.settings.s3_bucket, Key=media.storage_key, Body=original
+    )
+    pipeline_app.uploads.complete_upload(Principal(unique_user), media_id)
+    pipeline_app.storage.delete([media.storage_key])
+    with running_worker(pipeline_app), running_relay(pipeline_app):
+        failed = wait_for(pipeline_app, media_id, {Status.FAILED})
+        assert failed.failure is not None
+        assert failed.failure.reason is FailureReason.PROCESSING_ERROR
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.RetryProcessing(
+                pb.RetryProcessingRequest(media_id=media_id), metadata=auth(unique_user + "x")
+            )
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        pipeline_app.s3_client.put_object(
+            Bucket=pipeline_app.settings.s3_bucket, Key=media.storage_key, Body=original
+        )
+        retried = stub.RetryProcessing(
+            pb.RetryProcessingRequest(media_id=media_id), metadata=auth(unique_user)
+        ).media
+        assert retried.status == pb.STATUS_UPLOADED
+        ready = wait_for(pipeline_app, media_id, {Status.READY})
+    assert_one_variant_set(pipeline_app, ready)
+    with pytest.raises(grpc.RpcError) as again:
+        stub.RetryProcessing(
+            pb.RetryProcessingRequest(media_id=media_id), metadata=auth(unique_user)
+        )
+    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION

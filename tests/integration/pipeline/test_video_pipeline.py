@@ -1,0 +1,68 @@
+"""Videos through the pipeline: their own queue, the video stage in a time-limited child."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from media_grpc.bootstrap import Application, build_application
+from media_grpc.config import Settings
+from media_grpc.domain.model import FailureReason, Purpose, Status
+from tests.integration.pipeline.conftest import (
+    assert_one_variant_set,
+    running_relay,
+    running_worker,
+    upload,
+    wait_for,
+)
+from tests.video_factory import make_clip
+
+
+def clip(tmp_path: Path) -> bytes:
+    return make_clip(tmp_path / "clip.mp4", 320, 240, seconds=1.0).read_bytes()
+
+
+def video_app(settings: Settings, **video: object) -> Application:
+    return build_application(
+        settings.model_copy(update={"video": settings.video.model_copy(update=video)}),
+        migrate=False,
+    )
+
+
+def test_uploaded_video_reaches_ready_with_an_hls_playlist_and_a_poster(
+    pipeline_app: Application, unique_user: str, tmp_path: Path
+) -> None:
+    with running_worker(pipeline_app), running_relay(pipeline_app):
+        media_id = upload(
+            pipeline_app,
+            unique_user,
+            clip(tmp_path),
+            purpose=Purpose.POST_VIDEO,
+            content_type="video/mp4",
+        )
+        ready = wait_for(pipeline_app, media_id, {Status.READY}, timeout=120)
+    assert_one_variant_set(pipeline_app, ready)
+    assert ready.hls_key is not None
+    assert ready.hls_key.startswith(f"transcoded/{ready.storage_key.rsplit('.', 1)[0]}/")
+    assert ready.hls_key in pipeline_app.storage.list_keys(ready.hls_key)
+    assert 900 <= ready.duration_ms <= 1100
+    assert (ready.width, ready.height) == (320, 240)
+
+
+def test_video_over_its_time_limit_fails_at_once_with_timeout(
+    pipeline_settings: Settings, unique_user: str, tmp_path: Path
+) -> None:
+    app = video_app(pipeline_settings, job_time_limit_seconds=0.05)
+    try:
+        with running_worker(app), running_relay(app):
+            media_id = upload(
+                app,
+                unique_user,
+                clip(tmp_path),
+                purpose=Purpose.POST_VIDEO,
+                content_type="video/mp4",
+            )
+            failed = wait_for(app, media_id, {Status.FAILED}, timeout=60)
+    finally:
+        app.close()
+    assert failed.failure is not None
+    assert failed.failure.reason is FailureReason.TIMEOUT

@@ -1,0 +1,145 @@
+"""`media-grpc worker` as a process: SIGKILL mid-job loses nothing, SIGTERM finishes the job."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from media_grpc.bootstrap import Application
+from media_grpc.config import Settings
+from media_grpc.domain.model import Status
+from tests.integration.pipeline.conftest import (
+    assert_one_variant_set,
+    png_bytes,
+    running_relay,
+    upload,
+    wait_for,
+)
+
+CLI = str(Path(sys.executable).parent / "media-grpc")
+
+
+def worker_env(
+    settings: Settings, stage_delay: float, url_query: str = "", stop_grace: float = 30
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    secret = settings.s3_secret_access_key
+    env.update(
+        MEDIA_DATABASE_URL=str(settings.database_url),
+        MEDIA_S3_ENDPOINT_URL=str(settings.s3_endpoint_url),
+        MEDIA_S3_ACCESS_KEY_ID=str(settings.s3_access_key_id),
+        MEDIA_S3_SECRET_ACCESS_KEY=secret.get_secret_value() if secret else "",
+        MEDIA_S3_BUCKET=settings.s3_bucket,
+        MEDIA_BROKER_URL=str(settings.broker_url) + url_query,
+        MEDIA_BROKER_PREFIX=settings.broker_prefix,
+        MEDIA_PIPELINE__RETRY_DELAYS_SECONDS=json.dumps(settings.pipeline.retry_delays_seconds),
+        MEDIA_PIPELINE__PREFETCH="1",
+        MEDIA_PIPELINE__WORKER_THREADS="1",
+        MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS=str(stage_delay),
+        MEDIA_PIPELINE__STOP_GRACE_SECONDS=str(stop_grace),
+    )
+    return env
+
+
+@contextmanager
+def worker_process(
+    settings: Settings,
+    log_path: Path,
+    stage_delay: float = 0.0,
+    url_query: str = "",
+    stop_grace: float = 30,
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [CLI, "worker"],
+            env=worker_env(settings, stage_delay, url_query, stop_grace),
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "worker consuming" not in log_path.read_text():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def test_worker_killed_mid_job_leaves_it_redelivered_and_done_once(
+    pipeline_app: Application, unique_user: str, tmp_path: Path
+) -> None:
+    settings = pipeline_app.settings
+    with running_relay(pipeline_app):
+        with worker_process(settings, tmp_path / "a.log", stage_delay=30) as doomed:
+            media_id = upload(pipeline_app, unique_user, png_bytes())
+            wait_for(pipeline_app, media_id, {Status.PROCESSING})
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(10)
+        with worker_process(settings, tmp_path / "b.log"):
+            ready = wait_for(pipeline_app, media_id, {Status.READY})
+    first, second = (tmp_path / "a.log").read_text(), (tmp_path / "b.log").read_text()
+    assert f"running IMAGE stage for media {media_id}" in first
+    assert f"media {media_id} READY" not in first
+    assert second.count(f"media {media_id} READY") == 1
+    assert_one_variant_set(pipeline_app, ready)
+
+
+def test_worker_stopped_with_sigterm_finishes_its_job_then_exits(
+    pipeline_app: Application, unique_user: str, tmp_path: Path
+) -> None:
+    with (
+        running_relay(pipeline_app),
+        worker_process(pipeline_app.settings, tmp_path / "w.log", stage_delay=2) as worker,
+    ):
+        media_id = upload(pipeline_app, unique_user, png_bytes())
+        wait_for(pipeline_app, media_id, {Status.PROCESSING})
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(20) == 0
+    log = (tmp_path / "w.log").read_text()
+    assert wait_for(pipeline_app, media_id, {Status.READY}, timeout=1).status is Status.READY
+    assert "worker stopped" in log
+
+
+def test_worker_keeps_its_connection_through_a_job_longer_than_the_heartbeat_timeout(
+    pipeline_app: Application, unique_user: str, tmp_path: Path
+) -> None:
+    log_path = tmp_path / "w.log"
+    with (
+        running_relay(pipeline_app),
+        worker_process(pipeline_app.settings, log_path, stage_delay=5, url_query="?heartbeat=1"),
+    ):
+        media_id = upload(pipeline_app, unique_user, png_bytes())
+        wait_for(pipeline_app, media_id, {Status.READY})
+        time.sleep(0.5)
+    log = log_path.read_text()
+    assert log.count(f"running IMAGE stage for media {media_id}") == 1
+    assert "connection lost" not in log
+
+
+def test_worker_stopped_with_a_job_longer_than_its_grace_requeues_it_and_exits(
+    pipeline_app: Application, unique_user: str, tmp_path: Path
+) -> None:
+    settings = pipeline_app.settings
+    with running_relay(pipeline_app):
+        with worker_process(settings, tmp_path / "a.log", stage_delay=60, stop_grace=1) as slow:
+            media_id = upload(pipeline_app, unique_user, png_bytes())
+            wait_for(pipeline_app, media_id, {Status.PROCESSING})
+            started = time.monotonic()
+            slow.send_signal(signal.SIGTERM)
+            assert slow.wait(15) == 0
+            assert time.monotonic() - started < 10
+        with worker_process(settings, tmp_path / "b.log"):
+            ready = wait_for(pipeline_app, media_id, {Status.READY})
+    assert "abandoning 1 running jobs" in (tmp_path / "a.log").read_text()
+    assert_one_variant_set(pipeline_app, ready)

@@ -1,0 +1,141 @@
+"""The outbox relay on a real SQLite database with a recording publisher."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from media_grpc.adapters.database import build_engine, build_session_factory
+from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.adapters.orm import OutboxRow
+from media_grpc.adapters.outbox import SqlAlchemyOutbox
+from media_grpc.adapters.outbox_relay import OutboxRelay
+from media_grpc.domain.jobs import ProcessingJob
+from media_grpc.domain.model import JobKind, Purpose
+from tests.fakes import RecordingPublisher
+
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = build_engine(f"sqlite:///{tmp_path / 'relay.db'}")
+    upgrade_to_head(engine)
+    yield build_session_factory(engine)
+    engine.dispose()
+
+
+def job(n: int) -> ProcessingJob:
+    return ProcessingJob(
+        job_id=f"job-{n:03d}",
+        kind=JobKind.IMAGE,
+        media_id=f"media-{n:03d}",
+        owner_id="alice",
+        purpose=Purpose.POST_IMAGE,
+        storage_key=f"posts/alice/{n}.png",
+        etag='"e"',
+        version_id="",
+        mime_type="image/png",
+        size_bytes=10,
+        created_at=NOW,
+    )
+
+
+def add_jobs(sessions: sessionmaker[Session], count: int) -> list[ProcessingJob]:
+    jobs = [job(n) for n in range(count)]
+    with sessions() as session:
+        outbox = SqlAlchemyOutbox(session)
+        for j in jobs:
+            outbox.add(j)
+        session.commit()
+    return jobs
+
+
+def relay_for(sessions: sessionmaker[Session], publisher: RecordingPublisher) -> OutboxRelay:
+    return OutboxRelay(
+        sessions, publisher, lambda: NOW, batch_size=4, poll_interval=0.01, max_backoff=0.05
+    )
+
+
+def test_pending_rows_are_published_in_order_and_marked_sent(
+    sessions: sessionmaker[Session],
+) -> None:
+    jobs = add_jobs(sessions, 6)
+    publisher = RecordingPublisher()
+    relay = relay_for(sessions, publisher)
+    assert relay.relay_once() == 4
+    assert relay.relay_once() == 2
+    assert relay.relay_once() == 0
+    assert publisher.jobs == jobs
+    with sessions() as session:
+        rows = list(session.scalars(select(OutboxRow)))
+    assert all(r.published_at is not None and r.attempts == 1 for r in rows)
+
+
+def test_failed_publish_leaves_the_row_pending_with_its_error(
+    sessions: sessionmaker[Session],
+) -> None:
+    add_jobs(sessions, 3)
+    publisher = RecordingPublisher()
+    publisher.fail_next = 1
+    relay = relay_for(sessions, publisher)
+    with pytest.raises(Exception, match="broker unreachable"):
+        relay.relay_once()
+    with sessions() as session:
+        first = session.get(OutboxRow, "job-000")
+    assert first is not None
+    assert first.published_at is None
+    assert first.attempts == 1
+    assert first.last_error == "broker unreachable (fake)"
+    assert relay.pending() == 3
+
+
+def test_running_relay_backs_off_while_publishing_fails_then_publishes_everything(
+    sessions: sessionmaker[Session],
+) -> None:
+    jobs = add_jobs(sessions, 10)
+    publisher = RecordingPublisher()
+    publisher.fail_next = 5
+    relay = relay_for(sessions, publisher)
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while relay.pending() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    relay.stop()
+    thread.join(5)
+    assert relay.pending() == 0
+    assert publisher.jobs == jobs
+    assert publisher.closed
+
+
+def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Session]) -> None:
+    jobs = add_jobs(sessions, 3)
+    outage = {"left": 3}
+
+    def flaky_sessions() -> Session:
+        if outage["left"]:
+            outage["left"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception("database restarting"))
+        return sessions()
+
+    publisher = RecordingPublisher()
+    relay = relay_for(sessions, publisher)
+    relay.session_factory = flaky_sessions  # type: ignore[assignment]
+    thread = threading.Thread(target=relay.run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(publisher.jobs) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    relay.stop()
+    thread.join(5)
+    assert publisher.jobs == jobs
+    assert outage["left"] == 0

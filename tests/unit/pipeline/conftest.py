@@ -1,0 +1,58 @@
+"""A job handler on fakes: FakeDatabase, InMemoryBlobStorage, in-process locks, and the
+thumbnail stage (not the registry's choice, so these tests pin the transport, not a stage)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from media_grpc.adapters.job_locks import InProcessJobLocks
+from media_grpc.config.image import ImageSettings
+from media_grpc.domain.model import JobKind
+from media_grpc.service.context import ServiceContext
+from tests.unit.pipeline.media_factory import NOW
+from workers.job_handler import JobHandler
+from workers.stage import StageJob, StageResult
+from workers.stage_registry import BoundStage
+from workers.stages import make_thumbnail
+
+
+class FlakyStage:
+    """Raises ``error`` for the first ``failures`` calls, then runs ``stage``."""
+
+    def __init__(self, stage: BoundStage, failures: int, error: Exception) -> None:
+        self.stage = stage
+        self.failures = failures
+        self.error = error
+        self.calls = 0
+
+    def __call__(self, job: StageJob, source: Path, work_dir: Path) -> StageResult:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return self.stage(job, source, work_dir)
+
+
+def thumbnail_stages() -> dict[JobKind, BoundStage]:
+    return {JobKind.IMAGE: partial(make_thumbnail.run, settings=ImageSettings())}
+
+
+@pytest.fixture
+def real_stages() -> dict[JobKind, BoundStage]:
+    return thumbnail_stages()
+
+
+@pytest.fixture
+def make_handler(fake_ctx: ServiceContext) -> Callable[..., JobHandler]:
+    fake_ctx.now = lambda: NOW
+
+    def build(stage: BoundStage | None = None) -> JobHandler:
+        registry = thumbnail_stages()
+        if stage is not None:
+            registry[JobKind.IMAGE] = stage
+        return JobHandler(fake_ctx, InProcessJobLocks(), registry)
+
+    return build

@@ -1,0 +1,83 @@
+"""The embedded default's queue: same handler, same retry semantics, a dead-letter list."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from media_grpc.adapters.job_publisher import PublishFailed
+from media_grpc.domain.model import FailureReason, JobKind, Status
+from tests.fakes import FakeDatabase, InMemoryBlobStorage
+from tests.unit.pipeline.conftest import FlakyStage
+from tests.unit.pipeline.media_factory import png_bytes, uploaded
+from workers.in_process_queue import InProcessQueue
+from workers.job_handler import JobHandler
+from workers.retries import RetryMiddleware
+from workers.stage_registry import BoundStage
+
+MakeHandler = Callable[..., JobHandler]
+SHORT_DELAYS = (0.05, 0.1)
+
+
+def test_published_job_runs_on_the_pool_and_the_media_becomes_ready(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    queue = InProcessQueue(RetryMiddleware(make_handler(), SHORT_DELAYS))
+    queue.publish(job)
+    assert queue.join(timeout=10)
+    queue.close()
+    assert fake_db.media[job.media_id].status is Status.READY
+    assert queue.dead == []
+
+
+def test_transient_failures_are_retried_after_their_delays_until_success(
+    make_handler: MakeHandler,
+    real_stages: dict[JobKind, BoundStage],
+    fake_db: FakeDatabase,
+    memory_storage: InMemoryBlobStorage,
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=2, error=ConnectionError("blip"))
+    queue = InProcessQueue(RetryMiddleware(make_handler(stage), SHORT_DELAYS))
+    started = time.monotonic()
+    queue.publish(job)
+    assert queue.join(timeout=10)
+    queue.close()
+    assert stage.calls == 3
+    assert time.monotonic() - started >= sum(SHORT_DELAYS)
+    assert fake_db.media[job.media_id].status is Status.READY
+
+
+def test_job_failing_every_attempt_lands_in_the_dead_list_and_fails_the_media(
+    make_handler: MakeHandler,
+    real_stages: dict[JobKind, BoundStage],
+    fake_db: FakeDatabase,
+    memory_storage: InMemoryBlobStorage,
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=99, error=ConnectionError("down"))
+    queue = InProcessQueue(RetryMiddleware(make_handler(stage), SHORT_DELAYS))
+    queue.publish(job)
+    assert queue.join(timeout=10)
+    queue.close()
+    assert stage.calls == len(SHORT_DELAYS) + 1
+    [dead] = queue.dead
+    assert dead.job == job
+    assert dead.attempt == 3
+    media = fake_db.media[job.media_id]
+    assert media.status is Status.FAILED
+    assert media.failure is not None
+    assert media.failure.reason is FailureReason.PROCESSING_ERROR
+
+
+def test_closed_queue_refuses_jobs_so_the_outbox_keeps_them(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    queue = InProcessQueue(RetryMiddleware(make_handler(), SHORT_DELAYS))
+    queue.close()
+    with pytest.raises(PublishFailed):
+        queue.publish(job)

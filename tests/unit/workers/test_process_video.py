@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from media_grpc.config.video import VideoSettings
+from media_grpc.domain.model import FailureReason, VariantKind
+from tests.hls_reader import decode_rendition, master_entries
+from tests.video_factory import make_clip
+from workers.stage import MediaRejected, StageJob, StageOutcome
+from workers.stages import process_video
+from workers.time_limit import TimeLimitExceeded
+
+
+def test_a_two_second_clip_gets_its_record_facts_poster_set_and_ladder(
+    tmp_path: Path, settings: VideoSettings, job: StageJob
+) -> None:
+    clip = make_clip(tmp_path / "a.mp4", 640, 360, seconds=2, fps=30)
+    result = process_video.run(job, clip, tmp_path / "work", settings)
+    assert result.outcome is StageOutcome.SUCCESS
+    assert (result.width, result.height, result.duration_ms) == (640, 360, 2000)
+    assert result.hls_key == "master.m3u8"
+    assert result.metadata["poster_time_ms"] == "200"
+    assert result.metadata["video_codec"] == "h264" and result.metadata["has_audio"] == "true"
+    kinds = [v.kind for v in result.variants]
+    assert kinds == [VariantKind.POSTER] * 2 + [VariantKind.VIDEO] * 3
+    keys = {o.key for o in result.objects}
+    assert {"poster.webp", "poster_w600.webp", "master.m3u8", "360p/index.m3u8"} <= keys
+    assert len(keys) == len(result.objects)
+    assert all(o.path.is_relative_to(tmp_path / "work") for o in result.objects)
+    hls_dir = tmp_path / "work" / "hls"
+    for _, uri in master_entries(hls_dir / "master.m3u8"):
+        assert decode_rendition(hls_dir / uri).video_frames == 60
+
+
+def test_the_time_limited_run_returns_the_same_result_from_a_child_process(
+    tmp_path: Path, settings: VideoSettings, job: StageJob
+) -> None:
+    clip = make_clip(tmp_path / "a.mp4", 256, 144, seconds=1)
+    result = process_video.run_limited(job, clip, tmp_path / "work", settings)
+    assert [v.name for v in result.variants] == ["poster", "poster_w600", "hls_144p"]
+    assert all(o.path.is_file() for o in result.objects)
+
+
+@pytest.fixture
+def stalled_source(tmp_path: Path) -> Iterator[Path]:
+    """A named pipe that yields the start of a real MP4 and then nothing, without closing:
+    whoever reads it (FFmpeg, in C) waits forever, like a decode hung on a bad file."""
+    head = make_clip(tmp_path / "real.mp4", 256, 144, seconds=1).read_bytes()[:1000]
+    fifo = tmp_path / "stalled.mp4"
+    os.mkfifo(fifo)
+    done = threading.Event()
+
+    def writer() -> None:
+        with open(fifo, "wb") as pipe:  # blocks until the child opens the pipe
+            pipe.write(head)
+            pipe.flush()
+            done.wait(30)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    yield fifo
+    done.set()
+
+
+def test_a_hung_job_is_killed_at_its_time_limit_and_leaves_no_outputs(
+    tmp_path: Path, settings: VideoSettings, job: StageJob, stalled_source: Path
+) -> None:
+    work = tmp_path / "work"
+    (work / "hls" / "360p").mkdir(parents=True)
+    (work / "hls" / "360p" / "seg_00001.ts").write_bytes(b"half-written")
+    limited = settings.model_copy(update={"job_time_limit_seconds": 1.5})
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        process_video.run_limited(job, stalled_source, work, limited)
+    assert 1.5 <= time.monotonic() - started < 10
+    assert not (work / "hls").exists()
+    assert not (work / "poster").exists()
+
+
+def test_a_hostile_playlist_is_rejected_through_the_child_with_its_reason(
+    tmp_path: Path, settings: VideoSettings, job: StageJob
+) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_text("#EXTM3U\n#EXTINF:6.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n")
+    with pytest.raises(MediaRejected) as caught:
+        process_video.run_limited(job, path, tmp_path / "work", settings)
+    assert caught.value.reason is FailureReason.UNSUPPORTED_FORMAT
+
+
+def test_a_rejected_video_leaves_no_outputs(
+    tmp_path: Path, settings: VideoSettings, job: StageJob
+) -> None:
+    clip = make_clip(tmp_path / "a.mp4", 640, 360, seconds=2)
+    short = settings.model_copy(update={"max_duration_seconds": 1.0})
+    with pytest.raises(MediaRejected) as caught:
+        process_video.run(job, clip, tmp_path / "work", short)
+    assert caught.value.reason is FailureReason.LIMIT_EXCEEDED
+    assert not (tmp_path / "work" / "hls").exists()
