@@ -197,3 +197,14 @@ def _drain(served: Served) -> None:
     assert served.process.stdout is not None
     for line in served.process.stdout:
         served.output.append(line)
+
+
+# The pipeline faults run on the integration fixtures: the run's database, moto, RabbitMQ under
+# a prefix of the test's own.
+from tests.integration.conftest import app, database_url, s3_endpoint, settings  # noqa: E402, F401
+from tests.integration.pipeline.conftest import (  # noqa: E402, F401
+    broker_url,
+    make_app,
+    pipeline_app,
+    pipeline_settings,
+)
