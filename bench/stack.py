@@ -27,6 +27,8 @@ from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KE
 DATABASE_URL = os.environ.get(
     "MEDIA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+#: Where the benchmarks find RabbitMQ (exchanges and queues under a prefix of the run's own).
+BROKER_URL = os.environ.get("MEDIA_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 BIN = Path(sys.executable).parent
 
 
@@ -71,12 +73,13 @@ def fresh_database(server_url: str = DATABASE_URL) -> Iterator[str]:
 
 @contextmanager
 def process(
-    args: list[str], env: dict[str, str] | None = None
+    args: list[str], env: dict[str, str] | None = None, log: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A child process, terminated (then killed) on exit."""
-    child = subprocess.Popen(
-        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    """A child process (output to ``log``, or dropped), terminated (then killed) on exit."""
+    with open(log or os.devnull, "wb") as out:
+        child = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         yield child
     finally:
@@ -108,17 +111,27 @@ class Stack:
     ports: list[int] = field(default_factory=list)
     moto_pid: int = 0
 
-    def add_server(self, extra_env: dict[str, str] | None = None) -> int:
+    def add_server(self, extra_env: dict[str, str] | None = None, log: Path | None = None) -> int:
         """One more `media-grpc serve` process on a free port; returns the port."""
         port = free_port()
         env = {**self.env, "MEDIA_GRPC_LISTEN": f"127.0.0.1:{port}", **(extra_env or {})}
-        child = self.exits.enter_context(process([str(BIN / "media-grpc"), "serve"], env))
+        child = self.exits.enter_context(process([str(BIN / "media-grpc"), "serve"], env, log))
         wait_for_port(port, child)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             grpc.channel_ready_future(channel).result(timeout=30)
         self.servers.append(child)
         self.ports.append(port)
         return port
+
+    def add_worker(self, log: Path, extra_env: dict[str, str] | None = None) -> None:
+        """A `media-grpc worker` process writing its log to ``log``, consuming once it returns."""
+        env = {**self.env, **(extra_env or {})}
+        child = self.exits.enter_context(process([str(BIN / "media-grpc"), "worker"], env, log))
+        deadline = time.monotonic() + 60
+        while "worker consuming" not in log.read_text():
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"media-grpc worker did not start:\n{log.read_text()}")
+            time.sleep(0.05)
 
     @property
     def target(self) -> str:
@@ -150,14 +163,38 @@ def create_bucket(endpoint: str, bucket: str) -> None:
 
 
 @contextmanager
-def stack(servers: int = 1) -> Iterator[Stack]:
-    """PostgreSQL (fresh database), moto S3 and ``servers`` `media-grpc serve` processes."""
+def broker_prefix(broker_url: str) -> Iterator[str]:
+    """Exchange and queue names of this run's own on the shared RabbitMQ, deleted afterwards."""
+    import pika
+
+    from media_grpc.config import Settings
+    from media_grpc.pipeline_bootstrap import topology_for
+
+    prefix = f"media-bench-{uuid.uuid4().hex[:8]}"
+    try:
+        yield prefix
+    finally:
+        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+        try:
+            settings = Settings(broker_url=broker_url, broker_prefix=prefix)
+            topology_for(settings).delete(connection.channel())
+        finally:
+            connection.close()
+
+
+@contextmanager
+def stack(servers: int = 1, *, broker: bool = False) -> Iterator[Stack]:
+    """PostgreSQL (fresh database), moto S3 and ``servers`` `media-grpc serve` processes;
+    with ``broker``, RabbitMQ under a prefix of the run's own (add workers with add_worker)."""
     with ExitStack() as exits:
         database_url = exits.enter_context(fresh_database())
         endpoint, moto_pid = exits.enter_context(moto_server())
         bucket = f"media-bench-{uuid.uuid4().hex[:8]}"
         create_bucket(endpoint, bucket)
         env = server_env(database_url, endpoint, bucket)
+        if broker:
+            env["MEDIA_BROKER_URL"] = BROKER_URL
+            env["MEDIA_BROKER_PREFIX"] = exits.enter_context(broker_prefix(BROKER_URL))
         running = Stack(database_url, endpoint, bucket, env, exits, moto_pid=moto_pid)
         for _ in range(servers):
             running.add_server()
