@@ -8,31 +8,35 @@ Two measurements, uploads one after the other (latency, not throughput):
   process, in the same run;
 * the outbox's own overhead: CompleteUpload answered -> the worker has taken the job (claimed
   the media, PROCESSING), for tiny PNGs; reference: one message published (with confirm) and
-  consumed on the same RabbitMQ, in the same run.
+  consumed on the same RabbitMQ (persistent, through a quorum queue, as jobs travel), in the
+  same run.
 
 Worker-side moments come from the worker's log lines (millisecond timestamps, same clock).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import statistics
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import grpc
 import pika
+import pika.exceptions
 import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
 from bench import bench_image
-from bench.load import percentile
+from bench.load import background_load, percentile
 from bench.stack import BROKER_URL, Stack, stack
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
@@ -124,23 +128,28 @@ def tiny_png() -> bytes:
 
 
 def broker_round_trips(count: int) -> list[float]:
-    """Seconds from publish (with confirm) to delivery, one message at a time."""
+    """Seconds from publish to delivery, one message at a time, as the pipeline sends jobs:
+    persistent, with a publisher confirm, through a durable quorum queue."""
     connection = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
+    queue = f"media-bench-reference-{uuid.uuid4().hex[:8]}"
     try:
         channel = connection.channel()
         channel.confirm_delivery()
-        queue = channel.queue_declare("", exclusive=True).method.queue
+        channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
         arrived: list[float] = []
         channel.basic_consume(queue, lambda *_: arrived.append(time.time()), auto_ack=True)
+        persistent = pika.BasicProperties(delivery_mode=2)
         trips = []
         for n in range(count):
             sent = time.time()
-            channel.basic_publish("", queue, b"job")
+            channel.basic_publish("", queue, b"job", properties=persistent)
             while len(arrived) <= n:
                 connection.process_data_events(time_limit=0.001)
             trips.append(arrived[n] - sent)
         return trips
     finally:
+        with contextlib.suppress(pika.exceptions.AMQPError):
+            connection.channel().queue_delete(queue)
         connection.close()
 
 
@@ -211,7 +220,7 @@ def rows(done: Pass, log: Path, alone: float, floor: float) -> list[str]:
     ]
 
 
-def measure(running: Stack, work: Path) -> str:
+def measure(running: Stack, work: Path, quiet: str) -> str:
     source = work / "photo.jpg"
     bench_image.make_source(source)
     jpeg = source.read_bytes()
@@ -231,14 +240,14 @@ def measure(running: Stack, work: Path) -> str:
 One `media-grpc worker` (default settings: 2 threads) and, per pass, one `media-grpc serve`
 with its outbox relay. "defaults": the relay polls the empty outbox every 0.5 s and WatchMedia
 reads the database every 0.2 s. "tuned": `MEDIA_PIPELINE__RELAY_POLL_INTERVAL_SECONDS=0.05`,
-`MEDIA_PIPELINE__WATCH_POLL_INTERVAL_SECONDS=0.02`. Milliseconds:
+`MEDIA_PIPELINE__WATCH_POLL_INTERVAL_SECONDS=0.02`. {quiet} Milliseconds:
 
 | measurement | n | p50 | p95 | p99 | p50 x reference |
 |---|---:|---:|---:|---:|---:|
 {chr(10).join(table)}
 | reference: the image stage alone on the same file, in this process | 3 | {alone * 1000:,.1f} \
 | | | 1.00 |
-{_row("reference: RabbitMQ publish (confirm) to delivery, one message", trips, floor)}
+{_row("reference: RabbitMQ publish (confirm, quorum queue) to delivery", trips, floor)}
 
 Target: upload-to-READY p50 <= {TARGET_P50_S:.1f} s as the client sees it, with the defaults.
 Here: {p50:.2f} s. **{verdict}.**
@@ -254,5 +263,6 @@ own polling is the gap between "committed" and "seen by the client".
 
 
 def run() -> str:
+    quiet = background_load()
     with tempfile.TemporaryDirectory() as tmp, stack(servers=1, broker=True) as running:
-        return measure(running, Path(tmp))
+        return measure(running, Path(tmp), quiet)

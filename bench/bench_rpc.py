@@ -23,7 +23,7 @@ from media.v1 import media_pb2_grpc
 from sqlalchemy import create_engine, text
 
 from bench import profiling, rpc_parts
-from bench.load import Call, Result, busy_share, drive, machine_ticks
+from bench.load import Call, Result, background_load, drive
 from bench.stack import Stack, stack
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
@@ -207,20 +207,6 @@ def verdict(rows: list[Row]) -> str:
         f"Best here: {best.rate:,.0f}/s (p99 {best.percentile(99):.1f} ms) with {s} server(s) "
         f"and {c} callers; best with p99 <= {TARGET_P99_MS:.0f} ms: {best_within:,.0f}/s. "
         f"**{'Met' if met else 'Missed'}.**"
-    )
-
-
-def background_load(seconds: float = 2.0) -> str:
-    """How busy the machine is before the benchmark starts anything: other tenants."""
-    before = machine_ticks()
-    time.sleep(seconds)
-    share = busy_share(before, machine_ticks())
-    if share < 0.15:
-        return f"The machine was {share:.0%} busy before the run started (quiet)."
-    return (
-        f"**The machine was already {share:.0%} busy before the run started** (other "
-        "processes: here, other engineers' test suites), so these figures are pessimistic; "
-        "rerun `make bench` on a quiet machine for the reference figures."
     )
 
 

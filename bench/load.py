@@ -70,6 +70,20 @@ def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     return (after[0] - before[0]) / total if total else 0.0
 
 
+def background_load(seconds: float = 2.0) -> str:
+    """How busy the machine is before the benchmark starts anything: other tenants."""
+    before = machine_ticks()
+    time.sleep(seconds)
+    share = busy_share(before, machine_ticks())
+    if share < 0.15:
+        return f"The machine was {share:.0%} busy before the run started (quiet)."
+    return (
+        f"**The machine was already {share:.0%} busy before the run started** (processes "
+        "outside the benchmark), so these figures are pessimistic; rerun `make bench` on a "
+        "quiet machine for the reference figures."
+    )
+
+
 async def drive(
     call: Call,
     concurrency: int,
