@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from media_grpc.adapters.blob_storage import (
@@ -21,7 +22,7 @@ from media_grpc.adapters.outbox import AbstractOutbox
 from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain.jobs import ProcessingJob
-from media_grpc.domain.model import Media, Status
+from media_grpc.domain.model import Media, Purpose, Status
 
 
 @dataclass
@@ -199,6 +200,44 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         ]
         found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         return [copy.deepcopy(m) for m in found[: query.limit]]
+
+    def find_expired_pending(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        found = [m for m in self.rows.values() if m.status is Status.PENDING and m.expires_at < now]
+        return self._oldest(found, limit, key=lambda m: (m.expires_at, m.id))
+
+    def find_unattached_ready(
+        self, ready_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        found = [
+            m
+            for m in self.rows.values()
+            if m.status is Status.READY
+            and m.post_id is None
+            and m.purpose is not Purpose.PROFILE_IMAGE
+            and m.updated_at < ready_before
+        ]
+        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
+
+    def find_deleted(
+        self, deleted_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        found = [
+            m
+            for m in self.rows.values()
+            if m.status is Status.DELETED and (m.deleted_at or m.updated_at) < deleted_before
+        ]
+        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
+
+    def purge(self, media_id: str) -> None:
+        self.rows.pop(media_id, None)
+
+    @staticmethod
+    def _oldest(
+        found: list[Media], limit: int, key: Callable[[Media], tuple[datetime, str]]
+    ) -> list[Media]:
+        return [copy.deepcopy(m) for m in sorted(found, key=key)[:limit]]
 
     def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
         found = [

@@ -21,6 +21,7 @@ from media_grpc.api.servicer import MediaServicer
 from media_grpc.api.tls import server_credentials
 from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
 from media_grpc.service.limits import UploadAdmission
@@ -72,6 +73,10 @@ class Application:
             credentials=server_credentials(self.settings.tls),
             max_workers=self.settings.grpc_max_workers,
         )
+
+    def cleanup(self) -> CleanupService:
+        """The lifecycle sweeps (``media-grpc cleanup`` and the worker's schedule)."""
+        return CleanupService(self.ctx, self.settings.lifecycle)
 
     def close(self) -> None:
         for closer in reversed(self.closers):

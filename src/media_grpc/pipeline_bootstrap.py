@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from media_grpc.adapters.database import build_session_factory
 from media_grpc.adapters.job_locks import job_locks_for
 from media_grpc.adapters.job_publisher import JobPublisher
+from media_grpc.adapters.outbox_gauges import OutboxGauges
 from media_grpc.adapters.outbox_relay import OutboxRelay
 from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
 from media_grpc.adapters.rabbitmq_topology import Topology
@@ -21,6 +22,7 @@ from media_grpc.domain.model import JobKind
 from workers.consumer import RabbitMqConsumer
 from workers.in_process_queue import InProcessQueue
 from workers.job_handler import JobHandler
+from workers.metered import MeteredPublisher, MeteredRetryMiddleware
 from workers.retries import RetryMiddleware
 from workers.stage_registry import stages
 
@@ -51,14 +53,15 @@ def build_middleware(app: Application) -> RetryMiddleware:
         stages(app.settings),
         stage_delay=pipeline.test_stage_delay_seconds,
     )
-    return RetryMiddleware(handler, pipeline.retry_delays_seconds)
+    return MeteredRetryMiddleware(handler, pipeline.retry_delays_seconds)
 
 
 def build_relay(app: Application, publisher: JobPublisher) -> OutboxRelay:
     pipeline = app.settings.pipeline
+    OutboxGauges(build_session_factory(app.engine), app.ctx.now).register()
     return OutboxRelay(
         build_session_factory(app.engine),
-        publisher,
+        MeteredPublisher(publisher),
         app.ctx.now,
         batch_size=pipeline.relay_batch_size,
         poll_interval=pipeline.relay_poll_interval_seconds,

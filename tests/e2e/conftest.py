@@ -44,6 +44,7 @@ def embedded_server(tmp_path: Path) -> Iterator[ServedProcess]:
         MEDIA_DATA_DIR=str(tmp_path / "data"),
         MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
         MEDIA_EMBEDDED_S3_PORT=str(free_port()),
+        MEDIA_METRICS_PORT=str(free_port()),
     )
     process = subprocess.Popen(
         [CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -50,6 +50,8 @@ class MediaRow(Base):
         Index("ix_media_owner_idempotency", "owner_id", "idempotency_key", unique=True),
         Index("ix_media_owner_created", "owner_id", "created_at", "id"),
         Index("ix_media_status_expires", "status", "expires_at"),
+        # The lifecycle cleanup's sweeps of READY and DELETED media by age.
+        Index("ix_media_status_updated", "status", "updated_at"),
     )
 
 

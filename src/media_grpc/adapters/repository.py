@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, false, select, tuple_, update
+from sqlalchemy import Select, delete, false, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from media_grpc.adapters.media_mapping import copy_to_row, to_domain, variant_row
@@ -46,6 +46,31 @@ class AbstractMediaRepository(abc.ABC):
 
     @abc.abstractmethod
     def find(self, query: MediaFilter) -> list[Media]: ...
+
+    # Lifecycle sweeps. ``claim`` locks the rows found until the transaction ends and skips rows
+    # another transaction holds, so that two cleanup runs never act on the same media.
+
+    @abc.abstractmethod
+    def find_expired_pending(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        """PENDING media whose session expired before ``now``, oldest first."""
+
+    @abc.abstractmethod
+    def find_unattached_ready(
+        self, ready_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        """READY media of a post purpose, attached to no post, unchanged since ``ready_before``."""
+
+    @abc.abstractmethod
+    def find_deleted(
+        self, deleted_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        """DELETED media deleted before ``deleted_before``."""
+
+    @abc.abstractmethod
+    def purge(self, media_id: str) -> None:
+        """Remove the record and its variants for good; an absent record is not an error."""
 
     @abc.abstractmethod
     def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
@@ -110,6 +135,47 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
                 tuple_(MediaRow.created_at, MediaRow.id) < tuple_(created_at, media_id)
             )
         stmt = stmt.order_by(MediaRow.created_at.desc(), MediaRow.id.desc()).limit(query.limit)
+        return self._with_variants(list(self.session.scalars(stmt)))
+
+    def find_expired_pending(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.status == Status.PENDING.value, MediaRow.expires_at < now
+        )
+        return self._sweep(stmt.order_by(MediaRow.expires_at, MediaRow.id), limit, claim)
+
+    def find_unattached_ready(
+        self, ready_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.status == Status.READY.value,
+            MediaRow.post_id.is_(None),
+            MediaRow.purpose != Purpose.PROFILE_IMAGE.value,
+            MediaRow.updated_at < ready_before,
+        )
+        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
+
+    def find_deleted(
+        self, deleted_before: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.status == Status.DELETED.value,
+            func.coalesce(MediaRow.deleted_at, MediaRow.updated_at) < deleted_before,
+        )
+        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
+
+    def purge(self, media_id: str) -> None:
+        self.session.execute(delete(VariantRow).where(VariantRow.media_id == media_id))
+        self.session.execute(delete(MediaRow).where(MediaRow.id == media_id))
+        self.session.flush()
+
+    def _sweep(self, stmt: Select[MediaRow], limit: int, claim: bool) -> list[Media]:
+        stmt = stmt.limit(limit)
+        if claim:
+            # PostgreSQL: FOR UPDATE SKIP LOCKED. SQLite ignores FOR UPDATE: take its write lock.
+            self._lock_sqlite()
+            stmt = stmt.with_for_update(skip_locked=True)
         return self._with_variants(list(self.session.scalars(stmt)))
 
     def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:

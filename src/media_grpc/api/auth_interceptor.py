@@ -12,6 +12,7 @@ from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.api.wrapping import AroundInterceptor
 from media_grpc.domain.errors import Unauthenticated
 from media_grpc.domain.principal import Principal
+from media_grpc.observability.logs import bind
 
 #: Services anyone may call without a token.
 PUBLIC_SERVICES = (
@@ -41,6 +42,7 @@ class AuthInterceptor(AroundInterceptor):
         except Unauthenticated as e:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, e.message)
         token = _current.set(principal)
+        bind(subject=principal.subject)
         try:
             yield
         finally:

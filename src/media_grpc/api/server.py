@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent import futures
 
 import grpc
@@ -12,6 +13,7 @@ from media.v1 import media_pb2, media_pb2_grpc
 from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.api.auth_interceptor import AuthInterceptor
 from media_grpc.api.errors import ErrorInterceptor
+from media_grpc.api.observing import ObservingInterceptor, UploadMetricsInterceptor
 from media_grpc.api.servicer import MediaServicer
 
 SERVICE_NAME = media_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name
@@ -25,9 +27,15 @@ class RunningServer:
         self.port = port
         self.health = health_servicer
 
-    def stop(self, grace: float | None = 5.0) -> None:
-        """Report NOT_SERVING, then let in-flight RPCs finish within ``grace`` seconds."""
+    def stop(self, grace: float | None = 5.0, *, drain: float = 0.0) -> None:
+        """Report NOT_SERVING, then let in-flight RPCs finish within ``grace`` seconds.
+
+        ``drain`` seconds pass between the two, still taking new RPCs, so that load balancers
+        probing health see NOT_SERVING and stop sending calls before the server refuses them.
+        """
         self.health.enter_graceful_shutdown()
+        if drain > 0:
+            time.sleep(drain)
         self.server.stop(grace).wait()
 
 
@@ -45,7 +53,12 @@ def create_server(
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[AuthInterceptor(verifier), ErrorInterceptor()],
+        interceptors=[
+            ObservingInterceptor(),
+            AuthInterceptor(verifier),
+            ErrorInterceptor(),
+            UploadMetricsInterceptor(),
+        ],
         options=[("grpc.so_reuseport", 0)],
     )
     media_pb2_grpc.add_MediaServiceServicer_to_server(servicer, server)

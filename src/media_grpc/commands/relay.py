@@ -9,6 +9,7 @@ from types import FrameType
 
 from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings, SettingsError
+from media_grpc.observability.metrics import serve_metrics
 
 log = logging.getLogger("media_grpc.relay")
 
@@ -34,9 +35,12 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     log.info("relaying the outbox to %s", settings.broker_prefix)
+    endpoint = serve_metrics(settings)
     try:
         relay.run()
     finally:
         relay.stop()
+        if endpoint is not None:
+            endpoint.stop()
         app.close()
     return 0

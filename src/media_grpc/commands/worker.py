@@ -11,6 +11,8 @@ from types import FrameType
 from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings, SettingsError
 from media_grpc.domain.model import JobKind
+from media_grpc.observability.metrics import serve_metrics
+from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
 log = logging.getLogger("media_grpc.worker")
 
@@ -51,10 +53,15 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    endpoint = serve_metrics(settings)
+    scheduled = ScheduledCleanup(app.cleanup(), settings.lifecycle.interval_seconds).start()
     try:
         consumer.run()
     finally:
         abandoned = consumer.running
+        scheduled.stop()
+        if endpoint is not None:
+            endpoint.stop()
         app.close()
     if abandoned:
         # Their messages are back in the queue; do not wait for the threads to finish.

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
+from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.config.storage import StorageSettings
@@ -71,6 +72,12 @@ class Settings(BaseSettings):
     tls: TlsSettings = TlsSettings()
     storage: StorageSettings = StorageSettings()
     pipeline: PipelineSettings = PipelineSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
+
+    #: Port of the Prometheus metrics HTTP endpoint (``/metrics``); 0 turns it off.
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    #: Address the metrics endpoint binds.
+    metrics_host: str = "127.0.0.1"
 
     @property
     def is_production(self) -> bool:

@@ -1,0 +1,157 @@
+"""What operators see of each RPC: a request id, one log line, RPC metrics, upload counters."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from media.v1 import media_pb2
+
+from media_grpc.api.wrapping import Handler
+from media_grpc.domain import errors
+from media_grpc.observability import metrics
+from media_grpc.observability.logs import bound
+
+log = logging.getLogger("media_grpc.rpc")
+
+#: Metadata key a caller (or gateway) sets to correlate logs; generated when absent.
+REQUEST_ID_KEY = "x-request-id"
+#: Methods left out of the log (health probes would drown the rest); still counted.
+QUIET_PREFIXES = ("/grpc.health.v1.Health/",)
+
+Behaviour = Callable[[Any, grpc.ServicerContext], Any]
+
+
+def _wrap(handler: Handler, around: Callable[[Behaviour], Behaviour]) -> Handler:
+    """A handler whose unary or server-streaming behaviour goes through ``around``."""
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            around(handler.unary_unary),
+            handler.request_deserializer,
+            handler.response_serializer,
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            around(handler.unary_stream),
+            handler.request_deserializer,
+            handler.response_serializer,
+        )
+    return handler
+
+
+def _request_id(context: grpc.ServicerContext) -> str:
+    for key, value in context.invocation_metadata():
+        if key == REQUEST_ID_KEY and value:
+            return str(value)[:128]
+    return uuid.uuid4().hex
+
+
+def _code_name(context: grpc.ServicerContext, failed: bool) -> str:
+    code = context.code()  # type: ignore[attr-defined]
+    if code is None:
+        return "UNKNOWN" if failed else "OK"
+    return str(code.name)
+
+
+class ObservingInterceptor(grpc.ServerInterceptor):
+    """Outermost: binds request_id / method / media_id to the logs, then one line and the RPC
+    metrics per call, with the final status code (what the client sees)."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method
+        quiet = method.startswith(QUIET_PREFIXES)
+
+        def around(behaviour: Behaviour) -> Behaviour:
+            if handler.unary_stream:
+
+                def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                    with _Observation(method, request, context, quiet):
+                        yield from behaviour(request, context)
+
+                return stream
+
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                with _Observation(method, request, context, quiet):
+                    return behaviour(request, context)
+
+            return unary
+
+        return _wrap(handler, around)
+
+
+class _Observation:
+    """The context manager around one RPC (a class, so that a generator can hold it open)."""
+
+    def __init__(
+        self, method: str, request: Any, context: grpc.ServicerContext, quiet: bool
+    ) -> None:
+        self.method = method
+        self.context = context
+        self.quiet = quiet
+        self.fields = bound(
+            request_id=_request_id(context),
+            method=method,
+            media_id=str(getattr(request, "media_id", "") or ""),
+        )
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+        self.fields.__enter__()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        elapsed = time.perf_counter() - self.started
+        code = _code_name(self.context, exc_type is not None)
+        short = self.method.rsplit("/", 1)[-1]
+        metrics.RPC_REQUESTS.labels(short, code).inc()
+        metrics.RPC_DURATION.labels(short).observe(elapsed)
+        if not self.quiet:
+            level = logging.WARNING if code in ("INTERNAL", "UNKNOWN") else logging.INFO
+            log.log(level, "rpc", extra={"code": code, "duration_ms": round(elapsed * 1000, 2)})
+        self.fields.__exit__(exc_type, exc, tb)
+
+
+class UploadMetricsInterceptor(grpc.ServerInterceptor):
+    """Innermost: counts upload sessions and completions from the service's own answers,
+    and verification failures from the domain error (before it becomes a status)."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method.rsplit("/", 1)[-1]
+        if handler is None or method not in ("CreateUploadSession", "CompleteUpload"):
+            return handler
+
+        def around(behaviour: Behaviour) -> Behaviour:
+            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    response = behaviour(request, context)
+                except errors.VerificationFailed as e:
+                    metrics.VERIFICATION_FAILURES.labels(e.reason).inc()
+                    metrics.UPLOADS_FAILED.labels(e.reason).inc()
+                    raise
+                if method == "CreateUploadSession":
+                    mode = "multipart" if response.HasField("multipart") else "single"
+                    purpose = media_pb2.Purpose.Name(request.purpose).removeprefix("PURPOSE_")
+                    metrics.UPLOAD_SESSIONS_CREATED.labels(purpose, mode).inc()
+                else:
+                    purpose = media_pb2.Purpose.Name(response.media.purpose)
+                    metrics.UPLOADS_COMPLETED.labels(purpose.removeprefix("PURPOSE_")).inc()
+                return response
+
+            return unary
+
+        return _wrap(handler, around)

@@ -1,0 +1,283 @@
+"""The whole upload as a real client does it: session, single or parallel multipart PUTs,
+retries, resume after an interruption, completion, then following the media to READY."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import threading
+import uuid
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import grpc
+from media.v1 import media_pb2 as pb
+
+from media_grpc.client.media_client import ClientError
+from media_grpc.client.resume import StateFile, UploadState, state_path
+from media_grpc.client.transfer import RateLimiter, Transfer, UrlExpired
+
+if TYPE_CHECKING:
+    from media_grpc.client.media_client import MediaClient
+
+log = logging.getLogger("media_grpc.client")
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+#: MIME types Python's mimetypes may not know.
+EXTRA_TYPES = {
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+    ".avif": "image/avif",
+    ".webp": "image/webp",
+    ".mkv": "video/x-matroska",
+    ".mov": "video/quicktime",
+}
+#: Part URLs asked for per GetUploadPartUrls call.
+URL_BATCH = 100
+
+
+class Progress:
+    """Told how an upload advances; the CLI draws a bar, a library user may log."""
+
+    def start(self, total: int, done: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def guess_content_type(path: Path) -> str:
+    return (
+        EXTRA_TYPES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Uploader:
+    """One upload through ``client``.
+
+    Parameters:
+        content_type: declared type (default: guessed from the file name).
+        parallel: parts in flight at once (multipart uploads).
+        limit_rate: bytes per second for all parts together (None: unlimited).
+        wait: follow the media to READY/FAILED after completion.
+        wait_timeout: seconds to follow it.
+        progress: told of every byte sent.
+        attempts: tries per PUT on network errors and 5xx, with exponential backoff.
+    """
+
+    def __init__(
+        self,
+        client: MediaClient,
+        *,
+        content_type: str | None = None,
+        parallel: int = 4,
+        limit_rate: float | None = None,
+        wait: bool = True,
+        wait_timeout: float = 600.0,
+        progress: Progress | None = None,
+        attempts: int = 5,
+    ) -> None:
+        self.client = client
+        self.content_type = content_type
+        self.parallel = max(1, parallel)
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.progress = progress or Progress()
+        self.transfer = Transfer(attempts=attempts, limiter=RateLimiter(limit_rate))
+        #: Part numbers this process sent (a resumed upload sends only the missing ones).
+        self.sent_parts: list[int] = []
+        self._urls: dict[int, str] = {}
+        self._single_put: pb.SinglePutUpload | None = None
+        self._url_lock = threading.Lock()
+
+    def upload(self, path: Path, purpose: pb.Purpose.ValueType) -> pb.Media:
+        if not path.is_file():
+            raise ClientError(f"{path} is not a file")
+        states = StateFile(state_path(path))
+        purpose_name = pb.Purpose.Name(purpose)
+        state = states.load()
+        media: pb.Media | None = None
+        if state is not None and state.matches(self.client.address, path, purpose_name):
+            log.info("resuming the upload of media %s", state.media_id)
+            media = self._resume(path, state, states)
+        if media is None:
+            state = self._create(path, purpose, states)
+            media = self._send_and_complete(path, state, states, already={})
+        states.remove()
+        if self.wait and media.status not in (pb.STATUS_READY, pb.STATUS_FAILED):
+            media = self.client.wait(media.id, timeout=self.wait_timeout)
+        return media
+
+    def _create(self, path: Path, purpose: pb.Purpose.ValueType, states: StateFile) -> UploadState:
+        size = path.stat().st_size
+        session = self._call(
+            self.client.stub.CreateUploadSession,
+            pb.CreateUploadSessionRequest(
+                purpose=purpose,
+                file_name=path.name,
+                content_type=self.content_type or guess_content_type(path),
+                size_bytes=size,
+                sha256=file_sha256(path),
+                idempotency_key=uuid.uuid4().hex,
+            ),
+        )
+        state = UploadState(
+            address=self.client.address,
+            media_id=session.media_id,
+            size_bytes=size,
+            mtime_ns=path.stat().st_mtime_ns,
+            purpose=pb.Purpose.Name(purpose),
+        )
+        if session.WhichOneof("upload") == "multipart":
+            multipart = session.multipart
+            state.upload_id = multipart.upload_id
+            state.part_size = int(multipart.part_size)
+            state.part_count = int(multipart.part_count)
+            self._urls = {p.part_number: p.url for p in multipart.part_urls}
+        else:
+            self._single_put = session.single_put
+        states.save(state)
+        log.info(
+            "media %s: %s upload of %d bytes",
+            state.media_id,
+            f"{state.part_count}-part" if state.part_count else "single",
+            size,
+        )
+        return state
+
+    def _resume(self, path: Path, state: UploadState, states: StateFile) -> pb.Media | None:
+        """Carry on with the parts storage lacks; None when the session is gone (start over)."""
+        if not state.part_count:
+            return None  # a single PUT cannot be resumed: send the file again
+        try:
+            listed = self._call(
+                self.client.stub.ListUploadedParts,
+                pb.ListUploadedPartsRequest(media_id=state.media_id),
+            )
+        except ClientError:
+            current = self._current(state.media_id)
+            if current is not None and current.status in (
+                pb.STATUS_UPLOADED,
+                pb.STATUS_PROCESSING,
+                pb.STATUS_READY,
+            ):
+                return current  # completed before the interruption
+            log.info("media %s cannot be resumed; starting a new upload", state.media_id)
+            states.remove()
+            return None
+        already = {
+            p.part_number: p.etag
+            for p in listed.parts
+            if p.size_bytes == _part_length(state, p.part_number)
+        }
+        log.info("storage holds %d of %d parts", len(already), state.part_count)
+        return self._send_and_complete(path, state, states, already=already)
+
+    def _send_and_complete(
+        self, path: Path, state: UploadState, states: StateFile, *, already: dict[int, str]
+    ) -> pb.Media:
+        self.progress.start(state.size_bytes, sum(_part_length(state, n) for n in already))
+        try:
+            if state.part_count:
+                etags = self._send_parts(path, state, states, already)
+                request = pb.CompleteUploadRequest(
+                    media_id=state.media_id,
+                    parts=[
+                        pb.CompletedPart(part_number=n, etag=e) for n, e in sorted(etags.items())
+                    ],
+                )
+            else:
+                put = self._single_put
+                assert put is not None
+                self.transfer.put(put.url, path.read_bytes(), put.headers, self.progress.advance)
+                request = pb.CompleteUploadRequest(media_id=state.media_id)
+        finally:
+            self.progress.close()
+        answer: pb.CompleteUploadResponse = self._call(self.client.stub.CompleteUpload, request)
+        return answer.media
+
+    def _send_parts(
+        self, path: Path, state: UploadState, states: StateFile, already: dict[int, str]
+    ) -> dict[int, str]:
+        etags = dict(already)
+        state.parts = {str(n): e for n, e in already.items()}
+        states.save(state)
+        missing = [n for n in range(1, state.part_count + 1) if n not in already]
+        with ThreadPoolExecutor(self.parallel, thread_name_prefix="part") as pool:
+            futures = {pool.submit(self._send_part, path, state, n): n for n in missing}
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
+            for future in done:
+                if future.exception() is None:
+                    number, etag = future.result()
+                    etags[number] = etag
+            for future in done:
+                if (error := future.exception()) is not None:
+                    raise ClientError(
+                        f"part {futures[future]} could not be sent: {error}; "
+                        "run the same command again to resume"
+                    ) from error
+        return etags
+
+    def _send_part(self, path: Path, state: UploadState, number: int) -> tuple[int, str]:
+        offset = (number - 1) * state.part_size
+        with path.open("rb") as f:
+            f.seek(offset)
+            data = f.read(_part_length(state, number))
+        try:
+            etag = self.transfer.put(self._url(state, number), data, {}, self.progress.advance)
+        except UrlExpired:
+            with self._url_lock:
+                self._urls.pop(number, None)
+            etag = self.transfer.put(self._url(state, number), data, {}, self.progress.advance)
+        StateFile(state_path(path)).part_done(state, number, etag)
+        self.sent_parts.append(number)
+        log.info("part %d/%d sent", number, state.part_count)
+        return number, etag
+
+    def _url(self, state: UploadState, number: int) -> str:
+        with self._url_lock:
+            if number not in self._urls:
+                wanted = [
+                    n
+                    for n in range(number, state.part_count + 1)
+                    if n not in self._urls and str(n) not in state.parts
+                ][:URL_BATCH]
+                answer = self._call(
+                    self.client.stub.GetUploadPartUrls,
+                    pb.GetUploadPartUrlsRequest(media_id=state.media_id, part_numbers=wanted),
+                )
+                self._urls.update({p.part_number: p.url for p in answer.part_urls})
+            return self._urls[number]
+
+    def _current(self, media_id: str) -> pb.Media | None:
+        try:
+            return self.client.get(media_id)
+        except grpc.RpcError:
+            return None
+
+    def _call(self, method: grpc.UnaryUnaryMultiCallable[Req, Resp], request: Req) -> Resp:
+        try:
+            return method(request, metadata=self.client.metadata(), timeout=self.client.timeout)
+        except grpc.RpcError as e:
+            raise ClientError(f"{e.code().name}: {e.details()}") from e  # type: ignore[attr-defined]
+
+
+def _part_length(state: UploadState, number: int) -> int:
+    start = (number - 1) * state.part_size
+    return max(0, min(state.part_size, state.size_bytes - start))

@@ -1,0 +1,1 @@
+"""Metrics (Prometheus) and structured logs: what operators see of a running service."""

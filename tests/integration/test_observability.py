@@ -1,0 +1,128 @@
+"""What operators see after real RPCs: the /metrics endpoint and one JSON log line per RPC."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+
+import grpc
+import pytest
+import requests
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+
+from media_grpc.observability.logs import BoundFieldsFilter, JsonFormatter
+from media_grpc.observability.metrics import MetricsEndpoint, start_metrics_server
+
+Auth = Callable[..., list[tuple[str, str]]]
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 300
+
+#: The metrics docs/operations.md promises after an upload (counters carry ``_total``).
+UPLOAD_METRICS = (
+    "media_rpc_requests_total",
+    "media_rpc_duration_seconds_bucket",
+    "media_upload_sessions_created_total",
+    "media_uploads_completed_total",
+    "media_uploads_failed_total",
+    "media_verification_failures_total",
+)
+
+
+@pytest.fixture
+def metrics_endpoint() -> Iterator[MetricsEndpoint]:
+    endpoint = start_metrics_server("127.0.0.1", _free_port())
+    assert endpoint is not None
+    yield endpoint
+    endpoint.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def rpc_log() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(BoundFieldsFilter())
+    logger = logging.getLogger("media_grpc.rpc")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield out
+    logger.removeHandler(handler)
+
+
+def upload(stub: media_pb2_grpc.MediaServiceStub, metadata: list[tuple[str, str]]) -> str:
+    session = stub.CreateUploadSession(
+        pb.CreateUploadSessionRequest(
+            purpose=pb.PURPOSE_POST_IMAGE,
+            file_name="a.png",
+            content_type="image/png",
+            size_bytes=len(PNG),
+        ),
+        metadata=metadata,
+    )
+    headers = dict(session.single_put.headers)
+    assert requests.put(session.single_put.url, data=PNG, headers=headers, timeout=10).ok
+    stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
+    return str(session.media_id)
+
+
+def test_metrics_endpoint_exposes_rpc_and_upload_metrics_after_an_upload(
+    stub: media_pb2_grpc.MediaServiceStub,
+    auth: Auth,
+    unique_user: str,
+    metrics_endpoint: MetricsEndpoint,
+) -> None:
+    metadata = auth(unique_user)
+    upload(stub, metadata)
+    missing = stub.CreateUploadSession(
+        pb.CreateUploadSessionRequest(
+            purpose=pb.PURPOSE_POST_IMAGE, file_name="b.png", content_type="image/png", size_bytes=9
+        ),
+        metadata=metadata,
+    )
+    with pytest.raises(grpc.RpcError):
+        stub.CompleteUpload(pb.CompleteUploadRequest(media_id=missing.media_id), metadata=metadata)
+
+    text = requests.get(f"http://127.0.0.1:{metrics_endpoint.port}/metrics", timeout=5).text
+
+    for name in UPLOAD_METRICS:
+        assert f"\n{name}{{" in text, name
+    assert 'media_rpc_requests_total{code="OK",method="CompleteUpload"}' in text
+    assert 'media_rpc_requests_total{code="FAILED_PRECONDITION",method="CompleteUpload"}' in text
+    assert 'media_upload_sessions_created_total{mode="single",purpose="POST_IMAGE"}' in text
+    assert 'media_verification_failures_total{reason="OBJECT_MISSING"}' in text
+
+
+def test_each_rpc_logs_one_json_line_with_request_id_subject_media_id_and_code(
+    stub: media_pb2_grpc.MediaServiceStub, auth: Auth, unique_user: str, rpc_log: io.StringIO
+) -> None:
+    request_id = f"req-{uuid.uuid4().hex[:8]}"
+    metadata = [*auth(unique_user), ("x-request-id", request_id)]
+    media_id = str(uuid.uuid4())
+    with pytest.raises(grpc.RpcError):
+        stub.GetMedia(pb.GetMediaRequest(media_id=media_id), metadata=metadata)
+    stub.ListMedia(pb.ListMediaRequest(), metadata=auth(unique_user))
+
+    lines = [json.loads(line) for line in rpc_log.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("request_id") == request_id]
+    assert len(mine) == 1
+    entry = mine[0]
+    assert entry["method"] == "/media.v1.MediaService/GetMedia"
+    assert (entry["code"], entry["subject"], entry["media_id"]) == (
+        "NOT_FOUND",
+        unique_user,
+        media_id,
+    )
+    assert entry["duration_ms"] >= 0
+    listed = [line for line in lines if line.get("subject") == unique_user and line is not entry]
+    assert [line["method"].rsplit("/", 1)[-1] for line in listed] == ["ListMedia"]
+    assert len(listed[0]["request_id"]) == 32  # generated when the caller sends none

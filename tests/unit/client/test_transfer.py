@@ -1,0 +1,96 @@
+"""PUTs to presigned URLs against a small local HTTP server that fails on purpose."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from media_grpc.client.transfer import RateLimiter, Transfer, UrlExpired
+
+
+class FlakyStore:
+    """Answers the first ``failures`` PUTs with ``status``, then stores the body."""
+
+    def __init__(self, failures: int, status: int = 503) -> None:
+        self.failures = failures
+        self.status = status
+        self.bodies: list[bytes] = []
+        self.attempts = 0
+
+
+@pytest.fixture
+def store() -> FlakyStore:
+    return FlakyStore(failures=0)
+
+
+@pytest.fixture
+def url(store: FlakyStore) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            store.attempts += 1
+            if store.attempts <= store.failures:
+                self.send_response(store.status)
+                self.end_headers()
+                return
+            store.bodies.append(body)
+            self.send_response(200)
+            self.send_header("ETag", f'"etag-{len(store.bodies)}"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/bucket/key?X-Amz-Signature=x"
+    server.shutdown()
+    server.server_close()
+
+
+def test_put_returns_the_etag_and_reports_every_byte(store: FlakyStore, url: str) -> None:
+    seen: list[int] = []
+    etag = Transfer().put(url, b"x" * 600_000, {"Content-Type": "image/png"}, seen.append)
+    assert etag == '"etag-1"'
+    assert store.bodies == [b"x" * 600_000]
+    assert sum(seen) == 600_000
+
+
+def test_server_errors_are_retried_and_progress_of_failed_attempts_taken_back(
+    store: FlakyStore, url: str
+) -> None:
+    store.failures = 2
+    seen: list[int] = []
+    etag = Transfer(attempts=3).put(url, b"abc", {}, seen.append)
+    assert (etag, store.attempts) == ('"etag-1"', 3)
+    assert sum(seen) == 3
+
+
+def test_an_expired_signature_is_not_retried_but_reported(store: FlakyStore, url: str) -> None:
+    store.failures, store.status = 1, 403
+    with pytest.raises(UrlExpired):
+        Transfer(attempts=5).put(url, b"abc", {})
+    assert store.attempts == 1
+
+
+def test_network_errors_are_retried_until_attempts_run_out() -> None:
+    import requests
+
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError):
+        Transfer(attempts=2).put("http://127.0.0.1:9/nothing-listens", b"abc", {})
+    assert time.monotonic() - started < 15
+
+
+def test_rate_limit_spreads_bytes_over_time() -> None:
+    limiter = RateLimiter(1_000_000)
+    started = time.monotonic()
+    for _ in range(5):
+        limiter.take(100_000)
+    assert time.monotonic() - started >= 0.35
