@@ -3,7 +3,7 @@ same bytes to the same S3 endpoint (moto), interleaved in the same run.
 
 Ours is measured twice over: the whole upload (hash the file, CreateUploadSession, the parts
 in parallel, CompleteUpload with the server's verification), and the part transfers alone
-(first byte sent to last byte acknowledged, from the client's progress reports).
+(first part byte sent to last part PUT answered).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bench.load import background_load
 from bench.stack import Stack, stack
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.client import MediaClient, Progress, Uploader
+from media_grpc.client.transfer import Transfer
 from media_grpc.config.auth import AuthSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
@@ -38,7 +39,7 @@ FTYP = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 
 class Timing(Progress):
-    """Records when the first and the last byte of the parts went out."""
+    """Records when the first part byte went out and when the last part PUT was answered."""
 
     def __init__(self) -> None:
         self.first = 0.0
@@ -47,9 +48,18 @@ class Timing(Progress):
 
     def advance(self, n: int) -> None:
         with self._lock:
-            now = time.perf_counter()
-            self.first = self.first or now
-            self.last = now
+            self.first = self.first or time.perf_counter()
+
+    def watch(self, transfer: Transfer) -> None:
+        put = transfer.put
+
+        def answered(*args: Any, **kwargs: Any) -> str:
+            etag = put(*args, **kwargs)
+            with self._lock:
+                self.last = time.perf_counter()
+            return etag
+
+        transfer.put = answered  # type: ignore[method-assign]
 
 
 def make_file(path: Path) -> None:
@@ -108,11 +118,12 @@ def raw_put(running: Stack, data: bytes, n: int) -> float:
 
 def ours(running: Stack, path: Path, n: int) -> tuple[float, float, float, float]:
     """Seconds for the whole upload, before the first part byte (hash, session), the part
-    transfers alone, and after the last part byte (CompleteUpload)."""
+    transfers (first byte sent to last part answered), and after them (CompleteUpload)."""
     token = issue_token(AuthSettings(), f"bench-multipart-{n}")
     client = MediaClient(f"127.0.0.1:{running.ports[0]}", token)
     timing = Timing()
     uploader = Uploader(client, content_type="video/mp4", parallel=PARALLEL, progress=timing)
+    timing.watch(uploader.transfer)
     uploader.wait = False
     started = time.perf_counter()
     media = uploader.upload(path, pb.PURPOSE_POST_VIDEO)
@@ -167,7 +178,7 @@ nothing processes the uploads meanwhile. {quiet}
 
 Where the rest of the whole upload goes (median seconds): before the first part byte (the
 client hashes the file for `sha256`, CreateUploadSession) {statistics.median(before):.2f};
-after the last part byte (CompleteUpload: S3 assembles the parts, the server verifies the
+after the last part was answered (CompleteUpload: S3 assembles the parts, the server verifies the
 object, including its SHA-256 when declared) {statistics.median(after):.2f}, of which this
 S3 endpoint's own CompleteMultipartUpload of the same parts (boto3, measured alone) is
 {assembly:.2f}.
