@@ -114,7 +114,7 @@ async def drive(
             latencies.append((time.perf_counter() - started) * 1000)
 
     watched = watch or {}
-    before = {name: sum(map(cpu_seconds, pids)) for name, pids in watched.items()}
+    before = {pid: cpu_seconds(pid) for pids in watched.values() for pid in pids}
     busy_before = machine_ticks()
     cpu_before = time.process_time()
     started = time.perf_counter()
@@ -127,7 +127,7 @@ async def drive(
         latencies_ms=latencies,
         client_cpu=(time.process_time() - cpu_before) / elapsed,
         process_cpu={
-            name: (sum(map(cpu_seconds, pids)) - before[name]) / elapsed
+            name: sum(max(0.0, cpu_seconds(pid) - before[pid]) for pid in pids) / elapsed
             for name, pids in watched.items()
         },
         machine_busy=busy_share(busy_before, machine_ticks()),
