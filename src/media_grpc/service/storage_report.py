@@ -33,7 +33,9 @@ COMPENSATIONS = {
         "sha256: when the client declared one, completion re-computes it by a server-side read"
     ),
     Probe.CONTENT_MD5: "Content-MD5: not used; the declared sha256 is checked instead",
-    Probe.WRONG_ETAG: "multipart ETags: completion re-checks the assembled object's size",
+    Probe.WRONG_ETAG: (
+        "multipart ETags: completion checks each part's ETag and size against storage first"
+    ),
     Probe.SMALL_PART: "part size: sessions fix parts at MEDIA_UPLOADS__PART_SIZE_BYTES (>= 5 MiB)",
     Probe.CORS_DISALLOWED: "CORS: no write protection; the signature is",
     Probe.VERSIONING: "overwrites: the ETag is pinned at completion and reads send If-Match",

@@ -1,7 +1,8 @@
 """Stage: the H.264/AAC HLS ladder of a video, decoded once.
 
 Every frame is decoded once (threaded decoder), turned upright once, and handed to each rung's
-encoder, which scales it with its own swscale context: there is no per-rung re-decode. The
+thread, which scales it with its own swscale context and encodes it: there is no per-rung
+re-decode. The
 outputs are written under ``work_dir/hls`` and removed again if anything fails, so a failed
 transcode leaves nothing behind to upload or reference.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 import av
 from av.audio.frame import AudioFrame
 from av.container import InputContainer
-from av.video.frame import VideoFrame
+from av.video.frame import PictureType, VideoFrame
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, Variant, VariantKind
@@ -25,7 +26,7 @@ from workers.video import hls
 from workers.video.ladder import PlannedRung, plan_ladder
 from workers.video.remux import remux, should_remux
 from workers.video.rotate import Rotator
-from workers.video.rung_encoder import RungEncoder
+from workers.video.rung_encoder import RungEncoder, RungWorker
 from workers.video.safe_open import open_input
 
 
@@ -69,34 +70,44 @@ def transcode(
         video.thread_type = "AUTO"
         video.codec_context.thread_count = settings.threads
         time_base = video.time_base or video.codec_context.time_base
-        encoders = [
-            RungEncoder(r, hls_dir / r.name, time_base, found.frame_rate, found.has_audio, settings)
-            for r in plan
-        ]
+        workers: list[RungWorker] = []
         try:
-            rotator = Rotator(video, found.rotation)
-            clock = KeyframeClock(settings.segment_seconds)
-            last_time, frames = float("-inf"), 0
-            for frame in _decoded(src, found.has_audio):
-                if isinstance(frame, AudioFrame):
-                    for encoder in encoders:
-                        encoder.encode_audio(frame)
-                    continue
-                for upright in rotator.apply(frame):
-                    t = upright.time
-                    if t is None or t <= last_time:
-                        continue  # no timestamp, or not after the last one: x264 refuses it
-                    last_time, frames = t, frames + 1
-                    key = clock.due(t)
-                    for encoder in encoders:
-                        encoder.encode_video(upright, key)
-            if frames == 0:
-                raise MediaRejected(FailureReason.CORRUPT, "the video stream has no frames")
-            return [encoder.finish() for encoder in encoders]
+            for r in plan:
+                rung_dir = hls_dir / r.name
+                encoder = RungEncoder(
+                    r, rung_dir, time_base, found.frame_rate, found.has_audio, settings
+                )
+                workers.append(RungWorker(encoder))
+            _feed(src, found, settings, workers)
+            return [worker.close() for worker in workers]
         except BaseException:
-            for encoder in encoders:
-                encoder.abandon()
+            for worker in workers:
+                worker.abandon()
             raise
+
+
+def _feed(
+    src: InputContainer, found: VideoProbe, settings: VideoSettings, workers: list[RungWorker]
+) -> None:
+    """Decode once and hand every frame to every rung, keyframes marked on segment starts."""
+    rotator = Rotator(src.streams.video[0], found.rotation)
+    clock = KeyframeClock(settings.segment_seconds)
+    last_time, frames = float("-inf"), 0
+    for frame in _decoded(src, found.has_audio):
+        if isinstance(frame, AudioFrame):
+            for worker in workers:
+                worker.put(audio=frame)
+            continue
+        for upright in rotator.apply(frame):
+            t = upright.time
+            if t is None or t <= last_time:
+                continue  # no timestamp, or not after the last one: x264 refuses it
+            last_time, frames = t, frames + 1
+            upright.pict_type = PictureType.I if clock.due(t) else PictureType.NONE
+            for worker in workers:
+                worker.put(video=upright)
+    if frames == 0:
+        raise MediaRejected(FailureReason.CORRUPT, "the video stream has no frames")
 
 
 def encode(source: Path, work_dir: Path, settings: VideoSettings, found: VideoProbe) -> StageResult:
@@ -124,6 +135,7 @@ def encode(source: Path, work_dir: Path, settings: VideoSettings, found: VideoPr
             height=r.height,
             bitrate=r.average_bitrate,
             mime_type=hls.PLAYLIST_TYPE,
+            size_bytes=sum(f.stat().st_size for f in (hls_dir / r.name).iterdir()),
         )
         for r in renditions
     )

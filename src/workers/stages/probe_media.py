@@ -80,6 +80,11 @@ def _duration(container: InputContainer, video: VideoStream) -> float:
     raise MediaRejected(FailureReason.CORRUPT, "the duration of the video is unknown")
 
 
+def _file_bitrate(path: Path, container: InputContainer, video: VideoStream) -> int:
+    """Overall bits/s from the file size, when the container does not say."""
+    return round(path.stat().st_size * 8 / max(_duration(container, video), 0.001))
+
+
 def _frame_rate(video: VideoStream) -> float:
     rate: Fraction | None = video.average_rate or video.guessed_rate or video.base_rate
     return float(rate) if rate else 0.0
@@ -156,7 +161,7 @@ def probe(path: Path, settings: VideoSettings) -> VideoProbe:
             duration_seconds=_duration(container, video),
             start_seconds=float(start),
             frame_rate=_frame_rate(video),
-            bitrate=int(container.bit_rate or 0),
+            bitrate=int(container.bit_rate or 0) or _file_bitrate(path, container, video),
             stream_count=len(container.streams),
         )
         _check_caps(result, settings)

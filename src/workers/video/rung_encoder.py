@@ -1,21 +1,25 @@
 """One HLS rendition being written: an H.264 + AAC encoder pair feeding FFmpeg's hls muxer.
 
 Frames are decoded once by the caller and handed to every rung's encoder; each rung scales
-with its own reusable swscale context. Keyframes are decided by the caller (forced on segment
-boundaries) and x264's own keyframe choice is made deterministic (fixed keyint, no scenecut),
-so every rung has keyframes on the same frames and players can switch at any segment.
+with its own reusable swscale context. Keyframes are decided by the caller (``pict_type`` I on
+the first frame of each segment) and x264's own keyframe choice is made deterministic (fixed
+keyint, no scenecut), so every rung has keyframes on the same frames and players can switch
+at any segment. ``RungWorker`` runs one rung on its own thread: swscale, x264 and the muxer
+release the GIL, so one rung's blocking encode call does not hold up the others.
 """
 
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 from fractions import Fraction
 from pathlib import Path
 
 import av
 from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
-from av.video.frame import PictureType, VideoFrame
+from av.video.frame import VideoFrame
 from av.video.reformatter import Interpolation, VideoReformatter
 from av.video.stream import VideoStream
 
@@ -57,7 +61,7 @@ class RungEncoder:
     ) -> None:
         self.rung = rung
         self.rung_dir = rung_dir
-        self.threads = settings.threads
+        self.scale_threads = settings.scale_threads
         self.first_packet: bytes | None = None
         rung_dir.mkdir(parents=True, exist_ok=True)
         self.output = av.open(
@@ -84,17 +88,20 @@ class RungEncoder:
             self.audio = audio
         self.scaler = VideoReformatter()
 
-    def encode_video(self, frame: VideoFrame | None, keyframe: bool = False) -> None:
+    def encode_video(self, frame: VideoFrame | None) -> None:
+        """Scale ``frame`` to the rung and encode it; its ``pict_type`` (I or NONE) is kept."""
         if frame is not None:
-            frame = self.scaler.reformat(
+            scaled = self.scaler.reformat(
                 frame,
                 width=self.rung.width,
                 height=self.rung.height,
                 format="yuv420p",
                 interpolation=Interpolation.BICUBIC,
-                threads=self.threads,
+                threads=self.scale_threads,
             )
-            frame.pict_type = PictureType.I if keyframe else PictureType.NONE
+            if scaled is not frame:
+                scaled.pict_type = frame.pict_type
+            frame = scaled
         for packet in self.video.encode(frame):
             if self.first_packet is None:
                 self.first_packet = bytes(packet)
@@ -123,3 +130,68 @@ class RungEncoder:
     def abandon(self) -> None:
         with contextlib.suppress(av.FFmpegError):
             self.output.close()
+
+
+#: Frames a rung's thread may lag behind the decoder (bounds memory: ~3 MB per 1080p frame).
+QUEUE_DEPTH = 8
+
+_Item = tuple[VideoFrame | None, AudioFrame | None]
+
+
+class RungWorker:
+    """Feeds one RungEncoder from a bounded queue on its own thread.
+
+    Only this thread touches the rung's encoders and muxer. An error stops the encoding but
+    the queue keeps being drained, so the producer never blocks on a dead rung; the error is
+    raised from ``put`` (early) or ``close``.
+    """
+
+    def __init__(self, encoder: RungEncoder) -> None:
+        self.encoder = encoder
+        self.queue: queue.Queue[_Item | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.error: BaseException | None = None
+        self.rendition: hls.Rendition | None = None
+        self.thread = threading.Thread(
+            target=self._work, name=f"rung-{encoder.rung.name}", daemon=True
+        )
+        self.thread.start()
+
+    def _work(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue
+            video, audio = item
+            try:
+                if video is not None:
+                    self.encoder.encode_video(video)
+                else:
+                    self.encoder.encode_audio(audio)
+            except BaseException as e:  # noqa: BLE001 - handed to the producer
+                self.error = e
+        if self.error is None:
+            try:
+                self.rendition = self.encoder.finish()
+            except BaseException as e:  # noqa: BLE001
+                self.error = e
+        if self.error is not None:
+            self.encoder.abandon()
+
+    def put(self, video: VideoFrame | None = None, audio: AudioFrame | None = None) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((video, audio))
+
+    def close(self) -> hls.Rendition:
+        """Flush and finish the rung; raises the rung's error if it had one."""
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.rendition is not None
+        return self.rendition
+
+    def abandon(self) -> None:
+        """Stop the rung after an error elsewhere (its partial output is left to the caller)."""
+        self.error = self.error or RuntimeError("abandoned")
+        self.queue.put(None)
+        self.thread.join()

@@ -44,6 +44,7 @@ def test_a_landscape_clip_gets_every_rung_up_to_its_size_as_playable_hls(
         assert decoded.video_frames == 60
         assert decoded.audio_frames > 0
         assert variant.kind is VariantKind.VIDEO and variant.storage_key == uri
+        assert variant.size_bytes == sum(f.stat().st_size for f in (hls_dir / uri).parent.iterdir())
 
 
 def test_every_rung_has_keyframes_on_the_same_segment_boundaries(

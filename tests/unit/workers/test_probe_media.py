@@ -50,6 +50,7 @@ def test_probe_reads_vp9_webm_without_audio(tmp_path: Path, settings: VideoSetti
     )
     found = probe(clip, settings)
     assert (found.container, found.video_codec, found.has_audio) == ("matroska", "vp9", False)
+    assert found.bitrate > 0
 
 
 @pytest.mark.parametrize(
@@ -161,3 +162,13 @@ def test_a_webm_header_followed_by_garbage_is_rejected_as_corrupt(
     data = clip.read_bytes()
     clip.write_bytes(data[:40] + bytes(reversed(data[40:])))
     assert rejection(clip, settings).reason is FailureReason.CORRUPT
+
+
+def test_a_playlist_behind_an_mp4_box_is_read_only_by_the_mp4_demuxer_and_opens_nothing(
+    tmp_path: Path, settings: VideoSettings, canary: socket.socket
+) -> None:
+    path = tmp_path / "disguised.mp4"
+    box = b"\x00\x00\x00\x10ftypisom\x00\x00\x02\x00"
+    path.write_bytes(box + hls_playlist(canary.getsockname()[1]).encode())
+    assert rejection(path, settings).reason is FailureReason.CORRUPT
+    assert_nobody_connected(canary)
