@@ -76,7 +76,7 @@ test-unit: $(STAMP) ## Unit tests only (no services needed)
 test-integration: $(STAMP) services ## Integration and end-to-end tests only
 	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
 
-test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM, throttling storage); part of `make test`
+test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM, 503 storage, broker outage, worker SIGKILL); part of `make test`
 	$(BIN)/pytest tests/faults -m faults $(PYTEST_ARGS)
 
 bench: $(BENCH_STAMP) services ## Run the benchmarks and write docs/benchmarks.md
