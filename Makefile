@@ -10,7 +10,7 @@ NODE_BIN := node_modules/.bin
 PYTEST_ARGS ?=
 
 .PHONY: help install run serve worker migrate proto proto-check lint buf-lint fmt test test-unit \
-        test-integration services bench clean
+        test-integration test-faults services bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -75,6 +75,9 @@ test-unit: $(STAMP) ## Unit tests only (no services needed)
 
 test-integration: $(STAMP) services ## Integration and end-to-end tests only
 	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
+
+test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM, 503 storage, broker outage, worker SIGKILL); part of `make test`
+	$(BIN)/pytest tests/faults -m faults $(PYTEST_ARGS)
 
 bench: $(BENCH_STAMP) services ## Run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python -m bench

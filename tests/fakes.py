@@ -189,6 +189,13 @@ class InMemoryMediaRepository(AbstractMediaRepository):
                 return copy.deepcopy(media)
         return None
 
+    def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
+        return sorted(
+            m.expires_at
+            for m in self.rows.values()
+            if m.owner_id == owner_id and m.status is Status.PENDING and m.expires_at > now
+        )[:limit]
+
     def find(self, query: MediaFilter) -> list[Media]:
         found = [
             m

@@ -71,6 +71,7 @@ class Application:
             self.verifier,
             address or self.settings.grpc_listen,
             credentials=server_credentials(self.settings.tls),
+            max_workers=self.settings.grpc_max_workers,
         )
 
     def cleanup(self) -> CleanupService:
@@ -121,7 +122,10 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     )
     if local_s3 is not None:
         _create_public_read_bucket(client, settings.s3_bucket)
-    engine = build_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    engine = build_engine(
+        settings.resolved_database_url,
+        pool_size=max(settings.database_pool_size, settings.grpc_max_workers),
+    )
     if migrate if migrate is not None else settings.database_url is None:
         upgrade_to_head(engine)
     storage = S3BlobStorage(client, settings.s3_bucket)

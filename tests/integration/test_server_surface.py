@@ -7,6 +7,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+from sqlalchemy.pool import QueuePool
+
+from media_grpc.bootstrap import Application
 
 
 def test_reflection_lists_media_service_and_health(channel: grpc.Channel) -> None:
@@ -26,3 +29,12 @@ def test_health_reports_serving_for_the_server_and_media_service(channel: grpc.C
     for service in ("", "media.v1.MediaService"):
         answer = health.Check(health_pb2.HealthCheckRequest(service=service))
         assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_database_pool_keeps_a_connection_per_rpc_thread(app: Application) -> None:
+    pool = app.engine.pool
+    assert isinstance(pool, QueuePool)
+    assert pool.size() >= app.settings.grpc_max_workers, (
+        f"pool keeps {pool.size()} connections for {app.settings.grpc_max_workers} RPC threads: "
+        "overflow connections would be opened and closed on every busy second"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, delete, false, func, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -49,6 +49,11 @@ class AbstractMediaRepository(abc.ABC):
 
     # Lifecycle sweeps. ``claim`` locks the rows found until the transaction ends and skips rows
     # another transaction holds, so that two cleanup runs never act on the same media.
+
+    @abc.abstractmethod
+    def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
+        """When the owner's PENDING sessions still open at ``now`` expire, soonest first, at
+        most ``limit`` of them (one column: cheap enough for every CreateUploadSession)."""
 
     @abc.abstractmethod
     def find_expired_pending(
@@ -157,6 +162,20 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
             )
         stmt = stmt.order_by(MediaRow.created_at.desc(), MediaRow.id.desc()).limit(query.limit)
         return self._with_variants(list(self.session.scalars(stmt)))
+
+    def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
+        stmt = (
+            select(MediaRow.expires_at)
+            .where(
+                MediaRow.owner_id == owner_id,
+                MediaRow.status == Status.PENDING.value,
+                MediaRow.expires_at > now,
+            )
+            .order_by(MediaRow.expires_at)
+            .limit(limit)
+        )
+        # SQLite returns naive datetimes; everything stored is UTC.
+        return [at if at.tzinfo else at.replace(tzinfo=UTC) for at in self.session.scalars(stmt)]
 
     def find_expired_pending(
         self, now: datetime, limit: int, *, claim: bool = False

@@ -218,7 +218,7 @@ class Uploader:
         states.save(state)
         missing = [n for n in range(1, state.part_count + 1) if n not in already]
         with ThreadPoolExecutor(self.parallel, thread_name_prefix="part") as pool:
-            futures = {pool.submit(self._send_part, path, state, n): n for n in missing}
+            futures = {pool.submit(self._send_part, path, state, states, n): n for n in missing}
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in pending:
                 future.cancel()
@@ -234,7 +234,9 @@ class Uploader:
                     ) from error
         return etags
 
-    def _send_part(self, path: Path, state: UploadState, number: int) -> tuple[int, str]:
+    def _send_part(
+        self, path: Path, state: UploadState, states: StateFile, number: int
+    ) -> tuple[int, str]:
         offset = (number - 1) * state.part_size
         with path.open("rb") as f:
             f.seek(offset)
@@ -245,7 +247,7 @@ class Uploader:
             with self._url_lock:
                 self._urls.pop(number, None)
             etag = self.transfer.put(self._url(state, number), data, {}, self.progress.advance)
-        StateFile(state_path(path)).part_done(state, number, etag)
+        states.part_done(state, number, etag)
         self.sent_parts.append(number)
         log.info("part %d/%d sent", number, state.part_count)
         return number, etag

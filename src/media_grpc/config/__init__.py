@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     #: gRPC listen address.
     grpc_listen: str = "127.0.0.1:50051"
+    #: Threads handling RPCs. Each may hold a database connection, so the pool keeps at
+    #: least this many (a smaller pool opens and closes connections under load).
+    grpc_max_workers: int = 32
     #: Where the embedded default keeps its SQLite file.
     data_dir: Path = Path(".media-data")
     #: SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/db``. Unset: embedded SQLite.

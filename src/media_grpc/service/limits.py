@@ -7,10 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from media_grpc.adapters.repository import MediaFilter
 from media_grpc.config.limits import LimitSettings
 from media_grpc.domain.errors import ResourceExhausted
-from media_grpc.domain.model import Status
 from media_grpc.service.context import ServiceContext
 
 #: Buckets kept before full (idle) ones are forgotten.
@@ -86,17 +84,11 @@ class UploadAdmission:
         if cap == 0:
             return
         now = self.ctx.now()
-        # Newest first: unexpired sessions come before expired ones.
         with self.ctx.uow() as uow:
-            pending = uow.media.find(
-                MediaFilter(owner_id=owner_id, status=Status.PENDING, limit=cap)
-            )
-        open_sessions = [m for m in pending if m.expires_at > now]
-        if len(open_sessions) < cap:
+            expiries = uow.media.open_session_expiries(owner_id, now, cap)
+        if len(expiries) < cap:
             return
-        wait = max(
-            1.0, math.ceil(min(m.expires_at for m in open_sessions).timestamp() - now.timestamp())
-        )
+        wait = max(1.0, math.ceil(expiries[0].timestamp() - now.timestamp()))
         raise ResourceExhausted(
             f"owner {owner_id} has {cap} upload sessions pending, the most allowed; complete or "
             f"abort one, or retry in {wait:.0f} s when the oldest expires",

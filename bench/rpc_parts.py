@@ -1,0 +1,121 @@
+"""What CreateUploadSession and CompleteUpload cost without gRPC: each part of the use case
+called in this process, one thread, against the same PostgreSQL database and moto server."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from media_grpc.adapters.jwt_tokens import issue_token
+from media_grpc.bootstrap import Application, build_application
+from media_grpc.config import Settings
+from media_grpc.domain.model import Purpose
+from media_grpc.domain.principal import Principal
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from media_grpc.service.uploads import UploadRequest
+
+CALLS = 300
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 248
+
+
+@dataclass(frozen=True)
+class Cost:
+    cpu_us: float
+    wall_us: float
+
+
+def cost(call: Callable[[], object], calls: int = CALLS) -> Cost:
+    for _ in range(20):
+        call()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(calls):
+        call()
+    return Cost(
+        (time.process_time() - cpu) / calls * 1e6, (time.perf_counter() - wall) / calls * 1e6
+    )
+
+
+def breakdown(database_url: str, s3_endpoint: str, bucket: str) -> str:
+    settings = Settings(
+        database_url=database_url,
+        s3_endpoint_url=s3_endpoint,
+        s3_access_key_id=EMBEDDED_ACCESS_KEY,
+        s3_secret_access_key=EMBEDDED_SECRET_KEY,  # type: ignore[arg-type]
+        s3_bucket=bucket,
+    )
+    app = build_application(settings, migrate=False)
+    try:
+        return _measure(app)
+    finally:
+        app.close()
+
+
+def _measure(app: Application) -> str:
+    users = itertools.cycle([Principal(f"parts-{n}", False) for n in range(10_000)])
+    request = UploadRequest(
+        purpose=Purpose.POST_IMAGE,
+        file_name="bench.png",
+        content_type="image/png",
+        size_bytes=len(PNG),
+    )
+    token = issue_token(app.settings.auth, "parts-user")
+    admission = app.uploads.admission
+    create = cost(lambda: app.uploads.create_session(next(users), request))
+    parts: list[tuple[str, Cost]] = [
+        ("JWT verification (PyJWT HS256)", cost(lambda: app.verifier.principal(token))),
+        (
+            "presign the PUT (botocore)",
+            cost(
+                lambda: app.storage.presign_put(
+                    "posts/u/2026/01/01/x.png",
+                    content_type="image/png",
+                    content_length=len(PNG),
+                    sha256_b64=None,
+                    expires_in=900,
+                )
+            ),
+        ),
+    ]
+    if admission is not None:
+        parts.append(
+            (
+                "per-owner admission (token bucket + PENDING query)",
+                cost(lambda: admission.admit(next(users).subject)),
+            )
+        )
+    accounted = sum(c.cpu_us for _, c in parts[1:])
+    parts.append(
+        ("the rest: INSERT through the unit of work, domain", Cost(create.cpu_us - accounted, 0))
+    )
+    sessions = [app.uploads.create_session(next(users), request) for _ in range(CALLS + 20)]
+    for s in sessions:
+        app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=s.media.storage_key, Body=PNG)
+    pending = iter(sessions)
+
+    def complete_next() -> object:
+        media = next(pending).media
+        return app.uploads.complete_upload(Principal(media.owner_id, False), media.id)
+
+    complete = cost(complete_next)
+    key = sessions[0].media.storage_key
+    head = cost(lambda: app.storage.head(key))
+    read = cost(lambda: app.storage.read_range(key, 0, 63))
+    lines = [
+        "| part | CPU µs/call | share of CreateUploadSession CPU |",
+        "|---|---:|---:|",
+        f"| **CreateUploadSession, whole use case** | {create.cpu_us:,.0f} | 100% |",
+    ]
+    lines += [f"| {name} | {c.cpu_us:,.0f} | {c.cpu_us / create.cpu_us:.0%} |" for name, c in parts]
+    lines += [
+        "",
+        "| part | CPU µs/call | wall µs/call |",
+        "|---|---:|---:|",
+        f"| **CompleteUpload, whole use case** | {complete.cpu_us:,.0f} "
+        f"| {complete.wall_us:,.0f} |",
+        f"| HEAD the object (botocore -> moto) | {head.cpu_us:,.0f} | {head.wall_us:,.0f} |",
+        f"| GET the first bytes to sniff (botocore -> moto) | {read.cpu_us:,.0f} "
+        f"| {read.wall_us:,.0f} |",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""Real parts for benchmarks: a fresh PostgreSQL database, a moto S3 server process and
+`media-grpc serve` processes, each started the way an operator starts them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import grpc
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from media_grpc.adapters.database import build_engine
+from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+
+#: Where the benchmarks find PostgreSQL (a database of their own is created there per run).
+DATABASE_URL = os.environ.get(
+    "MEDIA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+#: Where the benchmarks find RabbitMQ (exchanges and queues under a prefix of the run's own).
+BROKER_URL = os.environ.get("MEDIA_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{process.args} did not listen on {port} within {timeout}s")
+
+
+@contextmanager
+def fresh_database(server_url: str = DATABASE_URL) -> Iterator[str]:
+    """A new database, migrated to head, dropped afterwards; yields its URL."""
+    admin_url = make_url(server_url)
+    name = f"media_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    engine = build_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def process(
+    args: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process (output to ``log``, or dropped), terminated (then killed) on exit."""
+    with open(log or os.devnull, "wb") as out:
+        child = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@contextmanager
+def moto_server() -> Iterator[tuple[str, int]]:
+    """moto's S3 server in a process of its own; yields the endpoint URL and its pid."""
+    port = free_port()
+    with process([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]) as child:
+        wait_for_port(port, child)
+        yield f"http://127.0.0.1:{port}", child.pid
+
+
+@dataclass
+class Stack:
+    database_url: str
+    s3_endpoint: str
+    bucket: str
+    env: dict[str, str]
+    exits: ExitStack
+    servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+    moto_pid: int = 0
+
+    def add_server(self, extra_env: dict[str, str] | None = None, log: Path | None = None) -> int:
+        """One more `media-grpc serve` process on a free port; returns the port."""
+        port = free_port()
+        env = {**self.env, "MEDIA_GRPC_LISTEN": f"127.0.0.1:{port}", **(extra_env or {})}
+        child = self.exits.enter_context(process([str(BIN / "media-grpc"), "serve"], env, log))
+        wait_for_port(port, child)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+        self.servers.append(child)
+        self.ports.append(port)
+        return port
+
+    def add_worker(self, log: Path, extra_env: dict[str, str] | None = None) -> None:
+        """A `media-grpc worker` process writing its log to ``log``, consuming once it returns."""
+        env = {**self.env, **(extra_env or {})}
+        child = self.exits.enter_context(process([str(BIN / "media-grpc"), "worker"], env, log))
+        deadline = time.monotonic() + 60
+        while "worker consuming" not in log.read_text():
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"media-grpc worker did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+
+    @property
+    def target(self) -> str:
+        """A channel target over every server (use with the round_robin policy)."""
+        return "ipv4:" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
+
+
+def server_env(database_url: str, s3_endpoint: str, bucket: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env.update(
+        MEDIA_ENVIRONMENT="development",
+        MEDIA_DATABASE_URL=database_url,
+        MEDIA_S3_ENDPOINT_URL=s3_endpoint,
+        MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
+        MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
+        MEDIA_S3_BUCKET=bucket,
+    )
+    return env
+
+
+def create_bucket(endpoint: str, bucket: str) -> None:
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=EMBEDDED_ACCESS_KEY,
+        aws_secret_access_key=EMBEDDED_SECRET_KEY,
+    ).create_bucket(Bucket=bucket)
+
+
+@contextmanager
+def broker_prefix(broker_url: str) -> Iterator[str]:
+    """Exchange and queue names of this run's own on the shared RabbitMQ, deleted afterwards."""
+    import pika
+
+    from media_grpc.config import Settings
+    from media_grpc.pipeline_bootstrap import topology_for
+
+    prefix = f"media-bench-{uuid.uuid4().hex[:8]}"
+    try:
+        yield prefix
+    finally:
+        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+        try:
+            settings = Settings(broker_url=broker_url, broker_prefix=prefix)
+            topology_for(settings).delete(connection.channel())
+        finally:
+            connection.close()
+
+
+@contextmanager
+def stack(servers: int = 1, *, broker: bool = False) -> Iterator[Stack]:
+    """PostgreSQL (fresh database), moto S3 and ``servers`` `media-grpc serve` processes;
+    with ``broker``, RabbitMQ under a prefix of the run's own (add workers with add_worker)."""
+    with ExitStack() as exits:
+        database_url = exits.enter_context(fresh_database())
+        endpoint, moto_pid = exits.enter_context(moto_server())
+        bucket = f"media-bench-{uuid.uuid4().hex[:8]}"
+        create_bucket(endpoint, bucket)
+        env = server_env(database_url, endpoint, bucket)
+        if broker:
+            env["MEDIA_BROKER_URL"] = BROKER_URL
+            env["MEDIA_BROKER_PREFIX"] = exits.enter_context(broker_prefix(BROKER_URL))
+        running = Stack(database_url, endpoint, bucket, env, exits, moto_pid=moto_pid)
+        for _ in range(servers):
+            running.add_server()
+        yield running

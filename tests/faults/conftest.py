@@ -1,0 +1,210 @@
+"""Fault tests: real `media-grpc serve` processes against PostgreSQL and moto, with faults
+injected from outside (backends terminated, signals, a misbehaving S3 proxy)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import grpc
+import pytest
+import requests
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from media_grpc.adapters.database import build_engine
+from media_grpc.adapters.jwt_tokens import issue_token
+from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.config.auth import AuthSettings
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from tests.faults.proxy import FaultyS3Proxy
+from tests.services import postgres_url
+
+CLI = str(Path(sys.executable).parent / "media-grpc")
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 120
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def fault_database() -> Iterator[str]:
+    """A database of this module's own (faults terminate its connections), migrated."""
+    with postgres_url() as server_url:
+        admin_url = make_url(server_url)
+        name = f"media_faults_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin_url.set(database=name).render_as_string(hide_password=False)
+        engine = build_engine(url)
+        upgrade_to_head(engine)
+        engine.dispose()
+        try:
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    server = LocalS3(port=0)
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def s3_proxy(moto_endpoint: str) -> Iterator[FaultyS3Proxy]:
+    proxy = FaultyS3Proxy(moto_endpoint).start()
+    yield proxy
+    proxy.stop()
+
+
+@dataclass
+class Served:
+    """A `media-grpc serve` process and a client of it."""
+
+    process: subprocess.Popen[str]
+    address: str
+    channel: grpc.Channel
+    stub: media_pb2_grpc.MediaServiceStub
+    bucket: str
+    auth: Callable[[str], list[tuple[str, str]]]
+    output: list[str] = field(default_factory=list)
+
+    def create(self, user: str, timeout: float = 30) -> pb.CreateUploadSessionResponse:
+        request = pb.CreateUploadSessionRequest(
+            purpose=pb.PURPOSE_POST_IMAGE,
+            file_name="fault.png",
+            content_type="image/png",
+            size_bytes=len(PNG),
+        )
+        answer: pb.CreateUploadSessionResponse = self.stub.CreateUploadSession(
+            request, metadata=self.auth(user), timeout=timeout
+        )
+        return answer
+
+    def uploaded_session(self, user: str) -> str:
+        """A session whose bytes are in storage, ready to complete; returns the media id."""
+        session = self.create(user)
+        requests.put(
+            session.single_put.url,
+            data=PNG,
+            headers=dict(session.single_put.headers),
+            timeout=30,
+        ).raise_for_status()
+        return session.media_id
+
+    def complete(self, user: str, media_id: str, timeout: float = 60) -> pb.Media:
+        answer = self.stub.CompleteUpload(
+            pb.CompleteUploadRequest(media_id=media_id), metadata=self.auth(user), timeout=timeout
+        )
+        return answer.media
+
+
+def _wait_until_serving(process: subprocess.Popen[str], address: str) -> None:
+    deadline = time.monotonic() + 30
+    with grpc.insecure_channel(address) as channel:
+        while True:
+            try:
+                grpc.channel_ready_future(channel).result(timeout=1)
+                return
+            except grpc.FutureTimeoutError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read() if process.stdout else ""
+                    pytest.fail(f"media-grpc serve did not come up:\n{output}")
+
+
+@pytest.fixture
+def serve(fault_database: str, s3_proxy: FaultyS3Proxy) -> Iterator[Callable[..., Served]]:
+    """``serve(*args)`` starts `media-grpc serve` against the database and the S3 proxy."""
+    started: list[Served] = []
+    auth_settings = AuthSettings()
+
+    def start(*args: str) -> Served:
+        bucket = f"media-faults-{uuid.uuid4().hex[:8]}"
+        boto3.client(
+            "s3",
+            endpoint_url=s3_proxy.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=EMBEDDED_ACCESS_KEY,
+            aws_secret_access_key=EMBEDDED_SECRET_KEY,
+        ).create_bucket(Bucket=bucket)
+        address = f"127.0.0.1:{free_port()}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+        env.update(
+            MEDIA_GRPC_LISTEN=address,
+            MEDIA_DATABASE_URL=fault_database,
+            MEDIA_S3_ENDPOINT_URL=s3_proxy.endpoint,
+            MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
+            MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
+            MEDIA_S3_BUCKET=bucket,
+            # The faults here are not about per-owner limits: one owner calls in a loop.
+            MEDIA_LIMITS__UPLOAD_SESSIONS_PER_SECOND="100000",
+            MEDIA_LIMITS__UPLOAD_SESSION_BURST="100000",
+            MEDIA_LIMITS__MAX_PENDING_SESSIONS="0",
+        )
+        process = subprocess.Popen(
+            [CLI, "serve", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        _wait_until_serving(process, address)
+        channel = grpc.insecure_channel(address)
+        served = Served(
+            process=process,
+            address=address,
+            channel=channel,
+            stub=media_pb2_grpc.MediaServiceStub(channel),
+            bucket=bucket,
+            auth=lambda user: [("authorization", f"Bearer {issue_token(auth_settings, user)}")],
+        )
+        threading.Thread(target=_drain, args=(served,), daemon=True).start()
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.channel.close()
+        if served.process.poll() is None:
+            served.process.terminate()
+            try:
+                served.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                served.process.kill()
+
+
+def _drain(served: Served) -> None:
+    """Keep the server's output (its pipe must not fill up), for failure messages."""
+    assert served.process.stdout is not None
+    for line in served.process.stdout:
+        served.output.append(line)
+
+
+# The pipeline faults run on the integration fixtures: the run's database, moto, RabbitMQ under
+# a prefix of the test's own.
+from tests.integration.conftest import app, database_url, s3_endpoint, settings  # noqa: E402, F401
+from tests.integration.pipeline.conftest import (  # noqa: E402, F401
+    broker_url,
+    make_app,
+    pipeline_app,
+    pipeline_settings,
+)

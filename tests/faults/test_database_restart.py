@@ -1,0 +1,173 @@
+"""PostgreSQL connections lost under load: the server recovers by itself (pool pre-ping), and
+only calls in flight at the moment of the loss fail, with UNAVAILABLE (retryable)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tests.faults.conftest import Served
+from tests.faults.load import Callers, Outcome, wait_for
+
+pytestmark = pytest.mark.faults
+
+CALLERS = 8
+
+Window = tuple[float, float]
+
+
+def terminate_backends(database_url: str) -> tuple[int, Window]:
+    """What a database restart does to this database's connections.
+
+    Returns how many were cut and the window from the request until every one of those
+    backends is gone (a terminated backend exits asynchronously).
+    """
+    # Autocommit: pg_stat_activity is a snapshot that holds for a whole transaction.
+    engine = create_engine(database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    started = time.monotonic()
+    with engine.connect() as conn:
+        pids = list(
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+        )
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) pid"), {"pids": pids}
+        )
+        while conn.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": pids}
+        ).scalar_one():
+            time.sleep(0.01)
+    engine.dispose()
+    return len(pids), (started, time.monotonic())
+
+
+def in_flight(outcome: Outcome, windows: list[Window]) -> bool:
+    return any(outcome.started <= end and start <= outcome.ended for start, end in windows)
+
+
+def describe(outcomes: list[Outcome]) -> str:
+    codes: dict[str, int] = {}
+    for o in outcomes:
+        codes[o.code.name] = codes.get(o.code.name, 0) + 1
+    return ", ".join(f"{n} {code}" for code, n in sorted(codes.items())) or "none"
+
+
+def test_lost_database_connections_fail_only_calls_in_flight_and_server_recovers(
+    serve: Callable[..., Served], fault_database: str, unique_user: str
+) -> None:
+    served = serve()
+    with Callers(CALLERS, lambda _i: served.create(unique_user, timeout=15)) as callers:
+        wait_for(
+            lambda: callers.succeeded() >= 50,
+            30,
+            "50 sessions before the fault",
+            callers.codes,
+        )
+        cuts: list[Window] = []
+        killed = 0
+        for _ in range(3):
+            count, window = terminate_backends(fault_database)
+            killed += count
+            cuts.append(window)
+            time.sleep(1.0)
+        recovered_from = time.monotonic()
+        wait_for(
+            lambda: sum(o.ok and o.started > recovered_from for o in callers.outcomes) >= 50,
+            30,
+            "50 sessions after the last fault",
+            callers.codes,
+        )
+    outcomes = callers.outcomes
+    failed = [o for o in outcomes if not o.ok]
+    stray = [o for o in failed if not in_flight(o, cuts)]
+    after = [o for o in outcomes if o.started > recovered_from]
+
+    assert killed >= 3, f"only {killed} backends were terminated over 3 cuts"
+    assert not stray, (
+        f"{len(stray)}/{len(failed)} failed calls were not in flight at any of the 3 cuts "
+        f"({describe(stray)})"
+    )
+    assert len(failed) <= CALLERS * len(cuts), (
+        f"{len(failed)} calls failed, more than the {CALLERS * len(cuts)} that can be in flight"
+    )
+    assert all(o.code is grpc.StatusCode.UNAVAILABLE for o in failed), (
+        f"failed calls must be UNAVAILABLE (retryable): {describe(failed)}"
+    )
+    assert all(o.ok for o in after), (
+        f"after recovery {sum(o.ok for o in after)}/{len(after)} calls succeeded"
+    )
+    assert served.process.poll() is None, "the server exited: " + "".join(served.output[-20:])
+    print(
+        f"{len(outcomes) - len(failed)}/{len(outcomes)} calls succeeded across 3 cuts of "
+        f"{killed} connections; {len(failed)} failed in flight ({describe(failed)}); "
+        f"{len(after)}/{len(after)} after recovery"
+    )
+
+
+def postgres_cluster() -> str:
+    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
+    return versions[-1]
+
+
+@pytest.mark.skipif(
+    os.environ.get("MEDIA_TEST_ALLOW_SERVICE_RESTART") != "1",
+    reason="restarts the machine's PostgreSQL: set MEDIA_TEST_ALLOW_SERVICE_RESTART=1 (CI does)",
+)
+def test_database_restart_fails_calls_only_during_the_outage_and_server_recovers(
+    serve: Callable[..., Served], unique_user: str
+) -> None:
+    served = serve()
+    with Callers(CALLERS, lambda _i: served.create(unique_user, timeout=15)) as callers:
+        wait_for(
+            lambda: callers.succeeded() >= 50,
+            30,
+            "50 sessions before the restart",
+            callers.codes,
+        )
+        outage_started = time.monotonic()
+        subprocess.run(
+            [
+                "pg_ctlcluster",
+                "--skip-systemctl-redirect",
+                postgres_cluster(),
+                "main",
+                "restart",
+            ],
+            check=True,
+            timeout=120,
+        )
+        outage_ended = time.monotonic()
+        wait_for(
+            lambda: sum(o.ok and o.started > outage_ended for o in callers.outcomes) >= 50,
+            60,
+            "50 sessions after the restart",
+            callers.codes,
+        )
+    outcomes = callers.outcomes
+    failed = [o for o in outcomes if not o.ok]
+    outside = [o for o in failed if o.started > outage_ended + 1.0 or o.ended < outage_started]
+    assert not outside, (
+        f"{len(outside)}/{len(failed)} failures happened outside the "
+        f"{outage_ended - outage_started:.1f} s outage ({describe(outside)})"
+    )
+    assert all(o.code is grpc.StatusCode.UNAVAILABLE for o in failed), (
+        f"failed calls must be UNAVAILABLE (retryable): {describe(failed)}"
+    )
+    assert served.process.poll() is None, "the server exited: " + "".join(served.output[-20:])
+    print(
+        f"{len(outcomes) - len(failed)}/{len(outcomes)} calls succeeded across a "
+        f"{outage_ended - outage_started:.1f} s restart; {len(failed)} failed during it "
+        f"({describe(failed)})"
+    )
