@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pika
 import pytest
@@ -22,12 +23,13 @@ from media_grpc.config import Settings
 from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.domain.keys import output_prefix
-from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.model import JobKind, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.pipeline_bootstrap import build_consumer, build_relay, topology_for
 from media_grpc.service.uploads import UploadRequest
 from tests.services import rabbitmq_url
 from workers.consumer import RabbitMqConsumer
+from workers.stage import StageJob, StageResult
 
 #: Short retry delays, so a job exhausts its three attempts in about a second.
 TEST_DELAYS = [0.3, 0.6]
@@ -118,6 +120,22 @@ def running_relay(app: Application, url: str | None = None) -> Iterator[OutboxRe
         yield relay
     finally:
         relay.stop()
+
+
+class BrokenStage:
+    """Stands in for a stage: raises a transient error while ``broken``, else runs ``stage``."""
+
+    def __init__(self, consumer: RabbitMqConsumer, kind: JobKind = JobKind.IMAGE) -> None:
+        self.stages = consumer.middleware.handler.stages
+        self.kind = kind
+        self.stage = self.stages[kind]
+        self.broken = True
+        self.stages[kind] = self
+
+    def __call__(self, job: StageJob, source: Path, work_dir: Path) -> StageResult:
+        if self.broken:
+            raise OSError("scratch disk unavailable (a transient failure made by the test)")
+        return self.stage(job, source, work_dir)
 
 
 def png_bytes(width: int = 64, height: int = 48) -> bytes:

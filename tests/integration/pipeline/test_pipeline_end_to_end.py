@@ -14,8 +14,8 @@ from PIL import Image
 
 from media_grpc.bootstrap import Application
 from media_grpc.domain.model import FailureReason, Status
-from media_grpc.domain.principal import Principal
 from tests.integration.pipeline.conftest import (
+    BrokenStage,
     assert_one_variant_set,
     media_of,
     png_bytes,
@@ -87,17 +87,9 @@ def test_failed_media_can_be_retried_and_then_reaches_ready(
     auth: Auth,
     unique_user: str,
 ) -> None:
-    media_id = upload(pipeline_app, unique_user, png_bytes(), complete=False)
-    media = wait_for(pipeline_app, media_id, {Status.PENDING})
-    original = pipeline_app.storage.read_range(media.storage_key, 0, 10_000_000)
-    pipeline_app.storage.delete([media.storage_key])
-    # Completion checks the object, so put it back after completion to fail processing only.
-    pipeline_app.s3_client.put_object(
-        Bucket=pipeline_app.settings.s3_bucket, Key=media.storage_key, Body=original
-    )
-    pipeline_app.uploads.complete_upload(Principal(unique_user), media_id)
-    pipeline_app.storage.delete([media.storage_key])
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    media_id = upload(pipeline_app, unique_user, png_bytes())
+    with running_worker(pipeline_app) as worker, running_relay(pipeline_app):
+        stage = BrokenStage(worker)
         failed = wait_for(pipeline_app, media_id, {Status.FAILED})
         assert failed.failure is not None
         assert failed.failure.reason is FailureReason.PROCESSING_ERROR
@@ -106,9 +98,7 @@ def test_failed_media_can_be_retried_and_then_reaches_ready(
                 pb.RetryProcessingRequest(media_id=media_id), metadata=auth(unique_user + "x")
             )
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        pipeline_app.s3_client.put_object(
-            Bucket=pipeline_app.settings.s3_bucket, Key=media.storage_key, Body=original
-        )
+        stage.broken = False
         retried = stub.RetryProcessing(
             pb.RetryProcessingRequest(media_id=media_id), metadata=auth(unique_user)
         ).media

@@ -27,6 +27,7 @@ from media_grpc.domain.model import FailureReason, JobKind, Status
 from media_grpc.pipeline_bootstrap import build_consumer, topology_for
 from tests.integration.pipeline.conftest import (
     TEST_DELAYS,
+    BrokenStage,
     assert_one_variant_set,
     media_of,
     png_bytes,
@@ -138,10 +139,10 @@ def test_corrupt_image_fails_at_once_and_is_parked_in_the_dead_letter_queue(
 def test_job_failing_every_attempt_ends_in_the_dead_letter_queue_with_its_media_failed(
     pipeline_app: Application, unique_user: str
 ) -> None:
-    media_id = upload(pipeline_app, unique_user, png_bytes())
-    pipeline_app.storage.delete([media_of(pipeline_app, media_id).storage_key])
     started = time.monotonic()
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_worker(pipeline_app) as worker, running_relay(pipeline_app):
+        BrokenStage(worker)
+        media_id = upload(pipeline_app, unique_user, png_bytes())
         failed = wait_for(pipeline_app, media_id, {Status.FAILED})
         time.sleep(0.3)  # the dead letter is published right after the status is recorded
     assert time.monotonic() - started >= sum(TEST_DELAYS)
