@@ -13,6 +13,7 @@ from media_grpc.adapters.blob_storage import BlobStorage
 from media_grpc.adapters.database import build_engine, build_session_factory
 from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.s3_storage import S3BlobStorage, build_s3_client
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.api.messages import MediaMessages
@@ -47,6 +48,7 @@ class Application:
     queries: MediaQueries
     messages: MediaMessages
     verifier: TokenVerifier
+    outbox_signal: OutboxSignal = field(default_factory=OutboxSignal)
     local_s3: LocalS3 | None = None
     closers: list[Any] = field(default_factory=list)
 
@@ -130,7 +132,10 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         upgrade_to_head(engine)
     storage = S3BlobStorage(client, settings.s3_bucket)
     session_factory = build_session_factory(engine)
-    ctx = ServiceContext(uow=lambda: SqlAlchemyUnitOfWork(session_factory), storage=storage)
+    outbox_signal = OutboxSignal()
+    ctx = ServiceContext(
+        uow=lambda: SqlAlchemyUnitOfWork(session_factory, outbox_signal), storage=storage
+    )
     cdn = settings.cdn_base_url or f"{endpoint}/{settings.s3_bucket}"
     return Application(
         settings=settings,
@@ -144,6 +149,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         queries=MediaQueries(ctx),
         messages=MediaMessages(cdn),
         verifier=TokenVerifier(settings.auth),
+        outbox_signal=outbox_signal,
         local_s3=local_s3,
     )
 

@@ -66,6 +66,7 @@ def build_relay(app: Application, publisher: JobPublisher) -> OutboxRelay:
         batch_size=pipeline.relay_batch_size,
         poll_interval=pipeline.relay_poll_interval_seconds,
         max_backoff=pipeline.relay_max_backoff_seconds,
+        signal=app.outbox_signal,
     )
 
 

@@ -66,8 +66,11 @@ class AbstractOutbox(abc.ABC):
 class SqlAlchemyOutbox(AbstractOutbox):
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: Rows added in this session and not yet committed.
+        self.added = 0
 
     def add(self, job: ProcessingJob) -> None:
+        self.added += 1
         self.session.add(
             OutboxRow(
                 id=job.job_id,

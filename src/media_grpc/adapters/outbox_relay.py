@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.orm import OutboxRow
 from media_grpc.adapters.outbox import job_from_payload
+from media_grpc.adapters.outbox_signal import OutboxSignal
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class OutboxRelay:
         batch_size: rows claimed per transaction.
         poll_interval: seconds to sleep when nothing is pending.
         max_backoff: longest sleep, in seconds, between attempts while publishing fails.
+        signal: wakes the relay early when this process commits outbox rows.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class OutboxRelay:
         batch_size: int = 100,
         poll_interval: float = 0.5,
         max_backoff: float = 30.0,
+        signal: OutboxSignal | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.publisher = publisher
@@ -57,6 +60,7 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
         self.stopping = threading.Event()
+        self.signal = signal or OutboxSignal()
         self._thread: threading.Thread | None = None
 
     def relay_once(self) -> int:
@@ -114,7 +118,7 @@ class OutboxRelay:
                 break
             if published < self.batch_size:
                 self.publisher.idle()
-                self.stopping.wait(self.poll_interval)
+                self.signal.wait(self.poll_interval)
 
     def _sleep(self, seconds: float) -> None:
         self.stopping.wait(seconds)
@@ -132,6 +136,7 @@ class OutboxRelay:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
+        self.signal.notify()
         if self._thread is not None:
             self._thread.join(timeout)
         self.publisher.close()

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from media_grpc.adapters.outbox import AbstractOutbox, SqlAlchemyOutbox
+from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
 from media_grpc.domain.errors import Unavailable
 
@@ -39,13 +40,17 @@ class AbstractUnitOfWork(abc.ABC):
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     """Opens a session on enter; rolls back whatever was not committed on exit."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], outbox_signal: OutboxSignal | None = None
+    ) -> None:
         self.session_factory = session_factory
+        self.outbox_signal = outbox_signal
 
     def __enter__(self) -> Self:
         self.session = self.session_factory()
         self.media = SqlAlchemyMediaRepository(self.session)
-        self.outbox = SqlAlchemyOutbox(self.session)
+        self._outbox = SqlAlchemyOutbox(self.session)
+        self.outbox = self._outbox
         return super().__enter__()
 
     def __exit__(
@@ -67,6 +72,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def commit(self) -> None:
         self.session.commit()
+        if self._outbox.added:
+            self._outbox.added = 0
+            if self.outbox_signal is not None:
+                self.outbox_signal.notify()
 
     def rollback(self) -> None:
+        self._outbox.added = 0
         self.session.rollback()

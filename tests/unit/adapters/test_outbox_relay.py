@@ -18,6 +18,8 @@ from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.orm import OutboxRow
 from media_grpc.adapters.outbox import SqlAlchemyOutbox
 from media_grpc.adapters.outbox_relay import OutboxRelay
+from media_grpc.adapters.outbox_signal import OutboxSignal
+from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import JobKind, Purpose
 from tests.fakes import RecordingPublisher
@@ -139,3 +141,23 @@ def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Sessio
     thread.join(5)
     assert publisher.jobs == jobs
     assert outage["left"] == 0
+
+
+def test_a_commit_with_outbox_rows_wakes_the_relay_before_its_next_poll(
+    sessions: sessionmaker[Session],
+) -> None:
+    signal = OutboxSignal()
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(sessions, publisher, lambda: NOW, poll_interval=30.0, signal=signal)
+    relay.start()
+    try:
+        time.sleep(0.2)  # the relay found nothing and sleeps for up to 30 s
+        with SqlAlchemyUnitOfWork(sessions, signal) as uow:
+            uow.outbox.add(job(1))
+            uow.commit()
+        deadline = time.monotonic() + 5
+        while not publisher.jobs and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        relay.stop()
+    assert [j.job_id for j in publisher.jobs] == ["job-001"]
