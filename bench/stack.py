@@ -16,11 +16,8 @@ from pathlib import Path
 
 import boto3
 import grpc
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from media_grpc.adapters.database import build_engine
-from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.adapters.database import scratch_database
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 
 #: Where the benchmarks find PostgreSQL (a database of their own is created there per run).
@@ -49,26 +46,6 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{process.args} did not listen on {port} within {timeout}s")
-
-
-@contextmanager
-def fresh_database(server_url: str = DATABASE_URL) -> Iterator[str]:
-    """A new database, migrated to head, dropped afterwards; yields its URL."""
-    admin_url = make_url(server_url)
-    name = f"media_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    engine = build_engine(url)
-    upgrade_to_head(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
@@ -187,7 +164,7 @@ def stack(servers: int = 1, *, broker: bool = False) -> Iterator[Stack]:
     """PostgreSQL (fresh database), moto S3 and ``servers`` `media-grpc serve` processes;
     with ``broker``, RabbitMQ under a prefix of the run's own (add workers with add_worker)."""
     with ExitStack() as exits:
-        database_url = exits.enter_context(fresh_database())
+        database_url = exits.enter_context(scratch_database(DATABASE_URL, "media_bench"))
         endpoint, moto_pid = exits.enter_context(moto_server())
         bucket = f"media-bench-{uuid.uuid4().hex[:8]}"
         create_bucket(endpoint, bucket)

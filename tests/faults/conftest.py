@@ -20,12 +20,9 @@ import pytest
 import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from media_grpc.adapters.database import build_engine
+from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.jwt_tokens import issue_token
-from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.config.auth import AuthSettings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from tests.faults.proxy import FaultyS3Proxy
@@ -44,22 +41,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def fault_database() -> Iterator[str]:
     """A database of this module's own (faults terminate its connections), migrated."""
-    with postgres_url() as server_url:
-        admin_url = make_url(server_url)
-        name = f"media_faults_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.set(database=name).render_as_string(hide_password=False)
-        engine = build_engine(url)
-        upgrade_to_head(engine)
-        engine.dispose()
-        try:
-            yield url
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    with postgres_url() as server_url, scratch_database(server_url, "media_faults") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

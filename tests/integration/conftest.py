@@ -9,12 +9,9 @@ from collections.abc import Callable, Iterator
 import grpc
 import pytest
 from media.v1 import media_pb2_grpc
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from media_grpc.adapters.database import build_engine
+from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.jwt_tokens import issue_token
-from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.api.server import RunningServer
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
@@ -27,22 +24,8 @@ Metadata = list[tuple[str, str]]
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A database of its own for this test run, migrated to head, dropped afterwards."""
-    with postgres_url() as server_url:
-        admin_url = make_url(server_url)
-        name = f"media_test_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.set(database=name).render_as_string(hide_password=False)
-        engine = build_engine(url)
-        upgrade_to_head(engine)
-        engine.dispose()
-        try:
-            yield url
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    with postgres_url() as server_url, scratch_database(server_url, "media_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
