@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import grpc
 
@@ -36,7 +37,7 @@ class AuthInterceptor(AroundInterceptor):
         self.verifier = verifier
 
     @contextmanager
-    def around(self, method: str, context: grpc.ServicerContext) -> Iterator[None]:
+    def around(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
         try:
             principal = self._authenticate(context)
         except Unauthenticated as e:

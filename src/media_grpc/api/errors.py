@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -80,7 +81,7 @@ class ErrorInterceptor(AroundInterceptor):
     """Domain errors become their status; anything else is logged and reported with an id."""
 
     @contextmanager
-    def around(self, method: str, context: grpc.ServicerContext) -> Iterator[None]:
+    def around(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
         try:
             yield
         except errors.MediaError as e:

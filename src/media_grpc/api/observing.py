@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import grpc
 from media.v1 import media_pb2
 
-from media_grpc.api.wrapping import Handler
+from media_grpc.api.wrapping import AroundInterceptor, Behaviour, Handler, wrap_handler
 from media_grpc.domain import errors
 from media_grpc.observability import metrics
 from media_grpc.observability.logs import bound
@@ -22,25 +23,6 @@ log = logging.getLogger("media_grpc.rpc")
 REQUEST_ID_KEY = "x-request-id"
 #: Methods left out of the log (health probes would drown the rest); still counted.
 QUIET_PREFIXES = ("/grpc.health.v1.Health/",)
-
-Behaviour = Callable[[Any, grpc.ServicerContext], Any]
-
-
-def _wrap(handler: Handler, around: Callable[[Behaviour], Behaviour]) -> Handler:
-    """A handler whose unary or server-streaming behaviour goes through ``around``."""
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(
-            around(handler.unary_unary),
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(
-            around(handler.unary_stream),
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
-    return handler
 
 
 def _request_id(context: grpc.ServicerContext) -> str:
@@ -57,37 +39,14 @@ def _code_name(context: grpc.ServicerContext, failed: bool) -> str:
     return str(code.name)
 
 
-class ObservingInterceptor(grpc.ServerInterceptor):
+class ObservingInterceptor(AroundInterceptor):
     """Outermost: binds request_id / method / media_id to the logs, then one line and the RPC
     metrics per call, with the final status code (what the client sees)."""
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
-        quiet = method.startswith(QUIET_PREFIXES)
-
-        def around(behaviour: Behaviour) -> Behaviour:
-            if handler.unary_stream:
-
-                def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                    with _Observation(method, request, context, quiet):
-                        yield from behaviour(request, context)
-
-                return stream
-
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                with _Observation(method, request, context, quiet):
-                    return behaviour(request, context)
-
-            return unary
-
-        return _wrap(handler, around)
+    def around(
+        self, method: str, request: Any, context: grpc.ServicerContext
+    ) -> AbstractContextManager[None]:
+        return _Observation(method, request, context, method.startswith(QUIET_PREFIXES))
 
 
 class _Observation:
@@ -152,4 +111,4 @@ class UploadMetricsInterceptor(grpc.ServerInterceptor):
 
             return unary
 
-        return _wrap(handler, around)
+        return wrap_handler(handler, around)
