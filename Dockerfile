@@ -13,7 +13,10 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER media
 WORKDIR /home/media
-ENV MEDIA_GRPC_LISTEN=0.0.0.0:50051 \
+# Production mode: every URL must be configured and the JWT secret must be a real one (the
+# server refuses a public or short secret on 0.0.0.0).
+ENV MEDIA_ENVIRONMENT=production \
+    MEDIA_GRPC_LISTEN=0.0.0.0:50051 \
     MEDIA_METRICS_HOST=0.0.0.0 \
     PYTHONUNBUFFERED=1
 EXPOSE 50051 9464

@@ -21,11 +21,13 @@ from media_grpc.api.server import RunningServer, create_server
 from media_grpc.api.servicer import MediaServicer
 from media_grpc.api.tls import server_credentials
 from media_grpc.config import Settings
+from media_grpc.domain.model import Purpose
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
 from media_grpc.service.limits import UploadAdmission
+from media_grpc.service.owner_rates import OwnerRates
 from media_grpc.service.posts import PostMedia
 from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
@@ -64,10 +66,17 @@ class Application:
                 self.settings.pipeline.watch_poll_interval_seconds,
                 self.settings.pipeline.watch_max_seconds,
             ),
-            retries=ProcessingRetries(self.ctx),
+            retries=ProcessingRetries(
+                self.ctx, self.settings.limits, self.job_time_limit, rates=self.uploads.rates
+            ),
         )
 
+    def job_time_limit(self, purpose: Purpose) -> float | None:
+        """The wall-clock limit configured for a purpose's processing jobs, if any."""
+        return self.settings.video.job_time_limit_seconds if purpose.is_video else None
+
     def serve(self, address: str | None = None) -> RunningServer:
+        self.settings.check_listen(address or self.settings.grpc_listen)
         return create_server(
             self.servicer(),
             self.verifier,
@@ -144,9 +153,12 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         s3_client=client,
         ctx=ctx,
         uploads=UploadService(
-            ctx, settings.uploads, admission=UploadAdmission(ctx, settings.limits)
+            ctx,
+            settings.uploads,
+            admission=UploadAdmission(ctx, settings.limits),
+            rates=OwnerRates(settings.limits),
         ),
-        queries=MediaQueries(ctx),
+        queries=MediaQueries(ctx, page_key=settings.auth.page_token_key()),
         messages=MediaMessages(cdn),
         verifier=TokenVerifier(settings.auth),
         outbox_signal=outbox_signal,

@@ -75,3 +75,14 @@ def test_serve_refuses_production_with_the_development_secret() -> None:
     )
     assert done.returncode == 2
     assert "development JWT secret" in done.stderr
+
+
+def test_serve_refuses_a_network_address_with_the_development_secret_in_development() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env.update(MEDIA_GRPC_LISTEN="0.0.0.0:0", MEDIA_METRICS_PORT="0")
+    done = subprocess.run(
+        [CLI, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    assert "refusing to listen on 0.0.0.0:0" in done.stderr
+    assert "public one" in done.stderr

@@ -193,7 +193,7 @@ BAD_TOKENS: dict[str, Callable[[Settings], list[tuple[str, str]]]] = {
     "missing": lambda s: [],
     "not bearer": lambda s: [("authorization", f"Basic {token(s)}")],
     "garbage": lambda s: [("authorization", "Bearer not.a.jwt")],
-    "expired": lambda s: [("authorization", f"Bearer {token(s, exp=int(time.time()) - 30)}")],
+    "expired": lambda s: [("authorization", f"Bearer {token(s, exp=int(time.time()) - 300)}")],
     "forged signature": lambda s: [("authorization", f"Bearer {token(s, key='guessed' * 6)}")],
     "wrong audience": lambda s: [("authorization", f"Bearer {token(s, aud='other-service')}")],
     "wrong issuer": lambda s: [("authorization", f"Bearer {token(s, iss='someone-else')}")],
@@ -201,6 +201,18 @@ BAD_TOKENS: dict[str, Callable[[Settings], list[tuple[str, str]]]] = {
     "alg none": lambda s: [("authorization", f"Bearer {token(s, key=None, algorithm='none')}")],
     "service role, forged": lambda s: [
         ("authorization", f"Bearer {token(s, key='guessed' * 6, role='service')}")
+    ],
+    "role is a number": lambda s: [("authorization", f"Bearer {token(s, role=123)}")],
+    "role is a boolean": lambda s: [("authorization", f"Bearer {token(s, role=True)}")],
+    "role list holds an object": lambda s: [
+        ("authorization", f"Bearer {token(s, role=['service', {'x': 1}])}")
+    ],
+    "subject is a dot segment": lambda s: [("authorization", f"Bearer {token(s, sub='..')}")],
+    "lives longer than accepted": lambda s: [
+        ("authorization", f"Bearer {token(s, exp=int(time.time()) + 30 * 86_400)}")
+    ],
+    "issued in the future": lambda s: [
+        ("authorization", f"Bearer {token(s, iat=int(time.time()) + 3600)}")
     ],
 }
 
@@ -214,3 +226,31 @@ def test_bad_tokens_are_unauthenticated(
     call = MATRIX[rpc][0]
     code = code_of(lambda: call(stub, target, BAD_TOKENS[bad](settings)))
     assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_unauthenticated_messages_do_not_reveal_the_expected_audience_or_issuer(
+    stub: Stub, settings: Settings
+) -> None:
+    for claims in ({"aud": "other-service"}, {"iss": "someone-else"}):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.GetMedia(
+                pb.GetMediaRequest(media_id=str(uuid.uuid4())),
+                metadata=[("authorization", f"Bearer {token(settings, **claims)}")],
+            )
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        message = refused.value.details() or ""
+        assert "not accepted" in message
+        assert settings.auth.jwt_audience not in message
+        assert settings.auth.jwt_issuer not in message
+
+
+def test_a_token_that_expired_within_the_clock_skew_leeway_is_accepted(
+    stub: Stub, app: Application, settings: Settings, unique_user: str
+) -> None:
+    media_id = stored_media(app, unique_user).id
+    late = token(settings, sub=unique_user, exp=int(time.time()) - 5)
+    assert settings.auth.clock_skew_seconds >= 10
+    answer = stub.GetMedia(
+        pb.GetMediaRequest(media_id=media_id), metadata=[("authorization", f"Bearer {late}")]
+    )
+    assert answer.media.id == media_id

@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 MEDIA_SERVICES = ("storage-init", "server", "worker")
 #: `${NAME:-default}` interpolation, as docker compose reads it.
 INTERPOLATION = re.compile(r"\$\{(\w+):-([^}]*)\}")
+#: `${NAME:?message}`: compose refuses to start unless NAME is set.
+REQUIRED = re.compile(r"\$\{(\w+):\?([^}]*)\}")
+#: What a user sets for each required variable, in these tests.
+USER_VALUES = {"MEDIA_JWT_SECRET": "a-secret-of-the-user-that-is-48-bytes-long-xxxxx"}
+#: Services whose ports must stay on the host (credentials in this file, admin UIs).
+BACKING_SERVICES = ("postgres", "rabbitmq", "minio")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +37,12 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
     env = service.get("environment") or {}
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env)
-    return {k: INTERPOLATION.sub(lambda m: m.group(2), str(v)) for k, v in env.items()}
+    return {
+        k: REQUIRED.sub(
+            lambda m: USER_VALUES[m.group(1)], INTERPOLATION.sub(lambda m: m.group(2), str(v))
+        )
+        for k, v in env.items()
+    }
 
 
 def is_setting(name: str) -> bool:
@@ -132,3 +143,23 @@ def test_dockerfile_runs_as_a_non_root_user_on_python_311_slim() -> None:
     users = re.findall(r"^USER (\S+)", dockerfile, flags=re.M)
     assert users and users[-1] not in ("root", "0")
     assert 'ENTRYPOINT ["media-grpc"]' in dockerfile
+
+
+def test_compose_requires_the_jwt_secret_without_a_fallback(compose: dict[str, Any]) -> None:
+    for name in MEDIA_SERVICES:
+        secret = str(compose["services"][name]["environment"]["MEDIA_AUTH__JWT_SECRET"])
+        assert REQUIRED.fullmatch(secret), (name, secret)
+        assert not INTERPOLATION.search(secret)
+
+
+def test_backing_services_are_published_on_loopback_only(compose: dict[str, Any]) -> None:
+    for name in BACKING_SERVICES:
+        ports = compose["services"][name].get("ports") or []
+        assert ports, name
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_dockerfile_runs_in_production_mode() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^ENV MEDIA_ENVIRONMENT=production\b", dockerfile, flags=re.M)

@@ -12,11 +12,14 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from media_grpc.config import SettingsError
 from media_grpc.config.auth import AuthSettings
 from media_grpc.domain.errors import Unauthenticated
+from media_grpc.domain.ids import problem
 from media_grpc.domain.principal import Principal
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+#: Longest bearer token read, in characters (a token is a few hundred).
+MAX_TOKEN_CHARS = 8192
 
 
 def _public_key(pem: str, configured: list[str]) -> tuple[Any, list[str]]:
@@ -61,6 +64,10 @@ class TokenVerifier:
                 )
 
     def principal(self, token: str) -> Principal:
+        """The caller, or Unauthenticated with a message that names what is wrong with the
+        token (never the expected issuer or audience, nor the token's content)."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthenticated(f"the bearer token is longer than {MAX_TOKEN_CHARS} characters")
         try:
             claims = jwt.decode(
                 token,
@@ -68,27 +75,57 @@ class TokenVerifier:
                 algorithms=self.algorithms,
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
+                leeway=self.settings.clock_skew_seconds,
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the bearer token has expired") from None
         except jwt.InvalidAudienceError:
-            raise Unauthenticated(
-                f"the bearer token's audience is not {self.settings.jwt_audience!r}"
-            ) from None
+            raise Unauthenticated("the bearer token's audience is not accepted here") from None
         except jwt.InvalidIssuerError:
-            raise Unauthenticated(
-                f"the bearer token's issuer is not {self.settings.jwt_issuer!r}"
-            ) from None
+            raise Unauthenticated("the bearer token's issuer is not accepted here") from None
         except jwt.InvalidTokenError as e:
-            raise Unauthenticated(f"the bearer token is not valid: {e}") from None
-        subject = str(claims["sub"])
-        if not subject:
-            raise Unauthenticated("the bearer token has an empty subject")
-        roles = claims.get(self.settings.role_claim) or []
-        roles = [roles] if isinstance(roles, str) else list(roles)
-        is_service = any(role in self.settings.service_roles for role in roles)
-        return Principal(subject=subject, is_service=is_service)
+            raise Unauthenticated(f"the bearer token is not valid: {str(e)[:200]}") from None
+        self._check_lifetime(claims)
+        return Principal(subject=_subject(claims), is_service=self._is_service(claims))
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        longest = self.settings.max_token_lifetime_seconds
+        if not longest:
+            return
+        try:
+            start = float(claims.get("iat", time.time()))
+            lifetime = float(claims["exp"]) - start
+        except (TypeError, ValueError):
+            raise Unauthenticated("the bearer token's exp and iat must be numbers") from None
+        if lifetime > longest + self.settings.clock_skew_seconds:
+            raise Unauthenticated(
+                f"the bearer token lives longer than the {longest} s accepted here; "
+                "issue a shorter-lived token"
+            )
+
+    def _is_service(self, claims: dict[str, Any]) -> bool:
+        roles = claims.get(self.settings.role_claim)
+        if roles is None:
+            return False
+        if isinstance(roles, str):
+            roles = [roles]
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise Unauthenticated(
+                f"the bearer token's {self.settings.role_claim!r} claim must be a string "
+                "or a list of strings"
+            )
+        return any(role in self.settings.service_roles for role in roles)
+
+
+def _subject(claims: dict[str, Any]) -> str:
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject:
+        raise Unauthenticated("the bearer token's subject must be a non-empty string")
+    wrong = problem(subject)
+    if wrong is not None:
+        raise Unauthenticated(f"the bearer token's subject {wrong}")
+    return subject
 
 
 def issue_token(

@@ -7,6 +7,7 @@ SQLite under ``data_dir``, a local S3 endpoint on 127.0.0.1, an in-process queue
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -104,6 +105,7 @@ class Settings(BaseSettings):
 
     def check_runnable(self) -> None:
         """Refuse configurations that must not serve: raises SettingsError."""
+        self.check_listen(self.grpc_listen)
         if not self.is_production:
             return
         missing = [
@@ -125,3 +127,28 @@ class Settings(BaseSettings):
                 "production refuses the development JWT secret: set MEDIA_AUTH__JWT_SECRET "
                 "or MEDIA_AUTH__JWT_PUBLIC_KEY"
             )
+
+    def check_listen(self, address: str) -> None:
+        """Refuse to serve ``address`` beyond this machine with a secret anyone may know, in
+        every environment: raises SettingsError."""
+        refusal = self.auth.network_refusal()
+        if refusal is not None and not is_loopback(address):
+            raise SettingsError(
+                f"refusing to listen on {address}: {refusal}. Set MEDIA_AUTH__JWT_SECRET to at "
+                "least 32 random bytes (e.g. `openssl rand -base64 48`) or "
+                "MEDIA_AUTH__JWT_PUBLIC_KEY, or listen on 127.0.0.1"
+            )
+
+
+def is_loopback(address: str) -> bool:
+    """True when a ``host:port`` listen address only accepts connections from this machine."""
+    if address.startswith(("unix:", "unix-abstract:")):
+        return True
+    host = address.rsplit(":", 1)[0] if ":" in address else address
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 #: The embedded default's signing secret: good for grpcurl on a laptop, refused in production.
 DEVELOPMENT_JWT_SECRET = "media-grpc-development-secret-do-not-use-in-production"  # noqa: S105
+#: Secrets printed in this repository (the development one, the old docker-compose fallback):
+#: anyone can sign tokens with them, so they never serve a non-loopback address.
+PUBLIC_JWT_SECRETS = frozenset({DEVELOPMENT_JWT_SECRET, "compose-only-secret-change-me"})
+#: Shortest HS secret served on a non-loopback address, in bytes (RFC 7518 3.2: HS256 needs
+#: a key of at least 256 bits).
+MIN_NETWORK_SECRET_BYTES = 32
 
 
 class AuthSettings(BaseModel):
@@ -29,10 +37,41 @@ class AuthSettings(BaseModel):
     role_claim: str = "role"
     #: Roles that act for other users (API gateway, post service).
     service_roles: list[str] = ["service"]
+    #: Longest lifetime accepted, in seconds: a token whose ``exp`` lies further than this
+    #: after its ``iat`` (or, without ``iat``, after now) is refused. 0 accepts any lifetime.
+    max_token_lifetime_seconds: int = Field(default=86_400, ge=0)
+    #: Clock skew tolerated between the issuer and this server when checking ``exp``, ``iat``
+    #: and ``nbf``, in seconds.
+    clock_skew_seconds: int = Field(default=30, ge=0, le=600)
+    #: Key of the HMAC on ListMedia page tokens. Unset: derived from the JWT secret; with a
+    #: public key and no page token secret, each process draws a random one (set this when
+    #: several processes serve the same clients).
+    page_token_secret: SecretStr | None = None
 
     @property
     def uses_public_key(self) -> bool:
         return bool(self.jwt_public_key or self.jwt_public_key_file)
+
+    def network_refusal(self) -> str | None:
+        """Why this configuration must not verify tokens for a network, or None."""
+        if self.uses_public_key:
+            return None
+        secret = self.jwt_secret.get_secret_value()
+        if secret in PUBLIC_JWT_SECRETS:
+            return "the JWT secret is a public one printed in this repository"
+        if len(secret.encode()) < MIN_NETWORK_SECRET_BYTES:
+            return f"the JWT secret is shorter than {MIN_NETWORK_SECRET_BYTES} bytes"
+        return None
+
+    def page_token_key(self) -> bytes | None:
+        """The page token HMAC key, or None for a random key per process."""
+        if self.page_token_secret is not None:
+            secret = self.page_token_secret.get_secret_value()
+        elif not self.uses_public_key:
+            secret = self.jwt_secret.get_secret_value()
+        else:
+            return None
+        return hmac.new(secret.encode(), b"media-grpc page tokens", hashlib.sha256).digest()
 
     def public_key_pem(self) -> str | None:
         """The configured public key (inline first, else read from the file), or None."""

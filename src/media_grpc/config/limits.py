@@ -19,3 +19,15 @@ class LimitSettings(BaseModel):
     upload_session_burst: int = Field(default=20, ge=1)
     #: PENDING, unexpired sessions an owner may hold at once; 0 turns the cap off.
     max_pending_sessions: int = Field(default=50, ge=0)
+
+    #: GetUploadPartUrls calls per second and owner, and the burst before that rate applies.
+    part_urls_per_second: float = Field(default=5.0, gt=0)
+    part_urls_burst: int = Field(default=100, ge=1)
+    #: CompleteUpload calls per second and owner, and the burst before that rate applies.
+    completions_per_second: float = Field(default=2.0, gt=0)
+    completion_burst: int = Field(default=40, ge=1)
+    #: RetryProcessing calls per second and owner, and the burst before that rate applies.
+    retries_per_second: float = Field(default=0.1, gt=0)
+    retry_burst: int = Field(default=5, ge=1)
+    #: RetryProcessing calls accepted per media; 0 refuses every manual retry.
+    max_retries_per_media: int = Field(default=3, ge=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from media_grpc.domain.errors import PermissionDenied
+from media_grpc.domain.ids import check_owner_id, echo
 
 
 @dataclass(frozen=True)
@@ -16,11 +17,12 @@ class Principal:
 
     def owner_for(self, requested_owner_id: str) -> str:
         """The owner a call acts for: the caller, or (services only) the owner named."""
+        check_owner_id(requested_owner_id)
         if not requested_owner_id or requested_owner_id == self.subject:
             return self.subject
         if not self.is_service:
             raise PermissionDenied(
-                f"user {self.subject!r} may not act for owner {requested_owner_id!r}"
+                f"user {echo(self.subject)!r} may not act for owner {echo(requested_owner_id)!r}"
             )
         return requested_owner_id
 

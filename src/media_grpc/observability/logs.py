@@ -1,11 +1,17 @@
 """Structured logs: one JSON object per line, carrying the request id and media id of the
-RPC or job being handled (bound through contextvars, so no call site passes them along)."""
+RPC or job being handled (bound through contextvars, so no call site passes them along).
+
+Fields come from requests (ids, subjects), so both formatters bound them: each field value is
+cut to ``FIELD_CHARS`` characters and control characters are escaped, and in the text format
+the message is escaped too, so a newline in a media id cannot forge a log line.
+"""
 
 from __future__ import annotations
 
 import contextvars
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +29,35 @@ _bound: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
 _RECORD_ATTRIBUTES = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
 )
+
+
+#: Characters kept of one field value (a request's id, subject, method, ...).
+FIELD_CHARS = 128
+#: Characters kept of a message (a message that names a request's value stays bounded).
+MESSAGE_CHARS = 4096
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def clip(value: object, limit: int = FIELD_CHARS) -> str:
+    """``value`` as one bounded line: control characters escaped (``\\n``), cut to ``limit``
+    characters with a note of how many were left out."""
+    text = str(value)
+    cut = len(text) - limit
+    if cut > 0:
+        text = text[:limit]
+    text = _CONTROL.sub(_escape, text)
+    return f"{text}...(+{cut} chars)" if cut > 0 else text
+
+
+def _bounded(value: Any) -> Any:
+    """Numbers and booleans as they are; anything else clipped."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return clip(value)
 
 
 @contextmanager
@@ -56,7 +91,7 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     for key, value in record.__dict__.items():
         if key not in _RECORD_ATTRIBUTES and key != "bound":
             fields[key] = value
-    return fields
+    return {clip(key, 64): _bounded(value) for key, value in fields.items()}
 
 
 class JsonFormatter(logging.Formatter):
@@ -67,7 +102,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": clip(record.getMessage(), MESSAGE_CHARS),
         }
         entry.update(_fields(record))
         if record.exc_info:
@@ -80,6 +115,10 @@ class TextFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = clip(record.message, MESSAGE_CHARS)
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
         line, _, trace = super().format(record).partition("\n")

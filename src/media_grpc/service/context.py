@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from media_grpc.adapters.blob_storage import BlobStorage
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain.errors import MediaNotFound, PermissionDenied
+from media_grpc.domain.ids import check_media_id, echo
 from media_grpc.domain.model import Media
 from media_grpc.domain.principal import Principal
 
@@ -31,14 +32,16 @@ class ServiceContext:
 
     def load_visible(self, principal: Principal, media_id: str) -> Media:
         """The media, if it exists and the caller may touch it."""
+        check_media_id(media_id)
         with self.uow() as uow:
             media = uow.media.get(media_id)
         return check_visible(principal, media, media_id)
 
 
 def check_visible(principal: Principal, media: Media | None, media_id: str) -> Media:
+    check_media_id(media_id)
     if media is None:
-        raise MediaNotFound(f"media {media_id!r} does not exist")
+        raise MediaNotFound(f"media {echo(media_id)!r} does not exist")
     if not principal.may_touch(media.owner_id):
-        raise PermissionDenied(f"media {media_id!r} belongs to another user")
+        raise PermissionDenied(f"media {echo(media_id)!r} belongs to another user")
     return media

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from media_grpc.adapters.blob_storage import BlobStorage
 from media_grpc.domain import keys, lifecycle
+from media_grpc.domain.ids import check_media_id
 from media_grpc.domain.model import Media, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext, check_visible
@@ -54,6 +55,7 @@ class MediaDeletion:
 
     def delete(self, principal: Principal, media_id: str) -> Media:
         """DeleteMedia: owners delete their own media, service principals any. Idempotent."""
+        check_media_id(media_id)
         with self.ctx.uow() as uow:
             media = check_visible(principal, uow.media.get(media_id, for_update=True), media_id)
             erase(self.ctx.storage, media, self.ctx.now())

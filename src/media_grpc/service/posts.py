@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from media_grpc.domain.attachment import Verdict, judge, ownership
 from media_grpc.domain.errors import Conflict, FailedPrecondition, InvalidArgument
+from media_grpc.domain.ids import check_ids, check_media_id, check_owner_id, check_post_id
 from media_grpc.domain.model import Media
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
@@ -68,6 +69,7 @@ class PostMedia:
             }
             if any(m.id not in locked for m in uow.media.find_by_post(post_id)):
                 raise Conflict(f"post {post_id} got other media while attaching; retry the call")
+            _check_one_owner(post_id, owner_id, [locked[i] for i in sorted(before)])
             verdicts = [judge(i, locked.get(i), owner_id, post_id) for i in wanted]
             refused = [v for v in verdicts if not v.ok]
             if refused:
@@ -104,6 +106,24 @@ class PostMedia:
         return [m.id for m in attached]
 
 
+def _check_one_owner(post_id: str, owner_id: str, attached: list[Media]) -> None:
+    """A post belongs to one owner: media of another owner on it are never detached by an
+    attach for ``owner_id`` (they would be swept as unattached), the call is refused."""
+    others = [m for m in attached if m.owner_id != owner_id]
+    if not others:
+        return
+    message = (
+        f"post {post_id} holds media of another owner than {owner_id}; a post belongs to one "
+        "owner, so media of a different owner cannot be attached to it"
+    )
+    raise FailedPrecondition(
+        message,
+        violations=[
+            ("OTHER_OWNER", f"post/{post_id}", f"media {m.id} is another owner's") for m in others
+        ],
+    )
+
+
 def _refusal(post_id: str, refused: list[Verdict]) -> FailedPrecondition:
     names = ", ".join(v.media_id for v in refused)
     return FailedPrecondition(
@@ -115,6 +135,10 @@ def _refusal(post_id: str, refused: list[Verdict]) -> FailedPrecondition:
 def _require(value: str, field: str) -> None:
     if not value:
         raise InvalidArgument(f"{field} is required", field=field)
+    _ID_CHECKS[field](value)
+
+
+_ID_CHECKS = {"owner_id": check_owner_id, "post_id": check_post_id, "media_id": check_media_id}
 
 
 def _check_ids(media_ids: Sequence[str], *, allow_duplicates: bool) -> None:
@@ -129,6 +153,7 @@ def _check_ids(media_ids: Sequence[str], *, allow_duplicates: bool) -> None:
         )
     if any(not i for i in media_ids):
         raise InvalidArgument("media_ids must not contain empty ids", field="media_ids")
+    check_ids(media_ids, "media_ids")
     if not allow_duplicates and len(set(media_ids)) != len(media_ids):
         duplicates = sorted({i for i in media_ids if list(media_ids).count(i) > 1})
         raise InvalidArgument(

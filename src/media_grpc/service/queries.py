@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from media_grpc.adapters.repository import MediaFilter
 from media_grpc.domain.errors import InvalidArgument
+from media_grpc.domain.ids import check_ids
 from media_grpc.domain.model import Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
@@ -17,6 +21,10 @@ from media_grpc.service.context import ServiceContext
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_BATCH = 100
+#: Longest page_token read, in characters (the ones issued are about 120).
+MAX_PAGE_TOKEN_CHARS = 512
+#: Bytes of HMAC-SHA256 kept in a page token.
+PAGE_TOKEN_MAC_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -26,8 +34,14 @@ class MediaPage:
 
 
 class MediaQueries:
-    def __init__(self, ctx: ServiceContext) -> None:
+    """Parameters:
+    page_key: key of the HMAC that authenticates page tokens. Every process serving the same
+        clients needs the same key; without one, a random key of this process is used.
+    """
+
+    def __init__(self, ctx: ServiceContext, page_key: bytes | None = None) -> None:
         self.ctx = ctx
+        self.page_tokens = PageTokens(page_key or secrets.token_bytes(32))
 
     def get(self, principal: Principal, media_id: str) -> Media:
         return self.ctx.load_visible(principal, media_id)
@@ -43,6 +57,7 @@ class MediaQueries:
                 limit=str(MAX_BATCH),
                 value=str(len(media_ids)),
             )
+        check_ids(media_ids, "media_ids")
         with self.ctx.uow() as uow:
             found = {m.id: m for m in uow.media.get_many(media_ids)}
         visible = [
@@ -75,26 +90,60 @@ class MediaQueries:
             status=status,
             purpose=purpose,
             limit=limit + 1,
-            after=_decode_token(page_token),
+            after=self.page_tokens.read(page_token, owner),
         )
         with self.ctx.uow() as uow:
             rows = uow.media.find(query)
         page, more = rows[:limit], len(rows) > limit
-        return MediaPage(page, _encode_token(page[-1]) if more and page else "")
+        return MediaPage(page, self.page_tokens.issue(page[-1], owner) if more and page else "")
 
 
-def _encode_token(last: Media) -> str:
-    raw = json.dumps([last.created_at.isoformat(), last.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+class PageTokens:
+    """Opaque page tokens: ``base64url(json position) . base64url(HMAC)``, bound to the owner.
+
+    A token is checked for size and its HMAC before anything parses it, so a forged or
+    hostile token (deep JSON nesting, another owner's position) is INVALID_ARGUMENT.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def issue(self, last: Media, owner_id: str) -> str:
+        payload = json.dumps([last.created_at.isoformat(), last.id]).encode()
+        return f"{_b64(payload)}.{_b64(self._mac(payload, owner_id))}"
+
+    def read(self, token: str, owner_id: str) -> tuple[datetime, str] | None:
+        if not token:
+            return None
+        if len(token) > MAX_PAGE_TOKEN_CHARS:
+            raise _bad_token(f"is longer than {MAX_PAGE_TOKEN_CHARS} characters")
+        try:
+            body, _, mac = token.partition(".")
+            payload = base64.urlsafe_b64decode(body.encode("ascii"))
+            valid = hmac.compare_digest(
+                base64.urlsafe_b64decode(mac.encode("ascii")), self._mac(payload, owner_id)
+            )
+        except (ValueError, binascii.Error):
+            valid = False
+        if not valid:
+            raise _bad_token("is not one this service issued for this listing")
+        try:
+            created_at, media_id = json.loads(payload)
+            return datetime.fromisoformat(created_at), str(media_id)
+        except (ValueError, TypeError):
+            raise _bad_token("is not one this service issued for this listing") from None
+
+    def _mac(self, payload: bytes, owner_id: str) -> bytes:
+        signed = owner_id.encode() + b"\0" + payload
+        return hmac.new(self.key, signed, hashlib.sha256).digest()[:PAGE_TOKEN_MAC_BYTES]
 
 
-def _decode_token(token: str) -> tuple[datetime, str] | None:
-    if not token:
-        return None
-    try:
-        created_at, media_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return datetime.fromisoformat(created_at), str(media_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidArgument(
-            "page_token is not one this service issued", field="page_token", value=token[:40]
-        ) from None
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _bad_token(why: str) -> InvalidArgument:
+    return InvalidArgument(
+        f"page_token {why}; pass the next_page_token of the previous page, or none",
+        field="page_token",
+    )

@@ -19,6 +19,7 @@ from media_grpc.service.completion import UploadCompletion
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.multipart import MultipartUploads, PartUrl
+from media_grpc.service.owner_rates import OwnerRates, RatedCall
 from media_grpc.service.upload_policy import check_declared
 from media_grpc.service.verification import UploadVerifier
 
@@ -52,10 +53,12 @@ class UploadService:
         ctx: ServiceContext,
         settings: UploadSettings,
         admission: UploadAdmission | None = None,
+        rates: OwnerRates | None = None,
     ) -> None:
         self.ctx = ctx
         self.settings = settings
         self.admission = admission
+        self.rates = rates
         self.verifier = UploadVerifier(ctx.storage, settings)
         self.multipart = MultipartUploads(ctx, settings)
         self.completion = UploadCompletion(ctx, self.verifier, self.multipart)
@@ -117,12 +120,16 @@ class UploadService:
         self, principal: Principal, media_id: str, parts: list[tuple[int, str]] | None = None
     ) -> Media:
         """Verify the object (assembling the parts first) and mark the media UPLOADED."""
+        if self.rates is not None:
+            self.rates.admit_caller(RatedCall.COMPLETE, principal)
         return self.completion.complete(principal, media_id, list(parts or []))
 
     def abort_upload(self, principal: Principal, media_id: str) -> Media:
         return self.completion.abort(principal, media_id)
 
     def part_urls(self, principal: Principal, media_id: str, numbers: list[int]) -> list[PartUrl]:
+        if self.rates is not None:
+            self.rates.admit_caller(RatedCall.PART_URLS, principal)
         return self.multipart.part_urls(principal, media_id, numbers)
 
     def uploaded_parts(

@@ -63,6 +63,10 @@ def pipeline_settings(settings: Settings, broker_url: str, app: Application) -> 
                 upload_sessions_per_second=10_000,
                 upload_session_burst=10_000,
                 max_pending_sessions=0,
+                completions_per_second=10_000,
+                completion_burst=10_000,
+                retries_per_second=10_000,
+                retry_burst=10_000,
             ),
         }
     )

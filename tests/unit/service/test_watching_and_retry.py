@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from media_grpc.config.limits import LimitSettings
 from media_grpc.domain.errors import FailedPrecondition, MediaNotFound, PermissionDenied
 from media_grpc.domain.model import Failure, FailureReason, Status
 from media_grpc.domain.principal import Principal
@@ -122,3 +123,54 @@ def test_retry_of_a_media_that_would_fail_the_same_way_is_refused(
     with pytest.raises(FailedPrecondition):
         ProcessingRetries(fake_ctx).retry(ALICE, job.media_id)
     assert fake_db.published == []
+
+
+def test_a_timeout_is_retried_only_after_the_time_limit_was_raised(
+    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    media = fake_db.media[job.media_id]
+    media.status = Status.FAILED
+    media.failure = Failure(FailureReason.TIMEOUT, "the job ran longer than 60 s")
+    limit = {"seconds": 60.0}
+    retries = ProcessingRetries(fake_ctx, time_limit=lambda _purpose: limit["seconds"])
+    for _ in range(2):
+        with pytest.raises(FailedPrecondition, match="TIMEOUT under a limit of 60 s"):
+            retries.retry(ALICE, job.media_id)
+    assert fake_db.published == []
+    limit["seconds"] = 120.0
+    assert retries.retry(ALICE, job.media_id).status is Status.UPLOADED
+    media = fake_db.media[job.media_id]
+    media.status = Status.FAILED
+    media.failure = Failure(FailureReason.TIMEOUT, "the job ran longer than 120 s")
+    with pytest.raises(FailedPrecondition, match="under a limit of 120 s"):
+        retries.retry(ALICE, job.media_id)
+
+
+def test_a_timeout_without_a_time_limit_configured_is_final(
+    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    media = fake_db.media[job.media_id]
+    media.status = Status.FAILED
+    media.failure = Failure(FailureReason.TIMEOUT, "stopped")
+    with pytest.raises(FailedPrecondition):
+        ProcessingRetries(fake_ctx).retry(ALICE, job.media_id)
+
+
+def test_retries_per_media_are_capped_and_counted(
+    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    retries = ProcessingRetries(fake_ctx, LimitSettings(max_retries_per_media=2))
+    for _ in range(2):
+        media = fake_db.media[job.media_id]
+        media.status = Status.FAILED
+        media.failure = Failure(FailureReason.PROCESSING_ERROR, "gave up")
+        retries.retry(ALICE, job.media_id)
+    media = fake_db.media[job.media_id]
+    media.status = Status.FAILED
+    media.failure = Failure(FailureReason.PROCESSING_ERROR, "gave up")
+    with pytest.raises(FailedPrecondition, match="retried 2 times"):
+        retries.retry(ALICE, job.media_id)
+    assert len(fake_db.published) == 2
