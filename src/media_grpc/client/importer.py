@@ -33,9 +33,12 @@ class ImportCounts:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
-#: Seconds between tries of a row whose import is in progress elsewhere (ABORTED): a run killed
-#: half-way leaves the server finishing that row, and the next run waits for it.
+#: Seconds between tries of a row whose import is in progress elsewhere (ABORTED: a run killed
+#: half-way leaves the server finishing that row, and the next run waits for it) or that the
+#: server has no room for now (RESOURCE_EXHAUSTED).
 BUSY_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+_TRY_AGAIN = frozenset({grpc.StatusCode.ABORTED, grpc.StatusCode.RESOURCE_EXHAUSTED})
 
 #: Called after each row with its map entry and the counts so far.
 OnRow = Callable[[dict[str, Any], ImportCounts], None]
@@ -119,7 +122,8 @@ class Importer:
                     validate_only=self.validate_only,
                 )
             except grpc.RpcError as e:
-                if e.code() is not grpc.StatusCode.ABORTED or pause is None:  # type: ignore[attr-defined]
+                code = e.code()  # type: ignore[attr-defined]
+                if code not in _TRY_AGAIN or pause is None:
                     raise
                 time.sleep(pause)
         raise AssertionError("unreachable")

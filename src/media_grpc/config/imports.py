@@ -24,6 +24,9 @@ class ImportSettings(BaseModel):
     #: Seconds an import in progress is left alone before another call may take it over
     #: (a server that died mid-fetch): the total timeout plus this margin.
     takeover_margin_seconds: float = Field(default=60.0, ge=0)
+    #: Imports one server process runs at once; more answer RESOURCE_EXHAUSTED (with
+    #: RetryInfo) so that long fetches never take every thread unary calls need.
+    max_concurrent: int = Field(default=4, ge=1, le=64)
     #: User-Agent header of the fetches.
     user_agent: str = "media-grpc-import/1"
 

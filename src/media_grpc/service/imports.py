@@ -11,6 +11,7 @@ whose server died mid-fetch is taken over once its lease has run out.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
@@ -27,6 +28,7 @@ from media_grpc.domain.errors import (
     FailedPrecondition,
     InvalidArgument,
     MediaNotFound,
+    ResourceExhausted,
     Unavailable,
 )
 from media_grpc.domain.file_names import sanitize_file_name
@@ -81,6 +83,7 @@ class MediaImports:
         self.fetcher = fetcher
         self.uploads = uploads
         self.settings = settings
+        self.slots = threading.BoundedSemaphore(settings.max_concurrent)
 
     def import_media(self, principal: Principal, request: ImportRequest) -> ImportResult:
         principal.require_service("ImportMedia")
@@ -88,6 +91,18 @@ class MediaImports:
         self.fetcher.check(request.url)
         if request.validate_only:
             return ImportResult(media=None, created=False)
+        if not self.slots.acquire(blocking=False):
+            raise ResourceExhausted(
+                f"this server is already running {self.settings.max_concurrent} imports; "
+                "retry shortly",
+                retry_after_seconds=2.0,
+            )
+        try:
+            return self._import(request)
+        finally:
+            self.slots.release()
+
+    def _import(self, request: ImportRequest) -> ImportResult:
         record, earlier = self._claim(request)
         if earlier is not None:
             return ImportResult(media=earlier, created=False)

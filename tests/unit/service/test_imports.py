@@ -11,7 +11,7 @@ import pytest
 from media_grpc.adapters.url_fetcher import FetchedBody, Target, UrlFetcher
 from media_grpc.config.imports import ImportSettings
 from media_grpc.config.uploads import UploadSettings
-from media_grpc.domain.errors import Conflict, PermissionDenied
+from media_grpc.domain.errors import Conflict, PermissionDenied, ResourceExhausted
 from media_grpc.domain.imports import ImportReason, ImportRefused, ImportState, import_key
 from media_grpc.domain.model import Purpose, Status
 from media_grpc.domain.principal import Principal
@@ -136,3 +136,24 @@ def test_a_file_of_a_type_the_purpose_refuses_leaves_nothing_in_storage(
     assert refused.value.reason == "UNSUPPORTED_FORMAT"
     assert memory_storage.objects == {}
     assert fake_db.media == {}
+
+
+def test_imports_beyond_the_concurrency_cap_are_refused_with_a_retry_delay(
+    fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage, clock: Clock
+) -> None:
+    ctx = ServiceContext(uow=fake_db.uow, storage=memory_storage, now=clock)
+    service = MediaImports(
+        ctx,
+        DictFetcher({request().url: PNG}),
+        UploadSettings(),
+        ImportSettings(allowed_hosts=["legacy.test"], max_concurrent=1),
+    )
+    assert service.slots.acquire(blocking=False)  # one import is running
+
+    with pytest.raises(ResourceExhausted) as refused:
+        service.import_media(SERVICE, request())
+    service.slots.release()
+    done = service.import_media(SERVICE, request())
+
+    assert refused.value.retry_after_seconds > 0
+    assert done.created
