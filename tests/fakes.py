@@ -17,10 +17,12 @@ from media_grpc.adapters.blob_storage import (
     PresignedRequest,
     StoredPart,
 )
+from media_grpc.adapters.import_repository import AbstractImportRepository
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
 from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
+from media_grpc.domain.imports import ImportRecord, ImportState
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Media, Purpose, Status
 
@@ -283,6 +285,31 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         return [copy.deepcopy(m) for m in found]
 
 
+class InMemoryImportRepository(AbstractImportRepository):
+    def __init__(self, rows: dict[str, ImportRecord]) -> None:
+        self.rows = rows
+
+    def get(self, key: str, *, for_update: bool = False) -> ImportRecord | None:
+        found = self.rows.get(key)
+        return copy.deepcopy(found) if found else None
+
+    def add_if_absent(self, record: ImportRecord) -> bool:
+        if record.key in self.rows:
+            return False
+        self.rows[record.key] = copy.deepcopy(record)
+        return True
+
+    def save(self, record: ImportRecord) -> None:
+        self.rows[record.key] = copy.deepcopy(record)
+
+    def find_by_url(self, url: str) -> ImportRecord | None:
+        found = [
+            r for r in self.rows.values() if r.source_url == url and r.state is ImportState.IMPORTED
+        ]
+        found.sort(key=lambda r: r.updated_at)
+        return copy.deepcopy(found[-1]) if found else None
+
+
 class RecordingOutbox(AbstractOutbox):
     """Records added jobs; ``sent_at`` (job id -> when the relay published it) stands for the
     rows' ``published_at``; ``deleted`` collects the ids to drop on commit."""
@@ -321,12 +348,15 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def __enter__(self) -> FakeUnitOfWork:
         self._rows = copy.deepcopy(self.store.media)
         self._jobs: list[ProcessingJob] = []
+        self._imports = copy.deepcopy(self.store.imports)
         self.media = InMemoryMediaRepository(self._rows)
+        self.imports = InMemoryImportRepository(self._imports)
         self.outbox = RecordingOutbox(self._jobs, dict(self.store.sent_at))
         return self
 
     def commit(self) -> None:
         self.store.media = copy.deepcopy(self._rows)
+        self.store.imports = copy.deepcopy(self._imports)
         self.store.published.extend(self._jobs)
         self._jobs.clear()
         deleted = set(self.outbox.deleted)
@@ -340,6 +370,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def rollback(self) -> None:
         self._rows.clear()
         self._rows.update(copy.deepcopy(self.store.media))
+        self._imports.clear()
+        self._imports.update(copy.deepcopy(self.store.imports))
         self._jobs.clear()
         self.outbox.deleted.clear()
 
@@ -350,6 +382,7 @@ class FakeDatabase:
 
     def __init__(self) -> None:
         self.media: dict[str, Media] = {}
+        self.imports: dict[str, ImportRecord] = {}
         self.published: list[ProcessingJob] = []
         self.sent_at: dict[str, datetime] = {}
         self.commits = 0

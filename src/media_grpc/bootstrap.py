@@ -16,6 +16,7 @@ from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.s3_storage import S3BlobStorage, build_s3_client
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
+from media_grpc.adapters.url_fetcher import PolicyUrlFetcher
 from media_grpc.api.messages import MediaMessages
 from media_grpc.api.server import RunningServer, create_server
 from media_grpc.api.servicer import MediaServicer
@@ -26,6 +27,7 @@ from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KE
 from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.imports import MediaImports
 from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.owner_rates import OwnerRates
 from media_grpc.service.posts import PostMedia
@@ -69,6 +71,16 @@ class Application:
             retries=ProcessingRetries(
                 self.ctx, self.settings.limits, self.job_time_limit, rates=self.uploads.rates
             ),
+            imports=self.imports(),
+        )
+
+    def imports(self) -> MediaImports:
+        """ImportMedia and ResolveLegacyUrl, fetching under the MEDIA_IMPORT__ policy."""
+        return MediaImports(
+            self.ctx,
+            PolicyUrlFetcher(self.settings.import_),
+            self.settings.uploads,
+            self.settings.import_,
         )
 
     def job_time_limit(self, purpose: Purpose) -> float | None:
@@ -139,7 +151,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     )
     if migrate if migrate is not None else settings.database_url is None:
         upgrade_to_head(engine)
-    storage = S3BlobStorage(client, settings.s3_bucket)
+    storage = S3BlobStorage(client, settings.s3_bucket, part_bytes=settings.uploads.part_size_bytes)
     session_factory = build_session_factory(engine)
     outbox_signal = OutboxSignal()
     ctx = ServiceContext(

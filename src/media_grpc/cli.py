@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from media_grpc.commands import (
     cleanup,
     get,
+    import_media,
     ls,
     migrate,
     relay,
@@ -23,7 +24,20 @@ from media_grpc.commands import (
 from media_grpc.config import Settings, SettingsError
 from media_grpc.observability.logs import LogFormat, configure_logging
 
-COMMANDS = (serve, worker, relay, migrate, token, storage, cleanup, upload, get, ls, watch)
+COMMANDS = (
+    serve,
+    worker,
+    relay,
+    migrate,
+    token,
+    storage,
+    cleanup,
+    upload,
+    import_media,
+    get,
+    ls,
+    watch,
+)
 #: Commands that log JSON by default in production: their logs go to a collector.
 LONG_RUNNING = frozenset({"serve", "worker", "relay"})
 

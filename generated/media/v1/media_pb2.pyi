@@ -1380,6 +1380,118 @@ class DetachMediaResponse(_message.Message):
 Global___DetachMediaResponse: _TypeAlias = DetachMediaResponse  # noqa: Y015
 
 @_typing.final
+class ImportMediaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    URL_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    POST_POSITION_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    """The legacy URL, http(s) only. Its host must be on MEDIA_IMPORT__ALLOWED_HOSTS."""
+    owner_id: _builtins.str
+    """The user the media belongs to."""
+    purpose: Global___Purpose.ValueType
+    post_id: _builtins.str
+    """Optional: the post the media belongs to; the imported media is attached to it at
+    post_position, so the unattached-media sweep leaves it alone.
+    """
+    post_position: _builtins.int
+    idempotency_key: _builtins.str
+    """Deduplicates imports; empty means the URL itself. At most 2048 characters."""
+    validate_only: _builtins.bool
+    """Dry run: check the URL against the import policy (scheme, host allowlist, addresses)
+    and return without fetching or recording anything.
+    """
+    def __init__(
+        self,
+        *,
+        url: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        purpose: Global___Purpose.ValueType = ...,
+        post_id: _builtins.str = ...,
+        post_position: _builtins.int = ...,
+        idempotency_key: _builtins.str = ...,
+        validate_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "owner_id", b"owner_id", "post_id", b"post_id", "post_position", b"post_position", "purpose", b"purpose", "url", b"url", "validate_only", b"validate_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportMediaRequest: _TypeAlias = ImportMediaRequest  # noqa: Y015
+
+@_typing.final
+class ImportMediaResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    """False when an earlier import with the same idempotency key is returned."""
+    @_builtins.property
+    def media(self) -> Global___Media:
+        """The imported media (UPLOADED, then processed like any other); unset for validate_only."""
+
+    def __init__(
+        self,
+        *,
+        media: Global___Media | None = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "media", b"media"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImportMediaResponse: _TypeAlias = ImportMediaResponse  # noqa: Y015
+
+@_typing.final
+class ResolveLegacyUrlRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    URL_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    """A URL given to ImportMedia (exactly as given)."""
+    def __init__(
+        self,
+        *,
+        url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveLegacyUrlRequest: _TypeAlias = ResolveLegacyUrlRequest  # noqa: Y015
+
+@_typing.final
+class ResolveLegacyUrlResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def media(self) -> Global___Media: ...
+    def __init__(
+        self,
+        *,
+        media: Global___Media | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveLegacyUrlResponse: _TypeAlias = ResolveLegacyUrlResponse  # noqa: Y015
+
+@_typing.final
 class ProcessingJob(_message.Message):
     """ProcessingJob is what the server publishes (through its outbox) and a worker consumes.
     Transport headers carry the message id, the attempt count and a trace context.

@@ -110,6 +110,16 @@ class MediaServiceStub:
                 request_serializer=media_dot_v1_dot_media__pb2.DetachMediaRequest.SerializeToString,
                 response_deserializer=media_dot_v1_dot_media__pb2.DetachMediaResponse.FromString,
                 _registered_method=True)
+        self.ImportMedia = channel.unary_unary(
+                '/media.v1.MediaService/ImportMedia',
+                request_serializer=media_dot_v1_dot_media__pb2.ImportMediaRequest.SerializeToString,
+                response_deserializer=media_dot_v1_dot_media__pb2.ImportMediaResponse.FromString,
+                _registered_method=True)
+        self.ResolveLegacyUrl = channel.unary_unary(
+                '/media.v1.MediaService/ResolveLegacyUrl',
+                request_serializer=media_dot_v1_dot_media__pb2.ResolveLegacyUrlRequest.SerializeToString,
+                response_deserializer=media_dot_v1_dot_media__pb2.ResolveLegacyUrlResponse.FromString,
+                _registered_method=True)
 
 
 class MediaServiceServicer:
@@ -226,6 +236,24 @@ class MediaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportMedia(self, request, context):
+        """ImportMedia (service role only) brings one file home from a legacy URL: the server fetches
+        it from an allowlisted host, streaming it into storage, checks it as CompleteUpload does and
+        queues its processing. Idempotent per idempotency_key (default: the URL): importing again
+        returns the media of the earlier import; a failed import is tried again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveLegacyUrl(self, request, context):
+        """ResolveLegacyUrl (service role only) returns the media imported from a legacy URL, so a
+        gateway can redirect or rewrite old links.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MediaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -303,6 +331,16 @@ def add_MediaServiceServicer_to_server(servicer, server):
                     servicer.DetachMedia,
                     request_deserializer=media_dot_v1_dot_media__pb2.DetachMediaRequest.FromString,
                     response_serializer=media_dot_v1_dot_media__pb2.DetachMediaResponse.SerializeToString,
+            ),
+            'ImportMedia': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportMedia,
+                    request_deserializer=media_dot_v1_dot_media__pb2.ImportMediaRequest.FromString,
+                    response_serializer=media_dot_v1_dot_media__pb2.ImportMediaResponse.SerializeToString,
+            ),
+            'ResolveLegacyUrl': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveLegacyUrl,
+                    request_deserializer=media_dot_v1_dot_media__pb2.ResolveLegacyUrlRequest.FromString,
+                    response_serializer=media_dot_v1_dot_media__pb2.ResolveLegacyUrlResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -711,6 +749,60 @@ class MediaService:
             '/media.v1.MediaService/DetachMedia',
             media_dot_v1_dot_media__pb2.DetachMediaRequest.SerializeToString,
             media_dot_v1_dot_media__pb2.DetachMediaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportMedia(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/media.v1.MediaService/ImportMedia',
+            media_dot_v1_dot_media__pb2.ImportMediaRequest.SerializeToString,
+            media_dot_v1_dot_media__pb2.ImportMediaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveLegacyUrl(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/media.v1.MediaService/ResolveLegacyUrl',
+            media_dot_v1_dot_media__pb2.ResolveLegacyUrlRequest.SerializeToString,
+            media_dot_v1_dot_media__pb2.ResolveLegacyUrlResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -79,6 +79,16 @@ class MediaServiceStub:
     """AttachMedia attaches media to a post, all or nothing, keeping the given order."""
     DetachMedia: _grpc.UnaryUnaryMultiCallable[_media_pb2.DetachMediaRequest, _media_pb2.DetachMediaResponse]
     """DetachMedia detaches every media of a (deleted) post and schedules them for deletion."""
+    ImportMedia: _grpc.UnaryUnaryMultiCallable[_media_pb2.ImportMediaRequest, _media_pb2.ImportMediaResponse]
+    """ImportMedia (service role only) brings one file home from a legacy URL: the server fetches
+    it from an allowlisted host, streaming it into storage, checks it as CompleteUpload does and
+    queues its processing. Idempotent per idempotency_key (default: the URL): importing again
+    returns the media of the earlier import; a failed import is tried again.
+    """
+    ResolveLegacyUrl: _grpc.UnaryUnaryMultiCallable[_media_pb2.ResolveLegacyUrlRequest, _media_pb2.ResolveLegacyUrlResponse]
+    """ResolveLegacyUrl (service role only) returns the media imported from a legacy URL, so a
+    gateway can redirect or rewrite old links.
+    """
 
 @_typing.type_check_only
 class MediaServiceAsyncStub(MediaServiceStub):
@@ -125,6 +135,16 @@ class MediaServiceAsyncStub(MediaServiceStub):
     """AttachMedia attaches media to a post, all or nothing, keeping the given order."""
     DetachMedia: _aio.UnaryUnaryMultiCallable[_media_pb2.DetachMediaRequest, _media_pb2.DetachMediaResponse]  # type: ignore[assignment]
     """DetachMedia detaches every media of a (deleted) post and schedules them for deletion."""
+    ImportMedia: _aio.UnaryUnaryMultiCallable[_media_pb2.ImportMediaRequest, _media_pb2.ImportMediaResponse]  # type: ignore[assignment]
+    """ImportMedia (service role only) brings one file home from a legacy URL: the server fetches
+    it from an allowlisted host, streaming it into storage, checks it as CompleteUpload does and
+    queues its processing. Idempotent per idempotency_key (default: the URL): importing again
+    returns the media of the earlier import; a failed import is tried again.
+    """
+    ResolveLegacyUrl: _aio.UnaryUnaryMultiCallable[_media_pb2.ResolveLegacyUrlRequest, _media_pb2.ResolveLegacyUrlResponse]  # type: ignore[assignment]
+    """ResolveLegacyUrl (service role only) returns the media imported from a legacy URL, so a
+    gateway can redirect or rewrite old links.
+    """
 
 class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     """MediaService is the one service of media-grpc."""
@@ -258,5 +278,27 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_media_pb2.DetachMediaResponse, _abc.Awaitable[_media_pb2.DetachMediaResponse]]:
         """DetachMedia detaches every media of a (deleted) post and schedules them for deletion."""
+
+    @_abc_1.abstractmethod
+    def ImportMedia(
+        self,
+        request: _media_pb2.ImportMediaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_media_pb2.ImportMediaResponse, _abc.Awaitable[_media_pb2.ImportMediaResponse]]:
+        """ImportMedia (service role only) brings one file home from a legacy URL: the server fetches
+        it from an allowlisted host, streaming it into storage, checks it as CompleteUpload does and
+        queues its processing. Idempotent per idempotency_key (default: the URL): importing again
+        returns the media of the earlier import; a failed import is tried again.
+        """
+
+    @_abc_1.abstractmethod
+    def ResolveLegacyUrl(
+        self,
+        request: _media_pb2.ResolveLegacyUrlRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_media_pb2.ResolveLegacyUrlResponse, _abc.Awaitable[_media_pb2.ResolveLegacyUrlResponse]]:
+        """ResolveLegacyUrl (service role only) returns the media imported from a legacy URL, so a
+        gateway can redirect or rewrite old links.
+        """
 
 def add_MediaServiceServicer_to_server(servicer: MediaServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

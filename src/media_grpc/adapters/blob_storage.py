@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import abc
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+
+class Readable(Protocol):
+    """What ``upload_stream`` reads: ``read(n)`` returns ``n`` bytes, fewer only at the end."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class BlobNotFound(Exception):
@@ -102,6 +111,18 @@ class BlobStorage(abc.ABC):
 
     @abc.abstractmethod
     def list_keys(self, prefix: str) -> list[str]: ...
+
+    def upload_stream(self, stream: Readable, key: str, *, content_type: str) -> ObjectInfo:
+        """Store everything ``stream.read()`` returns under ``key`` and describe what was stored.
+
+        An exception raised by the stream leaves nothing at ``key``. This default spools to a
+        temporary file; S3 streams it in parts without touching the disk.
+        """
+        with tempfile.NamedTemporaryFile(prefix="media-import-") as spool:
+            shutil.copyfileobj(stream, spool, 1024 * 1024)
+            spool.flush()
+            self.upload_file(Path(spool.name), key, content_type=content_type, cache_control="")
+        return self.head(key)
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``; returns how many."""

@@ -87,3 +87,26 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbox_pending", "published_at", "available_at"),)
+
+
+class ImportRow(Base):
+    """One legacy URL's import (see domain/imports.py); ``key`` hashes the idempotency key."""
+
+    __tablename__ = "media_import"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_url: Mapped[str] = mapped_column(Text)
+    #: sha256 of source_url, for ResolveLegacyUrl.
+    url_hash: Mapped[str] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    media_id: Mapped[str] = mapped_column(String(36))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    post_id: Mapped[str | None] = mapped_column(String(128))
+    post_position: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

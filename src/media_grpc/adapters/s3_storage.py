@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -18,6 +19,7 @@ from media_grpc.adapters.blob_storage import (
     BlobStorageUnavailable,
     ObjectInfo,
     PresignedRequest,
+    Readable,
     StoredPart,
 )
 
@@ -70,9 +72,11 @@ def build_s3_client(
 
 
 class S3BlobStorage(BlobStorage):
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, *, part_bytes: int = 8 * 1024 * 1024) -> None:
         self.client = client
         self.bucket = bucket
+        #: Part size of streamed uploads (``upload_stream``).
+        self.part_bytes = part_bytes
 
     def presign_put(
         self,
@@ -195,6 +199,27 @@ class S3BlobStorage(BlobStorage):
                 key,
                 ExtraArgs={"ContentType": content_type, "CacheControl": cache_control},
             )
+
+    def upload_stream(self, stream: Readable, key: str, *, content_type: str) -> ObjectInfo:
+        """One PUT for a small body, else a multipart upload of ``part_bytes`` parts, read as
+        they are sent: at most one part per thread is in memory. A failed read aborts the
+        multipart upload (s3transfer does), so nothing is left at ``key``."""
+        config = TransferConfig(
+            multipart_threshold=self.part_bytes,
+            multipart_chunksize=self.part_bytes,
+            max_concurrency=2,
+        )
+        # s3transfer's own setting (boto3's constructor does not take it): parts held in memory.
+        config.max_in_memory_upload_chunks = 2
+        with _translated(f"upload {key}"):
+            self.client.upload_fileobj(
+                stream,  # type: ignore[arg-type]
+                self.bucket,
+                key,
+                ExtraArgs={"ContentType": content_type},
+                Config=config,
+            )
+        return self.head(key)
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):

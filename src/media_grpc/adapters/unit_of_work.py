@@ -9,6 +9,10 @@ from typing import Self
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from media_grpc.adapters.import_repository import (
+    AbstractImportRepository,
+    SqlAlchemyImportRepository,
+)
 from media_grpc.adapters.outbox import AbstractOutbox, SqlAlchemyOutbox
 from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
@@ -18,6 +22,7 @@ from media_grpc.domain.errors import Unavailable
 class AbstractUnitOfWork(abc.ABC):
     media: AbstractMediaRepository
     outbox: AbstractOutbox
+    imports: AbstractImportRepository
 
     def __enter__(self) -> Self:
         return self
@@ -51,6 +56,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.media = SqlAlchemyMediaRepository(self.session)
         self._outbox = SqlAlchemyOutbox(self.session)
         self.outbox = self._outbox
+        self.imports = SqlAlchemyImportRepository(self.session)
         return super().__enter__()
 
     def __exit__(

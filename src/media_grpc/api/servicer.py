@@ -12,6 +12,7 @@ from media_grpc.api.auth_interceptor import current_principal
 from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_pb, timestamp
 from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.imports import ImportRequest, MediaImports
 from media_grpc.service.posts import PostMedia
 from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
@@ -36,6 +37,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         deletion: MediaDeletion,
         watching: MediaWatching | None = None,
         retries: ProcessingRetries | None = None,
+        imports: MediaImports | None = None,
     ) -> None:
         self.uploads = uploads
         self.queries = queries
@@ -44,6 +46,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         self.deletion = deletion
         self.watching = watching or MediaWatching(queries.ctx)
         self.retries = retries or ProcessingRetries(queries.ctx)
+        self.imports = imports
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context
@@ -186,3 +189,36 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     ) -> media_pb2.DetachMediaResponse:
         detached = self.posts.detach(current_principal(), request.post_id)
         return media_pb2.DetachMediaResponse(media_ids=detached)
+
+    def ImportMedia(
+        self, request: media_pb2.ImportMediaRequest, context: Context
+    ) -> media_pb2.ImportMediaResponse:
+        purpose = purpose_from_pb(request.purpose)
+        assert purpose is not None
+        result = self._imports().import_media(
+            current_principal(),
+            ImportRequest(
+                url=request.url,
+                owner_id=request.owner_id,
+                purpose=purpose,
+                post_id=request.post_id,
+                post_position=request.post_position,
+                idempotency_key=request.idempotency_key,
+                validate_only=request.validate_only,
+            ),
+        )
+        response = media_pb2.ImportMediaResponse(created=result.created)
+        if result.media is not None:
+            response.media.CopyFrom(self.messages.media(result.media))
+        return response
+
+    def ResolveLegacyUrl(
+        self, request: media_pb2.ResolveLegacyUrlRequest, context: Context
+    ) -> media_pb2.ResolveLegacyUrlResponse:
+        media = self._imports().resolve(current_principal(), request.url)
+        return media_pb2.ResolveLegacyUrlResponse(media=self.messages.media(media))
+
+    def _imports(self) -> MediaImports:
+        if self.imports is None:
+            raise FailedPrecondition("import from legacy URLs is not configured on this server")
+        return self.imports

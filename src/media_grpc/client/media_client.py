@@ -178,6 +178,37 @@ class MediaClient:
         assert last is not None
         return last
 
+    def import_media(
+        self,
+        url: str,
+        owner_id: str,
+        purpose: pb.Purpose.ValueType,
+        *,
+        post_id: str = "",
+        post_position: int = 0,
+        validate_only: bool = False,
+        timeout: float = 900.0,
+    ) -> pb.ImportMediaResponse:
+        """ImportMedia (a service token): the server fetches ``url`` and stores it as a media."""
+        request = pb.ImportMediaRequest(
+            url=url,
+            owner_id=owner_id,
+            purpose=purpose,
+            post_id=post_id,
+            post_position=post_position,
+            validate_only=validate_only,
+        )
+        answer: pb.ImportMediaResponse = self.stub.ImportMedia(
+            request, metadata=self.metadata(), timeout=timeout
+        )
+        return answer
+
+    def resolve_legacy_url(self, url: str) -> pb.Media:
+        answer = self.stub.ResolveLegacyUrl(
+            pb.ResolveLegacyUrlRequest(url=url), metadata=self.metadata(), timeout=self.timeout
+        )
+        return answer.media
+
     def upload(self, path: Path, purpose: pb.Purpose.ValueType, **options: object) -> pb.Media:
         """Upload a file, resuming an interrupted upload of it; see ``Uploader``."""
         from media_grpc.client.upload import Uploader

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
+from media_grpc.config.imports import ImportSettings
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
@@ -31,7 +32,7 @@ class SettingsError(ValueError):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="MEDIA_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="MEDIA_", env_nested_delimiter="__", extra="ignore", populate_by_name=True
     )
 
     #: ``development`` embeds what is not configured; ``production`` requires every URL.
@@ -74,6 +75,8 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     pipeline: PipelineSettings = PipelineSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
+    #: Imports from legacy URLs (``media-grpc import``, ImportMedia): off until hosts are listed.
+    import_: ImportSettings = Field(default_factory=ImportSettings, validation_alias="media_import")
 
     #: Port of the Prometheus metrics HTTP endpoint (``/metrics``); 0 turns it off.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
