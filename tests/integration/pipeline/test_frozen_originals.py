@@ -114,6 +114,8 @@ def test_a_put_after_ready_changes_nothing_served_or_processed_and_is_swept(
 
     assert {key: storage.head(key).etag for key in served} == served
     assert storage.read_range(frozen, 0, len(data) - 1) == data
+    got = stub.GetMedia(pb.GetMediaRequest(media_id=session.media_id), metadata=auth(unique_user))
+    assert requests.get(got.media.original_url, timeout=10).content == data
     later = pipeline_app.ctx.now() + timedelta(hours=1)
     assert later > ready.expires_at
     swept = CleanupService(

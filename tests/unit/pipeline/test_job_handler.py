@@ -6,9 +6,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from media_grpc.adapters.job_locks import InProcessJobLocks
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Failure, FailureReason, JobKind, Purpose, Status
 from media_grpc.domain.principal import Principal
@@ -250,3 +252,28 @@ def test_job_whose_original_is_gone_fails_at_once_with_object_missing(
     assert media.status is Status.FAILED
     assert media.failure is not None
     assert media.failure.reason is FailureReason.OBJECT_MISSING
+
+
+class DeletingCopyStorage(InMemoryBlobStorage):
+    """Storage whose copy is answered just after DeleteMedia ran (between freeze and claim)."""
+
+    def __init__(self, on_copy: Callable[[], object]) -> None:
+        super().__init__()
+        self.on_copy = on_copy
+
+    def copy(self, source: str, target: str, **pinned: Any) -> None:
+        super().copy(source, target, **pinned)
+        self.on_copy()
+
+
+def test_a_media_deleted_while_its_original_was_frozen_keeps_no_frozen_copy(
+    fake_db: FakeDatabase, fake_ctx: ServiceContext
+) -> None:
+    storage = DeletingCopyStorage(lambda: MediaDeletion(fake_ctx).delete(ALICE, "m-1"))
+    fake_ctx.storage = storage
+    job = uploaded(fake_db, storage, png_bytes())
+    handler = JobHandler(fake_ctx, InProcessJobLocks(), thumbnail_stages())
+
+    assert handler.handle(job) is Handled.SKIPPED
+    assert fake_db.media[job.media_id].status is Status.DELETED
+    assert storage.objects == {}
