@@ -52,8 +52,15 @@ class InMemoryBlobStorage(BlobStorage):
         self.versioned = versioned
         self.writes = 0
         self.reads: list[tuple[str, int, int, str | None]] = []
+        #: The Content-Type each presigned key was signed with: what a client sends.
+        self.signed_types: dict[str, str] = {}
+        #: Each server-side copy as (source, target, etag, version_id).
+        self.copies: list[tuple[str, str, str, str | None]] = []
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """Write as a client would: with the Content-Type the key's URL was signed with."""
+        if content_type is None:
+            content_type = self.signed_types.get(key, "application/octet-stream")
         self.objects[key] = self._new_object(data, content_type)
 
     def _new_object(self, data: bytes, content_type: str, cache_control: str = "") -> StoredObject:
@@ -73,6 +80,7 @@ class InMemoryBlobStorage(BlobStorage):
         headers = {"Content-Type": content_type, "Content-Length": str(content_length)}
         if sha256_b64:
             headers["x-amz-checksum-sha256"] = sha256_b64
+        self.signed_types[key] = content_type
         return PresignedRequest(url=f"memory://{key}?expires={expires_in}", headers=headers)
 
     def create_multipart_upload(self, key: str, *, content_type: str) -> str:
@@ -138,8 +146,34 @@ class InMemoryBlobStorage(BlobStorage):
         self.reads.append((key, start, end, etag))
         return self._get(key, etag).data[start : end + 1]
 
-    def download(self, key: str, path: Path, *, etag: str | None = None) -> None:
-        path.write_bytes(self._get(key, etag).data)
+    def download(
+        self,
+        key: str,
+        path: Path,
+        *,
+        etag: str | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> None:
+        data = self._get(key, etag).data
+        if on_chunk is not None:
+            on_chunk(data)
+        path.write_bytes(data)
+
+    def copy(
+        self,
+        source: str,
+        target: str,
+        *,
+        etag: str,
+        version_id: str | None,
+        size: int,
+        content_type: str,
+    ) -> None:
+        self.copies.append((source, target, etag, version_id))
+        obj = self._get(source, etag)
+        if version_id is not None and obj.version_id != version_id:
+            raise BlobNotFound(source)
+        self.objects[target] = self._new_object(obj.data, content_type)
 
     def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
         self.objects[key] = self._new_object(path.read_bytes(), content_type, cache_control)
@@ -248,8 +282,25 @@ class InMemoryMediaRepository(AbstractMediaRepository):
     def find_failed_uploads(
         self, failed_before: datetime, now: datetime, limit: int, *, claim: bool = False
     ) -> list[Media]:
-        found = [m for m in self._failed_uploads(now) if m.updated_at < failed_before]
+        found = [
+            m
+            for m in self.rows.values()
+            if m.status is Status.FAILED and m.expires_at < now and m.updated_at < failed_before
+        ]
         return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
+
+    def find_unswept_uploads(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        found = [
+            m
+            for m in self.rows.values()
+            if m.etag is not None
+            and m.upload_swept_at is None
+            and m.expires_at < now
+            and m.status in (Status.READY, Status.FAILED, Status.DELETED)
+        ]
+        return self._oldest(found, limit, key=lambda m: (m.expires_at, m.id))
 
     def _failed_uploads(self, now: datetime) -> list[Media]:
         return [

@@ -201,6 +201,8 @@ class RabbitMqConsumer:
                 if settlement.failure is not None:
                     headers["x-failure-reason"] = settlement.failure.reason.value
                     headers["x-failure-message"] = settlement.failure.message
+                if settlement.note:
+                    headers["x-dead-reason"] = settlement.note
                 dead_key = self.topology.dead_key(job.kind)
                 self._publish(channel, dead_key, delivery.body, headers, job.job_id)
             channel.basic_ack(delivery.tag)

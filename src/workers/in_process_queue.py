@@ -26,6 +26,8 @@ class DeadLetter:
     job: ProcessingJob
     attempt: int
     failure: Failure | None
+    #: Why it was parked without a verdict on its media (see Settlement.note).
+    note: str = ""
 
 
 class InProcessQueue(JobPublisher):
@@ -58,7 +60,9 @@ class InProcessQueue(JobPublisher):
                 delay = self.middleware.retry_delays[settlement.retry_index]
                 self._later(delay, job, settlement.attempt)
             elif settlement.action is Action.DEAD:
-                self.dead.append(DeadLetter(job, settlement.attempt, settlement.failure))
+                self.dead.append(
+                    DeadLetter(job, settlement.attempt, settlement.failure, settlement.note)
+                )
         except Exception:
             log.exception("job %s: in-process worker crashed", job.job_id)
         finally:

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason
-from workers.job_handler import Handled, JobHandler
+from workers.job_handler import Handled, JobDisagrees, JobHandler
 from workers.stage import MediaRejected
 from workers.time_limit import TimeLimitExceeded
 
@@ -48,6 +48,8 @@ class Settlement:
     attempt: int = 1
     retry_index: int = 0
     failure: Failure | None = None
+    #: Why a job is dead-lettered without a verdict on its media (it disagrees with the record).
+    note: str = ""
 
 
 class RetryMiddleware:
@@ -69,6 +71,9 @@ class RetryMiddleware:
         """Run the job once (attempt ``attempt``, 1-based) and decide what happens next."""
         try:
             handled = self.handler.handle(job)
+        except JobDisagrees as e:
+            log.error("job %s dead-lettered: %s", job.job_id, e)
+            return Settlement(Action.DEAD, attempt=attempt, note=str(e)[:MESSAGE_CHARS])
         except MediaRejected as e:
             return self._end(job, Failure(e.reason, e.message[:MESSAGE_CHARS]), attempt)
         except Exception as e:  # noqa: BLE001 - every other error is a retry candidate

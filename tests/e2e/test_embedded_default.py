@@ -11,8 +11,9 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
 from tests.e2e.conftest import CLI, ServedProcess
+from tests.samples import image_bytes
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 500
+JPEG = image_bytes("JPEG", (64, 48))
 
 
 def test_embedded_default_takes_an_upload_with_curl_and_serves_it_back(
@@ -55,11 +56,18 @@ def test_embedded_default_takes_an_upload_with_curl_and_serves_it_back(
         done = stub.CompleteUpload(
             pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata
         )
-        got = stub.GetMedia(pb.GetMediaRequest(media_id=session.media_id), metadata=metadata)
+        [ready] = [
+            answer.media
+            for answer in stub.WatchMedia(
+                pb.WatchMediaRequest(media_id=session.media_id), metadata=metadata, timeout=60
+            )
+            if answer.media.status in (pb.STATUS_READY, pb.STATUS_FAILED)
+        ]
 
     assert done.media.status in (pb.STATUS_UPLOADED, pb.STATUS_PROCESSING, pb.STATUS_READY)
-    assert got.media.id == session.media_id
-    assert requests.get(got.media.original_url, timeout=10).content == JPEG
+    assert ready.status == pb.STATUS_READY, ready.failure.message
+    assert ready.variants
+    assert requests.get(ready.original_url, timeout=10).content == JPEG
 
 
 def test_serve_refuses_production_with_the_development_secret() -> None:

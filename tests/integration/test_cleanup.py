@@ -13,6 +13,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -223,7 +224,26 @@ class SlowCountingStorage(BlobStorage):
     def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
         raise NotImplementedError
 
-    def download(self, key: str, path: Path, *, etag: str | None = None) -> None:
+    def download(
+        self,
+        key: str,
+        path: Path,
+        *,
+        etag: str | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> None:
+        raise NotImplementedError
+
+    def copy(
+        self,
+        source: str,
+        target: str,
+        *,
+        etag: str,
+        version_id: str | None,
+        size: int,
+        content_type: str,
+    ) -> None:
         raise NotImplementedError
 
     def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:

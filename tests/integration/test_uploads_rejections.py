@@ -4,9 +4,11 @@ with its reason (or no record at all), nothing left in storage, nothing queued."
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import grpc
 import pytest
+import requests
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from media.v1 import media_pb2 as pb
@@ -38,10 +40,9 @@ JPEG = image_bytes("JPEG", (64, 64))
         (HTML, "image/png", HTML, None, pb.FAILURE_REASON_UNSUPPORTED_FORMAT),
         (PNG, "image/jpeg", PNG, None, pb.FAILURE_REASON_TYPE_MISMATCH),
         (PNG, "image/png", PNG[:100], None, pb.FAILURE_REASON_SIZE_MISMATCH),
-        (PNG, "image/png", PNG, "0" * 64, pb.FAILURE_REASON_CHECKSUM_MISMATCH),
         (PNG, "image/png", None, None, pb.FAILURE_REASON_OBJECT_MISSING),
     ],
-    ids=["png-declared-html-bytes", "jpeg-declared-png-bytes", "size", "sha256", "missing"],
+    ids=["png-declared-html-bytes", "jpeg-declared-png-bytes", "size", "missing"],
 )
 def test_refused_single_put_fails_the_media_and_leaves_storage_empty(
     stub: Stub,
@@ -111,7 +112,49 @@ def test_refused_session_creates_no_record_and_no_upload(
         assert_storage_empty(app, f"{folder}/{unique_user}/")
 
 
-def test_wrong_sha256_of_a_multipart_upload_fails_and_leaves_storage_empty(
+def test_a_text_html_put_with_jpeg_magic_is_refused_as_type_mismatch(
+    stub: Stub, auth: Auth, unique_user: str, app: Application
+) -> None:
+    hostile = JPEG[:64] + b"<script>alert(document.cookie)</script>"
+    session = create_session(stub, auth, unique_user, hostile, content_type="image/jpeg")
+    headers = {**dict(session.single_put.headers), "Content-Type": "text/html"}
+    requests.put(session.single_put.url, data=hostile, headers=headers, timeout=10)
+
+    error = rpc_error(lambda: complete(stub, auth, unique_user, session.media_id))
+
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(error) == "TYPE_MISMATCH"
+    assert "text/html" in error.details()
+    media = get_media(stub, auth, unique_user, session.media_id)
+    assert media.failure.reason == pb.FAILURE_REASON_TYPE_MISMATCH
+    assert_storage_empty(app, media.storage_key)
+    assert outbox_jobs(app, session.media_id) == 0
+
+
+def test_a_completion_after_the_session_expired_is_refused_and_empties_storage(
+    stub: Stub, auth: Auth, unique_user: str, app: Application
+) -> None:
+    session = create_session(stub, auth, unique_user, PNG)
+    put_single(session, PNG)
+    with app.ctx.uow() as uow:  # the session's URLs expired a second ago
+        media = uow.media.get(session.media_id, for_update=True)
+        assert media is not None
+        media.expires_at = app.ctx.now() - timedelta(seconds=1)
+        uow.media.save(media)
+        uow.commit()
+
+    error = rpc_error(lambda: complete(stub, auth, unique_user, session.media_id))
+
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_reason(error) == "EXPIRED"
+    refused = get_media(stub, auth, unique_user, session.media_id)
+    assert refused.status == pb.STATUS_FAILED
+    assert refused.failure.reason == pb.FAILURE_REASON_EXPIRED
+    assert_storage_empty(app, refused.storage_key)
+    assert outbox_jobs(app, session.media_id) == 0
+
+
+def test_a_multipart_upload_with_a_declared_sha256_completes_without_reading_it_all(
     stub: Stub, auth: Auth, unique_user: str, app: Application
 ) -> None:
     data = mp4_like(11 * MiB)
@@ -125,13 +168,9 @@ def test_wrong_sha256_of_a_multipart_upload_fails_and_leaves_storage_empty(
         sha256=hashlib.sha256(data[:-1] + b"!").hexdigest(),
     )
     etags = PartSender(data, session.multipart.part_size).send(session.multipart.part_urls)
-    error = rpc_error(lambda: complete(stub, auth, unique_user, session.media_id, etags))
-    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert error_reason(error) == "CHECKSUM_MISMATCH"
-    media = get_media(stub, auth, unique_user, session.media_id)
-    assert media.failure.reason == pb.FAILURE_REASON_CHECKSUM_MISMATCH
-    assert_storage_empty(app, media.storage_key)
-    assert outbox_jobs(app, session.media_id) == 0
+    media = complete(stub, auth, unique_user, session.media_id, etags)
+    assert media.status == pb.STATUS_UPLOADED  # the job checks the sha256 while it reads
+    assert outbox_jobs(app, session.media_id) == 1
 
 
 def test_someone_elses_media_is_permission_denied_and_left_intact(

@@ -63,11 +63,15 @@ class _StatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Status.ValueTy
     STATUS_PENDING: _Status.ValueType  # 1
     """A session exists; the bytes are not (verified to be) in storage yet."""
     STATUS_UPLOADED: _Status.ValueType  # 2
-    """The object is verified in storage and its processing is queued."""
+    """The object is present in storage with the declared size, Content-Type and real type, and
+    its processing is queued. Its sha256 (when declared) is not checked yet.
+    """
     STATUS_PROCESSING: _Status.ValueType  # 3
     """A worker is making its variants."""
     STATUS_READY: _Status.ValueType  # 4
-    """Every variant exists; the media may be attached and served."""
+    """The declared sha256 (if any) matched the bytes processed, and every variant exists; the
+    media may be attached and served.
+    """
     STATUS_FAILED: _Status.ValueType  # 5
     """Verification or processing failed for good; `failure` says why."""
     STATUS_DELETED: _Status.ValueType  # 6
@@ -80,11 +84,15 @@ STATUS_UNSPECIFIED: Status.ValueType  # 0
 STATUS_PENDING: Status.ValueType  # 1
 """A session exists; the bytes are not (verified to be) in storage yet."""
 STATUS_UPLOADED: Status.ValueType  # 2
-"""The object is verified in storage and its processing is queued."""
+"""The object is present in storage with the declared size, Content-Type and real type, and
+its processing is queued. Its sha256 (when declared) is not checked yet.
+"""
 STATUS_PROCESSING: Status.ValueType  # 3
 """A worker is making its variants."""
 STATUS_READY: Status.ValueType  # 4
-"""Every variant exists; the media may be attached and served."""
+"""The declared sha256 (if any) matched the bytes processed, and every variant exists; the
+media may be attached and served.
+"""
 STATUS_FAILED: Status.ValueType  # 5
 """Verification or processing failed for good; `failure` says why."""
 STATUS_DELETED: Status.ValueType  # 6
@@ -99,15 +107,21 @@ class _FailureReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Failure
     DESCRIPTOR: _descriptor.EnumDescriptor
     FAILURE_REASON_UNSPECIFIED: _FailureReason.ValueType  # 0
     FAILURE_REASON_OBJECT_MISSING: _FailureReason.ValueType  # 1
-    """CompleteUpload found no object at the session's key."""
+    """CompleteUpload found no object at the session's key, or the object verified at completion
+    was gone or replaced when the processing job read it.
+    """
     FAILURE_REASON_SIZE_MISMATCH: _FailureReason.ValueType  # 2
     """The stored object's size differs from the size declared at session creation."""
     FAILURE_REASON_TYPE_MISMATCH: _FailureReason.ValueType  # 3
-    """The real type sniffed from the bytes differs from the declared content type."""
+    """The real type sniffed from the bytes, or the Content-Type storage holds the object with,
+    differs from the declared content type.
+    """
     FAILURE_REASON_UNSUPPORTED_FORMAT: _FailureReason.ValueType  # 4
     """The bytes are of a format the purpose does not allow."""
     FAILURE_REASON_CHECKSUM_MISMATCH: _FailureReason.ValueType  # 5
-    """The sha256 of the stored bytes differs from the one declared."""
+    """The sha256 of the uploaded bytes differs from the one declared. Found by the processing
+    job while it reads the file (after UPLOADED); nothing of the media is published.
+    """
     FAILURE_REASON_TOO_MANY_PIXELS: _FailureReason.ValueType  # 6
     """The image has more pixels than allowed (a decompression bomb, or just too big)."""
     FAILURE_REASON_CORRUPT: _FailureReason.ValueType  # 7
@@ -121,22 +135,30 @@ class _FailureReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Failure
     FAILURE_REASON_ABORTED: _FailureReason.ValueType  # 11
     """The client aborted the upload."""
     FAILURE_REASON_EXPIRED: _FailureReason.ValueType  # 12
-    """The session expired before the upload was completed."""
+    """The session expired before the upload was completed (CompleteUpload after expires_at,
+    or the cleanup found it still PENDING).
+    """
 
 class FailureReason(_FailureReason, metaclass=_FailureReasonEnumTypeWrapper):
     """FailureReason is the machine-readable cause of a FAILED media."""
 
 FAILURE_REASON_UNSPECIFIED: FailureReason.ValueType  # 0
 FAILURE_REASON_OBJECT_MISSING: FailureReason.ValueType  # 1
-"""CompleteUpload found no object at the session's key."""
+"""CompleteUpload found no object at the session's key, or the object verified at completion
+was gone or replaced when the processing job read it.
+"""
 FAILURE_REASON_SIZE_MISMATCH: FailureReason.ValueType  # 2
 """The stored object's size differs from the size declared at session creation."""
 FAILURE_REASON_TYPE_MISMATCH: FailureReason.ValueType  # 3
-"""The real type sniffed from the bytes differs from the declared content type."""
+"""The real type sniffed from the bytes, or the Content-Type storage holds the object with,
+differs from the declared content type.
+"""
 FAILURE_REASON_UNSUPPORTED_FORMAT: FailureReason.ValueType  # 4
 """The bytes are of a format the purpose does not allow."""
 FAILURE_REASON_CHECKSUM_MISMATCH: FailureReason.ValueType  # 5
-"""The sha256 of the stored bytes differs from the one declared."""
+"""The sha256 of the uploaded bytes differs from the one declared. Found by the processing
+job while it reads the file (after UPLOADED); nothing of the media is published.
+"""
 FAILURE_REASON_TOO_MANY_PIXELS: FailureReason.ValueType  # 6
 """The image has more pixels than allowed (a decompression bomb, or just too big)."""
 FAILURE_REASON_CORRUPT: FailureReason.ValueType  # 7
@@ -150,7 +172,9 @@ FAILURE_REASON_PROCESSING_ERROR: FailureReason.ValueType  # 10
 FAILURE_REASON_ABORTED: FailureReason.ValueType  # 11
 """The client aborted the upload."""
 FAILURE_REASON_EXPIRED: FailureReason.ValueType  # 12
-"""The session expired before the upload was completed."""
+"""The session expired before the upload was completed (CompleteUpload after expires_at,
+or the cleanup found it still PENDING).
+"""
 Global___FailureReason: _TypeAlias = FailureReason  # noqa: Y015
 
 class _VariantKind:
@@ -599,7 +623,7 @@ class CreateUploadSessionRequest(_message.Message):
     size_bytes: _builtins.int
     """Exact size of the file in bytes."""
     sha256: _builtins.str
-    """Optional hex sha256 of the file; verified on completion."""
+    """Optional hex sha256 of the file; verified by the processing job (READY means it matched)."""
     idempotency_key: _builtins.str
     """Optional client key: the same key with the same parameters returns the same session."""
     owner_id: _builtins.str

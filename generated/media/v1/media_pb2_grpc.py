@@ -150,8 +150,11 @@ class MediaServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CompleteUpload(self, request, context):
-        """CompleteUpload verifies the uploaded object (existence, size, real type, checksum),
-        marks the media UPLOADED and queues its processing. Idempotent.
+        """CompleteUpload verifies the uploaded object (existence, size, stored Content-Type and real
+        type, from the first bytes: its cost does not grow with the file), marks the media
+        UPLOADED and queues its processing. A declared sha256 is checked by the processing job,
+        which reads the whole file anyway: a mismatch ends FAILED with CHECKSUM_MISMATCH. A session
+        past its expires_at is refused (FAILED, EXPIRED). Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

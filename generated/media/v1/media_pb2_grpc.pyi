@@ -50,8 +50,11 @@ class MediaServiceStub:
     ListUploadedParts: _grpc.UnaryUnaryMultiCallable[_media_pb2.ListUploadedPartsRequest, _media_pb2.ListUploadedPartsResponse]
     """ListUploadedParts returns the parts storage already holds, so a client can resume."""
     CompleteUpload: _grpc.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.CompleteUploadResponse]
-    """CompleteUpload verifies the uploaded object (existence, size, real type, checksum),
-    marks the media UPLOADED and queues its processing. Idempotent.
+    """CompleteUpload verifies the uploaded object (existence, size, stored Content-Type and real
+    type, from the first bytes: its cost does not grow with the file), marks the media
+    UPLOADED and queues its processing. A declared sha256 is checked by the processing job,
+    which reads the whole file anyway: a mismatch ends FAILED with CHECKSUM_MISMATCH. A session
+    past its expires_at is refused (FAILED, EXPIRED). Idempotent.
     """
     AbortUpload: _grpc.UnaryUnaryMultiCallable[_media_pb2.AbortUploadRequest, _media_pb2.AbortUploadResponse]
     """AbortUpload abandons a pending upload and frees what storage holds of it."""
@@ -106,8 +109,11 @@ class MediaServiceAsyncStub(MediaServiceStub):
     ListUploadedParts: _aio.UnaryUnaryMultiCallable[_media_pb2.ListUploadedPartsRequest, _media_pb2.ListUploadedPartsResponse]  # type: ignore[assignment]
     """ListUploadedParts returns the parts storage already holds, so a client can resume."""
     CompleteUpload: _aio.UnaryUnaryMultiCallable[_media_pb2.CompleteUploadRequest, _media_pb2.CompleteUploadResponse]  # type: ignore[assignment]
-    """CompleteUpload verifies the uploaded object (existence, size, real type, checksum),
-    marks the media UPLOADED and queues its processing. Idempotent.
+    """CompleteUpload verifies the uploaded object (existence, size, stored Content-Type and real
+    type, from the first bytes: its cost does not grow with the file), marks the media
+    UPLOADED and queues its processing. A declared sha256 is checked by the processing job,
+    which reads the whole file anyway: a mismatch ends FAILED with CHECKSUM_MISMATCH. A session
+    past its expires_at is refused (FAILED, EXPIRED). Idempotent.
     """
     AbortUpload: _aio.UnaryUnaryMultiCallable[_media_pb2.AbortUploadRequest, _media_pb2.AbortUploadResponse]  # type: ignore[assignment]
     """AbortUpload abandons a pending upload and frees what storage holds of it."""
@@ -183,8 +189,11 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _media_pb2.CompleteUploadRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_media_pb2.CompleteUploadResponse, _abc.Awaitable[_media_pb2.CompleteUploadResponse]]:
-        """CompleteUpload verifies the uploaded object (existence, size, real type, checksum),
-        marks the media UPLOADED and queues its processing. Idempotent.
+        """CompleteUpload verifies the uploaded object (existence, size, stored Content-Type and real
+        type, from the first bytes: its cost does not grow with the file), marks the media
+        UPLOADED and queues its processing. A declared sha256 is checked by the processing job,
+        which reads the whole file anyway: a mismatch ends FAILED with CHECKSUM_MISMATCH. A session
+        past its expires_at is refused (FAILED, EXPIRED). Idempotent.
         """
 
     @_abc_1.abstractmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -97,8 +98,42 @@ class BlobStorage(abc.ABC):
     def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
         """Bytes ``start..end`` inclusive; with ``etag``, only from that exact content."""
 
+    def read_start(self, key: str, length: int) -> tuple[ObjectInfo, bytes]:
+        """The object's size, ETag, type and version with its first ``length`` bytes.
+
+        Two constant-size requests here (a HEAD, then a ranged GET pinned to its ETag);
+        implementations answer both with one ranged GET where storage allows.
+        """
+        info = self.head(key)
+        if info.size == 0:
+            return info, b""
+        return info, self.read_range(key, 0, min(length, info.size) - 1, etag=info.etag)
+
     @abc.abstractmethod
-    def download(self, key: str, path: Path, *, etag: str | None = None) -> None: ...
+    def download(
+        self,
+        key: str,
+        path: Path,
+        *,
+        etag: str | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> None:
+        """Stream the object to ``path``; ``on_chunk`` sees every chunk (e.g. to hash it)."""
+
+    @abc.abstractmethod
+    def copy(
+        self,
+        source: str,
+        target: str,
+        *,
+        etag: str,
+        version_id: str | None,
+        size: int,
+        content_type: str,
+    ) -> None:
+        """Copy inside the bucket, without the bytes passing through us, only from the
+        content with that ``etag`` (and ``version_id`` where the bucket keeps versions):
+        BlobNotFound when the source is gone or holds other content."""
 
     @abc.abstractmethod
     def upload_file(

@@ -72,6 +72,7 @@ def to_domain(row: MediaRow, variants: list[VariantRow]) -> Media:
         post_id=row.post_id,
         post_position=row.post_position,
         deleted_at=_aware(row.deleted_at) if row.deleted_at else None,
+        upload_swept_at=_aware(row.upload_swept_at) if row.upload_swept_at else None,
     )
 
 
@@ -106,6 +107,7 @@ def copy_to_row(media: Media, row: MediaRow) -> None:
     row.updated_at = media.updated_at
     row.expires_at = media.expires_at
     row.deleted_at = media.deleted_at
+    row.upload_swept_at = media.upload_swept_at
 
 
 def variant_row(media_id: str, variant: Variant) -> VariantRow:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
+
+
+#: Completed media whose upload key the late-PUT sweep has not deleted yet.
+UNSWEPT = "etag IS NOT NULL AND upload_swept_at IS NULL"
 
 
 class MediaRow(Base):
@@ -45,6 +49,7 @@ class MediaRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    upload_swept_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("ix_media_owner_idempotency", "owner_id", "idempotency_key", unique=True),
@@ -52,6 +57,13 @@ class MediaRow(Base):
         Index("ix_media_status_expires", "status", "expires_at"),
         # The lifecycle cleanup's sweeps of READY and DELETED media by age.
         Index("ix_media_status_updated", "status", "updated_at"),
+        # The late-PUT sweep of completed media: only rows not swept yet.
+        Index(
+            "ix_media_unswept_uploads",
+            "expires_at",
+            postgresql_where=text(UNSWEPT),
+            sqlite_where=text(UNSWEPT),
+        ),
     )
 
 

@@ -85,8 +85,16 @@ class AbstractMediaRepository(abc.ABC):
     def find_failed_uploads(
         self, failed_before: datetime, now: datetime, limit: int, *, claim: bool = False
     ) -> list[Media]:
-        """FAILED media whose upload never completed, unchanged since ``failed_before``, whose
-        session URLs expired by ``now``."""
+        """FAILED media (refused at completion or failed in processing), unchanged since
+        ``failed_before``, whose session URLs expired by ``now``."""
+
+    @abc.abstractmethod
+    def find_unswept_uploads(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        """Completed media (pinned ETag) that are READY, FAILED or DELETED, whose session URLs
+        expired by ``now`` and whose upload key was not swept yet: a PUT between completion
+        and expiry may have written it. The sweep sets ``upload_swept_at``."""
 
     @abc.abstractmethod
     def find_stuck(
@@ -221,11 +229,21 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
     ) -> list[Media]:
         stmt = select(MediaRow).where(
             MediaRow.status == Status.FAILED.value,
-            MediaRow.etag.is_(None),
             MediaRow.expires_at < now,
             MediaRow.updated_at < failed_before,
         )
         return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
+
+    def find_unswept_uploads(
+        self, now: datetime, limit: int, *, claim: bool = False
+    ) -> list[Media]:
+        stmt = select(MediaRow).where(
+            MediaRow.etag.is_not(None),
+            MediaRow.upload_swept_at.is_(None),
+            MediaRow.expires_at < now,
+            MediaRow.status.in_([Status.READY.value, Status.FAILED.value, Status.DELETED.value]),
+        )
+        return self._sweep(stmt.order_by(MediaRow.expires_at, MediaRow.id), limit, claim)
 
     def find_stuck(
         self, changed_before: datetime, limit: int, *, claim: bool = False

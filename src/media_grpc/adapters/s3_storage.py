@@ -27,6 +27,10 @@ _NOT_FOUND_CODES = {"404", "NoSuchKey", "NoSuchUpload", "NotFound", "NoSuchBucke
 _PRECONDITION_CODES = {"412", "PreconditionFailed"}
 #: Bytes per read when streaming an object to a file.
 DOWNLOAD_CHUNK = 1024 * 1024
+#: Largest object one CopyObject may copy; above it, UploadPartCopy (S3's limit).
+COPY_OBJECT_LIMIT = 5 * 1024**3
+#: Bytes per UploadPartCopy part (S3 allows 5 MiB to 5 GiB, at most 10,000 parts).
+COPY_PART_BYTES = 512 * 1024**2
 
 
 @contextmanager
@@ -72,10 +76,25 @@ def build_s3_client(
 
 
 class S3BlobStorage(BlobStorage):
-    def __init__(self, client: Any, bucket: str, *, part_bytes: int = 8 * 1024 * 1024) -> None:
+    """Parameters:
+    copy_object_limit: bytes above which ``copy`` uses UploadPartCopy (S3: 5 GiB).
+    copy_part_bytes: bytes per UploadPartCopy part.
+    part_bytes: part size of streamed uploads (``upload_stream``).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        *,
+        copy_object_limit: int = COPY_OBJECT_LIMIT,
+        copy_part_bytes: int = COPY_PART_BYTES,
+        part_bytes: int = 8 * 1024 * 1024,
+    ) -> None:
         self.client = client
         self.bucket = bucket
-        #: Part size of streamed uploads (``upload_stream``).
+        self.copy_object_limit = copy_object_limit
+        self.copy_part_bytes = copy_part_bytes
         self.part_bytes = part_bytes
 
     def presign_put(
@@ -183,13 +202,103 @@ class S3BlobStorage(BlobStorage):
             )
             return bytes(answer["Body"].read())
 
-    def download(self, key: str, path: Path, *, etag: str | None = None) -> None:
+    def read_start(self, key: str, length: int) -> tuple[ObjectInfo, bytes]:
+        """One ranged GET: its Content-Range names the whole size, its headers the rest."""
+        try:
+            with _translated(f"read {key}"):
+                answer = self.client.get_object(
+                    Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
+                )
+                data = bytes(answer["Body"].read())
+        except BlobStorageUnavailable as e:
+            if "InvalidRange" in str(e):  # an empty object has no byte 0
+                return self.head(key), b""
+            raise
+        content_range = str(answer.get("ContentRange") or "")
+        size = int(content_range.rsplit("/", 1)[1]) if "/" in content_range else len(data)
+        info = ObjectInfo(
+            size=size,
+            etag=str(answer["ETag"]),
+            content_type=str(answer.get("ContentType", "")),
+            version_id=answer.get("VersionId"),
+        )
+        return info, data
+
+    def download(
+        self,
+        key: str,
+        path: Path,
+        *,
+        etag: str | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> None:
         # download_file refuses IfMatch: one pinned GET, streamed to the file.
         extra = {"IfMatch": etag} if etag else {}
         with _translated(f"download {key}"):
             answer = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
             with path.open("wb") as file:
-                shutil.copyfileobj(answer["Body"], file, DOWNLOAD_CHUNK)
+                if on_chunk is None:
+                    shutil.copyfileobj(answer["Body"], file, DOWNLOAD_CHUNK)
+                    return
+                while chunk := answer["Body"].read(DOWNLOAD_CHUNK):
+                    on_chunk(chunk)
+                    file.write(chunk)
+
+    def copy(
+        self,
+        source: str,
+        target: str,
+        *,
+        etag: str,
+        version_id: str | None,
+        size: int,
+        content_type: str,
+    ) -> None:
+        copy_source = {"Bucket": self.bucket, "Key": source}
+        if version_id:
+            copy_source["VersionId"] = version_id
+        with _translated(f"copy {source}"):
+            # Some S3-compatible stores (moto among them) ignore x-amz-copy-source-if-match:
+            # a pinned HEAD first leaves them only the milliseconds between the two requests.
+            pinned = {"VersionId": version_id} if version_id else {}
+            self.client.head_object(Bucket=self.bucket, Key=source, IfMatch=etag, **pinned)
+            if size <= self.copy_object_limit:
+                self.client.copy_object(
+                    Bucket=self.bucket,
+                    Key=target,
+                    CopySource=copy_source,
+                    CopySourceIfMatch=etag,
+                    MetadataDirective="REPLACE",
+                    ContentType=content_type,
+                )
+                return
+        self._copy_in_parts(copy_source, target, etag, size, content_type)
+
+    def _copy_in_parts(
+        self, copy_source: dict[str, str], target: str, etag: str, size: int, content_type: str
+    ) -> None:
+        """UploadPartCopy, every part pinned to ``etag``; aborted if any part fails."""
+        part_bytes = max(self.copy_part_bytes, -(-size // 10_000))
+        upload_id = self.create_multipart_upload(target, content_type=content_type)
+        parts: list[tuple[int, str]] = []
+        try:
+            with _translated(f"copy {copy_source['Key']} in parts"):
+                for number, start in enumerate(range(0, size, part_bytes), start=1):
+                    end = min(start + part_bytes, size) - 1
+                    answer = self.client.upload_part_copy(
+                        Bucket=self.bucket,
+                        Key=target,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource=copy_source,
+                        CopySourceIfMatch=etag,
+                        CopySourceRange=f"bytes={start}-{end}",
+                    )
+                    parts.append((number, str(answer["CopyPartResult"]["ETag"])))
+            self.complete_multipart_upload(target, upload_id, parts)
+        except BaseException:
+            self.abort_multipart_upload(target, upload_id)
+            raise
 
     def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
         with _translated(f"upload {key}"):

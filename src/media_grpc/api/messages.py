@@ -9,6 +9,7 @@ from media.v1 import media_pb2
 
 from media_grpc.adapters.blob_storage import PresignedRequest, StoredPart
 from media_grpc.domain.errors import InvalidArgument
+from media_grpc.domain.keys import frozen_original_key
 from media_grpc.domain.model import Media, MultipartSession, Purpose, Status, Variant
 from media_grpc.service.multipart import PartUrl
 
@@ -79,7 +80,10 @@ class MediaMessages:
             created_at=timestamp(media.created_at),
             updated_at=timestamp(media.updated_at),
         )
-        if media.status not in (Status.PENDING, Status.DELETED):
+        if media.status in (Status.PROCESSING, Status.READY):
+            # The job froze the original before PROCESSING and deleted the upload key.
+            message.original_url = self.url(frozen_original_key(media.storage_key))
+        elif media.status is Status.UPLOADED:
             message.original_url = self.url(media.storage_key)
         if media.status is Status.PENDING:
             message.expires_at.CopyFrom(timestamp(media.expires_at))

@@ -39,3 +39,17 @@ def output_prefix(storage_key: str, *, video: bool) -> str:
     """Prefix of a media's derived objects: ``variants/{key}/`` or ``transcoded/{key}/``."""
     stem = storage_key.rsplit(".", 1)[0]
     return f"{'transcoded' if video else 'variants'}/{stem}/"
+
+
+#: Prefix of the keys presigned URLs write to.
+UPLOADS_PREFIX = "uploads/"
+#: Prefix of the frozen originals: private, and no URL is ever issued for them.
+ORIGINALS_PREFIX = "originals/"
+
+
+def frozen_original_key(storage_key: str) -> str:
+    """Where the processing job freezes an upload: ``uploads/x`` becomes ``originals/x``.
+
+    A key from before the ``uploads/`` prefix (``posts/...``) becomes ``originals/posts/...``.
+    """
+    return ORIGINALS_PREFIX + storage_key.removeprefix(UPLOADS_PREFIX)

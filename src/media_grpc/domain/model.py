@@ -133,3 +133,6 @@ class Media:
     post_id: str | None = None
     post_position: int = 0
     deleted_at: datetime | None = None
+    #: When the cleanup last deleted the upload key of a completed media, after its URLs
+    #: expired (a late PUT may have written it); None until then.
+    upload_swept_at: datetime | None = None

@@ -1,6 +1,6 @@
 """The lifecycle sweeps: expire abandoned sessions, remove what late PUTs left under failed
-sessions, queue stuck media again, delete media never attached to a post, purge deleted and
-failed records after their retention, delete old published outbox rows.
+or completed sessions, queue stuck media again, delete media never attached to a post, purge
+deleted and failed records after their retention, delete old published outbox rows.
 
 Each sweep claims a batch of rows in one transaction (FOR UPDATE SKIP LOCKED on PostgreSQL),
 acts on storage while it holds them, changes their status and commits. A second run at the same
@@ -44,6 +44,9 @@ class CleanupReport:
     #: FAILED sessions whose URLs expired: their key (and multipart upload) deleted again,
     #: in case a late PUT wrote it after the verdict.
     late_puts_swept: int = 0
+    #: Completed media whose URLs expired: their upload key deleted once more, in case a PUT
+    #: wrote it after the job froze the original.
+    completed_uploads_swept: int = 0
     #: UPLOADED/PROCESSING media unchanged for too long, queued again through the outbox.
     stuck_requeued: int = 0
     #: DELETED records purged after their retention.
@@ -63,6 +66,7 @@ class CleanupReport:
             ("expired upload sessions", self.expired_sessions),
             ("multipart uploads aborted", self.multipart_aborted),
             ("failed sessions swept for late uploads", self.late_puts_swept),
+            ("completed uploads swept for late uploads", self.completed_uploads_swept),
             ("stuck media queued again", self.stuck_requeued),
             ("unattached media deleted", self.unattached_deleted),
             ("deleted records purged", self.records_purged),
@@ -92,6 +96,7 @@ class CleanupService:
             # Failed records past retention go first: purging deletes their objects too.
             self._drain(report, lambda: self._purge_failed_batch(report, now))
             self._drain(report, lambda: self._late_put_batch(report, now))
+            self._drain(report, lambda: self._completed_upload_batch(report, now))
             self._drain(report, lambda: self._stuck_batch(report, self._stuck_before(now), now))
             self._drain(report, lambda: self._unattached_batch(report, now))
             self._drain(report, lambda: self._purge_batch(report, now))
@@ -129,6 +134,7 @@ class CleanupService:
                 uow.media.find_deleted(self._deleted_before(now), DRY_RUN_LIMIT)
             )
             report.late_puts_swept = len(uow.media.find_failed_sessions(now, DRY_RUN_LIMIT))
+            report.completed_uploads_swept = len(uow.media.find_unswept_uploads(now, DRY_RUN_LIMIT))
             report.stuck_requeued = len(
                 uow.media.find_stuck(self._stuck_before(now), DRY_RUN_LIMIT)
             )
@@ -194,6 +200,26 @@ class CleanupService:
                 media.updated_at = now
                 uow.media.save(media)
                 report.late_puts_swept += 1
+            uow.commit()
+        return len(batch)
+
+    def _completed_upload_batch(self, report: CleanupReport, now: datetime) -> int:
+        """The job froze the original and deleted the upload key, but the session's URL stayed
+        valid until ``expires_at``: a PUT in between wrote the key again. Once no URL can
+        write it, delete it for good (only the upload key: the frozen original, variants and
+        record stay as they are) and mark the media swept."""
+        with self.ctx.uow() as uow:
+            batch = uow.media.find_unswept_uploads(now, self.settings.batch_size, claim=True)
+            for media in batch:
+                try:
+                    self.ctx.storage.delete([media.storage_key])
+                except BlobStorageUnavailable as e:
+                    report.errors.append(f"{media.id}: {e}")
+                    continue
+                media.upload_swept_at = now
+                uow.media.save(media)
+                report.objects_deleted += 1
+                report.completed_uploads_swept += 1
             uow.commit()
         return len(batch)
 
@@ -264,6 +290,7 @@ def _count_in_metrics(report: CleanupReport) -> None:
     metrics.CLEANUP_ACTIONS.labels("unattached_deleted").inc(report.unattached_deleted)
     metrics.CLEANUP_ACTIONS.labels("record_purged").inc(report.records_purged)
     metrics.CLEANUP_ACTIONS.labels("late_put_swept").inc(report.late_puts_swept)
+    metrics.CLEANUP_ACTIONS.labels("completed_upload_swept").inc(report.completed_uploads_swept)
     metrics.CLEANUP_ACTIONS.labels("stuck_requeued").inc(report.stuck_requeued)
     metrics.CLEANUP_ACTIONS.labels("failed_purged").inc(report.failed_purged)
     metrics.CLEANUP_ACTIONS.labels("outbox_purged").inc(report.outbox_rows_deleted)

@@ -1,6 +1,9 @@
 """CompleteUpload and AbortUpload: the end of a session, once and only once.
 
-Storage is read outside any database transaction; the status change happens under the media's
+A session past its ``expires_at`` is refused (FAILED, EXPIRED, its objects removed): its URLs
+no longer work, and what they wrote is not trusted. Verification reads a constant amount
+(see verification.py), whatever the size of the file. Storage is read outside any database
+transaction; the status change happens under the media's
 row lock and only from PENDING, so concurrent completions make one UPLOADED transition and one
 processing job, and a completion racing an abort loses cleanly.
 """
@@ -17,7 +20,7 @@ from media_grpc.observability import metrics
 from media_grpc.service.context import ServiceContext, check_visible
 from media_grpc.service.keyed_locks import KeyedLocks
 from media_grpc.service.multipart import MultipartUploads
-from media_grpc.service.verification import UploadVerifier, Verification
+from media_grpc.service.verification import UploadVerifier, Verification, refused
 
 #: Statuses a completed upload is in; completing again returns the media as it is.
 COMPLETED = frozenset({Status.UPLOADED, Status.PROCESSING, Status.READY})
@@ -42,6 +45,8 @@ class UploadCompletion:
         if media.status in COMPLETED:
             return media
         _require_pending(media)
+        if self.ctx.now() >= media.expires_at:
+            return self._refuse(principal, media, _expired(media))
         if media.multipart is not None:
             gone = self.multipart.assemble(media, parts)
             if gone is not None:
@@ -123,6 +128,14 @@ class UploadCompletion:
 def _locked(uow: AbstractUnitOfWork, principal: Principal, media_id: str) -> Media:
     """The media with its row locked until the unit of work ends."""
     return check_visible(principal, uow.media.get(media_id, for_update=True), media_id)
+
+
+def _expired(media: Media) -> Verification:
+    return refused(
+        FailureReason.EXPIRED,
+        f"the upload session of media {media.id} expired at "
+        f"{media.expires_at.isoformat(timespec='seconds')}; create a new session",
+    )
 
 
 def _require_pending(media: Media) -> None:

@@ -19,8 +19,13 @@ from media_grpc.service.context import ServiceContext, check_visible
 
 
 def object_keys(media: Media) -> list[str]:
-    """The keys a media's record names: the original, each variant, the HLS playlist."""
-    named = [media.storage_key, *(v.storage_key for v in media.variants)]
+    """The keys a media's record names: the upload, its frozen copy (made by the job), each
+    variant, the HLS playlist."""
+    named = [
+        media.storage_key,
+        keys.frozen_original_key(media.storage_key),
+        *(v.storage_key for v in media.variants),
+    ]
     if media.hls_key:
         named.append(media.hls_key)
     return list(dict.fromkeys(named))

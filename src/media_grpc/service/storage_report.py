@@ -25,12 +25,15 @@ RELIED_ON = frozenset(
 
 #: What the service does itself when storage does not enforce a protection.
 COMPENSATIONS = {
-    Probe.CONTENT_TYPE: "type: completion checks the object's type before anything trusts it",
+    Probe.CONTENT_TYPE: (
+        "type: completion checks the stored Content-Type and the sniffed type before anything "
+        "trusts it"
+    ),
     Probe.CONTENT_LENGTH: (
         "size: completion compares the stored size with the declared one and deletes a mismatch"
     ),
     Probe.CHECKSUM_SHA256: (
-        "sha256: when the client declared one, completion re-computes it by a server-side read"
+        "sha256: when the client declared one, the processing job hashes the original it reads"
     ),
     Probe.CONTENT_MD5: "Content-MD5: not used; the declared sha256 is checked instead",
     Probe.WRONG_ETAG: (
@@ -38,7 +41,10 @@ COMPENSATIONS = {
     ),
     Probe.SMALL_PART: "part size: sessions fix parts at MEDIA_UPLOADS__PART_SIZE_BYTES (>= 5 MiB)",
     Probe.CORS_DISALLOWED: "CORS: no write protection; the signature is",
-    Probe.VERSIONING: "overwrites: the ETag is pinned at completion and reads send If-Match",
+    Probe.VERSIONING: (
+        "overwrites: the ETag is pinned at completion; the job copies that content to a "
+        "private key and deletes the upload key"
+    ),
 }
 
 #: Bucket settings reported for information: their absence alone is no reason for a warning.

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from media_grpc.domain.keys import output_prefix
-from media_grpc.domain.model import Failure, FailureReason, JobKind, Status
+import pytest
+
+from media_grpc.adapters.job_locks import InProcessJobLocks
+from media_grpc.domain.keys import frozen_original_key, output_prefix
+from media_grpc.domain.model import Failure, FailureReason, JobKind, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.pipeline.conftest import thumbnail_stages
+from tests.unit.pipeline.conftest import FlakyStage, thumbnail_stages
 from tests.unit.pipeline.media_factory import png_bytes, uploaded
 from workers.job_handler import Handled, JobHandler
 from workers.retries import Action, RetryMiddleware
@@ -70,23 +76,115 @@ def test_job_for_a_media_whose_lock_is_held_is_busy_and_changes_nothing(
     assert fake_db.media[job.media_id].status is Status.UPLOADED
 
 
-def test_job_for_content_other_than_the_current_original_is_skipped(
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("etag", '"another-upload"'),
+        ("storage_key", "uploads/posts/mallory/x.png"),
+        ("purpose", Purpose.PROFILE_IMAGE),
+        ("owner_id", "mallory"),
+        ("version_id", "v9"),
+    ],
+)
+def test_job_whose_message_disagrees_with_the_record_is_dead_lettered_and_changes_nothing(
+    make_handler: MakeHandler,
+    fake_db: FakeDatabase,
+    memory_storage: InMemoryBlobStorage,
+    field: str,
+    value: object,
+) -> None:
+    job = replace(uploaded(fake_db, memory_storage, png_bytes()), **{field: value})
+    before = dict(memory_storage.objects)
+
+    settlement = RetryMiddleware(make_handler(), [10.0]).process(job, attempt=1)
+
+    assert settlement.action is Action.DEAD
+    assert settlement.failure is None
+    assert field in settlement.note and "disagrees" in settlement.note
+    media = fake_db.media[job.media_id]
+    assert media.status is Status.UPLOADED
+    assert media.failure is None
+    assert memory_storage.objects == before
+    assert memory_storage.copies == []
+
+
+def test_the_job_reads_key_and_etag_from_the_record_and_freezes_a_private_copy(
     make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
     job = uploaded(fake_db, memory_storage, png_bytes())
-    fake_db.media[job.media_id].etag = '"another-upload"'
-    assert make_handler().handle(job) is Handled.SKIPPED
-    assert fake_db.media[job.media_id].status is Status.UPLOADED
+    assert make_handler().handle(job) is Handled.DONE
+    media = fake_db.media[job.media_id]
+    frozen = frozen_original_key(media.storage_key)
+    assert memory_storage.copies == [(media.storage_key, frozen, media.etag, None)]
+    assert media.storage_key not in memory_storage.objects
+    assert memory_storage.objects[frozen].data == png_bytes()
 
 
-def test_fail_marks_the_media_failed_with_reason_and_message(
+def test_a_retry_after_the_freeze_processes_the_frozen_copy_not_a_later_put(
     make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
     job = uploaded(fake_db, memory_storage, png_bytes())
+    handler = make_handler(FlakyStage(thumbnail_stages()[JobKind.IMAGE], 1, OSError("disk")))
+    with pytest.raises(OSError):
+        handler.handle(job)
+    memory_storage.put(job.storage_key, png_bytes(8, 8), "image/png")  # a late PUT
+
+    assert handler.handle(job) is Handled.DONE
+    media = fake_db.media[job.media_id]
+    assert (media.width, media.height) == (320, 200)
+    assert job.storage_key not in memory_storage.objects
+
+
+def test_a_declared_sha256_that_differs_fails_with_checksum_mismatch_and_leaves_nothing(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    fake_db.media[job.media_id].sha256 = "0" * 64
+
+    settlement = RetryMiddleware(make_handler(), [10.0]).process(job, attempt=1)
+
+    assert settlement.action is Action.DEAD
+    media = fake_db.media[job.media_id]
+    assert media.status is Status.FAILED
+    assert media.failure is not None
+    assert media.failure.reason is FailureReason.CHECKSUM_MISMATCH
+    assert hashlib.sha256(png_bytes()).hexdigest() in media.failure.message
+    assert memory_storage.objects == {}
+
+
+def test_a_declared_sha256_that_matches_reaches_ready(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    fake_db.media[job.media_id].sha256 = hashlib.sha256(png_bytes()).hexdigest()
+    assert make_handler().handle(job) is Handled.DONE
+    assert fake_db.media[job.media_id].status is Status.READY
+
+
+def test_a_retryable_failure_keeps_only_the_private_frozen_original(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    handler = make_handler(FlakyStage(thumbnail_stages()[JobKind.IMAGE], 9, OSError("disk")))
+
+    settlement = RetryMiddleware(handler, []).process(job, attempt=1)
+
+    assert settlement.action is Action.DEAD
+    assert fake_db.media[job.media_id].status is Status.FAILED
+    assert list(memory_storage.objects) == [frozen_original_key(job.storage_key)]
+
+
+def test_fail_marks_the_media_failed_with_reason_and_message_and_deletes_every_object(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    memory_storage.put(frozen_original_key(job.storage_key), png_bytes(), "image/png")
+    memory_storage.put(output_prefix(job.storage_key, video=False) + "w600.webp", b"partial")
     make_handler().fail(job, Failure(FailureReason.CORRUPT, "broken"))
     media = fake_db.media[job.media_id]
     assert media.status is Status.FAILED
     assert media.failure == Failure(FailureReason.CORRUPT, "broken")
+    assert memory_storage.objects == {}
 
 
 def test_fail_leaves_a_ready_media_ready(
@@ -154,3 +252,28 @@ def test_job_whose_original_is_gone_fails_at_once_with_object_missing(
     assert media.status is Status.FAILED
     assert media.failure is not None
     assert media.failure.reason is FailureReason.OBJECT_MISSING
+
+
+class DeletingCopyStorage(InMemoryBlobStorage):
+    """Storage whose copy is answered just after DeleteMedia ran (between freeze and claim)."""
+
+    def __init__(self, on_copy: Callable[[], object]) -> None:
+        super().__init__()
+        self.on_copy = on_copy
+
+    def copy(self, source: str, target: str, **pinned: Any) -> None:
+        super().copy(source, target, **pinned)
+        self.on_copy()
+
+
+def test_a_media_deleted_while_its_original_was_frozen_keeps_no_frozen_copy(
+    fake_db: FakeDatabase, fake_ctx: ServiceContext
+) -> None:
+    storage = DeletingCopyStorage(lambda: MediaDeletion(fake_ctx).delete(ALICE, "m-1"))
+    fake_ctx.storage = storage
+    job = uploaded(fake_db, storage, png_bytes())
+    handler = JobHandler(fake_ctx, InProcessJobLocks(), thumbnail_stages())
+
+    assert handler.handle(job) is Handled.SKIPPED
+    assert fake_db.media[job.media_id].status is Status.DELETED
+    assert storage.objects == {}

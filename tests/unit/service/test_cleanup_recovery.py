@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from media_grpc.domain import keys
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import (
     Failure,
@@ -63,19 +66,81 @@ def test_late_put_sweep_aborts_a_multipart_upload_and_finds_nothing_on_a_second_
     assert (second.late_puts_swept, second.multipart_aborted) == (0, 0)
 
 
-def test_failed_processing_keeps_its_original_for_retry_processing(
+def failed_processing(media_id: str, *, failed_ago: timedelta) -> Media:
+    """A completed media whose processing failed ``failed_ago``; its frozen original kept."""
+    media = failed_session(media_id, age=failed_ago + timedelta(hours=1), failed_after=timedelta(0))
+    media.updated_at = NOW - failed_ago
+    media.etag = '"pinned"'
+    media.upload_swept_at = NOW - failed_ago
+    media.failure = Failure(FailureReason.PROCESSING_ERROR, "gave up")
+    return media
+
+
+def test_failed_processing_keeps_its_frozen_original_for_retry_during_the_retention(
     fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
-    media = failed_session("m-processing", age=timedelta(days=30), failed_after=timedelta(0))
-    media.etag = '"pinned"'
-    media.failure = Failure(FailureReason.PROCESSING_ERROR, "gave up")
-    memory_storage.put(media.storage_key, b"the original")
+    media = failed_processing("m-processing", failed_ago=timedelta(hours=100))
+    memory_storage.put(keys.frozen_original_key(media.storage_key), b"the original")
     fake_db.media = {media.id: media}
+
+    report = cleanup(fake_db, memory_storage, deleted_retention_hours=168).run()
+
+    assert (report.late_puts_swept, report.failed_purged) == (0, 0)
+    assert keys.frozen_original_key(media.storage_key) in memory_storage.objects
+
+
+def test_failed_processing_is_purged_with_its_frozen_original_after_the_retention(
+    fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    media = failed_processing("m-processing", failed_ago=timedelta(hours=200))
+    memory_storage.put(keys.frozen_original_key(media.storage_key), b"the original")
+    fake_db.media = {media.id: media}
+
+    report = cleanup(fake_db, memory_storage, deleted_retention_hours=168).run()
+
+    assert report.failed_purged == 1
+    assert "m-processing" not in fake_db.media
+    assert memory_storage.objects == {}
+
+
+@pytest.mark.parametrize("status", [Status.READY, Status.FAILED, Status.DELETED])
+def test_a_put_after_completion_is_deleted_once_the_url_expired_and_only_once(
+    fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage, status: Status
+) -> None:
+    done = make_media("m-done", status, age=timedelta(hours=2))
+    done.etag = '"pinned"'
+    done.deleted_at = NOW if status is Status.DELETED else None
+    frozen = keys.frozen_original_key(done.storage_key)
+    memory_storage.put(frozen, b"the frozen original")
+    memory_storage.put(done.storage_key, b"<script>a late PUT</script>")
+    open_url = make_media("m-open", Status.READY, age=timedelta(minutes=5))
+    open_url.etag = '"pinned"'
+    fake_db.media = {m.id: m for m in (done, open_url)}
+    service = cleanup(fake_db, memory_storage)
+
+    first = service.run()
+    memory_storage.put(done.storage_key, b"impossible: the URL expired")
+    second = service.run()
+
+    assert (first.completed_uploads_swept, second.completed_uploads_swept) == (1, 0)
+    assert fake_db.media["m-done"].upload_swept_at == NOW
+    assert fake_db.media["m-done"].status is status
+    assert frozen in memory_storage.objects
+    assert fake_db.media["m-open"].upload_swept_at is None
+
+
+def test_media_still_being_processed_are_not_swept_before_their_job_froze_them(
+    fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    waiting = make_media("m-waiting", Status.UPLOADED, age=timedelta(minutes=30))
+    waiting.etag = '"pinned"'
+    memory_storage.put(waiting.storage_key, b"the original, not frozen yet")
+    fake_db.media = {waiting.id: waiting}
 
     report = cleanup(fake_db, memory_storage).run()
 
-    assert (report.late_puts_swept, report.failed_purged) == (0, 0)
-    assert media.storage_key in memory_storage.objects
+    assert report.completed_uploads_swept == 0
+    assert waiting.storage_key in memory_storage.objects
 
 
 def test_failed_upload_records_are_purged_after_the_deleted_retention(

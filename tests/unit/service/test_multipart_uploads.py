@@ -232,18 +232,15 @@ def test_complete_must_declare_every_part_once(
     assert raised.value.field == "parts"
 
 
-def test_wrong_sha256_of_a_multipart_upload_fails_and_empties_storage(
+def test_a_declared_sha256_is_left_to_the_job_and_completion_reads_only_the_first_bytes(
     service: UploadService, memory_storage: InMemoryBlobStorage, fake_db: FakeDatabase
 ) -> None:
     media = start(service, sha256="0" * 64)
     etags = upload_parts(memory_storage, media, DATA, [1, 2, 3])
-    with pytest.raises(VerificationFailed) as raised:
-        service.complete_upload(ALICE, media.id, sorted(etags.items()))
-    assert raised.value.reason == FailureReason.CHECKSUM_MISMATCH.value
-    assert fake_db.media[media.id].status is Status.FAILED
-    assert memory_storage.objects == {}
-    assert memory_storage.uploads == {}
-    assert fake_db.published == []
+    done = service.complete_upload(ALICE, media.id, sorted(etags.items()))
+    assert done.status is Status.UPLOADED
+    assert [(r[1], r[2]) for r in memory_storage.reads] == [(0, 64 * 1024 - 1)]
+    assert fake_db.published[0].media_id == media.id
 
 
 def test_upload_assembled_by_a_concurrent_completion_still_completes_once(

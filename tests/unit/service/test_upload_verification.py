@@ -1,13 +1,12 @@
-"""What CompleteUpload checks of a single-PUT object: real type, sha256, pinning."""
+"""What CompleteUpload checks of a single-PUT object, from its first bytes only: size, stored
+Content-Type, real type, expiry, pinning (the sha256 is the job's)."""
 
 from __future__ import annotations
-
-import hashlib
 
 import pytest
 
 from media_grpc.config.uploads import UploadSettings
-from media_grpc.domain.errors import Conflict, InvalidArgument, VerificationFailed
+from media_grpc.domain.errors import InvalidArgument, VerificationFailed
 from media_grpc.domain.model import FailureReason, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
@@ -94,33 +93,55 @@ def test_sniffed_type_is_stored_and_queued_when_it_agrees_with_the_declared_one(
     assert fake_db.published[0].mime_type == "image/heic"
 
 
-def test_declared_sha256_is_recomputed_from_storage_pinned_to_the_etag(
-    service: UploadService, memory_storage: InMemoryBlobStorage
-) -> None:
-    media = start(service, JPEG, "image/jpeg", sha256=hashlib.sha256(JPEG).hexdigest())
-    memory_storage.put(media.storage_key, JPEG)
-    done = service.complete_upload(ALICE, media.id)
-    assert done.status is Status.UPLOADED
-    assert done.sha256 == hashlib.sha256(JPEG).hexdigest()
-    assert memory_storage.reads and all(r[3] == done.etag for r in memory_storage.reads)
-
-
-def test_wrong_sha256_fails_with_checksum_mismatch(
-    service: UploadService, memory_storage: InMemoryBlobStorage, fake_db: FakeDatabase
-) -> None:
-    media = start(service, JPEG, "image/jpeg", sha256="f" * 64)
-    memory_storage.put(media.storage_key, JPEG)
-    assert refused(service, memory_storage, fake_db, media) is FailureReason.CHECKSUM_MISMATCH
-
-
-def test_without_a_declared_sha256_only_the_first_bytes_are_read(
-    service: UploadService, memory_storage: InMemoryBlobStorage
+@pytest.mark.parametrize("sha256", [None, "f" * 64], ids=["no-sha256", "wrong-sha256"])
+def test_completion_reads_only_the_first_bytes_and_leaves_the_sha256_to_the_job(
+    service: UploadService,
+    memory_storage: InMemoryBlobStorage,
+    fake_db: FakeDatabase,
+    sha256: str | None,
 ) -> None:
     data = mp4_like(200_000)
-    media = start(service, data, "video/mp4", Purpose.POST_VIDEO)
+    media = start(service, data, "video/mp4", Purpose.POST_VIDEO, sha256=sha256)
     memory_storage.put(media.storage_key, data)
-    service.complete_upload(ALICE, media.id)
-    assert [(r[1], r[2]) for r in memory_storage.reads] == [(0, 64 * 1024 - 1)]
+    done = service.complete_upload(ALICE, media.id)
+    assert done.status is Status.UPLOADED
+    assert done.sha256 == sha256
+    assert [(r[1], r[2], r[3]) for r in memory_storage.reads] == [(0, 64 * 1024 - 1, done.etag)]
+    assert fake_db.published[0].media_id == media.id
+
+
+@pytest.mark.parametrize("stored_as", ["text/html", "application/octet-stream", ""])
+def test_an_object_stored_with_another_content_type_is_refused_as_type_mismatch(
+    service: UploadService,
+    memory_storage: InMemoryBlobStorage,
+    fake_db: FakeDatabase,
+    stored_as: str,
+) -> None:
+    media = start(service, JPEG, "image/jpeg")
+    memory_storage.put(media.storage_key, JPEG, stored_as)  # JPEG magic, served as stored_as
+    assert refused(service, memory_storage, fake_db, media) is FailureReason.TYPE_MISMATCH
+    failure = fake_db.media[media.id].failure
+    assert failure is not None and "stored as" in failure.message
+
+
+def test_a_content_type_differing_only_in_case_or_parameters_is_the_same(
+    service: UploadService, memory_storage: InMemoryBlobStorage
+) -> None:
+    media = start(service, JPEG, "image/jpeg")
+    memory_storage.put(media.storage_key, JPEG, "Image/JPEG; charset=binary")
+    assert service.complete_upload(ALICE, media.id).status is Status.UPLOADED
+
+
+def test_a_completion_after_the_session_expired_is_refused_and_empties_storage(
+    service: UploadService,
+    memory_storage: InMemoryBlobStorage,
+    fake_db: FakeDatabase,
+    fake_ctx: ServiceContext,
+) -> None:
+    media = start(service, JPEG, "image/jpeg")
+    memory_storage.put(media.storage_key, JPEG)
+    fake_ctx.now = lambda: media.expires_at
+    assert refused(service, memory_storage, fake_db, media) is FailureReason.EXPIRED
 
 
 def test_version_id_is_pinned_where_the_bucket_keeps_versions(
@@ -134,28 +155,6 @@ def test_version_id_is_pinned_where_the_bucket_keeps_versions(
     done = service.complete_upload(ALICE, media.id)
     assert done.version_id == storage.head(media.storage_key).version_id is not None
     assert fake_db.published[0].version_id == done.version_id
-
-
-class SwappingStorage(InMemoryBlobStorage):
-    """A bucket where another PUT lands between the HEAD and the first read."""
-
-    def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
-        if not self.reads:
-            self.put(key, PNG[:1] + self.objects[key].data[1:])
-        return super().read_range(key, start, end, etag=etag)
-
-
-def test_object_replaced_during_verification_is_a_conflict_not_a_failure(
-    fake_ctx: ServiceContext, fake_db: FakeDatabase, upload_settings: UploadSettings
-) -> None:
-    storage = SwappingStorage()
-    fake_ctx.storage = storage
-    service = UploadService(fake_ctx, upload_settings)
-    media = start(service, JPEG, "image/jpeg")
-    storage.put(media.storage_key, JPEG)
-    with pytest.raises(Conflict):
-        service.complete_upload(ALICE, media.id)
-    assert fake_db.media[media.id].status is Status.PENDING
 
 
 def test_parts_given_for_a_single_put_session_are_invalid(
