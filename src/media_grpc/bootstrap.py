@@ -64,7 +64,7 @@ class Application:
                 self.settings.pipeline.watch_poll_interval_seconds,
                 self.settings.pipeline.watch_max_seconds,
             ),
-            retries=ProcessingRetries(self.ctx),
+            retries=ProcessingRetries(self.ctx, restore_days=self.settings.storage.restore_days),
         )
 
     def serve(self, address: str | None = None) -> RunningServer:
@@ -146,7 +146,9 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         uploads=UploadService(
             ctx, settings.uploads, admission=UploadAdmission(ctx, settings.limits)
         ),
-        queries=MediaQueries(ctx),
+        queries=MediaQueries(
+            ctx, original_url_ttl_seconds=settings.storage.original_url_ttl_seconds
+        ),
         messages=MediaMessages(cdn),
         verifier=TokenVerifier(settings.auth),
         outbox_signal=outbox_signal,

@@ -21,6 +21,7 @@ from media_grpc.domain import lifecycle
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import Failure, FailureReason, JobKind, Media, Status, Variant
+from media_grpc.service import profile_images
 from media_grpc.service.context import ServiceContext
 from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.stage_registry import BoundStage
@@ -121,6 +122,7 @@ class JobHandler:
 
     def _record(self, job: ProcessingJob, prefix: str, result: StageResult) -> bool:
         with self.ctx.uow() as uow:
+            profile_images.hold_owner(uow, job.purpose, job.owner_id, self.ctx.now())
             media = uow.media.get(job.media_id, for_update=True)
             deleted = media is None or media.status is Status.DELETED
             if media is not None and not deleted:
@@ -133,6 +135,7 @@ class JobHandler:
                 media.hls_key = prefix + result.hls_key if result.hls_key else None
                 media.failure = None
                 lifecycle.move(media, Status.READY, self.ctx.now())
+                profile_images.make_current(uow, self.ctx.storage, media, self.ctx.now())
                 uow.media.save(media)
                 uow.commit()
         if deleted:

@@ -87,3 +87,16 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbox_pending", "published_at", "available_at"),)
+
+
+class ProfileImageRow(Base):
+    """An owner's current profile image; the row is also the per-owner lock that makes
+    two profile images becoming READY at once end with exactly one current."""
+
+    __tablename__ = "profile_image"
+
+    owner_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    media_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("media.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

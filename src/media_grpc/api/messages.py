@@ -58,7 +58,8 @@ class MediaMessages:
     def url(self, key: str) -> str:
         return f"{self.cdn_base_url}/{key}"
 
-    def media(self, media: Media) -> media_pb2.Media:
+    def media(self, media: Media, *, original_url: str | None = None) -> media_pb2.Media:
+        """The message; ``original_url`` is the presigned GET only GetMedia hands out."""
         message = media_pb2.Media(
             id=media.id,
             owner_id=media.owner_id,
@@ -79,8 +80,8 @@ class MediaMessages:
             created_at=timestamp(media.created_at),
             updated_at=timestamp(media.updated_at),
         )
-        if media.status not in (Status.PENDING, Status.DELETED):
-            message.original_url = self.url(media.storage_key)
+        if original_url:
+            message.original_url = original_url
         if media.status is Status.PENDING:
             message.expires_at.CopyFrom(timestamp(media.expires_at))
         if media.duration_ms:

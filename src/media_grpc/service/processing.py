@@ -7,6 +7,7 @@ from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import FailureReason, Media, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.service import archive
 from media_grpc.service.context import ServiceContext, check_visible
 
 #: Failures a new attempt may cure. Verification failures (the original is gone) and
@@ -15,8 +16,12 @@ RETRYABLE = frozenset({FailureReason.PROCESSING_ERROR, FailureReason.TIMEOUT})
 
 
 class ProcessingRetries:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(
+        self, ctx: ServiceContext, *, restore_days: int = archive.DEFAULT_RESTORE_DAYS
+    ) -> None:
         self.ctx = ctx
+        #: Days a restored archived original stays readable (MEDIA_STORAGE__RESTORE_DAYS).
+        self.restore_days = restore_days
 
     def retry(self, principal: Principal, media_id: str) -> Media:
         """FAILED (with a retryable reason) -> UPLOADED plus a new job, in one transaction."""
@@ -29,6 +34,7 @@ class ProcessingRetries:
                     f"media {media_id} is {why}; only media FAILED with "
                     f"{' or '.join(sorted(r.value for r in RETRYABLE))} can be retried"
                 )
+            archive.require_readable_original(self.ctx.storage, media, self.restore_days)
             now = self.ctx.now()
             lifecycle.move(media, Status.UPLOADED, now)
             media.failure = None

@@ -12,6 +12,7 @@ from media_grpc.adapters.repository import MediaFilter
 from media_grpc.domain.errors import InvalidArgument
 from media_grpc.domain.model import Media, Purpose, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.service import profile_images
 from media_grpc.service.context import ServiceContext
 
 DEFAULT_PAGE_SIZE = 50
@@ -25,12 +26,34 @@ class MediaPage:
     next_page_token: str
 
 
+#: Statuses in which a media has an original in storage worth a URL.
+_WITH_ORIGINAL = frozenset({Status.UPLOADED, Status.PROCESSING, Status.READY, Status.FAILED})
+
+
 class MediaQueries:
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, *, original_url_ttl_seconds: int = 300) -> None:
         self.ctx = ctx
+        self.original_url_ttl_seconds = original_url_ttl_seconds
 
     def get(self, principal: Principal, media_id: str) -> Media:
         return self.ctx.load_visible(principal, media_id)
+
+    def original_url(self, principal: Principal, media: Media) -> str | None:
+        """A short-lived presigned GET of the private original, for its owner and services only.
+
+        Nobody else gets one, and there is none before the upload completed or after deletion.
+        """
+        if not principal.may_touch(media.owner_id) or media.status not in _WITH_ORIGINAL:
+            return None
+        return self.ctx.storage.presign_get(
+            media.storage_key, expires_in=self.original_url_ttl_seconds
+        )
+
+    def profile_image(self, principal: Principal, owner_id: str) -> Media | None:
+        """The owner's current profile image (users: their own; services: anyone's), or None."""
+        owner = principal.owner_for(owner_id)
+        with self.ctx.uow() as uow:
+            return profile_images.current(uow, owner)
 
     def batch_get(
         self, principal: Principal, media_ids: list[str]
