@@ -80,14 +80,53 @@ def ensure_public_read_policy(client: Any, bucket: str) -> str:
             return "bucket policy: not supported by this endpoint; make only variants/ public"
         raise
     statements = _statements(policy)
+    warning = _public_originals_warning(bucket, statements)
     if any(s == desired for s in statements):
-        return f"{what} only, unchanged"
+        return f"{what} only, unchanged{warning}"
     kept = [s for s in statements if s.get("Sid") != PUBLIC_READ_SID]
     document = dict(policy or {"Version": "2012-10-17"})
     document["Statement"] = [*kept, desired]
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
     verb = "updated" if len(kept) < len(statements) else "set"
-    return f"{what} only, {verb}"
+    return f"{what} only, {verb}{warning}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _lets_anyone_read_originals(bucket: str, statement: dict[str, Any]) -> bool:
+    """An Allow for everyone of s3:GetObject on a resource wider than the public prefixes."""
+    principal = statement.get("Principal")
+    anyone = principal == "*" or (
+        isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
+    )
+    actions = {str(a) for a in _as_list(statement.get("Action", []))}
+    reads = bool(actions & {"s3:GetObject", "s3:Get*", "s3:*", "*"})
+    public = {f"arn:aws:s3:::{bucket}/{prefix}*" for prefix in PUBLIC_PREFIXES}
+    wider = any(str(r) not in public for r in _as_list(statement.get("Resource", [])))
+    return (
+        statement.get("Effect") == "Allow"
+        and anyone
+        and reads
+        and wider
+        and not statement.get("Condition")
+    )
+
+
+def _public_originals_warning(bucket: str, statements: list[dict[str, Any]]) -> str:
+    others = [
+        s
+        for s in statements
+        if s.get("Sid") != PUBLIC_READ_SID and _lets_anyone_read_originals(bucket, s)
+    ]
+    if not others:
+        return ""
+    names = ", ".join(repr(s.get("Sid") or "(no Sid)") for s in others)
+    return (
+        f"; WARNING: statement {names} lets anyone read beyond variants/ and transcoded/, "
+        "originals included: remove it (docs/operations.md, migrating a bucket)"
+    )
 
 
 def desired_archive_rule(days: int, storage_class: str) -> dict[str, Any]:

@@ -86,3 +86,27 @@ def test_archive_days_zero_removes_our_rule_only() -> None:
 
     assert line == "lifecycle: archive rule for originals removed"
     assert [r["ID"] for r in bucket.lifecycle] == ["expire-tmp"]
+
+
+def test_init_warns_about_a_statement_that_keeps_originals_public_and_keeps_it() -> None:
+    bucket = MinioLikeBucket()
+    everything = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::media/*",
+    }
+    bucket.policy = json.dumps({"Version": "2012-10-17", "Statement": [everything]})
+
+    line = ensure_public_read_policy(bucket, "media")
+
+    assert line.startswith("bucket policy: anonymous GET of variants/*, transcoded/* only, set; ")
+    assert "WARNING: statement '(no Sid)' lets anyone read beyond variants/" in line
+    assert len(json.loads(bucket.policy)["Statement"]) == 2
+
+
+def test_a_cdn_only_statement_is_no_reason_for_a_warning() -> None:
+    bucket = MinioLikeBucket()
+    bucket.policy = json.dumps({"Version": "2012-10-17", "Statement": [THEIRS]})
+
+    assert "WARNING" not in ensure_public_read_policy(bucket, "media")
