@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
+from sqlalchemy import text
 
 from media_grpc.bootstrap import Application
 from media_grpc.domain.keys import output_prefix
@@ -59,6 +62,16 @@ def test_two_profile_images_in_a_row_leave_the_second_current_and_the_first_dele
     assert service_view.media.id == second
 
 
+def waiting_for_a_lock(app: Application) -> int:
+    """Transactions of this database now blocked on a lock."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    with app.engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
 def test_two_profile_images_at_once_leave_exactly_one_current(
     make_app: Callable[..., Application],
     stub: media_pb2_grpc.MediaServiceStub,
@@ -67,8 +80,15 @@ def test_two_profile_images_at_once_leave_exactly_one_current(
 ) -> None:
     app = make_app(worker_threads=2, prefetch=2)
     ids = [profile_upload(app, unique_user) for _ in range(2)]
-    with running_worker(app), running_worker(make_app()), running_relay(app):
-        # Once both were seen finished, the later one to become READY has replaced the other.
+    with running_worker(app), running_relay(app):
+        # Hold the owner's lock until both jobs wait for it to record READY, then let them race.
+        with app.ctx.uow() as uow:
+            uow.profile_images.hold(unique_user, datetime.now(UTC))
+            deadline = time.monotonic() + 60
+            while waiting_for_a_lock(app) < 2:
+                assert time.monotonic() < deadline, "the two jobs never met at the owner's lock"
+                time.sleep(0.05)
+            uow.rollback()
         for media_id in ids:
             wait_for(app, media_id, {Status.READY, Status.DELETED})
 
