@@ -53,21 +53,27 @@ def make_source(path: Path) -> None:
 
 
 def ours(source: Path, out: Path) -> None:
-    """The real stage: 4 WebP sizes (no JPEG fallback), EXIF summary and BlurHash included."""
+    """The real stage: 4 WebP sizes (no JPEG fallback, no ``full``), EXIF summary and BlurHash
+    included: the same ladder libvips makes."""
     from media_grpc.config.image import ImageSettings
     from media_grpc.domain.model import Purpose
     from workers.stage import StageJob
     from workers.stages import generate_image_variants
 
     settings = ImageSettings(
-        post_sizes=SIZES, jpeg_fallback_size=0, webp_quality=QUALITY, webp_method=EFFORT
+        post_sizes=SIZES,
+        jpeg_fallback_size=0,
+        full_size_max=0,
+        webp_quality=QUALITY,
+        webp_method=EFFORT,
     )
     job = StageJob("bench", "bench", Purpose.POST_IMAGE, "image/jpeg", "bench")
     generate_image_variants.run(job, source, out, settings)
 
 
 def ours_default(source: Path, out: Path) -> None:
-    """The stage with default settings: the 4 WebP sizes plus the 1200 px JPEG fallback."""
+    """The stage with default settings: the 4 WebP sizes, the 1200 px JPEG fallback and the
+    clean full-size WebP (``full``, up to 4096 px)."""
     from media_grpc.config.image import ImageSettings
     from media_grpc.domain.model import Purpose
     from workers.stage import StageJob
@@ -87,6 +93,7 @@ def ours_avif(source: Path, out: Path) -> None:
     settings = ImageSettings(
         post_sizes=SIZES,
         jpeg_fallback_size=0,
+        full_size_max=0,
         webp_quality=QUALITY,
         webp_method=EFFORT,
         avif=True,
@@ -283,11 +290,12 @@ rows below, here **{reference}**. 1-minute load average at the end: {load:.1f}.{
 {TABLE_HEAD}
 {rows}
 
-- `ours` is the real stage (`generate_image_variants.run`, JPEG fallback off): header checks,
-  EXIF summary, JPEG draft (DCT-scaled decode at 1/2 here), one Lanczos resize to 1200 px,
+- `ours` is the real stage (`generate_image_variants.run`, JPEG fallback and `full` off): header
+  checks, EXIF summary, JPEG draft (DCT-scaled decode at 1/2 here), one Lanczos resize to 1200 px,
   each smaller size from the previous one, and the BlurHash placeholder.
 - `ours_default` is the stage as configured by default: the same plus the 1200 px JPEG fallback
-  (its WebP KiB column counts the WebP files only).
+  and the clean full-size WebP `full` (decoded without draft; its WebP KiB column counts the
+  WebP files only).
 - `ours_avif` is `ours` with `MEDIA_IMAGE__AVIF=true`: the same four sizes also in AVIF (quality
   60, Pillow's own AVIF plugin, libavif with its default encoder speed 6 and threads on all cores).
 - `ours_full_decode` is the same ladder decoding all 12 MP (no draft).

@@ -20,6 +20,7 @@ from media_grpc.adapters.blob_storage import (
 from media_grpc.adapters.import_repository import AbstractImportRepository
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
+from media_grpc.adapters.profile_images import AbstractProfileImages
 from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain.imports import ImportRecord, ImportState
@@ -184,6 +185,9 @@ class InMemoryBlobStorage(BlobStorage):
 
     def list_keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def presign_get(self, key: str, *, expires_in: int) -> str:
+        return f"memory://{key}?method=GET&expires={expires_in}"
 
     def _get(self, key: str, etag: str | None = None) -> StoredObject:
         obj = self.objects.get(key)
@@ -389,6 +393,22 @@ class RecordingOutbox(AbstractOutbox):
         self.deleted.extend(job_ids)
 
 
+class InMemoryProfileImages(AbstractProfileImages):
+    """Owner -> current profile image; one transaction at a time needs no lock."""
+
+    def __init__(self, rows: dict[str, str | None]) -> None:
+        self.rows = rows
+
+    def hold(self, owner_id: str, now: datetime) -> str | None:
+        return self.rows.setdefault(owner_id, None)
+
+    def set_current(self, owner_id: str, media_id: str, now: datetime) -> None:
+        self.rows[owner_id] = media_id
+
+    def current(self, owner_id: str) -> str | None:
+        return self.rows.get(owner_id)
+
+
 class FakeUnitOfWork(AbstractUnitOfWork):
     """Changes become visible to the next unit of work only on commit, as in a database."""
 
@@ -403,11 +423,15 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.media = InMemoryMediaRepository(self._rows)
         self.imports = InMemoryImportRepository(self._imports)
         self.outbox = RecordingOutbox(self._jobs, dict(self.store.sent_at))
+        self._profiles = dict(self.store.profile_images)
+        self.profile_images = InMemoryProfileImages(self._profiles)
         return self
 
     def commit(self) -> None:
         self.store.media = copy.deepcopy(self._rows)
         self.store.imports = copy.deepcopy(self._imports)
+
+        self.store.profile_images = dict(self._profiles)
         self.store.published.extend(self._jobs)
         self._jobs.clear()
         deleted = set(self.outbox.deleted)
@@ -436,6 +460,8 @@ class FakeDatabase:
         self.imports: dict[str, ImportRecord] = {}
         self.published: list[ProcessingJob] = []
         self.sent_at: dict[str, datetime] = {}
+        #: Each owner's current profile image (media id), as committed.
+        self.profile_images: dict[str, str | None] = {}
         self.commits = 0
 
     def uow(self) -> FakeUnitOfWork:

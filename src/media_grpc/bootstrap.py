@@ -15,6 +15,7 @@ from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.s3_storage import S3BlobStorage, build_s3_client
+from media_grpc.adapters.storage_policy import public_read_statement
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.adapters.url_fetcher import PolicyUrlFetcher
 from media_grpc.api.messages import MediaMessages
@@ -69,7 +70,11 @@ class Application:
                 self.settings.pipeline.watch_max_seconds,
             ),
             retries=ProcessingRetries(
-                self.ctx, self.settings.limits, self.job_time_limit, rates=self.uploads.rates
+                self.ctx,
+                self.settings.limits,
+                self.job_time_limit,
+                rates=self.uploads.rates,
+                restore_days=self.settings.storage.restore_days,
             ),
             imports=self.imports(),
         )
@@ -110,19 +115,10 @@ class Application:
 
 
 def _create_public_read_bucket(client: Any, bucket: str) -> None:
-    """The embedded bucket serves objects anonymously, standing in for a CDN."""
+    """The embedded bucket serves derivatives anonymously, standing in for a CDN; originals
+    stay private (the same policy ``storage init`` writes)."""
     client.create_bucket(Bucket=bucket)
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
+    policy = {"Version": "2012-10-17", "Statement": [public_read_statement(bucket)]}
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
@@ -170,7 +166,11 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
             admission=UploadAdmission(ctx, settings.limits),
             rates=OwnerRates(settings.limits),
         ),
-        queries=MediaQueries(ctx, page_key=settings.auth.page_token_key()),
+        queries=MediaQueries(
+            ctx,
+            page_key=settings.auth.page_token_key(),
+            original_url_ttl_seconds=settings.storage.original_url_ttl_seconds,
+        ),
         messages=MediaMessages(cdn),
         verifier=TokenVerifier(settings.auth),
         outbox_signal=outbox_signal,

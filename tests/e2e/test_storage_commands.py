@@ -55,12 +55,16 @@ def test_storage_init_twice_is_clean(env: dict[str, str]) -> None:
         f"bucket {bucket}: created in us-east-1",
         "CORS: browser PUT from https://app.example, exposing ETag, set",
         "lifecycle: abort incomplete multipart uploads after 1 day(s), set",
+        "bucket policy: anonymous GET of variants/*, transcoded/* only, set",
+        "lifecycle: archive originals/* to GLACIER after 365 day(s), set",
     ]
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines() == [
         f"bucket {bucket}: exists, unchanged",
         "CORS: browser PUT from https://app.example, unchanged",
         "lifecycle: abort incomplete multipart uploads after 1 day(s), unchanged",
+        "bucket policy: anonymous GET of variants/*, transcoded/* only, unchanged",
+        "lifecycle: archive originals/* to GLACIER after 365 day(s), unchanged",
     ]
 
 
@@ -77,6 +81,11 @@ def test_storage_check_against_moto_exits_1_unless_marked_development(
     assert "  NOT enforced  PUT without a signature: accepted (200)" in lines
     assert "  enforced      multipart: wrong ETag at completion: rejected (InvalidPart)" in lines
     assert "  present       AbortIncompleteMultipartUpload lifecycle rule: after 1 day(s)" in lines
+    assert any(line.startswith("  refused       anonymous GET of an original") for line in lines)
+    assert (
+        "  present       lifecycle rule archiving originals: originals/* to GLACIER after "
+        "365 day(s)"
+    ) in lines
     assert lines[-1].startswith("FAIL: missing protections the service relies on:")
     assert lax.returncode == 0, lax.stdout + lax.stderr
     assert lax.stdout.splitlines()[-1].startswith("development endpoint, not failing")

@@ -65,7 +65,7 @@ def test_file_uploaded_through_presigned_url_reads_back_as_uploaded(
     assert got.status == pb.STATUS_UPLOADED
     assert got.owner_id == unique_user
     assert got.size_bytes == len(PNG_BYTES)
-    assert got.storage_key.startswith(f"posts/{unique_user}/")
+    assert got.storage_key.startswith(f"uploads/posts/{unique_user}/")
     assert got.storage_key.endswith(f"-{session.media_id}.png")
     assert app.storage.read_range(got.storage_key, 0, 10_000) == PNG_BYTES
 

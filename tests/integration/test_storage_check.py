@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from types import SimpleNamespace
@@ -203,3 +204,50 @@ def test_storage_check_on_a_versioned_bucket_removes_every_version_it_wrote(
     assert found[Probe.VERSIONING] is True
     versions = client.list_object_versions(Bucket=settings.s3_bucket)
     assert not versions.get("Versions") and not versions.get("DeleteMarkers")
+
+
+def test_storage_check_after_init_finds_originals_private_derivatives_public_and_the_archive_rule(
+    s3_endpoint: str,
+) -> None:
+    settings = storage_settings(s3_endpoint, f"check-{uuid.uuid4().hex[:12]}")
+    client = client_for(settings)
+    set_up_bucket(client, settings.s3_bucket, "us-east-1", settings.storage)
+
+    report = check_storage(client, settings)
+
+    found = verdicts(report)
+    assert found[Probe.ORIGINAL_PRIVATE] is True
+    assert found[Probe.DERIVATIVE_PUBLIC] is True
+    assert found[Probe.ARCHIVE_RULE] is True
+    assert (
+        "  present       lifecycle rule archiving originals: originals/* to GLACIER after "
+        "365 day(s)"
+    ) in report.lines()
+    assert client.list_objects_v2(Bucket=settings.s3_bucket).get("KeyCount") == 0
+
+
+def test_storage_check_reports_anonymously_readable_originals_as_a_missing_protection(
+    s3_endpoint: str,
+) -> None:
+    """A bucket of the old layout: everything public, as the embedded bucket once was."""
+    settings = storage_settings(s3_endpoint, f"check-{uuid.uuid4().hex[:12]}")
+    client = client_for(settings)
+    client.create_bucket(Bucket=settings.s3_bucket)
+    everything = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{settings.s3_bucket}/*",
+    }
+    client.put_bucket_policy(
+        Bucket=settings.s3_bucket,
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [everything]}),
+    )
+
+    report = check_storage(client, settings)
+
+    assert verdicts(report)[Probe.ORIGINAL_PRIVATE] is False
+    assert any(r.probe is Probe.ORIGINAL_PRIVATE for r in report.missing)
+    assert "anonymous GET of an original (uploads/, originals/)" in report.lines()[-1]
+    as_development = StorageReport(report.endpoint, report.bucket, report.results, True)
+    assert as_development.lines()[-1].startswith("development endpoint, not failing")

@@ -1,13 +1,16 @@
-"""`storage init` against the moto S3 server: bucket, CORS rule, abort rule; twice is clean."""
+"""`storage init` against the moto S3 server: bucket, CORS rule, abort rule, bucket policy,
+archive rule; twice is clean."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 
 from media_grpc.adapters.s3_storage import build_s3_client
+from media_grpc.adapters.storage_policy import ARCHIVE_RULE_ID, PUBLIC_READ_SID, bucket_policy
 from media_grpc.adapters.storage_setup import (
     CORS_RULE_ID,
     LIFECYCLE_RULE_ID,
@@ -32,6 +35,10 @@ def bucket() -> str:
     return f"init-{uuid.uuid4().hex[:12]}"
 
 
+def rules_by_id(client: Any, bucket: str) -> dict[str, dict[str, Any]]:
+    return {rule["ID"]: rule for rule in lifecycle_rules(client, bucket)}
+
+
 def test_storage_init_creates_the_bucket_with_its_cors_and_abort_rules(
     client: Any, bucket: str
 ) -> None:
@@ -45,8 +52,7 @@ def test_storage_init_creates_the_bucket_with_its_cors_and_abort_rules(
     assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD", "PUT"]
     assert cors["AllowedHeaders"] == ["*"]
     assert cors["ExposeHeaders"] == ["ETag"]
-    [rule] = lifecycle_rules(client, bucket)
-    assert rule["ID"] == LIFECYCLE_RULE_ID
+    rule = rules_by_id(client, bucket)[LIFECYCLE_RULE_ID]
     assert rule["Status"] == "Enabled"
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
@@ -57,10 +63,12 @@ def test_storage_init_run_twice_reports_everything_unchanged(client: Any, bucket
 
     second = set_up_bucket(client, bucket, "us-east-1", settings)
 
-    assert len(second) == 3
+    assert len(second) == 5
     assert all(line.endswith("unchanged") for line in second), second
     assert len(client.get_bucket_cors(Bucket=bucket)["CORSRules"]) == 1
-    assert len(lifecycle_rules(client, bucket)) == 1
+    assert set(rules_by_id(client, bucket)) == {LIFECYCLE_RULE_ID, ARCHIVE_RULE_ID}
+    policy = bucket_policy(client, bucket)
+    assert policy is not None and len(policy["Statement"]) == 1
 
 
 def test_storage_init_replaces_its_own_rules_when_settings_change(client: Any, bucket: str) -> None:
@@ -76,7 +84,7 @@ def test_storage_init_replaces_its_own_rules_when_settings_change(client: Any, b
     assert lines[1].endswith("updated") and lines[2].endswith("updated")
     [cors] = client.get_bucket_cors(Bucket=bucket)["CORSRules"]
     assert sorted(cors["AllowedOrigins"]) == sorted(ORIGINS)
-    [rule] = lifecycle_rules(client, bucket)
+    rule = rules_by_id(client, bucket)[LIFECYCLE_RULE_ID]
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 3}
 
 
@@ -97,13 +105,25 @@ def test_storage_init_keeps_rules_it_does_not_own(client: Any, bucket: str) -> N
     client.put_bucket_lifecycle_configuration(
         Bucket=bucket, LifecycleConfiguration={"Rules": [theirs_lifecycle]}
     )
+    theirs_policy = {
+        "Sid": "their-cdn",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    client.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [theirs_policy]})
+    )
 
     lines = set_up_bucket(client, bucket, "us-east-1", StorageSettings())
 
     assert lines[0] == f"bucket {bucket}: exists, unchanged"
     cors_ids = {r.get("ID") for r in client.get_bucket_cors(Bucket=bucket)["CORSRules"]}
     assert cors_ids == {"their-downloads", CORS_RULE_ID}
-    assert {r["ID"] for r in lifecycle_rules(client, bucket)} == {"expire-tmp", LIFECYCLE_RULE_ID}
+    assert set(rules_by_id(client, bucket)) == {"expire-tmp", LIFECYCLE_RULE_ID, ARCHIVE_RULE_ID}
+    sids = {s["Sid"] for s in (bucket_policy(client, bucket) or {})["Statement"]}
+    assert sids == {"their-cdn", PUBLIC_READ_SID}
 
 
 def test_storage_init_creates_the_bucket_in_a_region_outside_us_east_1(
@@ -119,3 +139,23 @@ def test_storage_init_creates_the_bucket_in_a_region_outside_us_east_1(
     assert first[0] == f"bucket {bucket}: created in eu-west-1"
     assert client.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
     assert second[0] == f"bucket {bucket}: exists, unchanged"
+
+
+def test_storage_init_writes_the_archive_rule_for_originals_and_the_public_read_policy(
+    client: Any, bucket: str
+) -> None:
+    settings = StorageSettings(archive_after_days=90, archive_storage_class="DEEP_ARCHIVE")
+
+    lines = set_up_bucket(client, bucket, "us-east-1", settings)
+
+    assert lines[3] == "bucket policy: anonymous GET of variants/*, transcoded/* only, set"
+    assert lines[4] == "lifecycle: archive originals/* to DEEP_ARCHIVE after 90 day(s), set"
+    rule = rules_by_id(client, bucket)[ARCHIVE_RULE_ID]
+    assert rule["Filter"] == {"Prefix": "originals/"}
+    assert rule["Transitions"] == [{"Days": 90, "StorageClass": "DEEP_ARCHIVE"}]
+    [statement] = (bucket_policy(client, bucket) or {})["Statement"]
+    assert statement["Principal"] == "*"
+    assert statement["Resource"] == [
+        f"arn:aws:s3:::{bucket}/variants/*",
+        f"arn:aws:s3:::{bucket}/transcoded/*",
+    ]

@@ -105,4 +105,4 @@ def test_concurrent_sessions_with_one_idempotency_key_share_one_multipart_upload
 
     assert len({s.media_id for s in sessions}) == 1
     assert len({s.multipart.upload_id for s in sessions}) == 1
-    assert len(uploads_in_progress(app, f"posts/{unique_user}/")) == 1
+    assert len(uploads_in_progress(app, f"uploads/posts/{unique_user}/")) == 1

@@ -398,11 +398,15 @@ class Media(_message.Message):
     purpose: Global___Purpose.ValueType
     status: Global___Status.ValueType
     storage_key: _builtins.str
-    """Object key of the original in the bucket, e.g. "posts/u1/20261125T101500Z-<uuid>.jpg"."""
+    """Object key of the original in the bucket, e.g.
+    "uploads/posts/u1/20261125T101500Z-<uuid>.jpg". Originals are private.
+    """
     cdn_url: _builtins.str
-    """CDN base URL the variant and original URLs are built from."""
+    """CDN base URL the variant URLs are built from."""
     original_url: _builtins.str
-    """Public URL of the original object."""
+    """A short-lived presigned GET of the private original (MEDIA_STORAGE__ORIGINAL_URL_TTL_SECONDS).
+    Set by GetMedia only, for the owner and service principals; empty everywhere else.
+    """
     file_name: _builtins.str
     """The client's file name, sanitised. Metadata only: never part of a storage key."""
     size_bytes: _builtins.int
@@ -1145,6 +1149,50 @@ class DeleteMediaResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteMediaResponse: _TypeAlias = DeleteMediaResponse  # noqa: Y015
+
+@_typing.final
+class GetProfileImageRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    owner_id: _builtins.str
+    """Owner whose profile image to read; only service principals may name another user
+    (default: caller).
+    """
+    def __init__(
+        self,
+        *,
+        owner_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["owner_id", b"owner_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetProfileImageRequest: _TypeAlias = GetProfileImageRequest  # noqa: Y015
+
+@_typing.final
+class GetProfileImageResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def media(self) -> Global___Media:
+        """The current profile image (READY); unset when the owner has none."""
+
+    def __init__(
+        self,
+        *,
+        media: Global___Media | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetProfileImageResponse: _TypeAlias = GetProfileImageResponse  # noqa: Y015
 
 @_typing.final
 class RetryProcessingRequest(_message.Message):

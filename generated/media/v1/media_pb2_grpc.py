@@ -90,6 +90,11 @@ class MediaServiceStub:
                 request_serializer=media_dot_v1_dot_media__pb2.RetryProcessingRequest.SerializeToString,
                 response_deserializer=media_dot_v1_dot_media__pb2.RetryProcessingResponse.FromString,
                 _registered_method=True)
+        self.GetProfileImage = channel.unary_unary(
+                '/media.v1.MediaService/GetProfileImage',
+                request_serializer=media_dot_v1_dot_media__pb2.GetProfileImageRequest.SerializeToString,
+                response_deserializer=media_dot_v1_dot_media__pb2.GetProfileImageResponse.FromString,
+                _registered_method=True)
         self.ValidateOwnership = channel.unary_unary(
                 '/media.v1.MediaService/ValidateOwnership',
                 request_serializer=media_dot_v1_dot_media__pb2.ValidateOwnershipRequest.SerializeToString,
@@ -205,7 +210,16 @@ class MediaServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RetryProcessing(self, request, context):
-        """RetryProcessing queues a FAILED media's processing again.
+        """RetryProcessing queues a FAILED media's processing again. FAILED_PRECONDITION while the
+        original is in an archive storage class (a restore is started where storage supports it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProfileImage(self, request, context):
+        """GetProfileImage returns an owner's current profile image: the newest one that became
+        READY (each older one is deleted then). No media when the owner has none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -314,6 +328,11 @@ def add_MediaServiceServicer_to_server(servicer, server):
                     servicer.RetryProcessing,
                     request_deserializer=media_dot_v1_dot_media__pb2.RetryProcessingRequest.FromString,
                     response_serializer=media_dot_v1_dot_media__pb2.RetryProcessingResponse.SerializeToString,
+            ),
+            'GetProfileImage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProfileImage,
+                    request_deserializer=media_dot_v1_dot_media__pb2.GetProfileImageRequest.FromString,
+                    response_serializer=media_dot_v1_dot_media__pb2.GetProfileImageResponse.SerializeToString,
             ),
             'ValidateOwnership': grpc.unary_unary_rpc_method_handler(
                     servicer.ValidateOwnership,
@@ -644,6 +663,33 @@ class MediaService:
             '/media.v1.MediaService/RetryProcessing',
             media_dot_v1_dot_media__pb2.RetryProcessingRequest.SerializeToString,
             media_dot_v1_dot_media__pb2.RetryProcessingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProfileImage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/media.v1.MediaService/GetProfileImage',
+            media_dot_v1_dot_media__pb2.GetProfileImageRequest.SerializeToString,
+            media_dot_v1_dot_media__pb2.GetProfileImageResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -73,7 +73,13 @@ class MediaServiceStub:
     DELETED. Deleting twice succeeds.
     """
     RetryProcessing: _grpc.UnaryUnaryMultiCallable[_media_pb2.RetryProcessingRequest, _media_pb2.RetryProcessingResponse]
-    """RetryProcessing queues a FAILED media's processing again."""
+    """RetryProcessing queues a FAILED media's processing again. FAILED_PRECONDITION while the
+    original is in an archive storage class (a restore is started where storage supports it).
+    """
+    GetProfileImage: _grpc.UnaryUnaryMultiCallable[_media_pb2.GetProfileImageRequest, _media_pb2.GetProfileImageResponse]
+    """GetProfileImage returns an owner's current profile image: the newest one that became
+    READY (each older one is deleted then). No media when the owner has none.
+    """
     ValidateOwnership: _grpc.UnaryUnaryMultiCallable[_media_pb2.ValidateOwnershipRequest, _media_pb2.ValidateOwnershipResponse]
     """ValidateOwnership tells whether owner_id owns media_id."""
     ValidateMedia: _grpc.UnaryUnaryMultiCallable[_media_pb2.ValidateMediaRequest, _media_pb2.ValidateMediaResponse]
@@ -132,7 +138,13 @@ class MediaServiceAsyncStub(MediaServiceStub):
     DELETED. Deleting twice succeeds.
     """
     RetryProcessing: _aio.UnaryUnaryMultiCallable[_media_pb2.RetryProcessingRequest, _media_pb2.RetryProcessingResponse]  # type: ignore[assignment]
-    """RetryProcessing queues a FAILED media's processing again."""
+    """RetryProcessing queues a FAILED media's processing again. FAILED_PRECONDITION while the
+    original is in an archive storage class (a restore is started where storage supports it).
+    """
+    GetProfileImage: _aio.UnaryUnaryMultiCallable[_media_pb2.GetProfileImageRequest, _media_pb2.GetProfileImageResponse]  # type: ignore[assignment]
+    """GetProfileImage returns an owner's current profile image: the newest one that became
+    READY (each older one is deleted then). No media when the owner has none.
+    """
     ValidateOwnership: _aio.UnaryUnaryMultiCallable[_media_pb2.ValidateOwnershipRequest, _media_pb2.ValidateOwnershipResponse]  # type: ignore[assignment]
     """ValidateOwnership tells whether owner_id owns media_id."""
     ValidateMedia: _aio.UnaryUnaryMultiCallable[_media_pb2.ValidateMediaRequest, _media_pb2.ValidateMediaResponse]  # type: ignore[assignment]
@@ -254,7 +266,19 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _media_pb2.RetryProcessingRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_media_pb2.RetryProcessingResponse, _abc.Awaitable[_media_pb2.RetryProcessingResponse]]:
-        """RetryProcessing queues a FAILED media's processing again."""
+        """RetryProcessing queues a FAILED media's processing again. FAILED_PRECONDITION while the
+        original is in an archive storage class (a restore is started where storage supports it).
+        """
+
+    @_abc_1.abstractmethod
+    def GetProfileImage(
+        self,
+        request: _media_pb2.GetProfileImageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_media_pb2.GetProfileImageResponse, _abc.Awaitable[_media_pb2.GetProfileImageResponse]]:
+        """GetProfileImage returns an owner's current profile image: the newest one that became
+        READY (each older one is deleted then). No media when the owner has none.
+        """
 
     @_abc_1.abstractmethod
     def ValidateOwnership(

@@ -43,6 +43,22 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True)
+class Availability:
+    """Whether an object can be read now, or sits in an archive storage class."""
+
+    #: The object's storage class as storage reports it ("STANDARD" when it says nothing).
+    storage_class: str
+    #: False while the object is archived and no restored copy is readable.
+    readable: bool
+    #: A restore was asked for and has not finished yet.
+    restoring: bool = False
+
+
+#: Storage classes whose objects must be restored before they can be read.
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+
+
+@dataclass(frozen=True)
 class StoredPart:
     part_number: int
     etag: str
@@ -165,3 +181,15 @@ class BlobStorage(abc.ABC):
         if keys:
             self.delete(keys)
         return len(keys)
+
+    def presign_get(self, key: str, *, expires_in: int) -> str:
+        """A URL that reads the object for ``expires_in`` seconds (private objects included)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot presign a GET")
+
+    def availability(self, key: str) -> Availability:
+        """Whether ``key`` can be read now; storage without archive classes always can."""
+        return Availability(storage_class="STANDARD", readable=True)
+
+    def request_restore(self, key: str, *, days: int) -> bool:
+        """Ask storage to restore an archived object for ``days``; False where not supported."""
+        return False

@@ -122,3 +122,16 @@ class ImportRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProfileImageRow(Base):
+    """An owner's current profile image; the row is also the per-owner lock that makes
+    two profile images becoming READY at once end with exactly one current."""
+
+    __tablename__ = "profile_image"
+
+    owner_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    media_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("media.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from media_grpc.adapters.blob_storage import (
+    ARCHIVE_CLASSES,
+    Availability,
     BlobNotFound,
     BlobStorage,
     BlobStorageUnavailable,
@@ -346,6 +348,41 @@ class S3BlobStorage(BlobStorage):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 keys.extend(str(obj["Key"]) for obj in page.get("Contents", []))
         return keys
+
+    def presign_get(self, key: str, *, expires_in: int) -> str:
+        presign: Callable[..., str] = self.client.generate_presigned_url
+        with _translated(f"presign get {key}"):
+            return presign(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": key},
+                ExpiresIn=expires_in,
+                HttpMethod="GET",
+            )
+
+    def availability(self, key: str) -> Availability:
+        with _translated(f"head {key}"):
+            answer = self.client.head_object(Bucket=self.bucket, Key=key)
+        storage_class = str(answer.get("StorageClass") or "STANDARD")
+        if storage_class not in ARCHIVE_CLASSES:
+            return Availability(storage_class, readable=True)
+        restore = str(answer.get("Restore") or "")
+        restoring = 'ongoing-request="true"' in restore
+        restored = 'ongoing-request="false"' in restore
+        return Availability(storage_class, readable=restored, restoring=restoring)
+
+    def request_restore(self, key: str, *, days: int) -> bool:
+        try:
+            self.client.restore_object(Bucket=self.bucket, Key=key, RestoreRequest={"Days": days})
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code == "RestoreAlreadyInProgress":
+                return True
+            if code in _NOT_FOUND_CODES:
+                raise BlobNotFound(f"restore {key}: {code}") from None
+            return False  # a store without RestoreObject, or an object it cannot restore
+        except BotoCoreError as e:
+            raise BlobStorageUnavailable(f"restore {key}: {e}") from None
+        return True
 
     def _presign(self, operation: str, params: dict[str, Any], expires_in: int) -> str:
         presign: Callable[..., str] = self.client.generate_presigned_url

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from media_grpc.adapters import storage_probes as probes
 from media_grpc.adapters.storage_probing import Probe, ProbeResult, Scratch
+from media_grpc.adapters.storage_read_probes import read_probes
 
 __all__ = ["Probe", "ProbeResult", "StorageCheckError", "run_conformance"]
 
@@ -50,6 +51,7 @@ def run_conformance(
         results += probes.multipart_probes(scratch)
         results += probes.cors_probes(scratch, allowed_origins, disallowed_origin)
         results += probes.bucket_probes(scratch)
+        results += read_probes(scratch)
         order = list(Probe)
         return sorted(results, key=lambda result: order.index(result.probe))
     except (ClientError, BotoCoreError, requests.RequestException) as e:

@@ -39,6 +39,9 @@ class Probe(StrEnum):
     CORS_DISALLOWED = "cors-disallowed-origin"
     VERSIONING = "versioning"
     ABORT_RULE = "abort-incomplete-multipart-rule"
+    ORIGINAL_PRIVATE = "original-private"
+    DERIVATIVE_PUBLIC = "derivative-public"
+    ARCHIVE_RULE = "archive-originals-rule"
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,18 @@ class Scratch:
     bucket: str
     prefix: str = field(default_factory=lambda: f"{SCRATCH_PREFIX}{uuid.uuid4().hex}/")
     http: requests.Session = field(default_factory=requests.Session)
+    #: Every prefix written to: the scratch prefix, and its copies under the bucket's top
+    #: prefixes (``uploads/``, ``variants/``...) for the probes of who may read what.
+    written: set[str] = field(default_factory=set)
 
     def key(self, name: str) -> str:
+        self.written.add(self.prefix)
         return f"{self.prefix}{name}"
+
+    def key_under(self, top: str, name: str) -> str:
+        """A scratch key under a top-level prefix, e.g. ``uploads/_media-grpc-check/{uuid}/x``."""
+        self.written.add(f"{top}{self.prefix}")
+        return f"{top}{self.prefix}{name}"
 
     def presign(self, operation: str, params: dict[str, Any], expires_in: int = 300) -> str:
         presign: Callable[..., str] = self.client.generate_presigned_url
@@ -98,7 +110,11 @@ class Scratch:
         self.http.close()
 
     def _abort_uploads(self) -> None:
-        uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix)
+        for prefix in sorted(self.written):
+            self._abort_uploads_under(prefix)
+
+    def _abort_uploads_under(self, prefix: str) -> None:
+        uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix)
         for upload in uploads.get("Uploads", []):
             quietly(
                 partial(
@@ -110,18 +126,22 @@ class Scratch:
             )
 
     def _delete_objects(self) -> None:
-        targets = self._scratch_objects()
+        for prefix in sorted(self.written):
+            quietly(partial(self._delete_objects_under, prefix))
+
+    def _delete_objects_under(self, prefix: str) -> None:
+        targets = self._scratch_objects(prefix)
         for start in range(0, len(targets), 1000):
             self.client.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": targets[start : start + 1000], "Quiet": True}
             )
 
-    def _scratch_objects(self) -> list[dict[str, str]]:
+    def _scratch_objects(self, prefix: str) -> list[dict[str, str]]:
         """Every version and delete marker; the plain keys where versions cannot be listed (R2)."""
         try:
-            versions = self.client.list_object_versions(Bucket=self.bucket, Prefix=self.prefix)
+            versions = self.client.list_object_versions(Bucket=self.bucket, Prefix=prefix)
         except ClientError:
-            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix)
+            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
             return [{"Key": obj["Key"]} for obj in listed.get("Contents", [])]
         targets = []
         for entry in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]:

@@ -1,4 +1,6 @@
-"""`storage init`: the bucket, its CORS rule for browser PUTs and its multipart clean-up rule.
+"""`storage init`: the bucket, its CORS rule for browser PUTs, its multipart clean-up rule, the
+bucket policy that makes only derivatives public and the rule archiving originals
+(adapters/storage_policy.py).
 
 Every step reads what the bucket has before writing, so a second run changes nothing and says so.
 Rules of other owners on the same bucket (other CORS rules, other lifecycle rules) are kept; ours
@@ -11,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from media_grpc.adapters.storage_policy import ensure_archive_rule, ensure_public_read_policy
 from media_grpc.config.storage import StorageSettings
 
 #: ID of the CORS rule this service owns.
@@ -38,6 +41,10 @@ def set_up_bucket(client: Any, bucket: str, region: str, settings: StorageSettin
             ensure_bucket(client, bucket, region),
             ensure_cors(client, bucket, settings),
             ensure_abort_rule(client, bucket, settings.abort_incomplete_multipart_days),
+            ensure_public_read_policy(client, bucket),
+            ensure_archive_rule(
+                client, bucket, settings.archive_after_days, settings.archive_storage_class
+            ),
         ]
     except ClientError as e:
         raise StorageSetupError(f"bucket {bucket}: {error_code(e)}: {e}") from None

@@ -15,6 +15,7 @@ from media_grpc.adapters.import_repository import (
 )
 from media_grpc.adapters.outbox import AbstractOutbox, SqlAlchemyOutbox
 from media_grpc.adapters.outbox_signal import OutboxSignal
+from media_grpc.adapters.profile_images import AbstractProfileImages, SqlAlchemyProfileImages
 from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
 from media_grpc.domain.errors import Unavailable
 
@@ -23,6 +24,8 @@ class AbstractUnitOfWork(abc.ABC):
     media: AbstractMediaRepository
     outbox: AbstractOutbox
     imports: AbstractImportRepository
+
+    profile_images: AbstractProfileImages
 
     def __enter__(self) -> Self:
         return self
@@ -57,6 +60,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._outbox = SqlAlchemyOutbox(self.session)
         self.outbox = self._outbox
         self.imports = SqlAlchemyImportRepository(self.session)
+
+        self.profile_images = SqlAlchemyProfileImages(self.session)
         return super().__enter__()
 
     def __exit__(

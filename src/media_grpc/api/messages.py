@@ -9,7 +9,6 @@ from media.v1 import media_pb2
 
 from media_grpc.adapters.blob_storage import PresignedRequest, StoredPart
 from media_grpc.domain.errors import InvalidArgument
-from media_grpc.domain.keys import frozen_original_key
 from media_grpc.domain.model import Media, MultipartSession, Purpose, Status, Variant
 from media_grpc.service.multipart import PartUrl
 
@@ -59,7 +58,8 @@ class MediaMessages:
     def url(self, key: str) -> str:
         return f"{self.cdn_base_url}/{key}"
 
-    def media(self, media: Media) -> media_pb2.Media:
+    def media(self, media: Media, *, original_url: str | None = None) -> media_pb2.Media:
+        """The message; ``original_url`` is the presigned GET only GetMedia hands out."""
         message = media_pb2.Media(
             id=media.id,
             owner_id=media.owner_id,
@@ -80,11 +80,8 @@ class MediaMessages:
             created_at=timestamp(media.created_at),
             updated_at=timestamp(media.updated_at),
         )
-        if media.status in (Status.PROCESSING, Status.READY):
-            # The job froze the original before PROCESSING and deleted the upload key.
-            message.original_url = self.url(frozen_original_key(media.storage_key))
-        elif media.status is Status.UPLOADED:
-            message.original_url = self.url(media.storage_key)
+        if original_url:
+            message.original_url = original_url
         if media.status is Status.PENDING:
             message.expires_at.CopyFrom(timestamp(media.expires_at))
         if media.duration_ms:

@@ -89,8 +89,12 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def GetMedia(
         self, request: media_pb2.GetMediaRequest, context: Context
     ) -> media_pb2.GetMediaResponse:
-        media = self.queries.get(current_principal(), request.media_id)
-        return media_pb2.GetMediaResponse(media=self.messages.media(media))
+        principal = current_principal()
+        media = self.queries.get(principal, request.media_id)
+        original_url = self.queries.original_url(principal, media)
+        return media_pb2.GetMediaResponse(
+            media=self.messages.media(media, original_url=original_url)
+        )
 
     def BatchGetMedia(
         self, request: media_pb2.BatchGetMediaRequest, context: Context
@@ -159,6 +163,14 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     ) -> media_pb2.RetryProcessingResponse:
         media = self.retries.retry(current_principal(), request.media_id)
         return media_pb2.RetryProcessingResponse(media=self.messages.media(media))
+
+    def GetProfileImage(
+        self, request: media_pb2.GetProfileImageRequest, context: Context
+    ) -> media_pb2.GetProfileImageResponse:
+        media = self.queries.profile_image(current_principal(), request.owner_id)
+        if media is None:
+            return media_pb2.GetProfileImageResponse()
+        return media_pb2.GetProfileImageResponse(media=self.messages.media(media))
 
     def ValidateOwnership(
         self, request: media_pb2.ValidateOwnershipRequest, context: Context

@@ -39,6 +39,9 @@ class ImageSettings(BaseModel):
     #: Also write AVIF variants (``w{size}_avif``) when the installed Pillow can encode AVIF;
     #: silently skipped where it cannot.
     avif: bool = False
+    #: Longest side, in pixels, of the clean full-size POST_IMAGE variant (``full``): the
+    #: original at its own size, orientation applied, no metadata, capped at this; 0 for none.
+    full_size_max: int = Field(default=4096, ge=0, le=16384)
     #: Longest side, in pixels, of the one JPEG fallback made for POST_IMAGE; 0 for none.
     jpeg_fallback_size: int = Field(default=1200, ge=0, le=16384)
 

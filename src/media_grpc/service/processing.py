@@ -16,6 +16,7 @@ from media_grpc.domain.ids import check_media_id
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import FailureReason, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.service import archive
 from media_grpc.service.context import ServiceContext, check_visible
 from media_grpc.service.owner_rates import OwnerRates, RatedCall
 
@@ -38,6 +39,7 @@ class ProcessingRetries:
     """Parameters:
     limits: the per-media cap and the per-owner rate (``MEDIA_LIMITS__*``).
     time_limit: the wall-clock limit now configured for a purpose's jobs, or None.
+    restore_days: days a restored archived original stays readable (MEDIA_STORAGE__RESTORE_DAYS).
     """
 
     def __init__(
@@ -46,11 +48,14 @@ class ProcessingRetries:
         limits: LimitSettings | None = None,
         time_limit: TimeLimits = _no_limits,
         rates: OwnerRates | None = None,
+        *,
+        restore_days: int = archive.DEFAULT_RESTORE_DAYS,
     ) -> None:
         self.ctx = ctx
         self.limits = limits or LimitSettings()
         self.time_limit = time_limit
         self.rates = rates or OwnerRates(self.limits)
+        self.restore_days = restore_days
 
     def retry(self, principal: Principal, media_id: str) -> Media:
         """FAILED (with a retryable reason) -> UPLOADED plus a new job, in one transaction."""
@@ -75,6 +80,7 @@ class ProcessingRetries:
                         uow.commit()
                     raise refusal
             self.rates.admit(RatedCall.RETRY, media.owner_id)
+            archive.require_readable_original(self.ctx.storage, media, self.restore_days)
             now = self.ctx.now()
             lifecycle.move(media, Status.UPLOADED, now)
             media.failure = None

@@ -31,6 +31,7 @@ from media_grpc.domain import lifecycle
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Failure, FailureReason, JobKind, Media, Status, Variant
+from media_grpc.service import profile_images
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.processing import RETRYABLE
 from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
@@ -211,6 +212,8 @@ class MediaProcessing:
 
     def _record(self, job: ProcessingJob, prefix: str, result: StageResult) -> bool:
         with self.ctx.uow() as uow:
+            # The owner's profile-image lock first, before any media row lock (deadlock order).
+            profile_images.hold_owner(uow, job.purpose, job.owner_id, self.ctx.now())
             media = uow.media.get(job.media_id, for_update=True)
             deleted = media is None or media.status is Status.DELETED
             if media is not None and not deleted:
@@ -223,6 +226,7 @@ class MediaProcessing:
                 media.hls_key = prefix + result.hls_key if result.hls_key else None
                 media.failure = None
                 lifecycle.move(media, Status.READY, self.ctx.now())
+                profile_images.make_current(uow, self.ctx.storage, media, self.ctx.now())
                 uow.media.save(media)
                 uow.commit()
         if deleted:

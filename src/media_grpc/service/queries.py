@@ -14,8 +14,10 @@ from datetime import datetime
 from media_grpc.adapters.repository import MediaFilter
 from media_grpc.domain.errors import InvalidArgument
 from media_grpc.domain.ids import check_ids
-from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.keys import frozen_original_key
+from media_grpc.domain.model import FailureReason, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.service import profile_images
 from media_grpc.service.context import ServiceContext
 
 DEFAULT_PAGE_SIZE = 50
@@ -33,18 +35,46 @@ class MediaPage:
     next_page_token: str
 
 
+#: Failures after which the job keeps the frozen original (so that RetryProcessing works).
+_KEPT_AFTER_FAILURE = frozenset({FailureReason.PROCESSING_ERROR, FailureReason.TIMEOUT})
+
+
 class MediaQueries:
     """Parameters:
     page_key: key of the HMAC that authenticates page tokens. Every process serving the same
         clients needs the same key; without one, a random key of this process is used.
+    original_url_ttl_seconds: lifetime of the presigned GET of an original.
     """
 
-    def __init__(self, ctx: ServiceContext, page_key: bytes | None = None) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        page_key: bytes | None = None,
+        *,
+        original_url_ttl_seconds: int = 300,
+    ) -> None:
         self.ctx = ctx
         self.page_tokens = PageTokens(page_key or secrets.token_bytes(32))
+        self.original_url_ttl_seconds = original_url_ttl_seconds
 
     def get(self, principal: Principal, media_id: str) -> Media:
         return self.ctx.load_visible(principal, media_id)
+
+    def original_url(self, principal: Principal, media: Media) -> str | None:
+        """A short-lived presigned GET of the private original, for its owner and services only.
+
+        Nobody else gets one, and there is none before the upload completed or after deletion.
+        """
+        key = _original_key(media)
+        if key is None or not principal.may_touch(media.owner_id):
+            return None
+        return self.ctx.storage.presign_get(key, expires_in=self.original_url_ttl_seconds)
+
+    def profile_image(self, principal: Principal, owner_id: str) -> Media | None:
+        """The owner's current profile image (users: their own; services: anyone's), or None."""
+        owner = principal.owner_for(owner_id)
+        with self.ctx.uow() as uow:
+            return profile_images.current(uow, owner)
 
     def batch_get(
         self, principal: Principal, media_ids: list[str]
@@ -147,3 +177,19 @@ def _bad_token(why: str) -> InvalidArgument:
         f"page_token {why}; pass the next_page_token of the previous page, or none",
         field="page_token",
     )
+
+
+def _original_key(media: Media) -> str | None:
+    """Where the original is now: the upload key until the job froze it (before PROCESSING),
+    then the frozen copy; after a failure only where the job kept it; nothing otherwise."""
+    if media.status is Status.UPLOADED:
+        return media.storage_key
+    if media.status in (Status.PROCESSING, Status.READY):
+        return frozen_original_key(media.storage_key)
+    if (
+        media.status is Status.FAILED
+        and media.failure
+        and media.failure.reason in _KEPT_AFTER_FAILURE
+    ):
+        return frozen_original_key(media.storage_key)
+    return None

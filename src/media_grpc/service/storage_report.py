@@ -1,8 +1,9 @@
 """What the service makes of `storage check`: which protections it relies on, which it makes up for.
 
 The service cannot make up for a storage that lets anyone write anywhere: the signature, its expiry
-and its binding to one key are relied on. Type, size and content it checks again itself when an
-upload completes, so those only cost a wasted upload when storage lets them through.
+and its binding to one key are relied on, and so is a bucket that refuses anonymous reads of
+originals. Type, size and content it checks again itself when an upload completes, so those only
+cost a wasted upload when storage lets them through.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ RELIED_ON = frozenset(
         Probe.EXPIRED,
         Probe.OTHER_KEY,
         Probe.PART_AFTER_ABORT,
+        Probe.ORIGINAL_PRIVATE,
     }
 )
 
@@ -48,7 +50,7 @@ COMPENSATIONS = {
 }
 
 #: Bucket settings reported for information: their absence alone is no reason for a warning.
-INFORMATIONAL = frozenset({Probe.VERSIONING})
+INFORMATIONAL = frozenset({Probe.VERSIONING, Probe.ARCHIVE_RULE})
 
 _WIDTH = len("NOT enforced") + 2
 

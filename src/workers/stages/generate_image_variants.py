@@ -33,7 +33,8 @@ def run(job: StageJob, source_path: Path, work_dir: Path, settings: ImageSetting
     square = job.purpose is Purpose.PROFILE_IMAGE
     formats = settings.profile_formats if square else settings.post_formats
     sizes = settings.profile_sizes if square else settings.post_sizes
-    largest = max([*sizes, 0 if square else settings.jpeg_fallback_size])
+    full_size = 0 if square else settings.full_size_max
+    largest = max([*sizes, 0 if square else settings.jpeg_fallback_size, full_size])
     with (
         decoding_limits(settings.max_pixels),
         open_checked(source_path, formats, settings.max_pixels, settings.max_frames) as image,
@@ -47,7 +48,9 @@ def run(job: StageJob, source_path: Path, work_dir: Path, settings: ImageSetting
         # covers the largest variant is the same either way.
         image.draft(None, (largest, largest) if square else fit_within(image.size, largest))
         frame = exif_summary.upright(load_first_frame(image), turn)
-        ladder = render_image_variants(frame, work_dir, settings, sizes=sizes, square=square)
+        ladder = render_image_variants(
+            frame, work_dir, settings, sizes=sizes, square=square, full_size=full_size
+        )
         metadata["placeholder"] = blurhash_of(ladder.smallest)
         metadata["placeholder_format"] = "blurhash"
     return StageResult(

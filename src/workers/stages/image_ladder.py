@@ -3,6 +3,10 @@
 The largest rendition is resized once from the decoded image; each smaller one is derived from
 the one before it (a 2x step is cheap and sharp with Lanczos). Renditions are never upscaled.
 Used by ``generate_image_variants`` and by the video stages for poster sets.
+
+With ``full_size`` the ladder starts with a clean full-size rendition (``full``): the upright
+original at its own size, capped at ``full_size`` on the long side, in the main format, with no
+metadata but the colour profile, for clients that need more than the largest ``w{size}``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ JPEG = Encoding("JPEG", "jpg", "image/jpeg")
 AVIF_EXTRA = Encoding("AVIF", "avif", "image/avif", "_avif")
 #: The JPEG fallback beside WebP, for clients without WebP.
 JPEG_FALLBACK = Encoding("JPEG", "jpg", "image/jpeg", "_jpeg")
+#: Name (and key stem) of the full-size rendition.
+FULL_SIZE_NAME = "full"
 
 
 @dataclass(frozen=True)
@@ -91,13 +97,16 @@ def render_image_variants(
     square: bool = False,
     name_prefix: str = "",
     kind: VariantKind = VariantKind.IMAGE,
+    full_size: int = 0,
 ) -> Ladder:
     """Write the variants of an upright, decoded ``image`` under ``work_dir``.
 
     ``sizes`` are longest sides (``w{size}``; default ``settings.post_sizes``), or square sides
     with ``square=True`` (``sq{size}``, centre crop). ``fallback_size`` adds one JPEG
     (``w{size}_jpeg``; default ``settings.jpeg_fallback_size``, none for squares). Names and
-    keys get ``name_prefix`` (``poster_w600.webp``). ``image`` is left as it was.
+    keys get ``name_prefix`` (``poster_w600.webp``). ``full_size`` > 0 (not with ``square``)
+    first writes ``full``: the whole image, longest side capped at ``full_size``. ``image`` is
+    left as it was.
     """
     main_sizes = list(settings.post_sizes if sizes is None else sizes)
     if fallback_size is None:
@@ -109,6 +118,14 @@ def render_image_variants(
     variants: list[Variant] = []
     objects: list[OutputObject] = []
     current = source
+    if full_size > 0 and not square:
+        current = _next_rendition(current, source.size, full_size, square=False)
+        current.info = {}
+        main = WEBP if settings.output_format == "webp" else JPEG
+        stem = f"{name_prefix}{FULL_SIZE_NAME}"
+        variant, output = _write(current, icc, main, stem, work_dir, settings, kind)
+        variants.append(variant)
+        objects.append(output)
     for size in wanted:
         current = _next_rendition(current, source.size, size, square=square)
         current.info = {}

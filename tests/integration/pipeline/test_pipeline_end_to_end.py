@@ -13,6 +13,7 @@ from media.v1 import media_pb2_grpc
 from PIL import Image
 
 from media_grpc.bootstrap import Application
+from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import FailureReason, Status
 from tests.integration.pipeline.conftest import (
     BrokenStage,
@@ -69,7 +70,7 @@ def test_uploaded_image_reaches_ready_with_a_thumbnail_seen_through_watch_media(
     bucket = pipeline_app.settings.s3_bucket
     for variant in ready.variants:
         key = variant.url.split(f"/{bucket}/", 1)[1]
-        assert key.startswith(f"variants/{ready.storage_key.rsplit('.', 1)[0]}/")
+        assert key.startswith(output_prefix(ready.storage_key, video=False))
         stored = pipeline_app.s3_client.get_object(Bucket=bucket, Key=key)
         assert stored["ContentType"] == variant.mime_type
         assert "immutable" in stored["CacheControl"]
@@ -78,6 +79,8 @@ def test_uploaded_image_reaches_ready_with_a_thumbnail_seen_through_watch_media(
     got = stub.GetMedia(
         pb.GetMediaRequest(media_id=session.media_id), metadata=auth(unique_user)
     ).media
+    assert got.original_url  # the owner's presigned GET, which only GetMedia gives
+    got.ClearField("original_url")
     assert got == ready
 
 

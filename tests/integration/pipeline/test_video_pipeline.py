@@ -6,6 +6,7 @@ from pathlib import Path
 
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
+from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import FailureReason, Purpose, Status
 from tests.integration.pipeline.conftest import (
     assert_one_variant_set,
@@ -42,7 +43,7 @@ def test_uploaded_video_reaches_ready_with_an_hls_playlist_and_a_poster(
         ready = wait_for(pipeline_app, media_id, {Status.READY}, timeout=120)
     assert_one_variant_set(pipeline_app, ready)
     assert ready.hls_key is not None
-    assert ready.hls_key.startswith(f"transcoded/{ready.storage_key.rsplit('.', 1)[0]}/")
+    assert ready.hls_key.startswith(output_prefix(ready.storage_key, video=True))
     assert ready.hls_key in pipeline_app.storage.list_keys(ready.hls_key)
     assert 900 <= ready.duration_ms <= 1100
     assert (ready.width, ready.height) == (320, 240)

@@ -19,6 +19,15 @@ class MinioLikeBucket:
 
     def __init__(self) -> None:
         self.lifecycle: list[dict[str, Any]] = []
+        self.policy: str | None = None
+
+    def get_bucket_policy(self, **_: Any) -> dict[str, Any]:
+        if self.policy is None:
+            raise client_error("NoSuchBucketPolicy", "GetBucketPolicy")
+        return {"Policy": self.policy}
+
+    def put_bucket_policy(self, **kwargs: Any) -> None:
+        self.policy = kwargs["Policy"]
 
     def head_bucket(self, **_: Any) -> dict[str, Any]:
         return {}
@@ -55,6 +64,8 @@ def test_storage_init_says_where_to_configure_cors_when_the_store_has_no_bucket_
     assert lines[0] == "bucket media: exists, unchanged"
     assert "MINIO_API_CORS_ALLOW_ORIGIN" in lines[1]
     assert lines[2] == "lifecycle: abort incomplete multipart uploads after 1 day(s), set"
+    assert lines[3] == "bucket policy: anonymous GET of variants/*, transcoded/* only, set"
+    assert lines[4] == "lifecycle: archive originals/* to GLACIER after 365 day(s), set"
 
 
 def test_storage_init_sets_cors_when_the_store_answers_an_empty_configuration() -> None:

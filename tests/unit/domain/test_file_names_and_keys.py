@@ -43,19 +43,25 @@ def test_absurdly_long_file_names_are_rejected() -> None:
 
 def test_post_and_profile_keys_follow_the_design() -> None:
     assert keys.original_key(Purpose.POST_IMAGE, "u1", "id1", "image/jpeg", NOW) == (
-        "posts/u1/20261125T101500Z-id1.jpg"
+        "uploads/posts/u1/20261125T101500Z-id1.jpg"
     )
     assert keys.original_key(Purpose.PROFILE_IMAGE, "u1", "id1", "image/png", NOW) == (
-        "profiles/u1/20261125T101500Z-id1.png"
+        "uploads/profiles/u1/20261125T101500Z-id1.png"
     )
 
 
 def test_owner_ids_cannot_escape_their_folder() -> None:
     key = keys.original_key(Purpose.POST_VIDEO, "../admin", "id1", "video/mp4", NOW)
-    assert key.startswith("posts/.._admin/")
-    assert key.count("/") == 2
+    assert key.startswith("uploads/posts/.._admin/")
+    assert key.count("/") == 3
 
 
 def test_output_prefixes_split_images_and_videos() -> None:
     assert keys.output_prefix("posts/u/k.jpg", video=False) == "variants/posts/u/k/"
     assert keys.output_prefix("posts/u/k.mp4", video=True) == "transcoded/posts/u/k/"
+
+
+def test_output_prefixes_leave_out_the_private_prefix_of_the_original() -> None:
+    assert keys.output_prefix("uploads/posts/u/k.jpg", video=False) == "variants/posts/u/k/"
+    assert keys.output_prefix("originals/posts/u/k.mp4", video=True) == "transcoded/posts/u/k/"
+    assert keys.output_prefix("uploads/profiles/u/k.png", video=False) == ("variants/profiles/u/k/")

@@ -47,7 +47,7 @@ def test_create_session_records_a_pending_media_under_an_owner_scoped_key(
     session = service.create_session(ALICE, request())
     stored = fake_db.media[session.media.id]
     assert stored.status is Status.PENDING
-    assert stored.storage_key.startswith("posts/alice/")
+    assert stored.storage_key.startswith("uploads/posts/alice/")
     assert stored.storage_key.endswith(f"-{stored.id}.jpg")
     assert session.single_put is not None
     assert session.single_put.headers["Content-Length"] == str(len(DATA))

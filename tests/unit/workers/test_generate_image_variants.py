@@ -77,7 +77,7 @@ def close_to(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: in
     return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour, strict=True))
 
 
-def test_post_jpeg_gets_four_webp_sizes_and_a_jpeg_fallback(tmp_path: Path) -> None:
+def test_post_jpeg_gets_a_full_size_four_webp_sizes_and_a_jpeg_fallback(tmp_path: Path) -> None:
     source = mf.make_jpeg(tmp_path / "photo.jpg", (2400, 1600))
 
     result = process(source, tmp_path)
@@ -85,6 +85,7 @@ def test_post_jpeg_gets_four_webp_sizes_and_a_jpeg_fallback(tmp_path: Path) -> N
     assert result.outcome is StageOutcome.SUCCESS
     assert (result.width, result.height) == (2400, 1600)
     assert sizes(result) == {
+        "full": (2400, 1600),
         "w1200": (1200, 800),
         "w1200_jpeg": (1200, 800),
         "w600": (600, 400),
@@ -109,6 +110,7 @@ def test_variants_record_key_mime_type_and_byte_size_of_their_files(tmp_path: Pa
         assert output.path.stat().st_size == variant.size_bytes > 0
         assert output.path.parent == tmp_path / "out"
     assert {o.key for o in result.objects} == {
+        "full.webp",
         "w150.webp",
         "w300.webp",
         "w600.webp",
@@ -125,6 +127,7 @@ def test_exif_orientation_is_applied_before_resizing(tmp_path: Path) -> None:
     result = process(source, tmp_path)
 
     assert (result.width, result.height) == (1200, 1800)
+    assert sizes(result)["full"] == (1200, 1800)
     assert sizes(result)["w1200"] == (800, 1200)
     assert sizes(result)["w150"] == (100, 150)
     for image in outputs(result).values():
@@ -306,7 +309,7 @@ def test_sizes_and_formats_come_from_settings(tmp_path: Path) -> None:
 
     result = process(mf.make_jpeg(tmp_path / "p.jpg"), tmp_path, settings=settings)
 
-    assert sizes(result) == {"w500": (500, 333), "w100": (100, 67)}
+    assert sizes(result) == {"full": (600, 400), "w500": (500, 333), "w100": (100, 67)}
     assert {v.mime_type for v in result.variants} == {"image/jpeg"}
 
 
@@ -403,3 +406,25 @@ def test_a_video_purpose_is_refused(tmp_path: Path) -> None:
     source = mf.make_jpeg(tmp_path / "p.jpg")
 
     assert rejection(source, tmp_path, Purpose.POST_VIDEO) is FailureReason.UNSUPPORTED_FORMAT
+
+
+def test_the_full_size_variant_is_capped_on_the_long_side_by_the_setting(tmp_path: Path) -> None:
+    source = mf.make_jpeg(tmp_path / "big.jpg", (2400, 1600), gps=True)
+
+    result = process(source, tmp_path, settings=ImageSettings(full_size_max=1500))
+
+    assert sizes(result)["full"] == (1500, 1000)
+    full = next(o for o in result.objects if o.key == "full.webp")
+    assert carried_metadata(full.path.read_bytes()) == []
+
+
+def test_no_full_size_variant_when_the_setting_is_zero_nor_for_profile_images(
+    tmp_path: Path,
+) -> None:
+    source = mf.make_jpeg(tmp_path / "photo.jpg", (800, 600))
+
+    off = process(source, tmp_path, settings=ImageSettings(full_size_max=0))
+    profile = process(source, tmp_path, Purpose.PROFILE_IMAGE)
+
+    assert "full" not in sizes(off)
+    assert "full" not in sizes(profile)

@@ -1,7 +1,7 @@
 """late-PUT sweep of completed media: media.upload_swept_at and its partial index
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-28 01:40:00
 
 Media completed before this revision kept their original at the upload key (no frozen copy
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,73 @@
+"""The probes of `storage check` about reading: originals private, derivatives public, archiving.
+
+Each writes one small object under a top-level prefix of the service (``uploads/``,
+``originals/``, ``variants/``) below the check's scratch prefix, then GETs it without
+credentials, as anyone on the internet could.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from media_grpc.adapters.storage_policy import (
+    describe_archive_rule,
+    error_code,
+    is_archive_rule,
+    lifecycle_rules,
+)
+from media_grpc.adapters.storage_probing import Probe, ProbeResult, Scratch, unsigned_url
+from media_grpc.domain.keys import PRIVATE_PREFIXES, PUBLIC_PREFIXES
+
+BODY = b"media-grpc storage check\n"
+
+
+def _anonymous_get(scratch: Scratch, key: str) -> int:
+    """The status of an unsigned GET of ``key`` after writing it with credentials."""
+    scratch.client.put_object(Bucket=scratch.bucket, Key=key, Body=BODY, ContentType="text/plain")
+    url = scratch.client.generate_presigned_url(
+        "get_object", Params={"Bucket": scratch.bucket, "Key": key}, ExpiresIn=60
+    )
+    return scratch.send("GET", unsigned_url(url)).status_code
+
+
+def original_private(scratch: Scratch) -> ProbeResult:
+    """No original prefix may be anonymously readable."""
+    name = "anonymous GET of an original (" + ", ".join(PRIVATE_PREFIXES) + ")"
+    answers = {
+        top: _anonymous_get(scratch, scratch.key_under(top, "original")) for top in PRIVATE_PREFIXES
+    }
+    readable = [top for top, status in answers.items() if status < 300]
+    detail = ", ".join(f"{top}: {status}" for top, status in answers.items())
+    if readable:
+        detail += ": anyone can read originals; run `media-grpc storage init`"
+    return ProbeResult(Probe.ORIGINAL_PRIVATE, name, not readable, detail, ("refused", "ALLOWED"))
+
+
+def derivative_public(scratch: Scratch) -> ProbeResult:
+    """The URLs of variants, posters and HLS work without credentials."""
+    name = "anonymous GET of a derivative (" + ", ".join(PUBLIC_PREFIXES) + ")"
+    answers = {
+        top: _anonymous_get(scratch, scratch.key_under(top, "variant")) for top in PUBLIC_PREFIXES
+    }
+    served = all(status < 300 for status in answers.values())
+    detail = ", ".join(f"{top}: {status}" for top, status in answers.items())
+    if not served:
+        detail += ": public variant URLs will not work; run `media-grpc storage init`"
+    return ProbeResult(Probe.DERIVATIVE_PUBLIC, name, served, detail, ("served", "REFUSED"))
+
+
+def archive_rule(scratch: Scratch) -> ProbeResult:
+    name = "lifecycle rule archiving originals"
+    try:
+        rules = [r for r in lifecycle_rules(scratch.client, scratch.bucket) if is_archive_rule(r)]
+    except ClientError as e:
+        return ProbeResult(Probe.ARCHIVE_RULE, name, None, f"cannot tell ({error_code(e)})")
+    if not rules:
+        detail = "absent: originals stay in the standard class"
+        return ProbeResult(Probe.ARCHIVE_RULE, name, False, detail, ("present", "absent"))
+    detail = describe_archive_rule(rules[0])
+    return ProbeResult(Probe.ARCHIVE_RULE, name, True, detail, ("present", "absent"))
+
+
+def read_probes(scratch: Scratch) -> list[ProbeResult]:
+    return [original_private(scratch), derivative_public(scratch), archive_rule(scratch)]
