@@ -16,7 +16,7 @@ from PIL import Image
 
 from media_grpc.adapters.storage_policy import ensure_public_read_policy
 from media_grpc.bootstrap import Application
-from media_grpc.domain.keys import output_prefix
+from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Media, Purpose, Status
 from tests import media_factory as mf
 from tests.integration.pipeline.conftest import running_relay, running_worker, upload, wait_for
@@ -49,13 +49,18 @@ def test_an_anonymous_get_of_an_originals_key_fails_while_variants_are_served(
 ) -> None:
     media = ready_gps_photo(public_app, unique_user, tmp_path)
 
-    original = requests.get(anonymous_url(public_app, media.storage_key), timeout=10)
+    frozen = requests.get(
+        anonymous_url(public_app, frozen_original_key(media.storage_key)), timeout=10
+    )
+    upload = requests.get(anonymous_url(public_app, media.storage_key), timeout=10)
     variants = [
         requests.get(public_app.messages.url(v.storage_key), timeout=10) for v in media.variants
     ]
 
     assert media.storage_key.startswith("uploads/")
-    assert original.status_code == 403
+    assert public_app.storage.head(frozen_original_key(media.storage_key)).size > 0
+    assert frozen.status_code == 403
+    assert upload.status_code in (403, 404)  # the job deleted the upload key when it froze it
     assert [v.status_code for v in variants] == [200] * len(media.variants)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from media_grpc.domain.model import Status
+from media_grpc.domain.keys import frozen_original_key
+from media_grpc.domain.model import Failure, FailureReason, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.queries import MediaQueries
@@ -19,7 +20,23 @@ def test_the_owner_and_services_get_a_short_lived_presigned_get_of_the_original(
 
     url = MediaQueries(fake_ctx, original_url_ttl_seconds=120).original_url(caller, media)
 
-    assert url == f"memory://{media.storage_key}?method=GET&expires=120"
+    assert media.status is Status.READY
+    assert url == f"memory://{frozen_original_key(media.storage_key)}?method=GET&expires=120"
+
+
+def test_the_url_follows_the_original_from_the_upload_key_to_the_frozen_copy(
+    fake_ctx: ServiceContext,
+) -> None:
+    uploaded = make_media("alice", status=Status.UPLOADED)
+    timed_out = make_media("alice", status=Status.FAILED)
+    timed_out.failure = Failure(FailureReason.TIMEOUT, "took too long")
+    corrupt = make_media("alice", status=Status.FAILED)
+    corrupt.failure = Failure(FailureReason.CORRUPT, "broken")
+    queries, alice = MediaQueries(fake_ctx), Principal("alice")
+
+    assert f"memory://{uploaded.storage_key}?" in str(queries.original_url(alice, uploaded))
+    assert frozen_original_key(timed_out.storage_key) in str(queries.original_url(alice, timed_out))
+    assert queries.original_url(alice, corrupt) is None
 
 
 def test_anyone_else_gets_no_url_of_the_original(fake_ctx: ServiceContext) -> None:
