@@ -1,0 +1,272 @@
+"""Pre-started child processes that run stages under a wall-clock limit.
+
+A decode stuck in C cannot be interrupted from Python, so every stage runs in a child process
+that the parent kills when its time is up (see ``time_limit.py``). Starting a Python child that
+imports PyAV and Pillow costs seconds, more than a small job, so the children are kept warm:
+
+- they are forked from a ``forkserver`` that has already imported the stage modules
+  (``PRELOAD``), so a new child costs a fork, not an interpreter start and its imports;
+- each runs jobs one at a time, as many children as the pool's ``size`` (the worker's threads);
+- a child is killed and replaced when a job exceeds its time limit, and replaced when it died,
+  after ``max_jobs`` jobs, or when its resident memory after a job exceeds ``max_rss_bytes``
+  (decoders and allocators keep what a big job made them grow to).
+
+A replacement is started as soon as a child goes, so the next job finds it ready. Outcomes are
+those listed in ``time_limit.py``: the return value, ``MediaRejected`` with its reason,
+``TimeLimitExceeded``, or ``StageCrashed``. Children log in the parent's format (warnings
+included) with the job's bound fields, and exit when the parent goes away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+from media_grpc.domain.model import FailureReason
+from media_grpc.observability.logs import (
+    LogFormat,
+    bound,
+    configure_logging,
+    current_fields,
+    logging_setup,
+)
+from workers.stage import MediaRejected
+from workers.time_limit import StageCrashed, TimeLimitExceeded
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+#: Modules the forkserver imports once, so that every child starts with them loaded.
+PRELOAD = (
+    "workers.stages.generate_image_variants",
+    "workers.stages.process_video",
+)
+
+#: Seconds a retiring child gets to exit on its own before it is killed.
+_RETIRE_GRACE = 5.0
+
+
+def _rss_bytes() -> int:
+    """Resident memory of this process now, in bytes (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _outcome(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[str, Any]:
+    try:
+        return "ok", fn(*args, **kwargs)
+    except MediaRejected as e:
+        return "rejected", (str(e.reason), e.message)
+    except BaseException as e:  # noqa: BLE001 - everything is reported to the parent
+        return "error", (f"{type(e).__name__}: {e}", traceback.format_exc())
+
+
+def _serve(conn: Connection, log_setup: tuple[str, LogFormat] | None) -> None:
+    """The child: run jobs from ``conn`` until told to stop or the parent goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if log_setup is not None:
+        configure_logging(*log_setup)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        fn, args, kwargs, fields = message
+        with bound(**fields):
+            kind, payload = _outcome(fn, args, kwargs)
+        try:
+            conn.send((kind, payload, _rss_bytes()))
+        except Exception as e:  # noqa: BLE001 - a result that does not pickle
+            conn.send(("error", (f"the stage result cannot be sent: {e}", ""), _rss_bytes()))
+
+
+class _Child:
+    def __init__(self, ctx: Any) -> None:
+        self.conn, child_end = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=_serve, args=(child_end, logging_setup()), daemon=True, name="stage-child"
+        )
+        self.process.start()
+        child_end.close()
+        self.jobs = 0
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid or 0)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+    def retire(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.process.join(_RETIRE_GRACE)
+        if self.process.is_alive():
+            self.kill()
+        self.conn.close()
+
+
+class StagePool:
+    """Parameters:
+    size: children kept warm, the most jobs run at once (the worker's job threads).
+    max_jobs: jobs a child runs before it is replaced.
+    max_rss_bytes: resident memory after a job above which the child is replaced.
+    preload: modules the forkserver imports before it forks any child.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        *,
+        max_jobs: int = 100,
+        max_rss_bytes: int = 1 << 30,
+        preload: Sequence[str] = PRELOAD,
+    ) -> None:
+        self.size = size
+        self.max_jobs = max_jobs
+        self.max_rss_bytes = max_rss_bytes
+        self._ctx: Any = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(list(preload))
+        self._idle: list[_Child] = []
+        self._busy = 0
+        self._closed = False
+        self._lock = threading.Condition()
+
+    def start(self) -> None:
+        """Start the forkserver and every child now (it blocks while the imports run)."""
+        with self._lock:
+            missing = self.size - self._busy - len(self._idle)
+        children = [_Child(self._ctx) for _ in range(missing)]
+        with self._lock:
+            self._idle.extend(children)
+            self._lock.notify_all()
+
+    @property
+    def idle_pids(self) -> list[int]:
+        """Process ids of the children waiting for a job."""
+        with self._lock:
+            return [child.pid for child in self._idle]
+
+    def run(self, fn: Callable[..., R], *args: Any, seconds: float, **kwargs: Any) -> R:
+        """``fn(*args, **kwargs)`` in a warm child, killed after ``seconds`` of wall-clock time.
+
+        ``fn`` must be importable by name (a module-level function, or a ``partial`` of one);
+        its arguments and result must pickle.
+        """
+        child = self._checkout()
+        try:
+            kind, payload, rss = self._exchange(
+                child, (fn, args, kwargs, current_fields()), seconds
+            )
+        except BaseException:
+            self._replace(child, kill=True)  # timed out, died, or interrupted: state unknown
+            raise
+        child.jobs += 1
+        if child.jobs >= self.max_jobs or rss > self.max_rss_bytes:
+            log.info(
+                "stage child %d retires after %d jobs at %d MiB", child.pid, child.jobs, rss >> 20
+            )
+            self._replace(child, kill=False)
+        else:
+            self._checkin(child)
+        if kind == "rejected":
+            reason, message = payload
+            raise MediaRejected(FailureReason(reason), message)
+        if kind == "error":
+            message, detail = payload
+            raise StageCrashed(message, detail)
+        result: R = payload
+        return result
+
+    @staticmethod
+    def _exchange(child: _Child, message: tuple[Any, ...], seconds: float) -> tuple[str, Any, int]:
+        """Send one job to ``child`` and wait at most ``seconds`` for its outcome."""
+        try:
+            child.conn.send(message)
+            if child.conn.poll(seconds):
+                outcome: tuple[str, Any, int] = child.conn.recv()
+                return outcome
+        except (EOFError, OSError):
+            child.process.join(_RETIRE_GRACE)
+            code = child.process.exitcode
+            raise StageCrashed(f"the stage process died (exit code {code})") from None
+        log.warning("stage child %d ran past %g s; killing it", child.pid, seconds)
+        raise TimeLimitExceeded(seconds)
+
+    def close(self) -> None:
+        """Stop every idle child; busy ones are stopped as their jobs end."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._lock.notify_all()
+        for child in idle:
+            child.retire()
+
+    def _checkout(self) -> _Child:
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the stage pool is closed")
+                if self._idle:
+                    self._busy += 1
+                    return self._idle.pop()
+                if self._busy + len(self._idle) < self.size:
+                    self._busy += 1
+                    break
+                self._lock.wait()
+        try:
+            return _Child(self._ctx)
+        except BaseException:
+            with self._lock:
+                self._busy -= 1
+                self._lock.notify()
+            raise
+
+    def _checkin(self, child: _Child) -> None:
+        with self._lock:
+            self._busy -= 1
+            if not self._closed:
+                self._idle.append(child)
+                self._lock.notify()
+                return
+        child.retire()
+
+    def _replace(self, child: _Child, *, kill: bool) -> None:
+        """Stop ``child`` and start its successor, so the next job finds a warm child."""
+        if kill:
+            child.kill()
+        else:
+            child.retire()
+        with self._lock:
+            closed = self._closed
+        successor = None if closed else _Child(self._ctx)
+        with self._lock:
+            self._busy -= 1
+            if successor is not None:
+                if self._closed:
+                    closed = True
+                else:
+                    self._idle.append(successor)
+            self._lock.notify()
+        if closed and successor is not None:
+            successor.retire()
