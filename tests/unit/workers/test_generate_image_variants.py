@@ -435,3 +435,13 @@ def test_a_video_purpose_is_refused(tmp_path: Path) -> None:
     source = mf.make_jpeg(tmp_path / "p.jpg")
 
     assert rejection(source, tmp_path, Purpose.POST_VIDEO) is FailureReason.UNSUPPORTED_FORMAT
+
+
+@pytest.mark.parametrize("side", [40, 400], ids=["over-the-limit", "far-over-the-limit"])
+def test_the_pixel_limit_message_states_the_configured_limit(tmp_path: Path, side: int) -> None:
+    source = mf.make_png(tmp_path / "p.png", (side, side))
+    with pytest.raises(MediaRejected) as caught:
+        process(source, tmp_path, settings=ImageSettings(max_pixels=1000))
+
+    assert caught.value.reason is FailureReason.TOO_MANY_PIXELS
+    assert caught.value.message.endswith("than the limit of 1,000")
