@@ -138,7 +138,7 @@ def run() -> str:
     video_settings = VideoSettings(rungs=(_RUNG,), segment_seconds=1.0, x264_preset="ultrafast")
     pool = StagePool(1)
     started = time.perf_counter()
-    pool.start()
+    pool.start(wait=True)
     warm_up = time.perf_counter() - started
     try:
         with tempfile.TemporaryDirectory() as tmp:

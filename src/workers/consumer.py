@@ -64,8 +64,8 @@ class RabbitMqConsumer:
         on_start: Callable[[], None] | None = None,
         on_stop: Callable[[], None] | None = None,
     ) -> None:
-        """``on_start`` runs before the first connection (it may block: the stage pool warms
-        up), ``on_stop`` once ``run()`` is through."""
+        """``on_start`` runs before the first connection (the stage pool starts warming up),
+        ``on_stop`` once ``run()`` is through."""
         self.url = url
         self.topology = topology
         self.middleware = middleware

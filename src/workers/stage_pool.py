@@ -149,17 +149,44 @@ class StagePool:
         self._ctx.set_forkserver_preload(list(preload))
         self._idle: list[_Child] = []
         self._busy = 0
+        #: Children being started by ``start``, not yet idle.
+        self._starting = 0
         self._closed = False
         self._lock = threading.Condition()
 
-    def start(self) -> None:
-        """Start the forkserver and every child now (it blocks while the imports run)."""
+    def start(self, *, wait: bool = False) -> None:
+        """Start the forkserver and every child, on a thread unless ``wait`` (the first start
+        imports the stage modules: seconds). A job arriving meanwhile waits for a child."""
         with self._lock:
-            missing = self.size - self._busy - len(self._idle)
-        children = [_Child(self._ctx) for _ in range(missing)]
-        with self._lock:
-            self._idle.extend(children)
-            self._lock.notify_all()
+            missing = self.size - self._busy - len(self._idle) - self._starting
+            self._starting += max(0, missing)
+        if missing <= 0:
+            return
+        if wait:
+            self._start_children(missing)
+        else:
+            threading.Thread(
+                target=self._start_children, args=(missing,), name="stage-pool-start", daemon=True
+            ).start()
+
+    def _start_children(self, count: int) -> None:
+        for _ in range(count):
+            try:
+                child = _Child(self._ctx)
+            except BaseException:
+                log.exception("cannot start a stage child; jobs will start their own")
+                with self._lock:
+                    self._starting -= 1
+                    self._lock.notify()
+                continue
+            with self._lock:
+                self._starting -= 1
+                closed = self._closed
+                if not closed:
+                    self._idle.append(child)
+                self._lock.notify()
+            if closed:
+                child.retire()
 
     @property
     def idle_pids(self) -> list[int]:
@@ -230,7 +257,7 @@ class StagePool:
                 if self._idle:
                     self._busy += 1
                     return self._idle.pop()
-                if self._busy + len(self._idle) < self.size:
+                if self._busy + len(self._idle) + self._starting < self.size:
                     self._busy += 1
                     break
                 self._lock.wait()

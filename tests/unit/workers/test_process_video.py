@@ -46,7 +46,7 @@ def test_a_two_second_clip_gets_its_record_facts_poster_set_and_ladder(
 @pytest.fixture(scope="module")
 def pool() -> Iterator[StagePool]:
     pool = StagePool(1)
-    pool.start()
+    pool.start(wait=True)
     yield pool
     pool.close()
 

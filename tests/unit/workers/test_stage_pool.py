@@ -41,11 +41,21 @@ def test_a_function_within_its_limit_returns_its_value(pool: StagePool) -> None:
 
 
 def test_jobs_run_in_the_same_pre_started_child(pool: StagePool) -> None:
-    pool.start()
+    pool.start(wait=True)
     (warm,) = pool.idle_pids
 
     assert [pool.run(stage_functions.pid, seconds=30) for _ in range(3)] == [warm] * 3
     assert warm != os.getpid()
+
+
+def test_a_job_arriving_while_the_pool_starts_uses_a_started_child_and_no_more(
+    pool: StagePool,
+) -> None:
+    pool.start()  # in the background
+    first = pool.run(stage_functions.pid, seconds=30)
+
+    assert pool.idle_pids == [first]
+    assert pool.run(stage_functions.pid, seconds=30) == first
 
 
 def test_a_function_over_its_limit_is_killed_and_a_fresh_child_takes_its_place(
