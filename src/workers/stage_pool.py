@@ -22,22 +22,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import signal
 import threading
-import traceback
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from media_grpc.domain.model import FailureReason
-from media_grpc.observability.logs import (
-    LogFormat,
-    bound,
-    configure_logging,
-    current_fields,
-    logging_setup,
-)
+from media_grpc.observability.logs import current_fields, logging_setup
 from workers.stage import MediaRejected
+from workers.stage_child import serve
 from workers.time_limit import StageCrashed, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
@@ -54,55 +46,11 @@ PRELOAD = (
 _RETIRE_GRACE = 5.0
 
 
-def _rss_bytes() -> int:
-    """Resident memory of this process now, in bytes (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _outcome(
-    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[str, Any]:
-    try:
-        return "ok", fn(*args, **kwargs)
-    except MediaRejected as e:
-        return "rejected", (str(e.reason), e.message)
-    except BaseException as e:  # noqa: BLE001 - everything is reported to the parent
-        return "error", (f"{type(e).__name__}: {e}", traceback.format_exc())
-
-
-def _serve(conn: Connection, log_setup: tuple[str, LogFormat] | None) -> None:
-    """The child: run jobs from ``conn`` until told to stop or the parent goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    if log_setup is not None:
-        configure_logging(*log_setup)
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        fn, args, kwargs, fields = message
-        with bound(**fields):
-            kind, payload = _outcome(fn, args, kwargs)
-        try:
-            conn.send((kind, payload, _rss_bytes()))
-        except Exception as e:  # noqa: BLE001 - a result that does not pickle
-            conn.send(("error", (f"the stage result cannot be sent: {e}", ""), _rss_bytes()))
-
-
 class _Child:
     def __init__(self, ctx: Any) -> None:
         self.conn, child_end = ctx.Pipe(duplex=True)
         self.process = ctx.Process(
-            target=_serve, args=(child_end, logging_setup()), daemon=True, name="stage-child"
+            target=serve, args=(child_end, logging_setup()), daemon=True, name="stage-child"
         )
         self.process.start()
         child_end.close()
