@@ -187,3 +187,69 @@ def make_html(path: Path) -> Path:
     """An HTML page (give it a .jpg name to play a renamed upload)."""
     path.write_text("<!doctype html><html><body><script>alert(1)</script></body></html>\n")
     return path
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, body) of every chunk of a PNG, in order."""
+    chunks, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        chunks.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+
+def _noisy_png(size: tuple[int, int]) -> bytes:
+    """A PNG of random-looking pixels (its IDAT is one chunk of poorly compressible data)."""
+    width, height = size
+    pixels = bytes(
+        (x * 7 + y * 13 + (x * y) % 251) % 256 for y in range(height) for x in range(width)
+    )
+    image = Image.frombytes("L", size, pixels).convert("RGB")
+    from io import BytesIO
+
+    buffer = BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def make_png_with_flipped_idat(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
+    """A PNG with 64 bytes flipped in the middle of its IDAT, CRCs recomputed to match."""
+    out = b"\x89PNG\r\n\x1a\n"
+    for kind, body in _png_chunks(_noisy_png(size)):
+        if kind == b"IDAT":
+            middle = len(body) // 2
+            flipped = bytes(b ^ 0xFF for b in body[middle : middle + 64])
+            body = body[:middle] + flipped + body[middle + 64 :]
+        out += _png_chunk(kind, body)
+    path.write_bytes(out)
+    return path
+
+
+def make_png_with_truncated_end_chunk(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
+    """A PNG whose pixels are whole but whose file ends inside a chunk after IDAT."""
+    out = b"\x89PNG\r\n\x1a\n"
+    for kind, body in _png_chunks(_noisy_png(size)):
+        if kind == b"IEND":
+            text = _png_chunk(b"tEXt", b"Comment\x00" + b"x" * 200)
+            out += text[: len(text) // 2]
+            break
+        out += _png_chunk(kind, body)
+    path.write_bytes(out)
+    return path
+
+
+def make_png_with_broken_data_stream(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
+    """A PNG whose IDAT holds a zlib stream cut short and followed by garbage."""
+    out = b"\x89PNG\r\n\x1a\n"
+    for kind, body in _png_chunks(_noisy_png(size)):
+        if kind == b"IDAT":
+            body = body[: len(body) // 3] + bytes(range(256)) * 4
+        out += _png_chunk(kind, body)
+    path.write_bytes(out)
+    return path

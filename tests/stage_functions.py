@@ -1,10 +1,13 @@
-"""Module-level functions for the time-limit tests (a spawned child imports them by name)."""
+"""Module-level functions for the stage pool tests (a child imports them by name)."""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import signal
 import time
+import warnings
 
 from media_grpc.domain.model import FailureReason
 from workers.stage import MediaRejected
@@ -32,3 +35,26 @@ def write_pid_then_hang(path: str) -> None:
         f.write(str(os.getpid()))
     while True:
         time.sleep(0.1)
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def hang() -> None:
+    while True:
+        time.sleep(0.1)
+
+
+def warn_and_read_the_log(message: str) -> list[str]:
+    """Issue a UserWarning (as Pillow does on broken EXIF) and return the log lines it made."""
+    root = logging.getLogger()
+    stream = io.StringIO()
+    handler = root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    saved = handler.setStream(stream)
+    try:
+        warnings.warn(message, UserWarning, stacklevel=1)
+    finally:
+        handler.setStream(saved)
+    return stream.getvalue().splitlines()

@@ -139,3 +139,22 @@ def make_clip(
         if sound is not None:
             _write_audio(out, sound, seconds)
     return path
+
+
+def make_truncated_clip(path: Path, width: int = 320, height: int = 180) -> Path:
+    """An MP4 with its index first (``faststart``, as streaming tools write it), cut at 30 %
+    of its media data: it probes, and fails once the missing frames are needed."""
+    whole = make_clip(path.with_suffix(".whole.mp4"), width, height, seconds=2)
+    with (
+        av.open(str(whole)) as src,
+        av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as out,
+    ):
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.3)])
+    return path

@@ -90,7 +90,9 @@ class Application:
 
     def job_time_limit(self, purpose: Purpose) -> float | None:
         """The wall-clock limit configured for a purpose's processing jobs, if any."""
-        return self.settings.video.job_time_limit_seconds if purpose.is_video else None
+        if purpose.is_video:
+            return self.settings.video.job_time_limit_seconds
+        return self.settings.image.job_time_limit_seconds
 
     def serve(self, address: str | None = None) -> RunningServer:
         self.settings.check_listen(address or self.settings.grpc_listen)

@@ -24,7 +24,8 @@ from workers.in_process_queue import InProcessQueue
 from workers.job_handler import JobHandler
 from workers.metered import MeteredPublisher, MeteredRetryMiddleware
 from workers.retries import RetryMiddleware
-from workers.stage_registry import stages
+from workers.stage_pool import StagePool
+from workers.stage_registry import stage_pool, stages
 
 
 @dataclass
@@ -33,24 +34,31 @@ class Pipeline:
 
     relay: OutboxRelay
     queue: InProcessQueue | None = None
+    #: The warm stage children of the in-process worker.
+    pool: StagePool | None = None
 
     def start(self) -> None:
+        if self.pool is not None:
+            self.pool.start()
         self.relay.start()
 
     def stop(self) -> None:
         self.relay.stop()
+        if self.pool is not None:
+            self.pool.close()
 
 
 def topology_for(settings: Settings) -> Topology:
     return Topology(settings.broker_prefix, tuple(settings.pipeline.retry_delays_seconds))
 
 
-def build_middleware(app: Application) -> RetryMiddleware:
+def build_middleware(app: Application, pool: StagePool) -> RetryMiddleware:
+    """The job handler behind the retry policy, its stages run in ``pool``'s children."""
     pipeline = app.settings.pipeline
     handler = JobHandler(
         app.ctx,
         job_locks_for(app.engine),
-        stages(app.settings),
+        stages(app.settings, pool),
         stage_delay=pipeline.test_stage_delay_seconds,
     )
     return MeteredRetryMiddleware(handler, pipeline.retry_delays_seconds)
@@ -77,8 +85,9 @@ def build_pipeline(app: Application) -> Pipeline:
         return Pipeline(
             build_relay(app, RabbitMqJobPublisher(settings.broker_url, topology_for(settings)))
         )
-    queue = InProcessQueue(build_middleware(app), threads=settings.pipeline.worker_threads)
-    return Pipeline(build_relay(app, queue), queue)
+    pool = stage_pool(settings)
+    queue = InProcessQueue(build_middleware(app, pool), threads=settings.pipeline.worker_threads)
+    return Pipeline(build_relay(app, queue), queue, pool)
 
 
 def build_consumer(app: Application, kinds: Sequence[JobKind] = tuple(JobKind)) -> RabbitMqConsumer:
@@ -86,12 +95,15 @@ def build_consumer(app: Application, kinds: Sequence[JobKind] = tuple(JobKind)) 
     if not settings.broker_url:
         raise ValueError("a worker needs MEDIA_BROKER_URL")
     pipeline = settings.pipeline
+    pool = stage_pool(settings)
     return RabbitMqConsumer(
         settings.broker_url,
         topology_for(settings),
-        build_middleware(app),
+        build_middleware(app, pool),
         kinds,
         prefetch=max(pipeline.prefetch, pipeline.worker_threads),
         threads=pipeline.worker_threads,
         stop_grace=pipeline.stop_grace_seconds,
+        on_start=pool.start,
+        on_stop=pool.close,
     )

@@ -13,7 +13,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +61,11 @@ class RabbitMqConsumer:
         prefetch: int = 2,
         threads: int = 2,
         stop_grace: float = 30.0,
+        on_start: Callable[[], None] | None = None,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
+        """``on_start`` runs before the first connection (the stage pool starts warming up),
+        ``on_stop`` once ``run()`` is through."""
         self.url = url
         self.topology = topology
         self.middleware = middleware
@@ -69,6 +73,8 @@ class RabbitMqConsumer:
         self.prefetch = prefetch
         self.threads = threads
         self.stop_grace = stop_grace
+        self.on_start = on_start
+        self.on_stop = on_stop
         self.ready = threading.Event()
         self._stop = threading.Event()
         #: Deliveries of the current channel not yet settled (connection thread only).
@@ -92,6 +98,8 @@ class RabbitMqConsumer:
         executor = ThreadPoolExecutor(self.threads, thread_name_prefix="job")
         backoff = 0.5
         try:
+            if self.on_start is not None:
+                self.on_start()
             while not self._stop.is_set():
                 try:
                     self._consume(executor)
@@ -102,6 +110,8 @@ class RabbitMqConsumer:
                     backoff = min(backoff * 2, 30.0)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            if self.on_stop is not None:
+                self.on_stop()
 
     def _consume(self, executor: ThreadPoolExecutor) -> None:
         connection = pika.BlockingConnection(connection_parameters(self.url))

@@ -15,9 +15,10 @@ from enum import StrEnum
 
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason
+from workers.failure_text import scrub
 from workers.job_handler import Handled, JobDisagrees, JobHandler
 from workers.stage import MediaRejected
-from workers.time_limit import TimeLimitExceeded
+from workers.time_limit import StageCrashed, TimeLimitExceeded
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +76,20 @@ class RetryMiddleware:
             log.error("job %s dead-lettered: %s", job.job_id, e)
             return Settlement(Action.DEAD, attempt=attempt, note=str(e)[:MESSAGE_CHARS])
         except MediaRejected as e:
-            return self._end(job, Failure(e.reason, e.message[:MESSAGE_CHARS]), attempt)
+            return self._end(job, Failure(e.reason, scrub(e.message)[:MESSAGE_CHARS]), attempt)
         except Exception as e:  # noqa: BLE001 - every other error is a retry candidate
             reason = self._never_retried_reason(e)
-            message = f"{type(e).__name__}: {e}"[:MESSAGE_CHARS]
+            detail = f"{type(e).__name__}: {e}{_crash_detail(e)}"
             if reason is not None:
-                return self._end(job, Failure(reason, message), attempt)
+                log.warning("job %s attempt %d ended: %s", job.job_id, attempt, detail)
+                return self._end(job, Failure(reason, user_message(e)), attempt)
             if attempt < self.max_attempts:
-                log.warning("job %s attempt %d failed (%s); retrying", job.job_id, attempt, message)
+                log.warning("job %s attempt %d failed (%s); retrying", job.job_id, attempt, detail)
                 return Settlement(Action.RETRY, attempt=attempt + 1, retry_index=attempt - 1)
+            log.warning("job %s attempt %d failed (%s); giving up", job.job_id, attempt, detail)
             failure = Failure(
-                FailureReason.PROCESSING_ERROR, f"gave up after {attempt} attempts: {message}"
+                FailureReason.PROCESSING_ERROR,
+                f"gave up after {attempt} attempts: {user_message(e)}",
             )
             return self._end(job, failure, attempt)
         if handled is Handled.BUSY:
@@ -105,3 +109,18 @@ class RetryMiddleware:
             log.exception("job %s: cannot record FAILED; retrying the job later", job.job_id)
             return Settlement(Action.RETRY, attempt=attempt, retry_index=0)
         return Settlement(Action.DEAD, attempt=attempt, failure=failure)
+
+
+def user_message(error: BaseException) -> str:
+    """What the uploader reads of an error that is not about their file's content: what
+    happened, never a path, host, URL or exception text (those are logged with the job id)."""
+    if isinstance(error, TimeLimitExceeded):
+        return str(error)
+    if isinstance(error, StageCrashed):
+        return "processing the file failed unexpectedly"
+    return "processing could not complete (a service it needs was unavailable)"
+
+
+def _crash_detail(error: BaseException) -> str:
+    detail = error.detail if isinstance(error, StageCrashed) else ""
+    return f"\n{detail}" if detail else ""

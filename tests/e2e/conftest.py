@@ -36,10 +36,16 @@ class ServedProcess:
         return done.stdout
 
 
-def start_serve(env: dict[str, str]) -> ServedProcess:
-    """`media-grpc serve` with ``env``, once it accepts connections (stop it with ``stop``)."""
+def start_serve(env: dict[str, str], *options: str, log_apart: bool = False) -> ServedProcess:
+    """`media-grpc [options] serve` with ``env``, once it accepts connections (stop it with
+    ``stop``). Its log (stderr) is read from ``process.stderr`` if ``log_apart``, else it is
+    mixed into ``process.stdout``."""
     process = subprocess.Popen(
-        [CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [CLI, *options, "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if log_apart else subprocess.STDOUT,
+        text=True,
     )
     address = env["MEDIA_GRPC_LISTEN"]
     deadline = time.monotonic() + 30
@@ -63,9 +69,8 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.kill()
 
 
-@pytest.fixture
-def embedded_server(tmp_path: Path) -> Iterator[ServedProcess]:
-    """`media-grpc serve` in the embedded default (SQLite, local S3), on free ports."""
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of `media-grpc serve` in the embedded default, on free ports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     env.update(
         MEDIA_DATA_DIR=str(tmp_path / "data"),
@@ -73,7 +78,13 @@ def embedded_server(tmp_path: Path) -> Iterator[ServedProcess]:
         MEDIA_EMBEDDED_S3_PORT=str(free_port()),
         MEDIA_METRICS_PORT=str(free_port()),
     )
-    served = start_serve(env)
+    return env
+
+
+@pytest.fixture
+def embedded_server(tmp_path: Path) -> Iterator[ServedProcess]:
+    """`media-grpc serve` in the embedded default (SQLite, local S3), on free ports."""
+    served = start_serve(embedded_env(tmp_path))
     try:
         yield served
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
-from tests.e2e.conftest import CLI, ServedProcess
+from tests.e2e.conftest import CLI, ServedProcess, embedded_env, start_serve, stop
 
 
 def png() -> bytes:
@@ -72,3 +73,56 @@ def test_worker_and_relay_without_a_broker_say_what_is_missing(tmp_path: Path) -
         )
         assert done.returncode == 2
         assert "MEDIA_BROKER_URL" in done.stderr
+
+
+def jpeg_with_broken_exif() -> bytes:
+    """A JPEG whose EXIF block is cut short: Pillow warns (UserWarning) while reading it."""
+    exif = Image.Exif()
+    exif[0x010F] = "Testcam" * 10
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), (0, 90, 40)).save(buffer, "JPEG", exif=exif.tobytes()[:-20])
+    return buffer.getvalue()
+
+
+def test_a_json_log_has_only_json_lines_even_when_pillow_warns(tmp_path: Path) -> None:
+    served = start_serve(embedded_env(tmp_path), "--log-format", "json", log_apart=True)
+    try:
+        token = served.cli("token", "--user", "warned").strip()
+        metadata = [("authorization", f"Bearer {token}")]
+        data = jpeg_with_broken_exif()
+        with grpc.insecure_channel(served.address) as channel:
+            stub = media_pb2_grpc.MediaServiceStub(channel)
+            session = stub.CreateUploadSession(
+                pb.CreateUploadSessionRequest(
+                    purpose=pb.PURPOSE_POST_IMAGE,
+                    file_name="a.jpg",
+                    content_type="image/jpeg",
+                    size_bytes=len(data),
+                ),
+                metadata=metadata,
+            )
+            requests.put(
+                session.single_put.url,
+                data=data,
+                headers=dict(session.single_put.headers),
+                timeout=10,
+            ).raise_for_status()
+            stub.CompleteUpload(
+                pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata
+            )
+            updates = [
+                r.media
+                for r in stub.WatchMedia(
+                    pb.WatchMediaRequest(media_id=session.media_id), metadata=metadata, timeout=60
+                )
+            ]
+    finally:
+        stop(served.process)
+    log = served.process.stderr.read() if served.process.stderr else ""
+
+    assert updates[-1].status == pb.STATUS_READY
+    lines = log.splitlines()
+    records = [json.loads(line) for line in lines]  # fails on any line that is not JSON
+    warned = [r for r in records if r["logger"] == "py.warnings"]
+    assert warned and "Truncated File Read" in warned[0]["message"]
+    assert warned[0]["media_id"] == session.media_id

@@ -1,16 +1,24 @@
-"""Log format defaults and the metrics endpoint's start-up."""
+"""Log format defaults, warnings as log records, and the metrics endpoint's start-up."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
+import warnings
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from media_grpc.cli import default_log_format
 from media_grpc.config import Settings
+from media_grpc.config.image import ImageSettings
+from media_grpc.domain.model import Purpose
 from media_grpc.observability.logs import bound, configure_logging, current_fields
 from media_grpc.observability.metrics import serve_metrics
+from workers.stage import StageJob
+from workers.stages import generate_image_variants
 
 
 def test_long_running_commands_log_json_in_production_and_text_otherwise(
@@ -71,3 +79,26 @@ def test_text_lines_carry_the_bound_and_extra_fields() -> None:
         BoundFieldsFilter().filter(record)
     line = TextFormatter().format(record)
     assert line.endswith("INFO media_grpc.rpc rpc request_id=r9 code=OK")
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_pillow_warnings_are_json_records_in_a_json_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "broken-exif.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Testcam" * 10
+    Image.new("RGB", (64, 48)).save(source, "JPEG", exif=exif.tobytes()[:-20])
+    configure_logging("INFO", "json")
+    work = tmp_path / "out"
+    work.mkdir()
+    job = StageJob("m-1", "u-1", Purpose.POST_IMAGE, "image/jpeg", "o/m-1")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        generate_image_variants.run(job, source, work, ImageSettings())
+
+    lines = capsys.readouterr().err.splitlines()
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert [r["logger"] for r in records] == ["py.warnings"]
+    assert "UserWarning: Truncated File Read" in records[0]["message"]

@@ -61,6 +61,9 @@ class ImageSettings(BaseModel):
         default_factory=lambda: ["JPEG", "PNG", "WEBP", "GIF", "HEIF", "AVIF"]
     )
 
+    #: Wall-clock limit of one image job (decode and every variant), in seconds; a job over it
+    #: is killed and its media FAILED with TIMEOUT.
+    job_time_limit_seconds: float = Field(default=120.0, gt=0)
     #: Cache-Control of every uploaded variant: keys are deterministic per media and never
     #: rewritten with other content, so clients and CDNs may keep them for a year.
     cache_control: str = "public, max-age=31536000, immutable"

@@ -17,6 +17,10 @@ class PipelineSettings(BaseModel):
     prefetch: int = 2
     #: Jobs a worker process runs at once, each on its own thread.
     worker_threads: int = 2
+    #: Jobs a pre-started stage child runs before it is replaced by a fresh one.
+    stage_child_max_jobs: int = Field(default=100, gt=0)
+    #: Resident memory, in MiB, of a stage child after a job above which it is replaced.
+    stage_child_max_rss_mb: int = Field(default=1024, gt=0)
     #: Seconds a stopping worker lets its current jobs finish before the broker requeues them.
     stop_grace_seconds: float = 30.0
     #: Outbox rows the relay claims per transaction.

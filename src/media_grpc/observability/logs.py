@@ -144,3 +144,21 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Library warnings (Pillow's UserWarnings on broken EXIF or a malformed MPO, ...) become
+    # records of the ``py.warnings`` logger, so a JSON log holds only JSON lines. Hooked again
+    # each time, in case something replaced ``warnings.showwarning`` since the last call.
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)
+
+
+def logging_setup() -> tuple[str, LogFormat] | None:
+    """(level, format) of the logging ``configure_logging`` set up here, None when it did not.
+
+    Child processes (the stage pool's) pass it to ``configure_logging`` to log the same way.
+    """
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if isinstance(handler.formatter, JsonFormatter | TextFormatter):
+            fmt: LogFormat = "json" if isinstance(handler.formatter, JsonFormatter) else "text"
+            return logging.getLevelName(root.level), fmt
+    return None

@@ -20,6 +20,7 @@ from av.video.frame import PictureType, VideoFrame
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, Variant, VariantKind
+from workers.failure_text import describe
 from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.stages.probe_media import VideoProbe, probe
 from workers.video import hls
@@ -41,7 +42,9 @@ def _decoded(src: InputContainer, with_audio: bool) -> Iterator[VideoFrame | Aud
                 return
             frames = packet.decode()
         except av.FFmpegError as e:
-            raise MediaRejected(FailureReason.CORRUPT, f"the video does not decode: {e}") from None
+            raise MediaRejected(
+                FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
+            ) from None
         yield from frames  # type: ignore[misc]
 
 
@@ -157,7 +160,9 @@ def _remux(
     try:
         return remux(source, rung, hls_dir / rung.name, settings)
     except av.FFmpegError as e:
-        raise MediaRejected(FailureReason.CORRUPT, f"the video does not remux: {e}") from None
+        raise MediaRejected(
+            FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
+        ) from None
 
 
 def run(job: StageJob, source_path: Path, work_dir: Path, settings: VideoSettings) -> StageResult:

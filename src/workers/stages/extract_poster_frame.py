@@ -17,6 +17,7 @@ from PIL import Image
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, Variant, VariantKind
+from workers.failure_text import describe
 from workers.stage import MediaRejected, OutputObject, StageJob, StageOutcome, StageResult
 from workers.stages.probe_media import VideoProbe, probe
 from workers.video.ladder import plan_ladder
@@ -50,7 +51,9 @@ def grab_frame(source: Path, found: VideoProbe, settings: VideoSettings) -> Vide
                     break
                 chosen = frame
         except av.FFmpegError as e:
-            raise MediaRejected(FailureReason.CORRUPT, f"the video does not decode: {e}") from None
+            raise MediaRejected(
+                FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
+            ) from None
     if chosen is None:
         raise MediaRejected(FailureReason.CORRUPT, "no frame decodes at the poster position")
     return chosen

@@ -40,14 +40,19 @@ def run(job: StageJob, source_path: Path, work_dir: Path, settings: ImageSetting
         open_checked(source_path, formats, settings.max_pixels, settings.max_frames) as image,
     ):
         metadata = {"original_format": format_name(image), "frames": str(frame_count(image))}
+        raw_size = image.size
+        # Orientation turns the image by quarter turns only, so the raw-orientation box that
+        # covers the largest variant is the same either way.
+        image.draft(None, (largest, largest) if square else fit_within(raw_size, largest))
+        # Decode before anything else reads the file: Pillow's PNG getexif() decodes the
+        # whole image to find a trailing eXIf chunk, and once a decode has failed, a later
+        # load() returns the half-decoded picture without an error.
+        decoded = load_first_frame(image)
         exif = exif_summary.read_exif(image)
         metadata.update(exif_summary.summarize(exif))
         turn = exif_summary.orientation(exif)
-        width, height = exif_summary.upright_size(image.size, turn)
-        # Orientation turns the image by quarter turns only, so the raw-orientation box that
-        # covers the largest variant is the same either way.
-        image.draft(None, (largest, largest) if square else fit_within(image.size, largest))
-        frame = exif_summary.upright(load_first_frame(image), turn)
+        width, height = exif_summary.upright_size(raw_size, turn)
+        frame = exif_summary.upright(decoded, turn)
         ladder = render_image_variants(
             frame, work_dir, settings, sizes=sizes, square=square, full_size=full_size
         )

@@ -16,6 +16,7 @@ import pillow_heif
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from media_grpc.domain.model import FailureReason
+from workers.failure_text import describe
 from workers.stage import MediaRejected
 
 #: Pillow reports a JPEG carrying an MPO index (many phone photos) as MPO: same decoder.
@@ -65,8 +66,8 @@ def open_checked(
     allowed = openable(formats)
     try:
         image = Image.open(path, formats=allowed)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise MediaRejected(FailureReason.TOO_MANY_PIXELS, str(e)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MediaRejected(FailureReason.TOO_MANY_PIXELS, _over_pixel_limit(max_pixels)) from None
     except UnidentifiedImageError:
         claimed = _claimed_format(path, allowed)
         if claimed:
@@ -78,15 +79,16 @@ def open_checked(
             f"not an image in an allowed format ({', '.join(allowed)})",
         ) from None
     except (OSError, ValueError, SyntaxError) as e:
-        raise MediaRejected(FailureReason.CORRUPT, f"unreadable image header: {e}") from None
+        raise MediaRejected(
+            FailureReason.CORRUPT, f"unreadable image header: {describe(e)}"
+        ) from None
     with image:
         width, height = image.size
         if width < 1 or height < 1:
             raise MediaRejected(FailureReason.CORRUPT, f"image declares {width}x{height}")
         if width * height > max_pixels:
             raise MediaRejected(
-                FailureReason.TOO_MANY_PIXELS,
-                f"{width}x{height} is more than {max_pixels} pixels",
+                FailureReason.TOO_MANY_PIXELS, _over_pixel_limit(max_pixels, (width, height))
             )
         frames = frame_count(image)
         if frames > max_frames:
@@ -112,7 +114,7 @@ def frame_count(image: ImageFile.ImageFile) -> int:
     try:
         frames = int(getattr(image, "n_frames", 1))
     except (OSError, EOFError, ValueError, SyntaxError) as e:
-        raise MediaRejected(FailureReason.CORRUPT, f"unreadable frames: {e}") from None
+        raise MediaRejected(FailureReason.CORRUPT, f"unreadable frames: {describe(e)}") from None
     image.seek(0)
     return frames
 
@@ -128,8 +130,18 @@ def load_first_frame(image: ImageFile.ImageFile) -> Image.Image:
     try:
         image.seek(0)
         image.load()  # type: ignore[no-untyped-call]
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise MediaRejected(FailureReason.TOO_MANY_PIXELS, str(e)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        limit = Image.MAX_IMAGE_PIXELS or 0  # set by decoding_limits
+        raise MediaRejected(FailureReason.TOO_MANY_PIXELS, _over_pixel_limit(limit)) from None
     except (OSError, ValueError, SyntaxError, EOFError, zlib.error) as e:
-        raise MediaRejected(FailureReason.CORRUPT, f"cannot decode image: {e}") from None
+        raise MediaRejected(FailureReason.CORRUPT, f"cannot decode image: {describe(e)}") from None
     return image
+
+
+def _over_pixel_limit(max_pixels: int, size: tuple[int, int] | None = None) -> str:
+    """The refusal of an image over the pixel limit in force (Pillow's own text names twice
+    its ``MAX_IMAGE_PIXELS``, not the configured limit)."""
+    if size is None:
+        return f"the image has more pixels than the limit of {max_pixels:,}"
+    width, height = size
+    return f"{width}x{height} is {width * height:,} pixels, more than the limit of {max_pixels:,}"

@@ -18,6 +18,7 @@ from av.video.stream import VideoStream
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason
+from workers.failure_text import describe
 from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.video.safe_open import open_input
 
@@ -125,7 +126,9 @@ def _first_frame_rotation(container: InputContainer, video: VideoStream) -> int:
     try:
         frame = next(container.decode(video), None)
     except av.FFmpegError as e:
-        raise MediaRejected(FailureReason.CORRUPT, f"the video does not decode: {e}") from None
+        raise MediaRejected(
+            FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
+        ) from None
     if frame is None:
         raise MediaRejected(FailureReason.CORRUPT, "the video stream has no decodable frame")
     return normalize_rotation(float(frame.rotation))

@@ -1,7 +1,7 @@
 """Stage: everything a POST_VIDEO gets, for the transport to call once per job.
 
 ``run`` probes (caps checked before anything is decoded), extracts the poster set and encodes
-the HLS ladder into one StageResult. ``run_limited`` does the same in a child process killed
+the HLS ladder into one StageResult; the stage registry runs it in a stage pool child killed
 after ``job_time_limit_seconds``. On any failure the outputs written so far are removed, so
 nothing half-written can be uploaded or referenced.
 """
@@ -15,7 +15,6 @@ from media_grpc.config.video import VideoSettings
 from workers.stage import StageJob, StageOutcome, StageResult
 from workers.stages import encode_video_ladder, extract_poster_frame
 from workers.stages.probe_media import probe
-from workers.time_limit import run_with_time_limit
 
 #: Subdirectories of ``work_dir`` the stage writes.
 OUTPUT_DIRS = ("poster", "hls")
@@ -45,19 +44,3 @@ def run(job: StageJob, source_path: Path, work_dir: Path, settings: VideoSetting
         metadata={**ladder.metadata, **poster.metadata},
         hls_key=ladder.hls_key,
     )
-
-
-def run_limited(
-    job: StageJob, source_path: Path, work_dir: Path, settings: VideoSettings
-) -> StageResult:
-    """``run`` in a child process with the job's wall-clock limit.
-
-    Raises MediaRejected (with the child's reason), TimeLimitExceeded or StageCrashed.
-    """
-    try:
-        return run_with_time_limit(
-            run, job, source_path, work_dir, settings, seconds=settings.job_time_limit_seconds
-        )
-    except BaseException:
-        remove_outputs(work_dir)
-        raise

@@ -24,6 +24,8 @@ SEGMENT_CACHE = "public, max-age=31536000, immutable"
 MASTER = "master.m3u8"
 MEDIA_PLAYLIST = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.ts"
+#: Shortest time a segment is counted as lasting when its peak bitrate is computed, in seconds.
+MIN_PEAK_SECONDS = 0.5
 
 
 def muxer_options(rung_dir: Path, segment_seconds: float) -> dict[str, str]:
@@ -63,8 +65,37 @@ class Rendition:
     average_bitrate: int
 
 
+def finish_media_playlist(rung_dir: Path) -> tuple[int, int]:
+    """Make ``rung_dir``'s media playlist valid for very short clips; (peak, average) bits/s.
+
+    RFC 8216 4.3.3.1: ``EXT-X-TARGETDURATION`` is a positive integer no smaller than any
+    segment's EXTINF rounded to the nearest integer. FFmpeg writes 0 for a one-frame clip, so
+    the target is rewritten as at least 1 and at least every rounded segment duration.
+    """
+    path = rung_dir / MEDIA_PLAYLIST
+    lines = path.read_text().splitlines()
+    durations = [
+        float(line.removeprefix("#EXTINF:").split(",")[0])
+        for line in lines
+        if line.startswith("#EXTINF:")
+    ]
+    target = max([1, *(math.floor(d + 0.5) for d in durations)])
+    fixed = [
+        f"#EXT-X-TARGETDURATION:{target}" if line.startswith("#EXT-X-TARGETDURATION:") else line
+        for line in lines
+    ]
+    path.write_text("\n".join(fixed) + "\n")
+    return segment_bitrates(rung_dir)
+
+
 def segment_bitrates(rung_dir: Path) -> tuple[int, int]:
-    """(peak, average) bits/s over the segments of ``rung_dir``'s media playlist."""
+    """(peak, average) bits/s over the segments of ``rung_dir``'s media playlist.
+
+    The peak is the highest segment bitrate, each segment counted as lasting at least
+    ``MIN_PEAK_SECONDS``, and never below the average (RFC 8216 4.3.4.2: BANDWIDTH is an
+    upper bound, AVERAGE-BANDWIDTH the mean). A playlist whose segments add up to no time
+    at all (one frame without a duration) counts as lasting ``MIN_PEAK_SECONDS``.
+    """
     lines = (rung_dir / MEDIA_PLAYLIST).read_text().splitlines()
     peak, total_bits, total_seconds = 0.0, 0, 0.0
     duration = 0.0
@@ -75,9 +106,9 @@ def segment_bitrates(rung_dir: Path) -> tuple[int, int]:
             bits = (rung_dir / line).stat().st_size * 8
             total_bits += bits
             total_seconds += duration
-            peak = max(peak, bits / max(duration, 0.5))
-    average = total_bits / total_seconds if total_seconds else 0.0
-    return math.ceil(peak), math.ceil(average)
+            peak = max(peak, bits / max(duration, MIN_PEAK_SECONDS))
+    average = total_bits / (total_seconds or MIN_PEAK_SECONDS)
+    return math.ceil(max(peak, average)), math.ceil(average)
 
 
 def write_master(path: Path, renditions: list[Rendition]) -> None:

@@ -89,5 +89,5 @@ def remux(
                     continue
                 packet.stream = targets[packet.stream.index]
                 out.mux(packet)
-    peak, average = hls.segment_bitrates(rung_dir)
+    peak, average = hls.finish_media_playlist(rung_dir)
     return hls.Rendition(rung.name, rung.width, rung.height, codecs, peak, average)

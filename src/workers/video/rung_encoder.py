@@ -122,7 +122,7 @@ class RungEncoder:
         codecs = hls.avc1_codec(headers) or "avc1.640028"
         if self.audio is not None:
             codecs += ",mp4a.40.2"
-        peak, average = hls.segment_bitrates(self.rung_dir)
+        peak, average = hls.finish_media_playlist(self.rung_dir)
         return hls.Rendition(
             self.rung.name, self.rung.width, self.rung.height, codecs, peak, average
         )

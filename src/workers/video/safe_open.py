@@ -15,6 +15,7 @@ import av
 from av.container import InputContainer
 
 from media_grpc.domain.model import FailureReason
+from workers.failure_text import describe
 from workers.stage import MediaRejected
 
 #: ISO BMFF / QuickTime top-level boxes a file may start with.
@@ -61,4 +62,6 @@ def open_input(path: Path, allowed: tuple[str, ...]) -> InputContainer:
             str(path), mode="r", format=demuxer, container_options=container_options(demuxer)
         )
     except av.FFmpegError as e:
-        raise MediaRejected(FailureReason.CORRUPT, f"unreadable {demuxer} file: {e}") from None
+        raise MediaRejected(
+            FailureReason.CORRUPT, f"the video file cannot be read: {describe(e)}"
+        ) from None

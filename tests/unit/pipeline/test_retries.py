@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+
+import pytest
 
 from media_grpc.domain.model import FailureReason, JobKind, Status
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
@@ -10,6 +13,7 @@ from tests.unit.pipeline.conftest import FlakyStage
 from tests.unit.pipeline.media_factory import png_bytes, uploaded
 from workers.job_handler import JobHandler
 from workers.retries import Action, RetryMiddleware
+from workers.stage import MediaRejected
 from workers.stage_registry import BoundStage
 
 MakeHandler = Callable[..., JobHandler]
@@ -54,7 +58,50 @@ def test_error_on_the_last_attempt_parks_the_job_and_fails_the_media(
     assert media.status is Status.FAILED
     assert media.failure is not None
     assert media.failure.reason is FailureReason.PROCESSING_ERROR
-    assert "gave up after 4 attempts: RuntimeError: boom" in media.failure.message
+    assert media.failure.message.startswith("gave up after 4 attempts: processing could not")
+    assert "boom" not in media.failure.message
+
+
+def test_a_failure_message_names_no_host_url_path_or_exception_and_the_log_has_them(
+    make_handler: MakeHandler,
+    real_stages: dict[JobKind, BoundStage],
+    fake_db: FakeDatabase,
+    memory_storage: InMemoryBlobStorage,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    internal = RuntimeError(
+        'Could not connect to the endpoint URL: "http://minio.internal:9000/media/originals/x"'
+        " while reading /tmp/media-job-abc123/original"
+    )
+    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=99, error=internal)
+    with caplog.at_level(logging.WARNING, logger="workers.retries"):
+        RetryMiddleware(make_handler(stage), DELAYS).process(job, attempt=4)
+    failure = fake_db.media[job.media_id].failure
+    assert failure is not None
+    for internal_part in ("minio.internal", "http", "/tmp", "media-job", "RuntimeError"):
+        assert internal_part not in failure.message
+    logged = [r.getMessage() for r in caplog.records if job.job_id in r.getMessage()]
+    assert any("minio.internal" in line and "media-job-abc123" in line for line in logged)
+
+
+def test_a_rejection_message_loses_any_path_or_url_it_carries(
+    make_handler: MakeHandler,
+    real_stages: dict[JobKind, BoundStage],
+    fake_db: FakeDatabase,
+    memory_storage: InMemoryBlobStorage,
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    rejected = MediaRejected(
+        FailureReason.CORRUPT,
+        "the video does not decode: Invalid data found when processing input: "
+        "'/tmp/media-job-1e24ad3b/out/hls/360p/index.m3u8'",
+    )
+    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=99, error=rejected)
+    RetryMiddleware(make_handler(stage), DELAYS).process(job, attempt=1)
+    failure = fake_db.media[job.media_id].failure
+    assert failure is not None
+    assert failure.message == "the video does not decode: Invalid data found when processing input"
 
 
 def test_corrupt_file_fails_at_once_without_retries(

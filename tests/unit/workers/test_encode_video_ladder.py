@@ -226,3 +226,43 @@ def test_hevc_and_av1_sources_are_transcoded_to_h264(
     assert result.metadata["video_codec"] == decoded_as
     decoded = decode_rendition(tmp_path / "work" / "hls" / "144p" / "index.m3u8")
     assert decoded.sizes == {(256, 144)} and decoded.video_frames == 30
+
+
+def media_playlist_tags(playlist: Path) -> dict[str, str]:
+    """``#EXT-X-NAME:value`` tags of a media playlist, by name."""
+    tags = {}
+    for line in playlist.read_text().splitlines():
+        if line.startswith("#EXT-X-") and ":" in line:
+            name, value = line[1:].split(":", 1)
+            tags[name] = value
+    return tags
+
+
+@pytest.mark.parametrize("remuxed", [False, True], ids=["transcoded", "remuxed"])
+@pytest.mark.parametrize("seconds", [1 / 30, 0.5], ids=["one-frame", "half-second"])
+def test_a_very_short_clip_gets_playlists_valid_per_rfc_8216(
+    tmp_path: Path, settings: VideoSettings, job: StageJob, seconds: float, remuxed: bool
+) -> None:
+    clip = make_clip(tmp_path / "a.mp4", 320, 180, seconds=seconds, fps=30)
+    if remuxed:
+        settings = settings.model_copy(
+            update={"remux_max_short_side": 360, "rungs": SMALL_RUNGS[1:]}
+        )
+    result = encode(job, clip, tmp_path / "work", settings)
+    assert result.metadata["remuxed"] == str(remuxed).lower()
+    hls_dir = tmp_path / "work" / "hls"
+    entries = master_entries(hls_dir / "master.m3u8")
+    assert entries
+    for attrs, uri in entries:
+        # 4.3.4.2: BANDWIDTH is the peak segment bit rate, an upper bound of AVERAGE-BANDWIDTH.
+        assert int(attrs["BANDWIDTH"]) >= int(attrs["AVERAGE-BANDWIDTH"]) > 0
+        playlist = hls_dir / uri
+        # 4.3.3.1: a decimal-integer target, and every EXTINF rounded to the nearest integer
+        # is at most the target.
+        target = media_playlist_tags(playlist)["EXT-X-TARGETDURATION"]
+        assert re.fullmatch(r"[0-9]+", target)
+        segments = media_segments(playlist)
+        assert segments
+        assert int(target) >= 1
+        assert all(int(target) >= int(duration + 0.5) for duration, _ in segments)
+        assert decode_rendition(playlist).video_frames == round(seconds * 30)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import blurhash
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import FailureReason, Purpose, VariantKind
@@ -368,6 +369,37 @@ def test_a_png_with_a_broken_header_is_rejected_as_corrupt(tmp_path: Path) -> No
     assert rejection(source, tmp_path) is FailureReason.CORRUPT
 
 
+DAMAGED_PNGS = {
+    "64-bytes-flipped-in-idat": mf.make_png_with_flipped_idat,
+    "truncated-end-chunk": mf.make_png_with_truncated_end_chunk,
+    "broken-data-stream": mf.make_png_with_broken_data_stream,
+}
+
+
+@pytest.mark.parametrize("make", DAMAGED_PNGS.values(), ids=DAMAGED_PNGS.keys())
+def test_a_png_that_fails_to_decode_is_rejected_as_corrupt_not_rendered_half_black(
+    tmp_path: Path, make: Callable[[Path], Path]
+) -> None:
+    source = make(tmp_path / "damaged.png")
+    with Image.open(source) as image, pytest.raises(OSError):
+        image.load()  # the premise: Pillow itself cannot decode it
+
+    assert rejection(source, tmp_path) is FailureReason.CORRUPT
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_damaged_png_is_corrupt_even_where_the_process_allows_truncated_images(
+    tmp_path: Path,
+) -> None:
+    source = mf.make_png_with_truncated_end_chunk(tmp_path / "damaged.png")
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        assert rejection(source, tmp_path) is FailureReason.CORRUPT
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def test_an_svg_is_rejected_as_unsupported(tmp_path: Path) -> None:
     source = mf.make_svg(tmp_path / "drawing.svg")
 
@@ -428,3 +460,13 @@ def test_no_full_size_variant_when_the_setting_is_zero_nor_for_profile_images(
 
     assert "full" not in sizes(off)
     assert "full" not in sizes(profile)
+
+
+@pytest.mark.parametrize("side", [40, 400], ids=["over-the-limit", "far-over-the-limit"])
+def test_the_pixel_limit_message_states_the_configured_limit(tmp_path: Path, side: int) -> None:
+    source = mf.make_png(tmp_path / "p.png", (side, side))
+    with pytest.raises(MediaRejected) as caught:
+        process(source, tmp_path, settings=ImageSettings(max_pixels=1000))
+
+    assert caught.value.reason is FailureReason.TOO_MANY_PIXELS
+    assert caught.value.message.endswith("than the limit of 1,000")
