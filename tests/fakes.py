@@ -19,6 +19,7 @@ from media_grpc.adapters.blob_storage import (
 )
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
+from media_grpc.adapters.owner_limits import AbstractOwnerLimits
 from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain.jobs import ProcessingJob
@@ -161,14 +162,20 @@ class UniqueViolation(Exception):
 
 
 class InMemoryMediaRepository(AbstractMediaRepository):
-    def __init__(self, rows: dict[str, Media]) -> None:
+    """``committed`` gives the rows other units of work committed since this one began: a
+    unique index sees them too."""
+
+    def __init__(
+        self, rows: dict[str, Media], committed: Callable[[], dict[str, Media]] | None = None
+    ) -> None:
         self.rows = rows
+        self.committed = committed or (lambda: {})
 
     def add(self, media: Media) -> None:
         """As the database's unique index: one media per (owner, idempotency key)."""
         if media.idempotency_key and any(
             m.owner_id == media.owner_id and m.idempotency_key == media.idempotency_key
-            for m in self.rows.values()
+            for m in [*self.rows.values(), *self.committed().values()]
         ):
             raise UniqueViolation(f"{media.owner_id}/{media.idempotency_key}")
         self.rows[media.id] = copy.deepcopy(media)
@@ -283,6 +290,20 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         return [copy.deepcopy(m) for m in found]
 
 
+class InMemoryOwnerLimits(AbstractOwnerLimits):
+    """Token buckets in a dict of owner -> (tokens, refilled_at), the same arithmetic as the
+    database's upsert."""
+
+    def __init__(self, buckets: dict[str, tuple[float, float]]) -> None:
+        self.buckets = buckets
+
+    def take_token(self, owner_id: str, now: float, rate: float, burst: int) -> float:
+        tokens, at = self.buckets.get(owner_id, (float(burst), now))
+        tokens = min(float(burst), tokens + max(0.0, now - at) * rate) - 1.0
+        self.buckets[owner_id] = (tokens, max(now, at))
+        return tokens
+
+
 class RecordingOutbox(AbstractOutbox):
     """Records added jobs; ``sent_at`` (job id -> when the relay published it) stands for the
     rows' ``published_at``; ``deleted`` collects the ids to drop on commit."""
@@ -321,12 +342,15 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def __enter__(self) -> FakeUnitOfWork:
         self._rows = copy.deepcopy(self.store.media)
         self._jobs: list[ProcessingJob] = []
-        self.media = InMemoryMediaRepository(self._rows)
+        self.media = InMemoryMediaRepository(self._rows, lambda: self.store.media)
         self.outbox = RecordingOutbox(self._jobs, dict(self.store.sent_at))
+        self._buckets = dict(self.store.buckets)
+        self.limits = InMemoryOwnerLimits(self._buckets)
         return self
 
     def commit(self) -> None:
         self.store.media = copy.deepcopy(self._rows)
+        self.store.buckets = dict(self._buckets)
         self.store.published.extend(self._jobs)
         self._jobs.clear()
         deleted = set(self.outbox.deleted)
@@ -342,6 +366,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self._rows.update(copy.deepcopy(self.store.media))
         self._jobs.clear()
         self.outbox.deleted.clear()
+        self._buckets.clear()
+        self._buckets.update(self.store.buckets)
 
 
 class FakeDatabase:
@@ -352,6 +378,7 @@ class FakeDatabase:
         self.media: dict[str, Media] = {}
         self.published: list[ProcessingJob] = []
         self.sent_at: dict[str, datetime] = {}
+        self.buckets: dict[str, tuple[float, float]] = {}
         self.commits = 0
 
     def uow(self) -> FakeUnitOfWork:

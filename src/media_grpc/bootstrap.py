@@ -67,13 +67,14 @@ class Application:
             retries=ProcessingRetries(self.ctx),
         )
 
-    def serve(self, address: str | None = None) -> RunningServer:
+    def serve(self, address: str | None = None, *, reuse_port: bool = False) -> RunningServer:
         return create_server(
             self.servicer(),
             self.verifier,
             address or self.settings.grpc_listen,
             credentials=server_credentials(self.settings.tls),
             max_workers=self.settings.grpc_max_workers,
+            reuse_port=reuse_port,
         )
 
     def cleanup(self) -> CleanupService:
@@ -143,9 +144,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         storage=storage,
         s3_client=client,
         ctx=ctx,
-        uploads=UploadService(
-            ctx, settings.uploads, admission=UploadAdmission(ctx, settings.limits)
-        ),
+        uploads=UploadService(ctx, settings.uploads, admission=UploadAdmission(settings.limits)),
         queries=MediaQueries(ctx),
         messages=MediaMessages(cdn),
         verifier=TokenVerifier(settings.auth),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -87,3 +87,17 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_outbox_pending", "published_at", "available_at"),)
+
+
+class OwnerLimitRow(Base):
+    """One owner's CreateUploadSession token bucket. Its row is also the lock that serialises
+    an owner's CreateUploadSession calls, so that the PENDING cap is exact across processes."""
+
+    __tablename__ = "owner_limit"
+
+    owner_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: Tokens left when last refilled (at most the burst).
+    tokens: Mapped[float] = mapped_column(Float)
+    #: When the bucket was last refilled, in seconds since the epoch (wall clock: the servers
+    #: sharing the database share it).
+    refilled_at: Mapped[float] = mapped_column(Float)

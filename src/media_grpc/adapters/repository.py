@@ -7,12 +7,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, delete, false, func, select, tuple_, update
+from sqlalchemy import Select, Table, delete, false, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from media_grpc.adapters.media_mapping import copy_to_row, to_domain, variant_row
+from media_grpc.adapters.media_mapping import (
+    copy_to_row,
+    row_values,
+    to_domain,
+    variant_row,
+    variant_values,
+)
 from media_grpc.adapters.orm import MediaRow, VariantRow
-from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.model import Media, Purpose, Status, Variant
+
+_MEDIA: Table = MediaRow.__table__  # type: ignore[assignment]
+_VARIANT: Table = VariantRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -106,14 +115,19 @@ class AbstractMediaRepository(abc.ABC):
 class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: The variants each media had when read in this session: ``save`` rewrites them
+        #: only when they changed (a status change writes one UPDATE, not a DELETE as well).
+        self._variants_read: dict[str, list[Variant]] = {}
 
     def add(self, media: Media) -> None:
-        row = MediaRow()
-        copy_to_row(media, row)
-        self.session.add(row)
-        self.session.flush()
-        for variant in media.variants:
-            self.session.add(variant_row(media.id, variant))
+        # Core INSERTs: the ORM unit of work (identity map, flush) costs more than the SQL.
+        self.session.execute(insert(_MEDIA).values(row_values(media)))
+        if media.variants:
+            self.session.execute(
+                insert(_VARIANT),
+                [variant_values(media.id, v) for v in media.variants],
+            )
+        self._variants_read[media.id] = list(media.variants)
 
     def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
         found = self.get_many([media_id], for_update=for_update)
@@ -136,9 +150,11 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         if row is None:
             raise LookupError(f"media {media.id} is not in this session")
         copy_to_row(media, row)
-        self.session.execute(delete(VariantRow).where(VariantRow.media_id == media.id))
-        for variant in media.variants:
-            self.session.add(variant_row(media.id, variant))
+        if self._variants_read.get(media.id) != media.variants:
+            self.session.execute(delete(VariantRow).where(VariantRow.media_id == media.id))
+            for variant in media.variants:
+                self.session.add(variant_row(media.id, variant))
+            self._variants_read[media.id] = list(media.variants)
         self.session.flush()
 
     def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None:
@@ -281,4 +297,7 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
             select(VariantRow).where(VariantRow.media_id.in_(list(variants)))
         ):
             variants[v.media_id].append(v)
-        return [to_domain(row, variants[row.id]) for row in rows]
+        found = [to_domain(row, variants[row.id]) for row in rows]
+        for media in found:
+            self._variants_read[media.id] = list(media.variants)
+        return found

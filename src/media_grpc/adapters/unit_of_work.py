@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from media_grpc.adapters.outbox import AbstractOutbox, SqlAlchemyOutbox
 from media_grpc.adapters.outbox_signal import OutboxSignal
+from media_grpc.adapters.owner_limits import AbstractOwnerLimits, SqlAlchemyOwnerLimits
 from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
 from media_grpc.domain.errors import Unavailable
 
@@ -18,6 +19,7 @@ from media_grpc.domain.errors import Unavailable
 class AbstractUnitOfWork(abc.ABC):
     media: AbstractMediaRepository
     outbox: AbstractOutbox
+    limits: AbstractOwnerLimits
 
     def __enter__(self) -> Self:
         return self
@@ -51,6 +53,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.media = SqlAlchemyMediaRepository(self.session)
         self._outbox = SqlAlchemyOutbox(self.session)
         self.outbox = self._outbox
+        self.limits = SqlAlchemyOwnerLimits(self.session)
         return super().__enter__()
 
     def __exit__(
