@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from sqlalchemy import Float, case, literal
+from sqlalchemy import Float, bindparam, case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,32 @@ class AbstractOwnerLimits(abc.ABC):
         """
 
 
+def _take_statement(insert: Any) -> Any:
+    """The upsert, built once per dialect with bound parameters (building and caching a new
+    statement per call cost as much as running it)."""
+    at = bindparam("now", type_=Float)
+    rate = bindparam("rate", type_=Float)
+    burst = bindparam("burst", type_=Float)
+    # A clock behind the stored one (another server's) refills nothing and keeps the later.
+    later = at > _TABLE.c.refilled_at
+    refilled = _TABLE.c.tokens + case((later, at - _TABLE.c.refilled_at), else_=0.0) * rate
+    return (
+        insert(_TABLE)
+        .values(owner_id=bindparam("owner_id"), tokens=burst - 1.0, refilled_at=at)
+        .on_conflict_do_update(
+            index_elements=[_TABLE.c.owner_id],
+            set_={
+                "tokens": case((refilled > burst, burst), else_=refilled) - 1.0,
+                "refilled_at": case((later, at), else_=_TABLE.c.refilled_at),
+            },
+        )
+        .returning(_TABLE.c.tokens)
+    )
+
+
+_TAKE = {"postgresql": _take_statement(pg_insert), "sqlite": _take_statement(sqlite_insert)}
+
+
 class SqlAlchemyOwnerLimits(AbstractOwnerLimits):
     """One statement: an upsert that locks the row (PostgreSQL's ON CONFLICT DO UPDATE takes
     its row lock; on SQLite any write takes the database write lock) and returns the tokens."""
@@ -34,25 +60,6 @@ class SqlAlchemyOwnerLimits(AbstractOwnerLimits):
         self.session = session
 
     def take_token(self, owner_id: str, now: float, rate: float, burst: int) -> float:
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        at = literal(now, Float)
-        # A clock behind the stored one (another server's) refills nothing and keeps the later.
-        elapsed = case((at > _TABLE.c.refilled_at, at - _TABLE.c.refilled_at), else_=0.0)
-        refilled = _TABLE.c.tokens + elapsed * rate
-        capped = case((refilled > float(burst), float(burst)), else_=refilled)
-        stmt = (
-            insert(_TABLE)
-            .values(owner_id=owner_id, tokens=float(burst) - 1.0, refilled_at=now)
-            .on_conflict_do_update(
-                index_elements=[_TABLE.c.owner_id],
-                set_={
-                    "tokens": capped - 1.0,
-                    "refilled_at": case(
-                        (at > _TABLE.c.refilled_at, at), else_=_TABLE.c.refilled_at
-                    ),
-                },
-            )
-            .returning(_TABLE.c.tokens)
-        )
-        return float(self.session.execute(stmt).scalar_one())
+        stmt = _TAKE[self.session.get_bind().dialect.name]
+        params = {"owner_id": owner_id, "now": now, "rate": rate, "burst": float(burst)}
+        return float(self.session.execute(stmt, params).scalar_one())
