@@ -133,6 +133,9 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         #: The variants each media had when read in this session: ``save`` rewrites them
         #: only when they changed (a status change writes one UPDATE, not a DELETE as well).
         self._variants_read: dict[str, list[Variant]] = {}
+        #: The rows read, held so that ``save`` finds them in the session's (weak) identity
+        #: map instead of reading them again.
+        self._rows_read: dict[str, MediaRow] = {}
 
     def add(self, media: Media) -> None:
         # Core INSERTs: the ORM unit of work (identity map, flush) costs more than the SQL.
@@ -306,6 +309,7 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         ):
             variants[v.media_id].append(v)
         found = [to_domain(row, variants[row.id]) for row in rows]
-        for media in found:
+        for row, media in zip(rows, found, strict=True):
+            self._rows_read[row.id] = row
             self._variants_read[media.id] = list(media.variants)
         return found
