@@ -20,6 +20,7 @@ from media_grpc.adapters.blob_storage import (
 from media_grpc.adapters.import_repository import AbstractImportRepository
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
+from media_grpc.adapters.owner_limits import AbstractOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages
 from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
@@ -201,14 +202,20 @@ class UniqueViolation(Exception):
 
 
 class InMemoryMediaRepository(AbstractMediaRepository):
-    def __init__(self, rows: dict[str, Media]) -> None:
+    """``committed`` gives the rows other units of work committed since this one began: a
+    unique index sees them too."""
+
+    def __init__(
+        self, rows: dict[str, Media], committed: Callable[[], dict[str, Media]] | None = None
+    ) -> None:
         self.rows = rows
+        self.committed = committed or (lambda: {})
 
     def add(self, media: Media) -> None:
         """As the database's unique index: one media per (owner, idempotency key)."""
         if media.idempotency_key and any(
             m.owner_id == media.owner_id and m.idempotency_key == media.idempotency_key
-            for m in self.rows.values()
+            for m in [*self.rows.values(), *self.committed().values()]
         ):
             raise UniqueViolation(f"{media.owner_id}/{media.idempotency_key}")
         self.rows[media.id] = copy.deepcopy(media)
@@ -365,6 +372,20 @@ class InMemoryImportRepository(AbstractImportRepository):
         return copy.deepcopy(found[-1]) if found else None
 
 
+class InMemoryOwnerLimits(AbstractOwnerLimits):
+    """Token buckets in a dict of owner -> (tokens, refilled_at), the same arithmetic as the
+    database's upsert."""
+
+    def __init__(self, buckets: dict[str, tuple[float, float]]) -> None:
+        self.buckets = buckets
+
+    def take_token(self, owner_id: str, now: float, rate: float, burst: int) -> float:
+        tokens, at = self.buckets.get(owner_id, (float(burst), now))
+        tokens = min(float(burst), tokens + max(0.0, now - at) * rate) - 1.0
+        self.buckets[owner_id] = (tokens, max(now, at))
+        return tokens
+
+
 class RecordingOutbox(AbstractOutbox):
     """Records added jobs; ``sent_at`` (job id -> when the relay published it) stands for the
     rows' ``published_at``; ``deleted`` collects the ids to drop on commit."""
@@ -425,6 +446,11 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.outbox = RecordingOutbox(self._jobs, dict(self.store.sent_at))
         self._profiles = dict(self.store.profile_images)
         self.profile_images = InMemoryProfileImages(self._profiles)
+
+        self.media = InMemoryMediaRepository(self._rows, lambda: self.store.media)
+        self.outbox = RecordingOutbox(self._jobs, dict(self.store.sent_at))
+        self._buckets = dict(self.store.buckets)
+        self.limits = InMemoryOwnerLimits(self._buckets)
         return self
 
     def commit(self) -> None:
@@ -432,6 +458,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.store.imports = copy.deepcopy(self._imports)
 
         self.store.profile_images = dict(self._profiles)
+
+        self.store.buckets = dict(self._buckets)
         self.store.published.extend(self._jobs)
         self._jobs.clear()
         deleted = set(self.outbox.deleted)
@@ -449,6 +477,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self._imports.update(copy.deepcopy(self.store.imports))
         self._jobs.clear()
         self.outbox.deleted.clear()
+        self._buckets.clear()
+        self._buckets.update(self.store.buckets)
 
 
 class FakeDatabase:
@@ -462,6 +492,8 @@ class FakeDatabase:
         self.sent_at: dict[str, datetime] = {}
         #: Each owner's current profile image (media id), as committed.
         self.profile_images: dict[str, str | None] = {}
+
+        self.buckets: dict[str, tuple[float, float]] = {}
         self.commits = 0
 
     def uow(self) -> FakeUnitOfWork:

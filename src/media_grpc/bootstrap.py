@@ -94,7 +94,7 @@ class Application:
             return self.settings.video.job_time_limit_seconds
         return self.settings.image.job_time_limit_seconds
 
-    def serve(self, address: str | None = None) -> RunningServer:
+    def serve(self, address: str | None = None, *, reuse_port: bool = False) -> RunningServer:
         self.settings.check_listen(address or self.settings.grpc_listen)
         return create_server(
             self.servicer(),
@@ -102,6 +102,7 @@ class Application:
             address or self.settings.grpc_listen,
             credentials=server_credentials(self.settings.tls),
             max_workers=self.settings.grpc_max_workers,
+            reuse_port=reuse_port,
         )
 
     def cleanup(self) -> CleanupService:
@@ -165,7 +166,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         uploads=UploadService(
             ctx,
             settings.uploads,
-            admission=UploadAdmission(ctx, settings.limits),
+            admission=UploadAdmission(settings.limits),
             rates=OwnerRates(settings.limits),
         ),
         queries=MediaQueries(

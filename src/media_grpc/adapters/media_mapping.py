@@ -76,49 +76,64 @@ def to_domain(row: MediaRow, variants: list[VariantRow]) -> Media:
     )
 
 
+def row_values(media: Media) -> dict[str, object]:
+    """The media table's columns by column name, for a Core INSERT."""
+    multipart = media.multipart
+    failure = media.failure
+    return {
+        "id": media.id,
+        "owner_id": media.owner_id,
+        "purpose": media.purpose.value,
+        "status": media.status.value,
+        "storage_key": media.storage_key,
+        "file_name": media.file_name,
+        "declared_content_type": media.declared_content_type,
+        "mime_type": media.mime_type,
+        "size_bytes": media.size_bytes,
+        "sha256": media.sha256,
+        "idempotency_key": media.idempotency_key,
+        "request_fingerprint": media.request_fingerprint,
+        "upload_id": multipart.upload_id if multipart else None,
+        "part_size": multipart.part_size if multipart else 0,
+        "part_count": multipart.part_count if multipart else 0,
+        "etag": media.etag,
+        "version_id": media.version_id,
+        "width": media.width,
+        "height": media.height,
+        "duration_ms": media.duration_ms,
+        "failure_reason": failure.reason.value if failure else None,
+        "failure_message": failure.message if failure else None,
+        "hls_key": media.hls_key,
+        "metadata": dict(media.metadata),
+        "post_id": media.post_id,
+        "post_position": media.post_position,
+        "created_at": media.created_at,
+        "updated_at": media.updated_at,
+        "expires_at": media.expires_at,
+        "deleted_at": media.deleted_at,
+        "upload_swept_at": media.upload_swept_at,
+    }
+
+
 def copy_to_row(media: Media, row: MediaRow) -> None:
-    row.id = media.id
-    row.owner_id = media.owner_id
-    row.purpose = media.purpose.value
-    row.status = media.status.value
-    row.storage_key = media.storage_key
-    row.file_name = media.file_name
-    row.declared_content_type = media.declared_content_type
-    row.mime_type = media.mime_type
-    row.size_bytes = media.size_bytes
-    row.sha256 = media.sha256
-    row.idempotency_key = media.idempotency_key
-    row.request_fingerprint = media.request_fingerprint
-    row.upload_id = media.multipart.upload_id if media.multipart else None
-    row.part_size = media.multipart.part_size if media.multipart else 0
-    row.part_count = media.multipart.part_count if media.multipart else 0
-    row.etag = media.etag
-    row.version_id = media.version_id
-    row.width = media.width
-    row.height = media.height
-    row.duration_ms = media.duration_ms
-    row.failure_reason = media.failure.reason.value if media.failure else None
-    row.failure_message = media.failure.message if media.failure else None
-    row.hls_key = media.hls_key
-    row.metadata_json = dict(media.metadata)
-    row.post_id = media.post_id
-    row.post_position = media.post_position
-    row.created_at = media.created_at
-    row.updated_at = media.updated_at
-    row.expires_at = media.expires_at
-    row.deleted_at = media.deleted_at
-    row.upload_swept_at = media.upload_swept_at
+    for name, value in row_values(media).items():
+        setattr(row, "metadata_json" if name == "metadata" else name, value)
+
+
+def variant_values(media_id: str, variant: Variant) -> dict[str, object]:
+    """The variant table's columns by column name, for a Core INSERT."""
+    return {
+        "media_id": media_id,
+        "name": variant.name,
+        "kind": variant.kind.value,
+        "storage_key": variant.storage_key,
+        "width": variant.width,
+        "height": variant.height,
+        "bitrate": variant.bitrate,
+        "mime_type": variant.mime_type,
+        "size_bytes": variant.size_bytes,
+    }
 
 
 def variant_row(media_id: str, variant: Variant) -> VariantRow:
-    return VariantRow(
-        media_id=media_id,
-        name=variant.name,
-        kind=variant.kind.value,
-        storage_key=variant.storage_key,
-        width=variant.width,
-        height=variant.height,
-        bitrate=variant.bitrate,
-        mime_type=variant.mime_type,
-        size_bytes=variant.size_bytes,
-    )
+    return VariantRow(**variant_values(media_id, variant))

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -135,3 +146,17 @@ class ProfileImageRow(Base):
         String(36), ForeignKey("media.id", ondelete="SET NULL")
     )
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OwnerLimitRow(Base):
+    """One owner's CreateUploadSession token bucket. Its row is also the lock that serialises
+    an owner's CreateUploadSession calls, so that the PENDING cap is exact across processes."""
+
+    __tablename__ = "owner_limit"
+
+    owner_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: Tokens left when last refilled (at most the burst).
+    tokens: Mapped[float] = mapped_column(Float)
+    #: When the bucket was last refilled, in seconds since the epoch (wall clock: the servers
+    #: sharing the database share it).
+    refilled_at: Mapped[float] = mapped_column(Float)

@@ -7,12 +7,36 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, delete, false, func, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, delete, false, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from media_grpc.adapters.media_mapping import copy_to_row, to_domain, variant_row
+from media_grpc.adapters.media_mapping import (
+    copy_to_row,
+    row_values,
+    to_domain,
+    variant_row,
+    variant_values,
+)
 from media_grpc.adapters.orm import MediaRow, VariantRow
-from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.model import Media, Purpose, Status, Variant
+
+_MEDIA: Table = MediaRow.__table__  # type: ignore[assignment]
+_VARIANT: Table = VariantRow.__table__  # type: ignore[assignment]
+
+
+_INSERT_MEDIA = insert(_MEDIA)
+#: CreateUploadSession's PENDING count, built once: building a statement per call cost as
+#: much CPU as running it, and Core columns skip the ORM's compilation of entities.
+_OPEN_SESSION_EXPIRIES = (
+    select(_MEDIA.c.expires_at)
+    .where(
+        _MEDIA.c.owner_id == bindparam("owner_id"),
+        _MEDIA.c.status == Status.PENDING.value,
+        _MEDIA.c.expires_at > bindparam("now"),
+    )
+    .order_by(_MEDIA.c.expires_at)
+    .limit(bindparam("limit"))
+)
 
 
 @dataclass(frozen=True)
@@ -114,14 +138,22 @@ class AbstractMediaRepository(abc.ABC):
 class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def __init__(self, session: Session) -> None:
         self.session = session
+        #: The variants each media had when read in this session: ``save`` rewrites them
+        #: only when they changed (a status change writes one UPDATE, not a DELETE as well).
+        self._variants_read: dict[str, list[Variant]] = {}
+        #: The rows read, held so that ``save`` finds them in the session's (weak) identity
+        #: map instead of reading them again.
+        self._rows_read: dict[str, MediaRow] = {}
 
     def add(self, media: Media) -> None:
-        row = MediaRow()
-        copy_to_row(media, row)
-        self.session.add(row)
-        self.session.flush()
-        for variant in media.variants:
-            self.session.add(variant_row(media.id, variant))
+        # Core INSERTs: the ORM unit of work (identity map, flush) costs more than the SQL.
+        self.session.execute(_INSERT_MEDIA, row_values(media))
+        if media.variants:
+            self.session.execute(
+                insert(_VARIANT),
+                [variant_values(media.id, v) for v in media.variants],
+            )
+        self._variants_read[media.id] = list(media.variants)
 
     def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
         found = self.get_many([media_id], for_update=for_update)
@@ -144,9 +176,11 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         if row is None:
             raise LookupError(f"media {media.id} is not in this session")
         copy_to_row(media, row)
-        self.session.execute(delete(VariantRow).where(VariantRow.media_id == media.id))
-        for variant in media.variants:
-            self.session.add(variant_row(media.id, variant))
+        if self._variants_read.get(media.id) != media.variants:
+            self.session.execute(delete(VariantRow).where(VariantRow.media_id == media.id))
+            for variant in media.variants:
+                self.session.add(variant_row(media.id, variant))
+            self._variants_read[media.id] = list(media.variants)
         self.session.flush()
 
     def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None:
@@ -172,18 +206,11 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         return self._with_variants(list(self.session.scalars(stmt)))
 
     def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
-        stmt = (
-            select(MediaRow.expires_at)
-            .where(
-                MediaRow.owner_id == owner_id,
-                MediaRow.status == Status.PENDING.value,
-                MediaRow.expires_at > now,
-            )
-            .order_by(MediaRow.expires_at)
-            .limit(limit)
-        )
+        found = self.session.execute(
+            _OPEN_SESSION_EXPIRIES, {"owner_id": owner_id, "now": now, "limit": limit}
+        ).scalars()
         # SQLite returns naive datetimes; everything stored is UTC.
-        return [at if at.tzinfo else at.replace(tzinfo=UTC) for at in self.session.scalars(stmt)]
+        return [at if at.tzinfo else at.replace(tzinfo=UTC) for at in found]
 
     def find_expired_pending(
         self, now: datetime, limit: int, *, claim: bool = False
@@ -299,4 +326,8 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
             select(VariantRow).where(VariantRow.media_id.in_(list(variants)))
         ):
             variants[v.media_id].append(v)
-        return [to_domain(row, variants[row.id]) for row in rows]
+        found = [to_domain(row, variants[row.id]) for row in rows]
+        for row, media in zip(rows, found, strict=True):
+            self._rows_read[row.id] = row
+            self._variants_read[media.id] = list(media.variants)
+        return found

@@ -24,6 +24,7 @@ from media_grpc.adapters.blob_storage import (
     Readable,
     StoredPart,
 )
+from media_grpc.adapters.sigv4_presigner import SigV4Presigner
 
 _NOT_FOUND_CODES = {"404", "NoSuchKey", "NoSuchUpload", "NotFound", "NoSuchBucket"}
 _PRECONDITION_CODES = {"412", "PreconditionFailed"}
@@ -77,6 +78,17 @@ def build_s3_client(
     )
 
 
+def _presigner(client: Any, bucket: str) -> SigV4Presigner | None:
+    """The fast presigner, or None (botocore presigns) for a client without credentials or
+    not signing with SigV4."""
+    signer = getattr(client, "_request_signer", None)
+    if getattr(signer, "_credentials", None) is None:
+        return None
+    if client.meta.config.signature_version not in ("s3v4", "v4"):
+        return None
+    return SigV4Presigner(client, bucket)
+
+
 class S3BlobStorage(BlobStorage):
     """Parameters:
     copy_object_limit: bytes above which ``copy`` uses UploadPartCopy (S3: 5 GiB).
@@ -99,6 +111,8 @@ class S3BlobStorage(BlobStorage):
         self.copy_part_bytes = copy_part_bytes
         self.part_bytes = part_bytes
 
+        self.presigner = _presigner(client, bucket)
+
     def presign_put(
         self,
         key: str,
@@ -118,6 +132,9 @@ class S3BlobStorage(BlobStorage):
         if sha256_b64:
             params["ChecksumSHA256"] = sha256_b64
             headers["x-amz-checksum-sha256"] = sha256_b64
+        if self.presigner is not None:
+            url = self.presigner.presign("PUT", key, expires_in=expires_in, headers=headers)
+            return PresignedRequest(url=url, headers=headers)
         url = self._presign("put_object", params, expires_in)
         return PresignedRequest(url=url, headers=headers)
 
@@ -147,6 +164,12 @@ class S3BlobStorage(BlobStorage):
         if content_length is not None:
             params["ContentLength"] = content_length
             headers["Content-Length"] = str(content_length)
+        if self.presigner is not None:
+            query = {"partNumber": str(part_number), "uploadId": upload_id}
+            url = self.presigner.presign(
+                "PUT", key, expires_in=expires_in, headers=headers, query=query
+            )
+            return PresignedRequest(url=url, headers=headers)
         url = self._presign("upload_part", params, expires_in)
         return PresignedRequest(url=url, headers=headers)
 

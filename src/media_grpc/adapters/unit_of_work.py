@@ -15,6 +15,7 @@ from media_grpc.adapters.import_repository import (
 )
 from media_grpc.adapters.outbox import AbstractOutbox, SqlAlchemyOutbox
 from media_grpc.adapters.outbox_signal import OutboxSignal
+from media_grpc.adapters.owner_limits import AbstractOwnerLimits, SqlAlchemyOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages, SqlAlchemyProfileImages
 from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
 from media_grpc.domain.errors import Unavailable
@@ -26,6 +27,8 @@ class AbstractUnitOfWork(abc.ABC):
     imports: AbstractImportRepository
 
     profile_images: AbstractProfileImages
+
+    limits: AbstractOwnerLimits
 
     def __enter__(self) -> Self:
         return self
@@ -62,6 +65,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.imports = SqlAlchemyImportRepository(self.session)
 
         self.profile_images = SqlAlchemyProfileImages(self.session)
+
+        self.limits = SqlAlchemyOwnerLimits(self.session)
         return super().__enter__()
 
     def __exit__(

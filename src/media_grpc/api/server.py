@@ -46,8 +46,11 @@ def create_server(
     *,
     max_workers: int = 32,
     credentials: grpc.ServerCredentials | None = None,
+    reuse_port: bool = False,
 ) -> RunningServer:
-    """Bind and start. Port 0 picks a free port; SO_REUSEPORT is off so ports are never shared.
+    """Bind and start. Port 0 picks a free port. SO_REUSEPORT is off, so ports are never
+    shared, unless ``reuse_port``: then server processes started alike share the port and
+    the kernel spreads connections over them (commands/serve.py, MEDIA_GRPC_PROCESSES).
 
     With ``credentials`` (api/tls.py) the port speaks TLS only.
     """
@@ -59,7 +62,7 @@ def create_server(
             ErrorInterceptor(),
             UploadMetricsInterceptor(),
         ],
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
     )
     media_pb2_grpc.add_MediaServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()

@@ -9,6 +9,7 @@ import threading
 from types import FrameType
 
 from media_grpc.bootstrap import build_application
+from media_grpc.commands.server_processes import ServerProcesses, check_processes
 from media_grpc.commands.storage import check_storage_on_startup
 from media_grpc.config import Settings
 from media_grpc.observability.metrics import serve_metrics
@@ -16,6 +17,8 @@ from media_grpc.pipeline_bootstrap import build_pipeline
 from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
 log = logging.getLogger("media_grpc.serve")
+#: Seconds between checks that the child server processes still run.
+CHILD_POLL_SECONDS = 1.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings()
+    check_processes(settings)
     app = build_application(settings)
     stop = threading.Event()
 
@@ -51,7 +55,16 @@ def run(args: argparse.Namespace) -> int:
         # The in-process queue lost whatever it held when this process last stopped.
         requeued = app.cleanup().requeue_stuck(app.ctx.now())
         log.info("in-process queue: %d media left UPLOADED or PROCESSING queued again", requeued)
-    server = app.serve(args.listen)
+    processes = settings.grpc_processes
+    server = app.serve(args.listen, reuse_port=processes > 1)
+    host = (args.listen or settings.grpc_listen).rsplit(":", 1)[0]
+    children = ServerProcesses(
+        f"{host}:{server.port}",
+        processes - 1,
+        args.grace,
+        args.drain,
+        (args.log_level, args.log_format or ("json" if settings.is_production else "text")),
+    ).start()
     endpoint = serve_metrics(settings)
     # Without a broker the worker runs inside this process, and so does its cleanup schedule.
     scheduled = None
@@ -60,17 +73,37 @@ def run(args: argparse.Namespace) -> int:
     pipeline = build_pipeline(app)
     pipeline.start()
     app.closers.append(pipeline.stop)
-    host = (args.listen or settings.grpc_listen).rsplit(":", 1)[0]
-    log.info("media-grpc serving on %s:%d (%s)", host, server.port, settings.environment)
+    log.info(
+        "media-grpc serving on %s:%d (%s, %d server processes)",
+        host,
+        server.port,
+        settings.environment,
+        processes,
+    )
     print(f"media-grpc serving on {host}:{server.port}", flush=True)
     check_storage_on_startup(app)
+    failed = False
     try:
-        stop.wait()
+        failed = _wait(stop, children)
     finally:
+        children.signal()
         server.stop(args.grace, drain=args.drain)
+        children.join()
         if scheduled is not None:
             scheduled.stop()
         if endpoint is not None:
             endpoint.stop()
         app.close()
-    return 0
+    return 1 if failed else 0
+
+
+def _wait(stop: threading.Event, children: ServerProcesses) -> bool:
+    """Until a signal (False) or until a child server process exits on its own (True: the
+    whole serve stops, so that its supervisor restarts it with every process)."""
+    while not stop.wait(CHILD_POLL_SECONDS if children.processes else None):
+        exited = children.exited()
+        if exited:
+            for process in exited:
+                log.error("server process %s exited (code %s)", process.pid, process.exitcode)
+            return True
+    return False

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     #: Threads handling RPCs. Each may hold a database connection, so the pool keeps at
     #: least this many (a smaller pool opens and closes connections under load).
     grpc_max_workers: int = 32
+    #: `media-grpc serve` server processes sharing the listen port (SO_REUSEPORT, Linux). More
+    #: than 1 needs a configured database and S3 endpoint; each process has its own threads
+    #: and database pool, and only the first runs the relay, cleanup and in-process worker.
+    grpc_processes: int = Field(default=1, ge=1, le=64)
     #: Where the embedded default keeps its SQLite file.
     data_dir: Path = Path(".media-data")
     #: SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host/db``. Unset: embedded SQLite.

@@ -8,9 +8,8 @@ from pydantic import BaseModel, Field
 class LimitSettings(BaseModel):
     """A token bucket per owner on CreateUploadSession, and a cap on open sessions.
 
-    The bucket lives in each server process: with N server processes an owner gets up to N
-    times the rate. The PENDING cap is counted in the database and holds across processes
-    (two concurrent calls may both pass at the cap's edge).
+    Both live in the database (service/limits.py): they hold across every server process, and
+    an owner's calls are serialised on the owner's bucket row, so the PENDING cap is exact.
     """
 
     #: Sustained CreateUploadSession calls per second and owner (the bucket's refill rate).

@@ -11,7 +11,7 @@ from enum import StrEnum
 from media_grpc.config.limits import LimitSettings
 from media_grpc.domain.errors import ResourceExhausted
 from media_grpc.domain.principal import Principal
-from media_grpc.service.limits import TokenBuckets
+from media_grpc.service.token_buckets import TokenBuckets
 
 
 class RatedCall(StrEnum):

@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 from media_grpc.adapters.blob_storage import PresignedRequest, StoredPart
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain import keys
-from media_grpc.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from media_grpc.domain.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    MediaError,
+)
 from media_grpc.domain.file_names import sanitize_file_name
 from media_grpc.domain.model import Media, MultipartSession, Purpose, Status
 from media_grpc.domain.principal import Principal
@@ -64,17 +69,48 @@ class UploadService:
         self.completion = UploadCompletion(ctx, self.verifier, self.multipart)
 
     def create_session(self, principal: Principal, request: UploadRequest) -> UploadSession:
+        """One transaction: lock the owner (admission), look the idempotency key up, check the
+        limits, insert. A replay or a refusal rolls back, so it takes no token."""
         owner_id = principal.owner_for(request.owner_id)
         sha256 = _check_sha256(request.sha256)
         check_declared(self.settings, request.purpose, request.content_type, request.size_bytes)
         key = _check_idempotency_key(request.idempotency_key)
         fingerprint = _fingerprint(request, owner_id, sha256)
-        existing = self._find(owner_id, key)
+        now = self.ctx.now()
+        multipart: MultipartSession | None = None
+        try:
+            with self.ctx.uow() as uow:
+                tokens = self.admission.take(uow, owner_id) if self.admission else 0.0
+                existing = uow.media.find_by_idempotency_key(owner_id, key) if key else None
+                if existing is None:
+                    if self.admission is not None:
+                        self.admission.check(uow, owner_id, tokens, now)
+                    media = self._new_media(request, owner_id, sha256, key, fingerprint, now)
+                    multipart = media.multipart
+                    uow.media.add(media)
+                    uow.commit()
+        except Exception as error:
+            if multipart is not None:
+                self.multipart.abandon(media.storage_key, multipart)
+            if isinstance(error, MediaError):
+                raise
+            existing = self._find(owner_id, key)
+            if existing is None:
+                raise
+            # Without admission's lock, a concurrent call with the same key may win the insert.
         if existing is not None:
             return self._replay(existing, fingerprint)
-        if self.admission is not None:
-            self.admission.admit(owner_id)
-        now = self.ctx.now()
+        return self._session(media)
+
+    def _new_media(
+        self,
+        request: UploadRequest,
+        owner_id: str,
+        sha256: str | None,
+        key: str,
+        fingerprint: str,
+        now: datetime,
+    ) -> Media:
         media_id = self.ctx.new_id()
         storage_key = keys.original_key(
             request.purpose, owner_id, media_id, request.content_type, now
@@ -85,7 +121,7 @@ class UploadService:
             if multipart
             else self.settings.url_ttl_seconds
         )
-        media = Media(
+        return Media(
             id=media_id,
             owner_id=owner_id,
             purpose=request.purpose,
@@ -103,18 +139,6 @@ class UploadService:
             multipart=multipart,
             expires_at=now + timedelta(seconds=ttl),
         )
-        try:
-            with self.ctx.uow() as uow:
-                uow.media.add(media)
-                uow.commit()
-        except Exception:
-            if multipart is not None:
-                self.multipart.abandon(storage_key, multipart)
-            existing = self._find(owner_id, key)
-            if existing is None:
-                raise
-            return self._replay(existing, fingerprint)  # a concurrent call with the same key won
-        return self._session(media)
 
     def complete_upload(
         self, principal: Principal, media_id: str, parts: list[tuple[int, str]] | None = None

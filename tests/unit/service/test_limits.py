@@ -10,9 +10,9 @@ from media_grpc.domain.errors import ResourceExhausted
 from media_grpc.domain.model import Purpose
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.limits import TokenBuckets, UploadAdmission
+from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.uploads import UploadRequest, UploadService
-from tests.fakes import FakeDatabase
+from tests.fakes import FakeDatabase, InMemoryBlobStorage
 
 
 class Clock:
@@ -36,31 +36,53 @@ def request(**overrides: object) -> UploadRequest:
 
 def uploads(ctx: ServiceContext, clock: Clock, **limits: object) -> UploadService:
     settings = LimitSettings(**limits)  # type: ignore[arg-type]
-    return UploadService(ctx, UploadSettings(), admission=UploadAdmission(ctx, settings, clock))
+    return UploadService(ctx, UploadSettings(), admission=UploadAdmission(settings, clock))
 
 
-def test_bucket_grants_the_burst_then_says_how_long_to_wait() -> None:
+def test_bucket_grants_the_burst_then_says_how_long_to_wait(fake_ctx: ServiceContext) -> None:
     clock = Clock()
-    buckets = TokenBuckets(rate=2.0, burst=3, clock=clock)
-    assert [buckets.take("alice") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert buckets.take("alice") == pytest.approx(0.5)
+    service = uploads(fake_ctx, clock, upload_sessions_per_second=2.0, upload_session_burst=3)
+    for _ in range(3):
+        service.create_session(Principal("alice"), request())
+    with pytest.raises(ResourceExhausted) as raised:
+        service.create_session(Principal("alice"), request())
+    assert raised.value.retry_after_seconds == pytest.approx(0.5)
     clock.now += 0.5
-    assert buckets.take("alice") == 0.0
+    service.create_session(Principal("alice"), request())
 
 
-def test_buckets_are_per_key() -> None:
-    buckets = TokenBuckets(rate=1.0, burst=1, clock=Clock())
-    assert buckets.take("alice") == 0.0
-    assert buckets.take("alice") > 0
-    assert buckets.take("bob") == 0.0
-
-
-def test_refill_never_exceeds_the_burst() -> None:
+def test_refill_never_exceeds_the_burst(fake_ctx: ServiceContext) -> None:
     clock = Clock()
-    buckets = TokenBuckets(rate=10.0, burst=2, clock=clock)
-    buckets.take("alice")
+    service = uploads(fake_ctx, clock, upload_sessions_per_second=10.0, upload_session_burst=2)
+    service.create_session(Principal("alice"), request())
     clock.now += 3600
-    assert [buckets.take("alice") > 0 for _ in range(3)] == [False, False, True]
+    service.create_session(Principal("alice"), request())
+    service.create_session(Principal("alice"), request())
+    with pytest.raises(ResourceExhausted):
+        service.create_session(Principal("alice"), request())
+
+
+def test_a_clock_behind_the_stored_one_refills_nothing(fake_ctx: ServiceContext) -> None:
+    clock = Clock()
+    service = uploads(fake_ctx, clock, upload_sessions_per_second=1.0, upload_session_burst=1)
+    service.create_session(Principal("alice"), request())
+    clock.now -= 30  # another server's clock, behind this one
+    with pytest.raises(ResourceExhausted) as raised:
+        service.create_session(Principal("alice"), request())
+    assert raised.value.retry_after_seconds == pytest.approx(1.0)
+
+
+def test_a_refused_call_keeps_no_state(fake_ctx: ServiceContext, fake_db: FakeDatabase) -> None:
+    clock = Clock()
+    service = uploads(fake_ctx, clock, upload_sessions_per_second=1.0, upload_session_burst=1)
+    service.create_session(Principal("alice"), request())
+    before = dict(fake_db.buckets)
+    for _ in range(3):
+        with pytest.raises(ResourceExhausted):
+            service.create_session(Principal("alice"), request())
+    assert fake_db.buckets == before
+    clock.now += 1.0
+    service.create_session(Principal("alice"), request())
 
 
 def test_create_session_beyond_the_burst_is_resource_exhausted_with_retry_delay(
@@ -115,3 +137,20 @@ def test_a_service_creating_for_an_owner_spends_the_owners_tokens(
     with pytest.raises(ResourceExhausted):
         service.create_session(Principal("alice"), request())
     service.create_session(gateway, request(owner_id="bob"))
+
+
+def test_a_refused_multipart_session_starts_no_multipart_upload(
+    fake_ctx: ServiceContext, memory_storage: InMemoryBlobStorage
+) -> None:
+    service = uploads(fake_ctx, Clock(), upload_session_burst=1)
+    big = UploadSettings().multipart_threshold_bytes
+    service.create_session(
+        Principal("alice"),
+        request(purpose=Purpose.POST_VIDEO, size_bytes=big, content_type="video/mp4"),
+    )
+    with pytest.raises(ResourceExhausted):
+        service.create_session(
+            Principal("alice"),
+            request(purpose=Purpose.POST_VIDEO, size_bytes=big, content_type="video/mp4"),
+        )
+    assert len(memory_storage.uploads) == 1

@@ -1,7 +1,7 @@
 """one current profile image per owner: the pointer, and the row locked per owner
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-28 01:15:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

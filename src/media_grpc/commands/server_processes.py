@@ -1,0 +1,101 @@
+"""More than one server process sharing the listen port (MEDIA_GRPC_PROCESSES).
+
+`media-grpc serve` runs the first server itself, with everything that must run once (the
+outbox relay, the cleanup schedule, the in-process worker, the metrics endpoint), and starts
+the others as spawned child processes that serve RPCs alone. All bind the same port with
+SO_REUSEPORT and the kernel spreads new connections over them: a connection, and every call
+on it, stays with one process. Per-owner limits live in the database, so they hold across
+the processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import cast
+
+from media_grpc.bootstrap import build_application
+from media_grpc.config import Settings, SettingsError
+from media_grpc.observability.logs import LogFormat, configure_logging
+
+log = logging.getLogger("media_grpc.serve")
+
+
+def check_processes(settings: Settings) -> None:
+    """More than one process needs the database and the S3 endpoint outside this process."""
+    if settings.grpc_processes > 1 and (settings.database_url is None or settings.embeds_s3):
+        raise SettingsError(
+            f"MEDIA_GRPC_PROCESSES={settings.grpc_processes} needs MEDIA_DATABASE_URL and "
+            "MEDIA_S3_ENDPOINT_URL: the embedded database and S3 belong to one process"
+        )
+
+
+class ServerProcesses:
+    """The child server processes; ``start`` them once the first server has bound the port."""
+
+    def __init__(
+        self, address: str, count: int, grace: float, drain: float, logging_: tuple[str, str]
+    ) -> None:
+        self.address = address
+        self.count = count
+        self.grace = grace
+        self.drain = drain
+        self.logging = logging_
+        self.processes: list[BaseProcess] = []
+
+    def start(self) -> ServerProcesses:
+        spawn = multiprocessing.get_context("spawn")  # never fork a process running gRPC
+        for n in range(self.count):
+            process = spawn.Process(
+                target=serve_child,
+                args=(self.address, self.grace, self.drain, self.logging),
+                name=f"media-grpc-server-{n + 2}",
+            )
+            process.start()
+            self.processes.append(process)
+        return self
+
+    def exited(self) -> list[BaseProcess]:
+        return [p for p in self.processes if not p.is_alive()]
+
+    def signal(self) -> None:
+        """SIGTERM each: they stop as the first does (drain, then ``grace``)."""
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+
+    def join(self) -> None:
+        for process in self.processes:
+            process.join(self.drain + self.grace + 10)
+            if process.is_alive():
+                log.warning("server process %s did not stop; killing it", process.pid)
+                process.kill()
+                process.join()
+
+
+def serve_child(address: str, grace: float, drain: float, logging_: tuple[str, str]) -> None:
+    """A child: the gRPC server alone, until SIGTERM or SIGINT."""
+    level, fmt = logging_
+    configure_logging(level, cast(LogFormat, fmt))
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    app = build_application(Settings(), migrate=False)
+    server = app.serve(address, reuse_port=True)
+    host = address.rsplit(":", 1)[0]
+    pid = multiprocessing.current_process().pid
+    log.info("server process %s serving on %s:%d", pid, host, server.port)
+    print(f"media-grpc server process {pid} serving on {host}:{server.port}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        server.stop(grace, drain=drain)
+        app.close()

@@ -1,0 +1,29 @@
+"""per-owner CreateUploadSession token buckets, shared by every server process
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-28 01:20:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "owner_limit",
+        sa.Column("owner_id", sa.String(128), primary_key=True),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("refilled_at", sa.Float(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("owner_limit")

@@ -1,0 +1,188 @@
+"""Per-owner limits with more than one server process against one PostgreSQL database:
+`media-grpc serve` processes as a user starts them, real channels."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+
+from media_grpc.bootstrap import Application
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from tests.e2e.conftest import CLI, ServedProcess, free_port, start_serve, stop
+
+Metadata = list[tuple[str, str]]
+BURST, PENDING_CAP = 8, 6
+
+
+def serve_env(app: Application, **extra: str) -> dict[str, str]:
+    settings = app.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env.update(
+        MEDIA_DATABASE_URL=str(settings.database_url),
+        MEDIA_S3_ENDPOINT_URL=str(settings.s3_endpoint_url),
+        MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
+        MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
+        MEDIA_S3_BUCKET=settings.s3_bucket,
+        MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
+        MEDIA_METRICS_PORT="0",
+        MEDIA_STORAGE__CHECK_ON_STARTUP="false",
+        MEDIA_LIMITS__UPLOAD_SESSIONS_PER_SECOND="0.001",
+        MEDIA_LIMITS__UPLOAD_SESSION_BURST=str(BURST),
+        MEDIA_LIMITS__MAX_PENDING_SESSIONS=str(PENDING_CAP),
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def two_servers(app: Application) -> Iterator[list[media_pb2_grpc.MediaServiceStub]]:
+    """Two `media-grpc serve` processes on two ports, one database; a stub to each."""
+    served: list[ServedProcess] = []
+    channels: list[grpc.Channel] = []
+    try:
+        for _ in range(2):
+            served.append(start_serve(serve_env(app)))
+            channels.append(grpc.insecure_channel(served[-1].address))
+        yield [media_pb2_grpc.MediaServiceStub(c) for c in channels]
+    finally:
+        for channel in channels:
+            channel.close()
+        for process in served:
+            stop(process.process)
+
+
+def create(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) -> grpc.StatusCode:
+    try:
+        stub.CreateUploadSession(
+            pb.CreateUploadSessionRequest(
+                purpose=pb.PURPOSE_POST_IMAGE,
+                file_name="cat.png",
+                content_type="image/png",
+                size_bytes=100,
+            ),
+            metadata=metadata,
+            timeout=30,
+        )
+    except grpc.RpcError as e:
+        assert e.code() is grpc.StatusCode.RESOURCE_EXHAUSTED, e.details()
+        return e.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def create_and_abort(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) -> None:
+    answer = stub.CreateUploadSession(
+        pb.CreateUploadSessionRequest(
+            purpose=pb.PURPOSE_POST_IMAGE,
+            file_name="cat.png",
+            content_type="image/png",
+            size_bytes=100,
+        ),
+        metadata=metadata,
+        timeout=30,
+    )
+    stub.AbortUpload(pb.AbortUploadRequest(media_id=answer.media_id), metadata=metadata)
+
+
+def test_the_rate_limit_holds_across_two_server_processes(
+    two_servers: list[media_pb2_grpc.MediaServiceStub],
+    auth: Callable[..., Metadata],
+    unique_user: str,
+) -> None:
+    metadata = auth(unique_user)
+    for n in range(BURST):  # aborted at once: never near the PENDING cap
+        create_and_abort(two_servers[n % 2], metadata)
+    for stub in two_servers:
+        with pytest.raises(grpc.RpcError) as refused:
+            create_and_abort(stub, metadata)
+        assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "faster than" in str(refused.value.details())
+
+
+def test_the_pending_cap_holds_across_two_server_processes(
+    two_servers: list[media_pb2_grpc.MediaServiceStub],
+    auth: Callable[..., Metadata],
+    unique_user: str,
+) -> None:
+    metadata = auth(unique_user)
+    codes = [create(two_servers[n % 2], metadata) for n in range(PENDING_CAP + 1)]
+    assert codes == [grpc.StatusCode.OK] * PENDING_CAP + [grpc.StatusCode.RESOURCE_EXHAUSTED]
+    with pytest.raises(grpc.RpcError) as refused:
+        create_and_abort(two_servers[1], metadata)
+    assert "upload sessions pending" in str(refused.value.details())
+
+
+def test_the_pending_cap_is_exact_under_concurrent_calls_to_two_processes(
+    two_servers: list[media_pb2_grpc.MediaServiceStub],
+    auth: Callable[..., Metadata],
+    unique_user: str,
+) -> None:
+    metadata = auth(unique_user)
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda n: create(two_servers[n % 2], metadata), range(16)))
+    assert codes.count(grpc.StatusCode.OK) == PENDING_CAP
+    assert codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED) == 16 - PENDING_CAP
+
+
+def test_serve_with_two_processes_shares_the_port_and_the_limits(
+    app: Application, auth: Callable[..., Metadata], unique_user: str
+) -> None:
+    env = serve_env(app, MEDIA_GRPC_PROCESSES="2")
+    served = start_serve(env)
+    lines = _lines(served.process)
+    try:
+        _wait_for(lines, "media-grpc server process")
+        metadata = auth(unique_user)
+        codes = []
+        for _ in range(PENDING_CAP + 2):  # a new connection each: the kernel spreads them
+            with grpc.insecure_channel(served.address) as channel:
+                codes.append(create(media_pb2_grpc.MediaServiceStub(channel), metadata))
+        assert codes.count(grpc.StatusCode.OK) == PENDING_CAP
+    finally:
+        stop(served.process)
+    assert served.process.returncode == 0
+
+
+def test_serve_refuses_more_processes_with_the_embedded_database(tmp_path: object) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env.update(MEDIA_GRPC_PROCESSES="2", MEDIA_DATA_DIR=str(tmp_path))
+    done = subprocess.run(
+        [CLI, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    assert "MEDIA_GRPC_PROCESSES=2 needs MEDIA_DATABASE_URL" in done.stderr
+
+
+def _lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    found: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            found.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return found
+
+
+def _wait_for(lines: queue.Queue[str], text: str, deadline_seconds: float = 60) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        seen.append(line)
+        if text in line:
+            return
+    pytest.fail(f"{text!r} never printed:\n{''.join(seen)}")
