@@ -45,8 +45,10 @@ def log_size(demo: Demo) -> int:
 def write_png(path: Path, size: tuple[int, int], *, noise: bool = False) -> Path:
     if noise:  # incompressible: the file is as large as its pixels
         image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
-    else:
-        image = Image.new("RGB", size, (30, 120, 200))
+    else:  # a gradient, so the screenshot shows a picture
+        down = Image.linear_gradient("L").resize(size)
+        across = down.transpose(Image.Transpose.ROTATE_90).resize(size)
+        image = Image.merge("RGB", (down, across, Image.new("L", size, 190)))
     image.save(path, "PNG", compress_level=1)
     return path
 
