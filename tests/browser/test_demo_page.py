@@ -148,3 +148,28 @@ def test_a_page_from_an_origin_the_cors_rule_does_not_allow_cannot_put(
 
     assert outcome == "storage could not be reached (network or CORS)"
     assert stored_puts(demo, since) == []
+
+
+def test_a_part_whose_put_fails_is_retried_with_backoff_and_the_upload_completes(
+    demo: Demo, page: Any, tmp_path: Path
+) -> None:
+    image = write_png(tmp_path / "retry.png", (2600, 1400), noise=True)
+    part_count = -(-image.stat().st_size // PART_SIZE)
+    failed: list[str] = []
+
+    def fail_first_put(route: Any) -> None:
+        if route.request.method == "PUT" and not failed:
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="SlowDown")
+        else:
+            route.continue_()
+
+    page.route(f"http://127.0.0.1:{demo.s3_port}/**", fail_first_put)
+    since = log_size(demo)
+    page.goto(demo.page_url(demo.token("dave")))
+    page.set_input_files("#file", str(image))
+    wait_for(lambda: finished(page), "the upload to finish", 180)
+
+    assert failed, "no part PUT was intercepted"
+    assert page.text_content("#status") == "Status: READY"
+    assert len(stored_puts(demo, since)) == part_count
