@@ -68,6 +68,7 @@ lint: $(STAMP) buf-lint ## ruff (lint + format check), mypy and buf lint
 	$(BIN)/ruff check src tests bench scripts examples
 	$(BIN)/ruff format --check src tests bench scripts examples
 	$(BIN)/mypy
+	$(BIN)/mypy examples/gateway/gateway.py examples/demo.py
 
 fmt: $(STAMP) ## Format and autofix with ruff
 	$(BIN)/ruff format src tests bench scripts examples
