@@ -217,3 +217,17 @@ def test_a_damaged_object_file_is_reported_lost_with_its_reason(
     finally:
         again.stop()
         forget_in_memory(bucket)
+
+
+def test_an_anonymous_refusal_carries_cors_headers_for_the_apps_origin(
+    kept: LocalS3, bucket: str
+) -> None:
+    client(kept.endpoint_url).put_object(Bucket=bucket, Key="uploads/private.jpg", Body=b"x")
+    refused = requests.get(
+        f"{kept.endpoint_url}/{bucket}/uploads/private.jpg",
+        headers={"Origin": APP_ORIGIN},
+        timeout=10,
+    )
+    assert refused.status_code == 403
+    assert "<Code>AccessDenied</Code>" in refused.text
+    assert refused.headers["Access-Control-Allow-Origin"] == APP_ORIGIN

@@ -71,14 +71,20 @@ def _is_signed(environ: dict[str, Any], query: dict[str, list[str]]) -> bool:
     return bool(environ.get("HTTP_AUTHORIZATION")) or signed_query
 
 
-def _error(start_response: StartResponse, status: str, code: str, message: str) -> list[bytes]:
+def _error(
+    start_response: StartResponse,
+    status: str,
+    code: str,
+    message: str,
+    extra_headers: dict[str, str] | None = None,
+) -> list[bytes]:
+    """An S3 XML error; ``extra_headers`` carry CORS, so a browser can read the refusal."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
     ).encode()
-    start_response(
-        status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
-    )
+    headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+    start_response(status, headers + list((extra_headers or {}).items()))
     return [body]
 
 
@@ -113,9 +119,9 @@ class S3Front:
         origin = environ.get("HTTP_ORIGIN")
         if method == "OPTIONS":
             return self._preflight(environ, start_response, bucket, origin)
-        if not _is_signed(environ, query) and not self._anonymous_allowed(method, bucket, key):
-            return _error(start_response, "403 Forbidden", "AccessDenied", "Access Denied")
         cors = self._cors_for(bucket, origin, method)
+        if not _is_signed(environ, query) and not self._anonymous_allowed(method, bucket, key):
+            return _error(start_response, "403 Forbidden", "AccessDenied", "Access Denied", cors)
         body = self._read_body(environ) if self.mirror and method == "PUT" and not key else b""
 
         def respond(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
