@@ -10,7 +10,7 @@ NODE_BIN := node_modules/.bin
 PYTEST_ARGS ?=
 
 .PHONY: help install run serve worker migrate proto proto-check lint buf-lint fmt test test-unit \
-        test-integration test-faults services bench clean
+        test-integration test-faults test-browser chromium demo services bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -45,29 +45,39 @@ migrate: $(STAMP) ## Apply database migrations to MEDIA_DATABASE_URL
 
 proto: $(STAMP) ## Regenerate generated/ from protos/
 	rm -rf generated/media
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -I protos --python_out=generated --grpc_python_out=generated \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -I protos \
+	  -I "$$($(BIN)/python scripts/proto_include.py)" --python_out=generated --grpc_python_out=generated \
 	  --mypy_out=generated --mypy_grpc_out=generated protos/media/v1/media.proto
 	touch generated/media/__init__.py generated/media/v1/__init__.py
 
 proto-check: $(STAMP) ## Fail when generated/ is stale against protos/
 	$(BIN)/python scripts/check_generated.py
 
-buf-lint: $(NODE_BIN)/buf ## Lint the contract with buf
+# buf reads google/api/*.proto from the installed googleapis-common-protos (no registry needed):
+# links in .buf-deps/, a module of buf.yaml that is not linted.
+BUF_DEPS := .buf-deps/google/api
+$(BUF_DEPS)/annotations.proto: $(STAMP) scripts/proto_include.py
+	mkdir -p $(BUF_DEPS)
+	include="$$($(BIN)/python scripts/proto_include.py)" && \
+	  ln -sf "$$include/google/api/annotations.proto" "$$include/google/api/http.proto" $(BUF_DEPS)/
+
+buf-lint: $(NODE_BIN)/buf $(BUF_DEPS)/annotations.proto ## Lint the contract with buf
 	$(NODE_BIN)/buf lint
 
 lint: $(STAMP) buf-lint ## ruff (lint + format check), mypy and buf lint
-	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts examples
+	$(BIN)/ruff format --check src tests bench scripts examples
 	$(BIN)/mypy
+	$(BIN)/mypy examples/gateway/gateway.py examples/demo.py
 
 fmt: $(STAMP) ## Format and autofix with ruff
-	$(BIN)/ruff format src tests bench scripts
-	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts examples
+	$(BIN)/ruff check --fix src tests bench scripts examples
 
 services: ## Start PostgreSQL and RabbitMQ when they are installed here and not running
 	bash scripts/ensure-services.sh
 
-test: $(STAMP) services proto-check lint ## Install what is missing, check generated code and lint, run the whole suite
+test: $(STAMP) services chromium proto-check lint ## Install what is missing, check generated code and lint, run the whole suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Unit tests only (no services needed)
@@ -79,8 +89,17 @@ test-integration: $(STAMP) services ## Integration and end-to-end tests only
 test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM, 503 storage, broker outage, worker SIGKILL); part of `make test`
 	$(BIN)/pytest tests/faults -m faults $(PYTEST_ARGS)
 
+chromium: ## Install Debian's Chromium for the browser tests when /usr/bin/chromium is missing
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test-browser: $(STAMP) chromium ## Browser tests only: the demo page in Chromium (Playwright)
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
+
+demo: $(STAMP) ## Embedded service, reference gateway (:8080) and demo page (http://localhost:3000)
+	$(BIN)/python examples/demo.py
+
 bench: $(BENCH_STAMP) services ## Run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python -m bench
 
 clean: ## Remove the virtualenv, caches and the embedded default's data
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .media-data
+	rm -rf $(VENV) node_modules .buf-deps .pytest_cache .mypy_cache .ruff_cache .media-data

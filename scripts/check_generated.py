@@ -10,6 +10,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from proto_include import googleapis_include  # noqa: E402
 
 
 def main() -> int:
@@ -24,6 +27,8 @@ def main() -> int:
                 "grpc_tools.protoc",
                 "-I",
                 "protos",
+                "-I",
+                str(googleapis_include()),
                 f"--python_out={out}",
                 f"--grpc_python_out={out}",
                 f"--mypy_out={out}",

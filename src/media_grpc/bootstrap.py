@@ -16,6 +16,7 @@ from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.s3_storage import S3BlobStorage, build_s3_client
 from media_grpc.adapters.storage_policy import public_read_statement
+from media_grpc.adapters.storage_setup import ensure_bucket, ensure_cors
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.adapters.url_fetcher import PolicyUrlFetcher
 from media_grpc.api.messages import MediaMessages
@@ -34,6 +35,7 @@ from media_grpc.service.owner_rates import OwnerRates
 from media_grpc.service.posts import PostMedia
 from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
+from media_grpc.service.storage_restore import fail_media_of_lost_objects
 from media_grpc.service.uploads import UploadService
 from media_grpc.service.watching import MediaWatching
 
@@ -120,7 +122,7 @@ class Application:
 def _create_public_read_bucket(client: Any, bucket: str) -> None:
     """The embedded bucket serves derivatives anonymously, standing in for a CDN; originals
     stay private (the same policy ``storage init`` writes)."""
-    client.create_bucket(Bucket=bucket)
+    ensure_bucket(client, bucket, "us-east-1")  # kept across restarts: it may exist
     policy = {"Version": "2012-10-17", "Statement": [public_read_statement(bucket)]}
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
@@ -135,7 +137,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
     )
     if settings.embeds_s3:
-        local_s3 = LocalS3(settings.embedded_s3_port)
+        local_s3 = LocalS3(settings.embedded_s3_port, settings.data_dir / "s3")
         endpoint = local_s3.start()
         access_key, secret_key = EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
         log.info("embedded S3 endpoint on %s", endpoint)
@@ -144,6 +146,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     )
     if local_s3 is not None:
         _create_public_read_bucket(client, settings.s3_bucket)
+        ensure_cors(client, settings.s3_bucket, settings.storage)  # as `storage init` writes it
     engine = build_engine(
         settings.resolved_database_url,
         pool_size=max(settings.database_pool_size, settings.grpc_max_workers),
@@ -156,6 +159,9 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     ctx = ServiceContext(
         uow=lambda: SqlAlchemyUnitOfWork(session_factory, outbox_signal), storage=storage
     )
+    if local_s3 is not None and local_s3.restored.lost:
+        lost = {o.key: o.reason for o in local_s3.restored.lost if o.bucket == settings.s3_bucket}
+        fail_media_of_lost_objects(ctx, lost)
     cdn = settings.cdn_base_url or f"{endpoint}/{settings.s3_bucket}"
     return Application(
         settings=settings,

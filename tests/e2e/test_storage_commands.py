@@ -78,7 +78,7 @@ def test_storage_check_against_moto_exits_1_unless_marked_development(
 
     assert strict.returncode == 1, strict.stdout + strict.stderr
     lines = strict.stdout.splitlines()
-    assert "  NOT enforced  PUT without a signature: accepted (200)" in lines
+    assert "  NOT enforced  PUT with a tampered signature: accepted (200)" in lines
     assert "  enforced      multipart: wrong ETag at completion: rejected (InvalidPart)" in lines
     assert "  present       AbortIncompleteMultipartUpload lifecycle rule: after 1 day(s)" in lines
     assert any(line.startswith("  refused       anonymous GET of an original") for line in lines)
@@ -127,7 +127,7 @@ def test_serve_against_a_non_enforcing_endpoint_logs_the_summary_as_a_warning(
         process.terminate()
         process.wait(timeout=20)
     assert any(line.startswith("media-grpc serving on") for line in seen)
-    assert "does not enforce: PUT without a signature;" in seen[-1]
+    assert "does not enforce: PUT with a tampered signature;" in seen[-1]
 
 
 def test_storage_check_of_the_embedded_default_reports_without_failing(
@@ -136,5 +136,5 @@ def test_storage_check_of_the_embedded_default_reports_without_failing(
     output = embedded_server.cli("storage", "check")
 
     lines = output.splitlines()
-    assert "  NOT enforced  PUT without a signature: accepted (200)" in lines
+    assert "  NOT enforced  PUT with a tampered signature: accepted (200)" in lines
     assert lines[-1].startswith("development endpoint, not failing; missing protections:")

@@ -19,7 +19,6 @@ from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KE
 from media_grpc.service.storage_report import StorageReport
 
 NOT_ENFORCED_BY_MOTO = [
-    Probe.UNSIGNED,
     Probe.TAMPERED_SIGNATURE,
     Probe.EXPIRED,
     Probe.OTHER_KEY,
@@ -27,11 +26,18 @@ NOT_ENFORCED_BY_MOTO = [
     Probe.CONTENT_LENGTH,
     Probe.CHECKSUM_SHA256,
     Probe.CONTENT_MD5,
-    Probe.CORS_DISALLOWED,
     Probe.VERSIONING,
     Probe.ABORT_RULE,
 ]
-ENFORCED_BY_MOTO = [Probe.WRONG_ETAG, Probe.SMALL_PART, Probe.PART_AFTER_ABORT]
+#: The embedded S3 (moto behind media_grpc.embedded.local_s3) refuses unsigned writes and
+#: applies the bucket's CORS rules itself.
+ENFORCED_BY_MOTO = [
+    Probe.WRONG_ETAG,
+    Probe.SMALL_PART,
+    Probe.PART_AFTER_ABORT,
+    Probe.UNSIGNED,
+    Probe.CORS_DISALLOWED,
+]
 
 
 def storage_settings(s3_endpoint: str, bucket: str, **storage: Any) -> Settings:
@@ -88,7 +94,7 @@ def test_storage_check_report_prints_one_line_per_protection_and_what_is_compens
 ) -> None:
     lines = moto_report.lines()
 
-    assert "  NOT enforced  PUT without a signature: accepted (200)" in lines
+    assert any(line.startswith("  enforced      PUT without a signature: ") for line in lines)
     assert "  NOT enforced  PUT with a tampered signature: accepted (200)" in lines
     assert "  NOT enforced  PUT after the URL expired: accepted (200)" in lines
     assert "  NOT enforced  PUT to a different key than signed: accepted (200)" in lines
@@ -111,7 +117,7 @@ def test_storage_check_report_prints_one_line_per_protection_and_what_is_compens
     assert "the service compensates for:" in lines
     assert any(line.startswith("  - size: completion compares") for line in lines)
     assert lines[-1] == (
-        "FAIL: missing protections the service relies on: PUT without a signature, "
+        "FAIL: missing protections the service relies on: "
         "PUT with a tampered signature, PUT after the URL expired, "
         "PUT to a different key than signed"
     )
@@ -173,8 +179,8 @@ def test_start_up_check_logs_what_the_storage_does_not_enforce_as_a_warning(
         thread.join(timeout=60)
 
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert "does not enforce: PUT without a signature;" in warning.getMessage()
-    assert "Missing protections the service relies on: PUT without" in warning.getMessage()
+    assert "does not enforce: PUT with a tampered signature;" in warning.getMessage()
+    assert "Missing protections the service relies on: PUT with a" in warning.getMessage()
 
 
 def test_start_up_check_stays_off_for_the_embedded_default_and_when_disabled(
