@@ -22,7 +22,7 @@ from media_grpc.domain.model import JobKind
 from workers.consumer import RabbitMqConsumer
 from workers.in_process_queue import InProcessQueue
 from workers.job_handler import JobHandler
-from workers.metered import MeteredPublisher, MeteredRetryMiddleware
+from workers.metered import MeteredRetryMiddleware, count_published
 from workers.retries import RetryMiddleware
 from workers.stage_registry import stages
 
@@ -61,12 +61,13 @@ def build_relay(app: Application, publisher: JobPublisher) -> OutboxRelay:
     OutboxGauges(build_session_factory(app.engine), app.ctx.now).register()
     return OutboxRelay(
         build_session_factory(app.engine),
-        MeteredPublisher(publisher),
+        publisher,
         app.ctx.now,
         batch_size=pipeline.relay_batch_size,
         poll_interval=pipeline.relay_poll_interval_seconds,
         max_backoff=pipeline.relay_max_backoff_seconds,
         signal=app.outbox_signal,
+        after_publish=[count_published],
     )
 
 
