@@ -42,11 +42,15 @@ def broker_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def pipeline_settings(settings: Settings, broker_url: str, app: Application) -> Iterator[Settings]:
-    """The run's settings with the broker under a unique prefix, deleted after the test."""
+def pipeline_settings(
+    settings: Settings, broker_url: str, app: Application, own_database_url: str
+) -> Iterator[Settings]:
+    """The run's settings with a database of the test's own (so no other test's outbox rows
+    reach its relays) and the broker under a unique prefix, deleted after the test."""
     prefix = f"media-test-{uuid.uuid4().hex[:10]}"
     configured = settings.model_copy(
         update={
+            "database_url": own_database_url,
             "broker_url": broker_url,
             "broker_prefix": prefix,
             "pipeline": PipelineSettings(
