@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
-from sqlalchemy.engine import make_url
 from media.v1 import media_pb2_grpc
+from sqlalchemy.engine import make_url
 
 from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.jwt_tokens import issue_token
