@@ -67,7 +67,9 @@ fmt: $(STAMP) ## Format and autofix with ruff
 services: ## Start PostgreSQL and RabbitMQ when they are installed here and not running
 	bash scripts/ensure-services.sh
 
-test: $(STAMP) services proto-check lint ## Install what is missing, check generated code and lint, run the whole suite
+# The tests run in a random order (pytest-randomly); the header prints "Using --randomly-seed=N".
+# Repeat an order with PYTEST_ARGS=--randomly-seed=N, or run in file order with PYTEST_ARGS="-p no:randomly".
+test: $(STAMP) services proto-check lint ## Install what is missing, check generated code and lint, run the whole suite in random order
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Unit tests only (no services needed)
