@@ -30,6 +30,11 @@ class ScheduledCleanup:
             self._thread.start()
         return self
 
+    @property
+    def started(self) -> bool:
+        """Whether the thread was started (never, with ``interval`` 0)."""
+        return self._thread.ident is not None
+
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
         if self._thread.is_alive():
