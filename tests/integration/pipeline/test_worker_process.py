@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pika
+
 from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
-from media_grpc.domain.model import Status
+from media_grpc.domain.model import JobKind, Status
+from media_grpc.pipeline_bootstrap import topology_for
 from tests.integration.pipeline.conftest import (
     assert_one_variant_set,
     png_bytes,
@@ -117,14 +120,32 @@ def test_worker_keeps_its_connection_through_a_job_longer_than_the_heartbeat_tim
     log_path = tmp_path / "w.log"
     with (
         running_relay(pipeline_app),
-        worker_process(pipeline_app.settings, log_path, stage_delay=5, url_query="?heartbeat=1"),
+        worker_process(
+            pipeline_app.settings, log_path, stage_delay=5, url_query="?heartbeat=1"
+        ) as worker,
     ):
         media_id = upload(pipeline_app, unique_user, png_bytes())
         wait_for(pipeline_app, media_id, {Status.READY})
-        time.sleep(0.5)
+        # Still consuming, with nothing back in the queue.
+        assert queue_state(pipeline_app, JobKind.IMAGE) == (1, 0)
+        assert worker.poll() is None
     log = log_path.read_text()
     assert log.count(f"running IMAGE stage for media {media_id}") == 1
-    assert "connection lost" not in log
+    # One connection for the whole run: the worker logs this each time it (re)connects.
+    assert log.count("worker consuming") == 1
+
+
+def queue_state(app: Application, kind: JobKind) -> tuple[int, int]:
+    """(consumers, messages ready) of ``kind``'s work queue."""
+    topology = topology_for(app.settings)
+    connection = pika.BlockingConnection(pika.URLParameters(str(app.settings.broker_url)))
+    try:
+        declared = connection.channel().queue_declare(
+            topology.queue(topology.work_key(kind)), passive=True
+        )
+    finally:
+        connection.close()
+    return declared.method.consumer_count, declared.method.message_count
 
 
 def test_worker_stopped_with_a_job_longer_than_its_grace_requeues_it_and_exits(
