@@ -18,9 +18,9 @@ import tenacity
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from media_grpc.adapters.job_messages import job_from_payload
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.orm import OutboxRow
-from media_grpc.adapters.outbox import job_from_payload
 from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.domain.jobs import ProcessingJob
 

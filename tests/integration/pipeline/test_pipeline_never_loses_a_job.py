@@ -15,10 +15,9 @@ import pika.exceptions
 from sqlalchemy import select
 
 from media_grpc.adapters.database import build_session_factory
-from media_grpc.adapters.job_messages import decode_job
+from media_grpc.adapters.job_messages import decode_job, job_from_payload
 from media_grpc.adapters.job_publisher import JobPublisher
 from media_grpc.adapters.orm import OutboxRow
-from media_grpc.adapters.outbox import job_from_payload
 from media_grpc.adapters.outbox_relay import OutboxRelay
 from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
 from media_grpc.bootstrap import Application
