@@ -46,14 +46,8 @@ def topology_for(settings: Settings) -> Topology:
 
 
 def build_middleware(app: Application) -> RetryMiddleware:
-    pipeline = app.settings.pipeline
-    handler = JobHandler(
-        app.ctx,
-        job_locks_for(app.engine),
-        stages(app.settings),
-        stage_delay=pipeline.test_stage_delay_seconds,
-    )
-    return MeteredRetryMiddleware(handler, pipeline.retry_delays_seconds)
+    handler = JobHandler(app.ctx, job_locks_for(app.engine), stages(app.settings))
+    return MeteredRetryMiddleware(handler, app.settings.pipeline.retry_delays_seconds)
 
 
 def build_relay(app: Application, publisher: JobPublisher) -> OutboxRelay:

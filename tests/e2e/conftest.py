@@ -13,6 +13,8 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests import slow_stage_cli
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,10 +38,16 @@ class ServedProcess:
         return done.stdout
 
 
-def start_serve(env: dict[str, str]) -> ServedProcess:
-    """`media-grpc serve` with ``env``, once it accepts connections (stop it with ``stop``)."""
+def start_serve(env: dict[str, str], argv: list[str] | None = None) -> ServedProcess:
+    """`media-grpc serve` (or ``argv``) with ``env``, once it accepts connections (stop it with
+    ``stop``)."""
     process = subprocess.Popen(
-        [CLI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        argv or [CLI, "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=slow_stage_cli.ROOT,
     )
     address = env["MEDIA_GRPC_LISTEN"]
     deadline = time.monotonic() + 30

@@ -10,7 +10,6 @@ from media.v1 import media_pb2, media_pb2_grpc
 from media_grpc.api import verdicts
 from media_grpc.api.auth_interceptor import current_principal
 from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_pb, timestamp
-from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.service.deletion import MediaDeletion
 from media_grpc.service.posts import PostMedia
 from media_grpc.service.processing import ProcessingRetries
@@ -19,10 +18,6 @@ from media_grpc.service.uploads import UploadRequest, UploadService
 from media_grpc.service.watching import MediaWatching
 
 Context = grpc.ServicerContext
-
-
-def _not_yet(what: str) -> FailedPrecondition:
-    return FailedPrecondition(f"{what} is not available in this version of media-grpc")
 
 
 class MediaServicer(media_pb2_grpc.MediaServiceServicer):

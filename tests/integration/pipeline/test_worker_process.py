@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
 from media_grpc.domain.model import JobKind, Status
 from media_grpc.pipeline_bootstrap import topology_for
+from tests import slow_stage_cli
 from tests.integration.pipeline.conftest import (
     assert_one_variant_set,
     png_bytes,
@@ -25,8 +25,6 @@ from tests.integration.pipeline.conftest import (
     upload,
     wait_for,
 )
-
-CLI = str(Path(sys.executable).parent / "media-grpc")
 
 
 def worker_env(
@@ -45,7 +43,7 @@ def worker_env(
         MEDIA_PIPELINE__RETRY_DELAYS_SECONDS=json.dumps(settings.pipeline.retry_delays_seconds),
         MEDIA_PIPELINE__PREFETCH="1",
         MEDIA_PIPELINE__WORKER_THREADS="1",
-        MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS=str(stage_delay),
+        TEST_STAGE_DELAY_SECONDS=str(stage_delay),
         MEDIA_PIPELINE__STOP_GRACE_SECONDS=str(stop_grace),
     )
     return env
@@ -61,7 +59,8 @@ def worker_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [CLI, "worker"],
+            slow_stage_cli.command("worker"),
+            cwd=slow_stage_cli.ROOT,
             env=worker_env(settings, stage_delay, url_query, stop_grace),
             stdout=log,
             stderr=log,
