@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
 import pika
 import pytest
 import requests
+from media.v1 import media_pb2_grpc
 from PIL import Image
 
 from media_grpc.adapters.outbox_relay import OutboxRelay
@@ -99,6 +101,18 @@ def make_app(pipeline_settings: Settings) -> Iterator[Callable[..., Application]
 @pytest.fixture
 def pipeline_app(make_app: Callable[..., Application]) -> Application:
     return make_app()
+
+
+@pytest.fixture
+def stub(pipeline_app: Application) -> Iterator[media_pb2_grpc.MediaServiceStub]:
+    """A gRPC server of the test's own Application (its own database) and a stub of it."""
+    running = pipeline_app.serve("127.0.0.1:0")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=10)
+            yield media_pb2_grpc.MediaServiceStub(channel)
+    finally:
+        running.stop(1)
 
 
 @contextmanager
