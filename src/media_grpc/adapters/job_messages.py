@@ -34,21 +34,27 @@ class MalformedJob(ValueError):
     """A message body that is not a media.v1.ProcessingJob this service can run."""
 
 
+#: Fields the domain job and the message hold alike; kind, purpose and created_at convert.
+_PLAIN_FIELDS = (
+    "job_id",
+    "media_id",
+    "owner_id",
+    "storage_key",
+    "etag",
+    "version_id",
+    "mime_type",
+    "size_bytes",
+)
+
+
 def _to_message(job: ProcessingJob) -> media_pb2.ProcessingJob:
     created = timestamp_pb2.Timestamp()
     created.FromDatetime(job.created_at)
     return media_pb2.ProcessingJob(
-        job_id=job.job_id,
         kind=_KIND_TO_PB[job.kind],
-        media_id=job.media_id,
-        owner_id=job.owner_id,
         purpose=_PURPOSE_TO_PB[job.purpose],
-        storage_key=job.storage_key,
-        etag=job.etag,
-        version_id=job.version_id,
-        mime_type=job.mime_type,
-        size_bytes=job.size_bytes,
         created_at=created,
+        **{name: getattr(job, name) for name in _PLAIN_FIELDS},
     )
 
 
@@ -58,17 +64,10 @@ def _from_message(message: media_pb2.ProcessingJob) -> ProcessingJob:
     if not message.job_id or not message.media_id:
         raise MalformedJob("job without job_id or media_id")
     return ProcessingJob(
-        job_id=message.job_id,
         kind=_KIND_FROM_PB[message.kind],
-        media_id=message.media_id,
-        owner_id=message.owner_id,
         purpose=_PURPOSE_FROM_PB[message.purpose],
-        storage_key=message.storage_key,
-        etag=message.etag,
-        version_id=message.version_id,
-        mime_type=message.mime_type,
-        size_bytes=message.size_bytes,
         created_at=message.created_at.ToDatetime(tzinfo=UTC),
+        **{name: getattr(message, name) for name in _PLAIN_FIELDS},
     )
 
 
