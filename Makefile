@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 NODE_BIN := node_modules/.bin
 PYTEST_ARGS ?=
 
-.PHONY: help install run serve worker migrate proto proto-check lint buf-lint fmt test test-unit \
-        test-integration test-faults test-browser chromium demo services bench clean
+.PHONY: help install run serve worker migrate proto proto-check lint buf-lint buf-breaking \
+        contract-baseline promtool fmt test test-unit test-integration test-faults test-browser \
+        chromium demo services bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -64,6 +65,17 @@ $(BUF_DEPS)/annotations.proto: $(STAMP) scripts/proto_include.py
 buf-lint: $(NODE_BIN)/buf $(BUF_DEPS)/annotations.proto ## Lint the contract with buf
 	$(NODE_BIN)/buf lint
 
+# contract/baseline.binpb is the released contract (a buf image of protos/ as on main before a
+# change): `buf breaking` compares protos/ with it, so additive changes pass and a breaking one
+# fails (it needs a new package version, media.v2). Refresh it when a contract change is released.
+CONTRACT_BASELINE := contract/baseline.binpb
+
+buf-breaking: $(NODE_BIN)/buf $(BUF_DEPS)/annotations.proto ## Fail when protos/ breaks the released contract (contract/baseline.binpb)
+	$(NODE_BIN)/buf breaking --against $(CONTRACT_BASELINE)
+
+contract-baseline: $(NODE_BIN)/buf $(BUF_DEPS)/annotations.proto ## Make the contract in protos/ the released baseline that buf-breaking compares with
+	$(NODE_BIN)/buf build -o $(CONTRACT_BASELINE)
+
 lint: $(STAMP) buf-lint ## ruff (lint + format check), mypy and buf lint
 	$(BIN)/ruff check src tests bench scripts examples
 	$(BIN)/ruff format --check src tests bench scripts examples
@@ -74,10 +86,15 @@ fmt: $(STAMP) ## Format and autofix with ruff
 	$(BIN)/ruff format src tests bench scripts examples
 	$(BIN)/ruff check --fix src tests bench scripts examples
 
+promtool: ## Install promtool (Debian's prometheus package, as root) when it is missing; the alert rules test needs it
+	bash scripts/ensure-promtool.sh
+
 services: ## Start PostgreSQL and RabbitMQ when they are installed here and not running
 	bash scripts/ensure-services.sh
 
-test: $(STAMP) services chromium proto-check lint ## Install what is missing, check generated code and lint, run the whole suite
+# The tests run in a random order (pytest-randomly); the header prints "Using --randomly-seed=N".
+# Repeat an order with PYTEST_ARGS=--randomly-seed=N, or run in file order with PYTEST_ARGS="-p no:randomly".
+test: $(STAMP) services chromium promtool proto-check lint buf-breaking ## Install what is missing, check generated code and lint, run the whole suite in random order
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## Unit tests only (no services needed)

@@ -11,6 +11,8 @@ import importlib
 import os
 import platform
 import sys
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +36,47 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, Python {platform.python_version()}"
 
 
+class LoadWatch:
+    """The highest 1-minute load average seen, sampled every ``every`` seconds while it runs."""
+
+    def __init__(self, every: float = 1.0) -> None:
+        self.every = every
+        self.highest = os.getloadavg()[0]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="load-watch", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            self.highest = max(self.highest, os.getloadavg()[0])
+
+    def __enter__(self) -> LoadWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.highest = max(self.highest, os.getloadavg()[0])
+
+
+def load_note(highest: float, cores: int) -> str:
+    """The section's line about load: marked when the load average exceeded the core count."""
+    if highest > cores:
+        return (
+            f"**Measured under load**: the 1-minute load average reached {highest:.1f} on "
+            f"{cores} cores during this section, so absolute figures are inflated; read the "
+            "ratios against the references measured in the same run."
+        )
+    return f"The 1-minute load average stayed at or below {highest:.1f} ({cores} cores)."
+
+
+def measured(run: Callable[[], str]) -> tuple[str, str]:
+    """``run()``'s section body and its load line."""
+    with LoadWatch() as watch:
+        body = run()
+    return body, load_note(watch.highest, os.cpu_count() or 1)
+
+
 def replace_section(text: str, name: str, section: str) -> str:
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     if start in text and end in text:
@@ -50,11 +93,11 @@ def main(argv: list[str]) -> int:
     text = REPORT.read_text() if REPORT.exists() else HEADER
     for name in names:
         print(f"== bench {name}", flush=True)
-        body = importlib.import_module(f"bench.bench_{name}").run()
+        body, load = measured(importlib.import_module(f"bench.bench_{name}").run)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         section = (
             f"<!-- bench:{name} -->\n## {name}\n\n"
-            f"Command: `.venv/bin/python -m bench {name}` on {machine()}, {stamp}.\n\n"
+            f"Command: `.venv/bin/python -m bench {name}` on {machine()}, {stamp}. {load}\n\n"
             f"{body.strip()}\n<!-- /bench:{name} -->"
         )
         text = replace_section(text, name, section)

@@ -189,15 +189,17 @@ def measure(running: Stack, work: Path, quiet: str) -> str:
     parts: list[float] = []
     after: list[float] = []
     small: list[float] = []
-    for n in range(ROUNDS):
+    assemblies: list[float] = []
+    for n in range(ROUNDS):  # the references interleaved with ours, round by round
         small += small_completions(running, n)
         raw.append(raw_put(running, data, n))
         for into, seconds in zip(
             (whole, before, parts, after), ours(running, path, n), strict=True
         ):
             into.append(seconds)
+        assemblies.append(raw_multipart_complete(running, data, n))
     reference = mib / statistics.median(raw)
-    assembly = statistics.median(raw_multipart_complete(running, data, n) for n in range(ROUNDS))
+    assembly = statistics.median(assemblies)
 
     def row(name: str, seconds: list[float]) -> str:
         rate = mib / statistics.median(seconds)
@@ -225,8 +227,8 @@ Where the rest of the whole upload goes (median seconds): before the first part 
 client hashes the file for `sha256`, CreateUploadSession) {statistics.median(before):.2f};
 after the last part was answered (CompleteUpload: S3 assembles the parts, the server reads the
 object's first 64 KiB; the declared SHA-256 is the job's) {statistics.median(after):.2f}, of
-which this S3 endpoint's own CompleteMultipartUpload of the same parts (boto3, measured alone) is
-{assembly:.2f}.
+which this S3 endpoint's own CompleteMultipartUpload of the same parts (boto3, measured alone in
+the same rounds) is {assembly:.2f}.
 
 Target: ours >= {TARGET_RATIO}x one raw PUT. Here: {ratio:.2f}x for the whole upload,
 {mib / statistics.median(parts) / reference:.2f}x for the part transfers. **{verdict}.**

@@ -501,12 +501,21 @@ class FakeDatabase:
 
 
 class RecordingPublisher(JobPublisher):
-    """Records published jobs; ``fail_next`` makes the next publishes raise PublishFailed."""
+    """Records published jobs and how often it was started and idled; ``fail_next`` makes the
+    next publishes raise PublishFailed."""
 
     def __init__(self) -> None:
         self.jobs: list[ProcessingJob] = []
         self.fail_next = 0
+        self.started = 0
+        self.idled = 0
         self.closed = False
+
+    def start(self) -> None:
+        self.started += 1
+
+    def idle(self) -> None:
+        self.idled += 1
 
     def publish(self, job: ProcessingJob) -> None:
         if self.fail_next:

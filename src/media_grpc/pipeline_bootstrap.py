@@ -22,7 +22,7 @@ from media_grpc.domain.model import JobKind
 from workers.consumer import RabbitMqConsumer
 from workers.in_process_queue import InProcessQueue
 from workers.job_handler import JobHandler
-from workers.metered import MeteredPublisher, MeteredRetryMiddleware
+from workers.metered import MeteredRetryMiddleware, count_published
 from workers.retries import RetryMiddleware
 from workers.stage_pool import StagePool
 from workers.stage_registry import stage_pool, stages
@@ -54,14 +54,8 @@ def topology_for(settings: Settings) -> Topology:
 
 def build_middleware(app: Application, pool: StagePool) -> RetryMiddleware:
     """The job handler behind the retry policy, its stages run in ``pool``'s children."""
-    pipeline = app.settings.pipeline
-    handler = JobHandler(
-        app.ctx,
-        job_locks_for(app.engine),
-        stages(app.settings, pool),
-        stage_delay=pipeline.test_stage_delay_seconds,
-    )
-    return MeteredRetryMiddleware(handler, pipeline.retry_delays_seconds)
+    handler = JobHandler(app.ctx, job_locks_for(app.engine), stages(app.settings, pool))
+    return MeteredRetryMiddleware(handler, app.settings.pipeline.retry_delays_seconds)
 
 
 def build_relay(app: Application, publisher: JobPublisher) -> OutboxRelay:
@@ -69,12 +63,13 @@ def build_relay(app: Application, publisher: JobPublisher) -> OutboxRelay:
     OutboxGauges(build_session_factory(app.engine), app.ctx.now).register()
     return OutboxRelay(
         build_session_factory(app.engine),
-        MeteredPublisher(publisher),
+        publisher,
         app.ctx.now,
         batch_size=pipeline.relay_batch_size,
         poll_interval=pipeline.relay_poll_interval_seconds,
         max_backoff=pipeline.relay_max_backoff_seconds,
         signal=app.outbox_signal,
+        after_publish=[count_published],
     )
 
 

@@ -1,12 +1,12 @@
 """Jobs as operators see them: one log line and the job metrics per delivery, and a count of
-jobs published. Wrappers around the retry middleware and the publisher, so that neither knows."""
+jobs published. A subclass of the retry middleware and a hook of the outbox relay, so that
+neither the policy nor the publisher knows."""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from media_grpc.adapters.job_publisher import JobPublisher
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.observability import metrics
 from media_grpc.observability.logs import bound
@@ -46,18 +46,6 @@ class MeteredRetryMiddleware(RetryMiddleware):
         return settlement
 
 
-class MeteredPublisher(JobPublisher):
-    """Counts the jobs the transport took."""
-
-    def __init__(self, inner: JobPublisher) -> None:
-        self.inner = inner
-
-    def publish(self, job: ProcessingJob) -> None:
-        self.inner.publish(job)
-        metrics.JOBS_PUBLISHED.labels(job.kind.value.lower()).inc()
-
-    def idle(self) -> None:
-        self.inner.idle()
-
-    def close(self) -> None:
-        self.inner.close()
+def count_published(job: ProcessingJob) -> None:
+    """The relay's after-publish hook: counts the jobs the transport took."""
+    metrics.JOBS_PUBLISHED.labels(job.kind.value.lower()).inc()

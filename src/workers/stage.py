@@ -19,7 +19,6 @@ from media_grpc.domain.model import Failure, FailureReason, Purpose, Variant
 class StageOutcome(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -62,10 +61,6 @@ class StageResult:
     #: Relative key of the HLS master playlist, for videos.
     hls_key: str | None = None
     failure: Failure | None = None
-
-    @staticmethod
-    def failed(reason: FailureReason, message: str) -> StageResult:
-        return StageResult(outcome=StageOutcome.FAILED, failure=Failure(reason, message))
 
 
 class MediaRejected(Exception):

@@ -13,6 +13,8 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests import slow_stage_cli
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,16 +38,19 @@ class ServedProcess:
         return done.stdout
 
 
-def start_serve(env: dict[str, str], *options: str, log_apart: bool = False) -> ServedProcess:
-    """`media-grpc [options] serve` with ``env``, once it accepts connections (stop it with
+def start_serve(
+    env: dict[str, str], argv: list[str] | None = None, *, log_apart: bool = False
+) -> ServedProcess:
+    """`media-grpc serve` (or ``argv``) with ``env``, once it accepts connections (stop it with
     ``stop``). Its log (stderr) is read from ``process.stderr`` if ``log_apart``, else it is
     mixed into ``process.stdout``."""
     process = subprocess.Popen(
-        [CLI, *options, "serve"],
+        argv or [CLI, "serve"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE if log_apart else subprocess.STDOUT,
         text=True,
+        cwd=slow_stage_cli.ROOT,
     )
     address = env["MEDIA_GRPC_LISTEN"]
     deadline = time.monotonic() + 30

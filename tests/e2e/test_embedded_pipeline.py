@@ -85,7 +85,9 @@ def jpeg_with_broken_exif() -> bytes:
 
 
 def test_a_json_log_has_only_json_lines_even_when_pillow_warns(tmp_path: Path) -> None:
-    served = start_serve(embedded_env(tmp_path), "--log-format", "json", log_apart=True)
+    served = start_serve(
+        embedded_env(tmp_path), [CLI, "--log-format", "json", "serve"], log_apart=True
+    )
     try:
         token = served.cli("token", "--user", "warned").strip()
         metadata = [("authorization", f"Bearer {token}")]

@@ -17,6 +17,7 @@ from media.v1 import media_pb2_grpc
 from PIL import Image
 
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from tests import slow_stage_cli
 from tests.e2e.conftest import ServedProcess, free_port, start_serve, stop
 
 
@@ -73,9 +74,9 @@ def test_media_processing_when_the_embedded_server_died_is_finished_after_a_rest
         MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
         MEDIA_STORAGE__CHECK_ON_STARTUP="false",
         MEDIA_LIFECYCLE__INTERVAL_SECONDS="0",
-        MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS="120",
+        TEST_STAGE_DELAY_SECONDS="120",
     )
-    first = start_serve(env)
+    first = start_serve(env, slow_stage_cli.command("serve"))
     try:
         with grpc.insecure_channel(first.address) as channel:
             stub = media_pb2_grpc.MediaServiceStub(channel)
@@ -90,7 +91,7 @@ def test_media_processing_when_the_embedded_server_died_is_finished_after_a_rest
     finally:
         stop(first.process)
 
-    env["MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS"] = "0"
+    del env["TEST_STAGE_DELAY_SECONDS"]
     second = start_serve(env)
     try:
         with grpc.insecure_channel(second.address) as channel:

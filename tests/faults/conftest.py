@@ -182,9 +182,16 @@ def _drain(served: Served) -> None:
         served.output.append(line)
 
 
-# The pipeline faults run on the integration fixtures: the run's database, moto, RabbitMQ under
-# a prefix of the test's own.
-from tests.integration.conftest import app, database_url, s3_endpoint, settings  # noqa: E402, F401
+# The pipeline faults run on the integration fixtures: a database and a RabbitMQ prefix of the
+# test's own, the run's moto.
+from tests.integration.conftest import (  # noqa: E402, F401
+    app,
+    database_template,
+    database_url,
+    own_database_url,
+    s3_endpoint,
+    settings,
+)
 from tests.integration.pipeline.conftest import (  # noqa: E402, F401
     broker_url,
     make_app,

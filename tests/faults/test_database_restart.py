@@ -81,7 +81,12 @@ def test_lost_database_connections_fail_only_calls_in_flight_and_server_recovers
             count, window = terminate_backends(fault_database)
             killed += count
             cuts.append(window)
-            time.sleep(1.0)
+            wait_for(
+                lambda end=window[1]: sum(o.ok and o.started > end for o in callers.outcomes) >= 10,
+                30,
+                "10 sessions after a cut",
+                callers.codes,
+            )
         recovered_from = time.monotonic()
         wait_for(
             lambda: sum(o.ok and o.started > recovered_from for o in callers.outcomes) >= 50,
@@ -157,10 +162,14 @@ def test_database_restart_fails_calls_only_during_the_outage_and_server_recovers
         )
     outcomes = callers.outcomes
     failed = [o for o in outcomes if not o.ok]
-    outside = [o for o in failed if o.started > outage_ended + 1.0 or o.ended < outage_started]
+    # The outage ends, as callers see it, with the first call that succeeded after PostgreSQL
+    # was back: observed, not a grace period guessed for a loaded machine.
+    recovered = min(o.ended for o in outcomes if o.ok and o.started > outage_ended)
+    outside = [o for o in failed if o.started > recovered or o.ended < outage_started]
     assert not outside, (
         f"{len(outside)}/{len(failed)} failures happened outside the "
-        f"{outage_ended - outage_started:.1f} s outage ({describe(outside)})"
+        f"{outage_ended - outage_started:.1f} s outage or after the first call succeeded again "
+        f"({describe(outside)})"
     )
     assert all(o.code is grpc.StatusCode.UNAVAILABLE for o in failed), (
         f"failed calls must be UNAVAILABLE (retryable): {describe(failed)}"

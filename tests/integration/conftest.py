@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import grpc
 import pytest
 from media.v1 import media_pb2_grpc
+from sqlalchemy.engine import make_url
 
 from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.jwt_tokens import issue_token
@@ -25,6 +26,21 @@ Metadata = list[tuple[str, str]]
 def database_url() -> Iterator[str]:
     """A database of its own for this test run, migrated to head, dropped afterwards."""
     with postgres_url() as server_url, scratch_database(server_url, "media_test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_template() -> Iterator[tuple[str, str]]:
+    """(server URL, name) of a migrated database nobody connects to: copied per test."""
+    with postgres_url() as server_url, scratch_database(server_url, "media_template") as url:
+        yield server_url, str(make_url(url).database)
+
+
+@pytest.fixture
+def own_database_url(database_template: tuple[str, str]) -> Iterator[str]:
+    """A migrated database of this test's own (its outbox shared with no other test)."""
+    server_url, template = database_template
+    with scratch_database(server_url, "media_own", template=template) as url:
         yield url
 
 

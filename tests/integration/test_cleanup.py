@@ -7,7 +7,7 @@ a clock set just after it: other tests' rows (created now) never qualify.
 from __future__ import annotations
 
 import os
-import random
+import secrets
 import subprocess
 import sys
 import threading
@@ -41,8 +41,11 @@ FIVE_MIB = 5 * 1024 * 1024
 
 
 def era() -> datetime:
-    """A moment of this test's own, decades ago (minute resolution, so windows never touch)."""
-    return datetime(1975, 1, 1, tzinfo=UTC) + timedelta(minutes=random.randrange(10_000_000))
+    """A moment of this test's own, decades ago (minute resolution, so windows never touch).
+
+    Drawn from the system's entropy: pytest-randomly reseeds ``random`` before every test, which
+    would give every test the same moment."""
+    return datetime(1975, 1, 1, tzinfo=UTC) + timedelta(minutes=secrets.randbelow(10_000_000))
 
 
 def add_media(

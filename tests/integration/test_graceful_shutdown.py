@@ -81,6 +81,17 @@ def health_status(channel: grpc.Channel) -> int:
     return int(answer.status)
 
 
+def refusal(channel: grpc.Channel, deadline: float) -> grpc.StatusCode:
+    """Calls health Check until the server refuses one; the refusal's code."""
+    while True:
+        try:
+            health_status(channel)
+        except grpc.RpcError as e:
+            return e.code()  # type: ignore[no-any-return]
+        assert time.monotonic() < deadline, "the server still takes new calls"
+        time.sleep(0.02)
+
+
 def test_stop_reports_not_serving_then_lets_the_call_in_flight_finish(
     held: tuple[RunningServer, HeldQueries],
 ) -> None:
@@ -101,7 +112,11 @@ def test_stop_reports_not_serving_then_lets_the_call_in_flight_finish(
         while health_status(channel) != health_pb2.HealthCheckResponse.NOT_SERVING:
             assert time.monotonic() < deadline, "health never turned NOT_SERVING"
             time.sleep(0.02)
-        time.sleep(0.8)  # past the drain: the server now refuses new calls, the old one is held
+        # Past the drain the server refuses new calls, while the old one is still held.
+        refused = refusal(channel, deadline=time.monotonic() + 10)
+        assert refused is grpc.StatusCode.UNAVAILABLE, refused
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as fresh:
+            assert refusal(fresh, deadline=time.monotonic() + 10) is grpc.StatusCode.UNAVAILABLE
         assert stopper.is_alive() and not in_flight.done()
         queries.release.set()
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from media_grpc.domain.errors import Unavailable
+
 
 class Readable(Protocol):
     """What ``upload_stream`` reads: ``read(n)`` returns ``n`` bytes, fewer only at the end."""
@@ -21,8 +23,19 @@ class BlobNotFound(Exception):
     """No object (or multipart upload) at that key."""
 
 
-class BlobStorageUnavailable(Exception):
-    """Storage did not answer or answered with a server error."""
+class BlobStorageUnavailable(Unavailable):
+    """Storage did not answer or answered with a server error.
+
+    A domain ``Unavailable``, so that callers (and api/errors.py) need not know the adapter:
+    the client reads a fixed message, logs and reports read ``detail`` (the driver's words).
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("object storage is unavailable; retry")
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"object storage is unavailable: {self.detail}"
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,14 @@ def build_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def scratch_database(server_url: str, prefix: str = "media_scratch") -> Iterator[str]:
+def scratch_database(
+    server_url: str, prefix: str = "media_scratch", *, template: str | None = None
+) -> Iterator[str]:
     """A new PostgreSQL database on ``server_url``, migrated to head, dropped afterwards.
 
-    Yields its URL. For tests and benchmarks that need a database of their own.
+    Yields its URL. For tests and benchmarks that need a database of their own. With
+    ``template`` (the name of a migrated database nobody is connected to) it is a copy of that
+    one, which is much faster than migrating.
     """
     from media_grpc.adapters.migrations import upgrade_to_head
 
@@ -51,11 +55,13 @@ def scratch_database(server_url: str, prefix: str = "media_scratch") -> Iterator
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        copy = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     url = admin_url.set(database=name).render_as_string(hide_password=False)
-    engine = build_engine(url)
-    upgrade_to_head(engine)
-    engine.dispose()
+    if template is None:
+        engine = build_engine(url)
+        upgrade_to_head(engine)
+        engine.dispose()
     try:
         yield url
     finally:

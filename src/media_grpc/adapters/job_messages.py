@@ -1,11 +1,17 @@
-"""Processing jobs on the wire: media.v1.ProcessingJob bodies and transport headers."""
+"""The job codec: processing jobs as media.v1.ProcessingJob, the only field list of a job.
+
+On the wire (RabbitMQ bodies) it is the binary protobuf; in the outbox's JSON column it is the
+same message in protobuf's JSON mapping (field names as in the .proto). Besides api/ (and the
+client library), this is the only module that imports generated code.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC
+from typing import Any
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import json_format, timestamp_pb2
 from media.v1 import media_pb2
 
 from media_grpc.domain.jobs import ProcessingJob
@@ -28,23 +34,46 @@ class MalformedJob(ValueError):
     """A message body that is not a media.v1.ProcessingJob this service can run."""
 
 
-def encode_job(job: ProcessingJob) -> bytes:
+#: Fields the domain job and the message hold alike; kind, purpose and created_at convert.
+_PLAIN_FIELDS = (
+    "job_id",
+    "media_id",
+    "owner_id",
+    "storage_key",
+    "etag",
+    "version_id",
+    "mime_type",
+    "size_bytes",
+)
+
+
+def _to_message(job: ProcessingJob) -> media_pb2.ProcessingJob:
     created = timestamp_pb2.Timestamp()
     created.FromDatetime(job.created_at)
-    message = media_pb2.ProcessingJob(
-        job_id=job.job_id,
+    return media_pb2.ProcessingJob(
         kind=_KIND_TO_PB[job.kind],
-        media_id=job.media_id,
-        owner_id=job.owner_id,
         purpose=_PURPOSE_TO_PB[job.purpose],
-        storage_key=job.storage_key,
-        etag=job.etag,
-        version_id=job.version_id,
-        mime_type=job.mime_type,
-        size_bytes=job.size_bytes,
         created_at=created,
+        **{name: getattr(job, name) for name in _PLAIN_FIELDS},
     )
-    return bytes(message.SerializeToString())
+
+
+def _from_message(message: media_pb2.ProcessingJob) -> ProcessingJob:
+    if message.kind not in _KIND_FROM_PB or message.purpose not in _PURPOSE_FROM_PB:
+        raise MalformedJob(f"job {message.job_id!r} has no known kind or purpose")
+    if not message.job_id or not message.media_id:
+        raise MalformedJob("job without job_id or media_id")
+    return ProcessingJob(
+        kind=_KIND_FROM_PB[message.kind],
+        purpose=_PURPOSE_FROM_PB[message.purpose],
+        created_at=message.created_at.ToDatetime(tzinfo=UTC),
+        **{name: getattr(message, name) for name in _PLAIN_FIELDS},
+    )
+
+
+def encode_job(job: ProcessingJob) -> bytes:
+    """The message body on the wire."""
+    return bytes(_to_message(job).SerializeToString())
 
 
 def decode_job(body: bytes) -> ProcessingJob:
@@ -53,23 +82,36 @@ def decode_job(body: bytes) -> ProcessingJob:
         message.ParseFromString(body)
     except Exception as e:  # noqa: BLE001 - protobuf raises DecodeError or RuntimeError
         raise MalformedJob(f"not a media.v1.ProcessingJob: {e}") from None
-    if message.kind not in _KIND_FROM_PB or message.purpose not in _PURPOSE_FROM_PB:
-        raise MalformedJob(f"job {message.job_id!r} has no known kind or purpose")
-    if not message.job_id or not message.media_id:
-        raise MalformedJob("job without job_id or media_id")
-    return ProcessingJob(
-        job_id=message.job_id,
-        kind=_KIND_FROM_PB[message.kind],
-        media_id=message.media_id,
-        owner_id=message.owner_id,
-        purpose=_PURPOSE_FROM_PB[message.purpose],
-        storage_key=message.storage_key,
-        etag=message.etag,
-        version_id=message.version_id,
-        mime_type=message.mime_type,
-        size_bytes=message.size_bytes,
-        created_at=message.created_at.ToDatetime(tzinfo=UTC),
+    return _from_message(message)
+
+
+def job_to_payload(job: ProcessingJob) -> dict[str, Any]:
+    """The outbox row's JSON payload: the same message in protobuf's JSON mapping."""
+    return dict(
+        json_format.MessageToDict(
+            _to_message(job),
+            preserving_proto_field_name=True,
+            always_print_fields_with_no_presence=True,
+        )
     )
+
+
+#: Enum values as outbox rows written before the codec was shared spelled them ("IMAGE").
+_LEGACY_PREFIXES = {"kind": "JOB_KIND_", "purpose": "PURPOSE_"}
+
+
+def job_from_payload(payload: dict[str, Any]) -> ProcessingJob:
+    fields = dict(payload)
+    for name, prefix in _LEGACY_PREFIXES.items():
+        value = fields.get(name)
+        if isinstance(value, str) and not value.startswith(prefix):
+            fields[name] = prefix + value
+    message = media_pb2.ProcessingJob()
+    try:
+        json_format.ParseDict(fields, message)
+    except json_format.ParseError as e:
+        raise MalformedJob(f"not a media.v1.ProcessingJob: {e}") from None
+    return _from_message(message)
 
 
 def new_traceparent() -> str:

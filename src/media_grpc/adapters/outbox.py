@@ -4,46 +4,13 @@ from __future__ import annotations
 
 import abc
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from media_grpc.adapters.job_messages import job_to_payload
 from media_grpc.adapters.orm import OutboxRow
 from media_grpc.domain.jobs import ProcessingJob
-from media_grpc.domain.model import JobKind, Purpose
-
-
-def job_to_payload(job: ProcessingJob) -> dict[str, Any]:
-    return {
-        "job_id": job.job_id,
-        "kind": job.kind.value,
-        "media_id": job.media_id,
-        "owner_id": job.owner_id,
-        "purpose": job.purpose.value,
-        "storage_key": job.storage_key,
-        "etag": job.etag,
-        "version_id": job.version_id,
-        "mime_type": job.mime_type,
-        "size_bytes": job.size_bytes,
-        "created_at": job.created_at.isoformat(),
-    }
-
-
-def job_from_payload(payload: dict[str, Any]) -> ProcessingJob:
-    return ProcessingJob(
-        job_id=str(payload["job_id"]),
-        kind=JobKind(payload["kind"]),
-        media_id=str(payload["media_id"]),
-        owner_id=str(payload["owner_id"]),
-        purpose=Purpose(payload["purpose"]),
-        storage_key=str(payload["storage_key"]),
-        etag=str(payload["etag"]),
-        version_id=str(payload["version_id"]),
-        mime_type=str(payload["mime_type"]),
-        size_bytes=int(payload["size_bytes"]),
-        created_at=datetime.fromisoformat(str(payload["created_at"])),
-    )
 
 
 class AbstractOutbox(abc.ABC):

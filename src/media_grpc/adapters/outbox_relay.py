@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import tenacity
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from media_grpc.adapters.job_messages import job_from_payload
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.orm import OutboxRow
-from media_grpc.adapters.outbox import job_from_payload
 from media_grpc.adapters.outbox_signal import OutboxSignal
+from media_grpc.domain.jobs import ProcessingJob
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ class OutboxRelay:
         poll_interval: seconds to sleep when nothing is pending.
         max_backoff: longest sleep, in seconds, between attempts while publishing fails.
         signal: wakes the relay early when this process commits outbox rows.
+        after_publish: hooks called with each job the publisher took (metrics). Cross-cutting
+            behaviour hooks here instead of wrapping the publisher, so that no wrapper can
+            forget to forward one of the port's methods.
     """
 
     def __init__(
@@ -52,6 +56,7 @@ class OutboxRelay:
         poll_interval: float = 0.5,
         max_backoff: float = 30.0,
         signal: OutboxSignal | None = None,
+        after_publish: Sequence[Callable[[ProcessingJob], None]] = (),
     ) -> None:
         self.session_factory = session_factory
         self.publisher = publisher
@@ -61,6 +66,7 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.stopping = threading.Event()
         self.signal = signal or OutboxSignal()
+        self.after_publish = tuple(after_publish)
         self._thread: threading.Thread | None = None
 
     def relay_once(self) -> int:
@@ -80,7 +86,10 @@ class OutboxRelay:
             try:
                 for row in rows:
                     row.attempts += 1
-                    self.publisher.publish(job_from_payload(row.payload))
+                    job = job_from_payload(row.payload)
+                    self.publisher.publish(job)
+                    for hook in self.after_publish:
+                        hook(job)
                     row.published_at = self.now()
                     row.last_error = None
                     published += 1

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from media_grpc.adapters.jwt_tokens import TokenVerifier
+from media_grpc.api.errors import to_status
 from media_grpc.api.wrapping import AroundInterceptor
 from media_grpc.domain.errors import Unauthenticated
 from media_grpc.domain.principal import Principal
@@ -41,7 +42,7 @@ class AuthInterceptor(AroundInterceptor):
         try:
             principal = self._authenticate(context)
         except Unauthenticated as e:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, e.message)
+            context.abort_with_status(to_status(e))  # the mapping of api/errors.py
         token = _current.set(principal)
         bind(subject=principal.subject)
         try:

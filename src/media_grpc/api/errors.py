@@ -13,7 +13,6 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from media_grpc.adapters.blob_storage import BlobStorageUnavailable
 from media_grpc.api.wrapping import AroundInterceptor
 from media_grpc.domain import errors
 
@@ -85,10 +84,9 @@ class ErrorInterceptor(AroundInterceptor):
         try:
             yield
         except errors.MediaError as e:
+            if isinstance(e, errors.Unavailable):
+                log.warning("unavailable in %s: %s", method, e)
             context.abort_with_status(to_status(e))
-        except BlobStorageUnavailable as e:
-            log.warning("storage unavailable in %s: %s", method, e)
-            context.abort(grpc.StatusCode.UNAVAILABLE, "object storage is unavailable; retry")
         except Exception:
             if getattr(context, "code", lambda: None)() not in (None, grpc.StatusCode.OK):
                 raise  # already aborted with a status of its own

@@ -22,10 +22,6 @@ from media_grpc.service.watching import MediaWatching
 Context = grpc.ServicerContext
 
 
-def _not_yet(what: str) -> FailedPrecondition:
-    return FailedPrecondition(f"{what} is not available in this version of media-grpc")
-
-
 class MediaServicer(media_pb2_grpc.MediaServiceServicer):
     def __init__(
         self,

@@ -105,11 +105,6 @@ class Settings(BaseSettings):
     def resolved_s3_endpoint_url(self) -> str:
         return self.s3_endpoint_url or f"http://127.0.0.1:{self.embedded_s3_port}"
 
-    @property
-    def resolved_cdn_base_url(self) -> str:
-        base = self.cdn_base_url or f"{self.resolved_s3_endpoint_url}/{self.s3_bucket}"
-        return base.rstrip("/")
-
     def check_runnable(self) -> None:
         """Refuse configurations that must not serve: raises SettingsError."""
         self.check_listen(self.grpc_listen)

@@ -34,5 +34,3 @@ class PipelineSettings(BaseModel):
     #: Longest life of one WatchMedia stream, in seconds; the client re-watches after it.
     #: Each open stream holds a server thread, so streams must not live forever.
     watch_max_seconds: float = 300.0
-    #: Seconds every job sleeps before its stage runs. Tests only: to stop a worker mid-job.
-    test_stage_delay_seconds: float = 0.0

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import partial
 
 from media_grpc.adapters.blob_storage import BlobStorageUnavailable
 from media_grpc.config.lifecycle import LifecycleSettings
-from media_grpc.domain import lifecycle
-from media_grpc.domain.jobs import ProcessingJob
-from media_grpc.domain.model import Failure, FailureReason, Media, Status
+from media_grpc.domain.model import FailureReason, Media
 from media_grpc.observability import metrics
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import delete_objects, object_keys
+from media_grpc.service.sweeps import STUCK, SWEEPS, Sweep, outbox_before
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +92,8 @@ class CleanupService:
         if dry_run:
             self._count(report, now)
         else:
-            self._drain(report, lambda: self._expire_batch(report, now))
-            # Failed records past retention go first: purging deletes their objects too.
-            self._drain(report, lambda: self._purge_failed_batch(report, now))
-            self._drain(report, lambda: self._late_put_batch(report, now))
-            self._drain(report, lambda: self._completed_upload_batch(report, now))
-            self._drain(report, lambda: self._stuck_batch(report, self._stuck_before(now), now))
-            self._drain(report, lambda: self._unattached_batch(report, now))
-            self._drain(report, lambda: self._purge_batch(report, now))
+            for sweep in SWEEPS:
+                self._drain(report, partial(self._batch, sweep, report, now))
             self._drain(report, lambda: self._outbox_batch(report, now))
             _count_in_metrics(report)
         log.info("cleanup finished", extra={"cleanup": vars(report)})
@@ -110,8 +104,14 @@ class CleanupService:
         ``changed_before``; how many. The embedded default calls it at start-up with the
         current time: the in-process queue lost every job it held when the process stopped."""
         report = CleanupReport()
-        self._drain(report, lambda: self._stuck_batch(report, changed_before, self.ctx.now()))
-        metrics.CLEANUP_ACTIONS.labels("stuck_requeued").inc(report.stuck_requeued)
+        since = replace(
+            STUCK,
+            find=lambda _s, uow, _now, limit, claim: uow.media.find_stuck(
+                changed_before, limit, claim=claim
+            ),
+        )
+        self._drain(report, partial(self._batch, since, report, self.ctx.now()))
+        metrics.CLEANUP_ACTIONS.labels(STUCK.metric).inc(report.stuck_requeued)
         return report.stuck_requeued
 
     def _drain(self, report: CleanupReport, batch: Callable[[], int]) -> None:
@@ -122,149 +122,54 @@ class CleanupService:
             if claimed < self.settings.batch_size or len(report.errors) > errors_before:
                 return
 
+    def _batch(self, sweep: Sweep, report: CleanupReport, now: datetime) -> int:
+        """Claim one batch of ``sweep``'s media, act on each, commit; how many were claimed."""
+        with self.ctx.uow() as uow:
+            batch = sweep.find(self.settings, uow, now, self.settings.batch_size, True)
+            handled = 0
+            for media in batch:
+                if sweep.deletes_objects and not self._delete_objects(
+                    report, media, upload_key_only=sweep.upload_key_only
+                ):
+                    continue
+                report.multipart_aborted += sweep.aborts_multipart and media.multipart is not None
+                sweep.act(self.ctx, uow, media, now)
+                handled += 1
+            uow.commit()
+        setattr(report, sweep.counter, getattr(report, sweep.counter) + handled)
+        if handled and not sweep.deletes_objects:
+            log.info("%s: %d media", sweep.counter, handled)
+        return len(batch)
+
     def _count(self, report: CleanupReport, now: datetime) -> None:
         with self.ctx.uow() as uow:
-            expired = uow.media.find_expired_pending(now, DRY_RUN_LIMIT)
-            report.expired_sessions = len(expired)
-            report.multipart_aborted = sum(1 for m in expired if m.multipart)
-            report.unattached_deleted = len(
-                uow.media.find_unattached_ready(self._ready_before(now), DRY_RUN_LIMIT)
-            )
-            report.records_purged = len(
-                uow.media.find_deleted(self._deleted_before(now), DRY_RUN_LIMIT)
-            )
-            report.late_puts_swept = len(uow.media.find_failed_sessions(now, DRY_RUN_LIMIT))
-            report.completed_uploads_swept = len(uow.media.find_unswept_uploads(now, DRY_RUN_LIMIT))
-            report.stuck_requeued = len(
-                uow.media.find_stuck(self._stuck_before(now), DRY_RUN_LIMIT)
-            )
-            report.failed_purged = len(
-                uow.media.find_failed_uploads(self._deleted_before(now), now, DRY_RUN_LIMIT)
-            )
+            for sweep in SWEEPS:
+                found = sweep.find(self.settings, uow, now, DRY_RUN_LIMIT, False)
+                setattr(report, sweep.counter, len(found))
+                if sweep.aborts_multipart:
+                    report.multipart_aborted += sum(1 for m in found if m.multipart)
             report.outbox_rows_deleted = len(
-                uow.outbox.find_published(self._outbox_before(now), DRY_RUN_LIMIT)
+                uow.outbox.find_published(outbox_before(self.settings, now), DRY_RUN_LIMIT)
             )
-
-    def _expire_batch(self, report: CleanupReport, now: datetime) -> int:
-        with self.ctx.uow() as uow:
-            batch = uow.media.find_expired_pending(now, self.settings.batch_size, claim=True)
-            for media in batch:
-                if not self._delete_objects(report, media):
-                    continue
-                report.multipart_aborted += media.multipart is not None
-                message = "the upload session expired before the upload was completed"
-                lifecycle.mark_failed(media, Failure(FailureReason.EXPIRED, message), now)
-                uow.media.save(media)
-                report.expired_sessions += 1
-            uow.commit()
-        return len(batch)
-
-    def _unattached_batch(self, report: CleanupReport, now: datetime) -> int:
-        with self.ctx.uow() as uow:
-            batch = uow.media.find_unattached_ready(
-                self._ready_before(now), self.settings.batch_size, claim=True
-            )
-            for media in batch:
-                if not self._delete_objects(report, media):
-                    continue
-                lifecycle.move(media, Status.DELETED, now)
-                media.deleted_at = now
-                uow.media.save(media)
-                report.unattached_deleted += 1
-            uow.commit()
-        return len(batch)
-
-    def _purge_batch(self, report: CleanupReport, now: datetime) -> int:
-        with self.ctx.uow() as uow:
-            batch = uow.media.find_deleted(
-                self._deleted_before(now), self.settings.batch_size, claim=True
-            )
-            for media in batch:
-                if not self._delete_objects(report, media):
-                    continue
-                uow.media.purge(media.id)
-                report.records_purged += 1
-            uow.commit()
-        return len(batch)
-
-    def _late_put_batch(self, report: CleanupReport, now: datetime) -> int:
-        """A verdict (or an abort) came before the session's URLs expired; a PUT after it may
-        have written the key. Delete it again once no URL can write it; ``updated_at`` moves
-        past ``expires_at``, so the media is not found again."""
-        with self.ctx.uow() as uow:
-            batch = uow.media.find_failed_sessions(now, self.settings.batch_size, claim=True)
-            for media in batch:
-                if not self._delete_objects(report, media):
-                    continue
-                report.multipart_aborted += media.multipart is not None
-                media.updated_at = now
-                uow.media.save(media)
-                report.late_puts_swept += 1
-            uow.commit()
-        return len(batch)
-
-    def _completed_upload_batch(self, report: CleanupReport, now: datetime) -> int:
-        """The job froze the original and deleted the upload key, but the session's URL stayed
-        valid until ``expires_at``: a PUT in between wrote the key again. Once no URL can
-        write it, delete it for good (only the upload key: the frozen original, variants and
-        record stay as they are) and mark the media swept."""
-        with self.ctx.uow() as uow:
-            batch = uow.media.find_unswept_uploads(now, self.settings.batch_size, claim=True)
-            for media in batch:
-                try:
-                    self.ctx.storage.delete([media.storage_key])
-                except BlobStorageUnavailable as e:
-                    report.errors.append(f"{media.id}: {e}")
-                    continue
-                media.upload_swept_at = now
-                uow.media.save(media)
-                report.objects_deleted += 1
-                report.completed_uploads_swept += 1
-            uow.commit()
-        return len(batch)
-
-    def _stuck_batch(self, report: CleanupReport, changed_before: datetime, now: datetime) -> int:
-        """Back to UPLOADED with a new outbox job, in one transaction. A job still alive
-        somewhere finds the media UPLOADED (or READY) and is skipped or does no harm."""
-        with self.ctx.uow() as uow:
-            batch = uow.media.find_stuck(changed_before, self.settings.batch_size, claim=True)
-            for media in batch:
-                if media.status is not Status.UPLOADED:
-                    lifecycle.move(media, Status.UPLOADED, now)
-                media.updated_at = now
-                uow.media.save(media)
-                uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), media, now))
-                report.stuck_requeued += 1
-            uow.commit()
-        if batch:
-            log.info("queued %d stuck media again", len(batch))
-        return len(batch)
-
-    def _purge_failed_batch(self, report: CleanupReport, now: datetime) -> int:
-        with self.ctx.uow() as uow:
-            batch = uow.media.find_failed_uploads(
-                self._deleted_before(now), now, self.settings.batch_size, claim=True
-            )
-            for media in batch:
-                if not self._delete_objects(report, media):
-                    continue
-                uow.media.purge(media.id)
-                report.failed_purged += 1
-            uow.commit()
-        return len(batch)
 
     def _outbox_batch(self, report: CleanupReport, now: datetime) -> int:
         with self.ctx.uow() as uow:
             job_ids = uow.outbox.find_published(
-                self._outbox_before(now), self.settings.batch_size, claim=True
+                outbox_before(self.settings, now), self.settings.batch_size, claim=True
             )
             uow.outbox.delete(job_ids)
             uow.commit()
         report.outbox_rows_deleted += len(job_ids)
         return len(job_ids)
 
-    def _delete_objects(self, report: CleanupReport, media: Media) -> bool:
+    def _delete_objects(
+        self, report: CleanupReport, media: Media, *, upload_key_only: bool = False
+    ) -> bool:
         try:
+            if upload_key_only:
+                self.ctx.storage.delete([media.storage_key])
+                report.objects_deleted += 1
+                return True
             found = delete_objects(self.ctx.storage, media)
         except BlobStorageUnavailable as e:
             report.errors.append(f"{media.id}: {e}")
@@ -272,26 +177,9 @@ class CleanupService:
         report.objects_deleted += len(object_keys(media)) + found
         return True
 
-    def _ready_before(self, now: datetime) -> datetime:
-        return now - timedelta(hours=self.settings.unattached_ttl_hours)
-
-    def _deleted_before(self, now: datetime) -> datetime:
-        return now - timedelta(hours=self.settings.deleted_retention_hours)
-
-    def _stuck_before(self, now: datetime) -> datetime:
-        return now - timedelta(minutes=self.settings.stuck_after_minutes)
-
-    def _outbox_before(self, now: datetime) -> datetime:
-        return now - timedelta(hours=self.settings.outbox_retention_hours)
-
 
 def _count_in_metrics(report: CleanupReport) -> None:
-    metrics.CLEANUP_ACTIONS.labels("expired_session").inc(report.expired_sessions)
-    metrics.CLEANUP_ACTIONS.labels("unattached_deleted").inc(report.unattached_deleted)
-    metrics.CLEANUP_ACTIONS.labels("record_purged").inc(report.records_purged)
-    metrics.CLEANUP_ACTIONS.labels("late_put_swept").inc(report.late_puts_swept)
-    metrics.CLEANUP_ACTIONS.labels("completed_upload_swept").inc(report.completed_uploads_swept)
-    metrics.CLEANUP_ACTIONS.labels("stuck_requeued").inc(report.stuck_requeued)
-    metrics.CLEANUP_ACTIONS.labels("failed_purged").inc(report.failed_purged)
+    for sweep in SWEEPS:
+        metrics.CLEANUP_ACTIONS.labels(sweep.metric).inc(getattr(report, sweep.counter))
     metrics.CLEANUP_ACTIONS.labels("outbox_purged").inc(report.outbox_rows_deleted)
     metrics.UPLOADS_FAILED.labels(FailureReason.EXPIRED.value).inc(report.expired_sessions)

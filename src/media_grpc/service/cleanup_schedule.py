@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from media_grpc.adapters.blob_storage import BlobStorageUnavailable
 from media_grpc.domain.errors import Unavailable
 from media_grpc.service.cleanup import CleanupService
 
@@ -30,6 +29,11 @@ class ScheduledCleanup:
             self._thread.start()
         return self
 
+    @property
+    def started(self) -> bool:
+        """Whether the thread was started (never, with ``interval`` 0)."""
+        return self._thread.ident is not None
+
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
         if self._thread.is_alive():
@@ -39,7 +43,7 @@ class ScheduledCleanup:
         while not self._stopping.wait(self.interval):
             try:
                 self.service.run()
-            except (Unavailable, BlobStorageUnavailable) as e:
+            except Unavailable as e:  # the database or the storage (BlobStorageUnavailable)
                 log.warning("scheduled cleanup failed, trying again later: %s", e)
             except Exception:
                 log.exception("scheduled cleanup failed")

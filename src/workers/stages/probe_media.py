@@ -7,7 +7,6 @@ the first frame to learn the rotation (display matrix) and prove the stream deco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,57 +19,8 @@ from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason
 from workers.failure_text import describe
 from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
+from workers.video.probe import VideoProbe as VideoProbe  # re-exported for the stages
 from workers.video.safe_open import open_input
-
-
-@dataclass(frozen=True)
-class VideoProbe:
-    """What the header and the first frame tell about a video."""
-
-    container: str
-    video_codec: str
-    audio_codec: str | None
-    pix_fmt: str
-    coded_width: int
-    coded_height: int
-    #: Counter-clockwise rotation of the display matrix, in degrees: 0, 90, 180 or -90.
-    rotation: int
-    duration_seconds: float
-    #: Seconds of the first video frame (the poster position is relative to it).
-    start_seconds: float
-    frame_rate: float
-    #: Overall bitrate in bits/s.
-    bitrate: int
-    stream_count: int
-
-    @property
-    def has_audio(self) -> bool:
-        return self.audio_codec is not None
-
-    @property
-    def width(self) -> int:
-        """Display width, after rotation."""
-        return self.coded_height if self.rotation in (90, -90) else self.coded_width
-
-    @property
-    def height(self) -> int:
-        """Display height, after rotation."""
-        return self.coded_width if self.rotation in (90, -90) else self.coded_height
-
-    @property
-    def duration_ms(self) -> int:
-        return round(self.duration_seconds * 1000)
-
-    def metadata(self) -> dict[str, str]:
-        return {
-            "container": self.container,
-            "video_codec": self.video_codec,
-            "audio_codec": self.audio_codec or "",
-            "frame_rate": f"{self.frame_rate:.3f}",
-            "bitrate": str(self.bitrate),
-            "has_audio": "true" if self.has_audio else "false",
-            "rotation": str(self.rotation),
-        }
 
 
 def _duration(container: InputContainer, video: VideoStream) -> float:

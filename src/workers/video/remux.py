@@ -16,9 +16,9 @@ import av
 from av.stream import Stream
 
 from media_grpc.config.video import VideoSettings
-from workers.stages.probe_media import VideoProbe
 from workers.video import hls
 from workers.video.ladder import PlannedRung
+from workers.video.probe import VideoProbe
 from workers.video.safe_open import open_input
 
 

@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import grpc
 import pika
 import pytest
 import requests
+from media.v1 import media_pb2_grpc
 from PIL import Image
 
 from media_grpc.adapters.outbox_relay import OutboxRelay
@@ -42,11 +44,15 @@ def broker_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def pipeline_settings(settings: Settings, broker_url: str, app: Application) -> Iterator[Settings]:
-    """The run's settings with the broker under a unique prefix, deleted after the test."""
+def pipeline_settings(
+    settings: Settings, broker_url: str, app: Application, own_database_url: str
+) -> Iterator[Settings]:
+    """The run's settings with a database of the test's own (so no other test's outbox rows
+    reach its relays) and the broker under a unique prefix, deleted after the test."""
     prefix = f"media-test-{uuid.uuid4().hex[:10]}"
     configured = settings.model_copy(
         update={
+            "database_url": own_database_url,
             "broker_url": broker_url,
             "broker_prefix": prefix,
             "pipeline": PipelineSettings(
@@ -99,6 +105,18 @@ def make_app(pipeline_settings: Settings) -> Iterator[Callable[..., Application]
 @pytest.fixture
 def pipeline_app(make_app: Callable[..., Application]) -> Application:
     return make_app()
+
+
+@pytest.fixture
+def stub(pipeline_app: Application) -> Iterator[media_pb2_grpc.MediaServiceStub]:
+    """A gRPC server of the test's own Application (its own database) and a stub of it."""
+    running = pipeline_app.serve("127.0.0.1:0")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=10)
+            yield media_pb2_grpc.MediaServiceStub(channel)
+    finally:
+        running.stop(1)
 
 
 @contextmanager

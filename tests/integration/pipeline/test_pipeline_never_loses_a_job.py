@@ -15,10 +15,9 @@ import pika.exceptions
 from sqlalchemy import select
 
 from media_grpc.adapters.database import build_session_factory
-from media_grpc.adapters.job_messages import decode_job
+from media_grpc.adapters.job_messages import decode_job, job_from_payload
 from media_grpc.adapters.job_publisher import JobPublisher
 from media_grpc.adapters.orm import OutboxRow
-from media_grpc.adapters.outbox import job_from_payload
 from media_grpc.adapters.outbox_relay import OutboxRelay
 from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
 from media_grpc.bootstrap import Application
@@ -62,6 +61,19 @@ def dead_letters(
             channel.basic_ack(method.delivery_tag)
     finally:
         connection.close()
+
+
+def wait_for_dead_letters(
+    app: Application, count: int, timeout: float = 10
+) -> list[tuple[ProcessingJob, dict[str, object]]]:
+    """Takes dead letters until ``count`` arrived (or fails after ``timeout`` seconds)."""
+    found = dead_letters(app)
+    deadline = time.monotonic() + timeout
+    while len(found) < count:
+        assert time.monotonic() < deadline, f"{len(found)} dead letters, not {count}"
+        time.sleep(0.05)
+        found += dead_letters(app)
+    return found
 
 
 def test_two_hundred_completions_while_the_broker_refuses_are_all_published_and_processed(
@@ -111,7 +123,10 @@ def test_relay_whose_broker_connection_drops_reconnects_and_loses_no_job(
             wait_for(pipeline_app, first, {Status.READY})
             proxy.stop()  # the broker goes away under an open connection
             later = [upload(pipeline_app, unique_user, png_bytes()) for _ in range(20)]
-            time.sleep(1)
+            deadline = time.monotonic() + 30
+            while not any(r.last_error for r in outbox_rows(pipeline_app, later)):
+                assert time.monotonic() < deadline, "the relay never tried the broker"
+                time.sleep(0.05)
             assert relay.pending() >= 20
             proxy.start()
             ready = [wait_for(pipeline_app, m, {Status.READY}, timeout=60) for m in later]
@@ -144,24 +159,28 @@ def test_job_failing_every_attempt_ends_in_the_dead_letter_queue_with_its_media_
         BrokenStage(worker)
         media_id = upload(pipeline_app, unique_user, png_bytes())
         failed = wait_for(pipeline_app, media_id, {Status.FAILED})
-        time.sleep(0.3)  # the dead letter is published right after the status is recorded
+        # The dead letter is published right after the status is recorded.
+        [(job, headers)] = wait_for_dead_letters(pipeline_app, 1)
     assert time.monotonic() - started >= sum(TEST_DELAYS)
     assert failed.failure is not None
     assert failed.failure.reason is FailureReason.PROCESSING_ERROR
     assert failed.failure.message.startswith("gave up after 3 attempts")
-    [(job, headers)] = dead_letters(pipeline_app)
+    assert dead_letters(pipeline_app) == []
     assert job.media_id == media_id
     assert headers["x-attempt"] == 3
     assert headers["x-failure-reason"] == "PROCESSING_ERROR"
 
 
 class Observed:
-    """Wraps a worker's handler: records each stage run (start, end) and each outcome."""
+    """Wraps a worker's handler: records each stage run (start, end) and each outcome. A stage
+    run holds on until some delivery was turned away BUSY (or 20 s pass), so that the second
+    delivery surely arrives while the first runs."""
 
     def __init__(self) -> None:
         self.runs: list[tuple[float, float]] = []
         self.outcomes: list[Handled] = []
         self.lock = threading.Lock()
+        self.turned_away = threading.Event()
 
     def watch(self, handler: JobHandler) -> None:
         stage, handle = handler.stages[JobKind.IMAGE], handler.handle
@@ -169,6 +188,7 @@ class Observed:
         def timed_stage(job: StageJob, source: Path, work_dir: Path) -> StageResult:
             start = time.monotonic()
             try:
+                self.turned_away.wait(20)
                 return stage(job, source, work_dir)
             finally:
                 with self.lock:
@@ -178,6 +198,8 @@ class Observed:
             outcome = handle(job)
             with self.lock:
                 self.outcomes.append(outcome)
+            if outcome is Handled.BUSY:
+                self.turned_away.set()
             return outcome
 
         handler.stages = {**handler.stages, JobKind.IMAGE: timed_stage}
@@ -187,7 +209,7 @@ class Observed:
 def test_two_workers_never_process_the_same_job_at_once(
     make_app: Callable[..., Application], unique_user: str
 ) -> None:
-    apps = [make_app(test_stage_delay_seconds=1.5) for _ in range(2)]
+    apps = [make_app() for _ in range(2)]
     media_id = upload(apps[0], unique_user, png_bytes())
     [row] = outbox_rows(apps[0], [media_id])
     observed = Observed()

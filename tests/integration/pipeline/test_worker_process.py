@@ -6,15 +6,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pika
+
 from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
-from media_grpc.domain.model import Status
+from media_grpc.domain.model import JobKind, Status
+from media_grpc.pipeline_bootstrap import topology_for
+from tests import slow_stage_cli
 from tests.integration.pipeline.conftest import (
     assert_one_variant_set,
     png_bytes,
@@ -22,8 +25,6 @@ from tests.integration.pipeline.conftest import (
     upload,
     wait_for,
 )
-
-CLI = str(Path(sys.executable).parent / "media-grpc")
 
 
 def worker_env(
@@ -42,7 +43,7 @@ def worker_env(
         MEDIA_PIPELINE__RETRY_DELAYS_SECONDS=json.dumps(settings.pipeline.retry_delays_seconds),
         MEDIA_PIPELINE__PREFETCH="1",
         MEDIA_PIPELINE__WORKER_THREADS="1",
-        MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS=str(stage_delay),
+        TEST_STAGE_DELAY_SECONDS=str(stage_delay),
         MEDIA_PIPELINE__STOP_GRACE_SECONDS=str(stop_grace),
     )
     return env
@@ -58,7 +59,8 @@ def worker_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [CLI, "worker"],
+            slow_stage_cli.command("worker"),
+            cwd=slow_stage_cli.ROOT,
             env=worker_env(settings, stage_delay, url_query, stop_grace),
             stdout=log,
             stderr=log,
@@ -117,14 +119,32 @@ def test_worker_keeps_its_connection_through_a_job_longer_than_the_heartbeat_tim
     log_path = tmp_path / "w.log"
     with (
         running_relay(pipeline_app),
-        worker_process(pipeline_app.settings, log_path, stage_delay=5, url_query="?heartbeat=1"),
+        worker_process(
+            pipeline_app.settings, log_path, stage_delay=5, url_query="?heartbeat=1"
+        ) as worker,
     ):
         media_id = upload(pipeline_app, unique_user, png_bytes())
         wait_for(pipeline_app, media_id, {Status.READY})
-        time.sleep(0.5)
+        # Still consuming, with nothing back in the queue.
+        assert queue_state(pipeline_app, JobKind.IMAGE) == (1, 0)
+        assert worker.poll() is None
     log = log_path.read_text()
     assert log.count(f"running IMAGE stage for media {media_id}") == 1
-    assert "connection lost" not in log
+    # One connection for the whole run: the worker logs this each time it (re)connects.
+    assert log.count("worker consuming") == 1
+
+
+def queue_state(app: Application, kind: JobKind) -> tuple[int, int]:
+    """(consumers, messages ready) of ``kind``'s work queue."""
+    topology = topology_for(app.settings)
+    connection = pika.BlockingConnection(pika.URLParameters(str(app.settings.broker_url)))
+    try:
+        declared = connection.channel().queue_declare(
+            topology.queue(topology.work_key(kind)), passive=True
+        )
+    finally:
+        connection.close()
+    return declared.method.consumer_count, declared.method.message_count
 
 
 def test_worker_stopped_with_a_job_longer_than_its_grace_requeues_it_and_exits(

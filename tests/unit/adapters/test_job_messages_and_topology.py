@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from media.v1 import media_pb2
 
 from media_grpc.adapters.job_messages import (
     MalformedJob,
     attempt_of,
     decode_job,
     encode_job,
+    job_from_payload,
     job_headers,
+    job_to_payload,
 )
 from media_grpc.adapters.rabbitmq_topology import Topology, delay_label
 from media_grpc.domain.jobs import ProcessingJob
@@ -34,6 +39,43 @@ JOB = ProcessingJob(
 
 def test_job_survives_a_round_trip_through_its_protobuf_message() -> None:
     assert decode_job(encode_job(JOB)) == JOB
+
+
+def test_job_survives_a_round_trip_through_its_outbox_payload_as_json() -> None:
+    payload = job_to_payload(JOB)
+    assert json.loads(json.dumps(payload)) == payload
+    assert job_from_payload(payload) == JOB
+
+
+def test_outbox_payload_names_the_fields_of_the_wire_message() -> None:
+    payload = job_to_payload(JOB)
+    assert set(payload) == {f.name for f in media_pb2.ProcessingJob.DESCRIPTOR.fields}
+    assert (payload["kind"], payload["purpose"]) == ("JOB_KIND_VIDEO", "PURPOSE_POST_VIDEO")
+    assert job_to_payload(replace(JOB, version_id=""))["version_id"] == ""
+
+
+def test_outbox_rows_written_before_the_shared_codec_still_read() -> None:
+    legacy = {
+        "job_id": "j-1",
+        "kind": "VIDEO",
+        "media_id": "m-1",
+        "owner_id": "alice",
+        "purpose": "POST_VIDEO",
+        "storage_key": "posts/alice/x.mp4",
+        "etag": '"abc"',
+        "version_id": "v1",
+        "mime_type": "video/mp4",
+        "size_bytes": 123,
+        "created_at": "2026-01-02T03:04:05.678000+00:00",
+    }
+    assert job_from_payload(legacy) == JOB
+
+
+def test_payload_that_is_not_a_job_is_malformed() -> None:
+    with pytest.raises(MalformedJob):
+        job_from_payload({"job_id": "j", "kind": "SOUND"})
+    with pytest.raises(MalformedJob):
+        job_from_payload({"kind": "IMAGE", "purpose": "POST_IMAGE"})
 
 
 def test_body_that_is_not_a_job_is_malformed() -> None:

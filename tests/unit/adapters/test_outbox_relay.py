@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from media_grpc.adapters.database import build_engine, build_session_factory
+from media_grpc.adapters.job_publisher import PublishFailed
 from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.orm import OutboxRow
 from media_grpc.adapters.outbox import SqlAlchemyOutbox
@@ -151,13 +152,46 @@ def test_a_commit_with_outbox_rows_wakes_the_relay_before_its_next_poll(
     relay = OutboxRelay(sessions, publisher, lambda: NOW, poll_interval=30.0, signal=signal)
     relay.start()
     try:
-        time.sleep(0.2)  # the relay found nothing and sleeps for up to 30 s
+        wait_until(lambda: publisher.idled > 0)  # it found nothing and waits for up to 30 s
         with SqlAlchemyUnitOfWork(sessions, signal) as uow:
             uow.outbox.add(job(1))
             uow.commit()
-        deadline = time.monotonic() + 5
-        while not publisher.jobs and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: bool(publisher.jobs))
     finally:
         relay.stop()
     assert [j.job_id for j in publisher.jobs] == ["job-001"]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.01)
+
+
+def test_running_relay_starts_its_publisher_before_any_job_and_closes_it_on_stop(
+    sessions: sessionmaker[Session],
+) -> None:
+    publisher = RecordingPublisher()
+    relay = relay_for(sessions, publisher)
+    relay.start()
+    try:
+        wait_until(lambda: publisher.idled > 0)
+        assert (publisher.started, publisher.jobs, publisher.closed) == (1, [], False)
+    finally:
+        relay.stop()
+    assert publisher.closed
+
+
+def test_after_publish_hooks_see_each_job_the_publisher_took_and_none_it_refused(
+    sessions: sessionmaker[Session],
+) -> None:
+    jobs = add_jobs(sessions, 3)
+    publisher = RecordingPublisher()
+    publisher.fail_next = 1
+    seen: list[ProcessingJob] = []
+    relay = OutboxRelay(sessions, publisher, lambda: NOW, after_publish=[seen.append])
+    with pytest.raises(PublishFailed):
+        relay.relay_once()
+    assert relay.relay_once() == 3
+    assert seen == jobs == publisher.jobs

@@ -13,11 +13,11 @@ from media_grpc.adapters.job_locks import InProcessJobLocks
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import JobKind
 from media_grpc.service.context import ServiceContext
+from tests import thumbnail_stage as make_thumbnail
 from tests.unit.pipeline.media_factory import NOW
 from workers.job_handler import JobHandler
 from workers.stage import StageJob, StageResult
 from workers.stage_registry import BoundStage
-from workers.stages import make_thumbnail
 
 
 class FlakyStage:

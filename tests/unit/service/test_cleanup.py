@@ -212,8 +212,12 @@ def test_scheduled_cleanup_runs_every_interval_until_stopped(
 def test_scheduled_cleanup_with_interval_zero_never_starts(
     fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
+    fake_db.media = {"old": make_media("old", Status.PENDING, age=timedelta(hours=1))}
     scheduled = ScheduledCleanup(cleanup(fake_db, memory_storage), interval=0).start()
+
+    assert not scheduled.started  # decided in start(): nothing runs, now or later
     scheduled.stop()
+    assert fake_db.media["old"].status is Status.PENDING
     assert fake_db.commits == 0
 
 

@@ -1,4 +1,4 @@
-"""A 150-pixel WebP thumbnail: the small real stage that proves the transport end to end."""
+"""A 150-pixel WebP thumbnail: the small real stage the transport's unit tests run (test-only)."""
 
 from __future__ import annotations
 

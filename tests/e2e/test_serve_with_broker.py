@@ -1,0 +1,65 @@
+"""`media-grpc serve` with a broker: its relay declares the queues at start-up, before any job."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pika
+import pika.exceptions
+
+from media_grpc.adapters.rabbitmq_topology import Topology
+from tests.e2e.conftest import free_port, start_serve, stop
+from tests.services import rabbitmq_url
+
+
+def missing_queues(url: str, queues: list[str]) -> list[str]:
+    missing = []
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        for queue in queues:
+            channel = connection.channel()
+            try:
+                channel.queue_declare(queue, passive=True)
+                channel.close()
+            except pika.exceptions.ChannelClosedByBroker:
+                missing.append(queue)
+    finally:
+        connection.close()
+    return missing
+
+
+def test_serve_with_a_broker_and_no_upload_declares_every_queue_at_start_up(
+    tmp_path: Path,
+) -> None:
+    prefix = f"media-e2e-{uuid.uuid4().hex[:10]}"
+    with rabbitmq_url() as url:
+        topology = Topology(prefix, (1.0,))
+        queues = [topology.queue(key) for key, _ in topology.declarations()]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+        env.update(
+            MEDIA_DATA_DIR=str(tmp_path / "data"),
+            MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
+            MEDIA_EMBEDDED_S3_PORT=str(free_port()),
+            MEDIA_METRICS_PORT=str(free_port()),
+            MEDIA_BROKER_URL=url,
+            MEDIA_BROKER_PREFIX=prefix,
+            MEDIA_PIPELINE__RETRY_DELAYS_SECONDS="[1.0]",
+        )
+        assert missing_queues(url, queues) == queues
+        served = start_serve(env)
+        try:
+            deadline = time.monotonic() + 30
+            while missing := missing_queues(url, queues):
+                assert served.process.poll() is None, "media-grpc serve exited"
+                assert time.monotonic() < deadline, f"not declared at start-up: {missing}"
+                time.sleep(0.1)
+        finally:
+            stop(served.process)
+            connection = pika.BlockingConnection(pika.URLParameters(url))
+            try:
+                topology.delete(connection.channel())
+            finally:
+                connection.close()

@@ -1,0 +1,169 @@
+"""One contract for the media repository: the in-memory one the unit tests use (tests/fakes.py)
+and the SQLAlchemy one on PostgreSQL and SQLite must answer alike, so that a unit test on the
+fake proves what it says about the real thing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from media_grpc.adapters.database import build_engine, build_session_factory
+from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.adapters.repository import MediaFilter
+from media_grpc.adapters.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from media_grpc.domain.model import Media, Purpose, Status
+from tests.fakes import FakeDatabase
+from tests.media_records import make_media
+
+T = datetime(2030, 1, 1, tzinfo=UTC)
+OWNER = "contract-owner"
+
+Uow = Callable[[], AbstractUnitOfWork]
+
+
+@pytest.fixture(params=["memory", "postgresql", "sqlite"])
+def uow(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Uow]:
+    if request.param == "memory":
+        yield FakeDatabase().uow
+        return
+    if request.param == "postgresql":
+        url = str(request.getfixturevalue("own_database_url"))
+    else:
+        url = f"sqlite:///{tmp_path / 'contract.db'}"
+    engine = build_engine(url)
+    upgrade_to_head(engine)
+    sessions = build_session_factory(engine)
+    yield lambda: SqlAlchemyUnitOfWork(sessions)
+    engine.dispose()
+
+
+def media(
+    status: Status,
+    *,
+    at: datetime = T,
+    owner: str = OWNER,
+    purpose: Purpose = Purpose.POST_IMAGE,
+    **fields: object,
+) -> Media:
+    made = make_media(owner, status=status, purpose=purpose)
+    return replace(
+        made, created_at=at, updated_at=at, expires_at=at + timedelta(minutes=15), **fields
+    )  # type: ignore[arg-type]
+
+
+def stored(uow: Uow, *items: Media) -> list[str]:
+    with uow() as u:
+        for m in items:
+            u.media.add(m)
+        u.commit()
+    return [m.id for m in items]
+
+
+def ids(found: list[Media]) -> list[str]:
+    return [m.id for m in found]
+
+
+def test_a_media_reads_back_as_it_was_added_and_saved(uow: Uow) -> None:
+    [media_id] = stored(uow, media(Status.READY, idempotency_key="k-1"))
+    with uow() as u:
+        got = u.media.get(media_id)
+        assert got is not None
+        assert (got.status, got.owner_id) == (Status.READY, OWNER)
+        assert sorted(v.name for v in got.variants) == ["medium", "thumb"]
+        got.post_id = "post-1"
+        got.variants = got.variants[:1]
+        u.media.save(got)
+        u.commit()
+    with uow() as u:
+        again = u.media.get(media_id)
+        by_key = u.media.find_by_idempotency_key(OWNER, "k-1")
+        assert u.media.get("no-such-id") is None
+        assert ids(u.media.get_many([media_id, "no-such-id", media_id])) == [media_id]
+    assert again is not None and by_key is not None
+    assert (again.post_id, len(again.variants), by_key.id) == ("post-1", 1, media_id)
+
+
+def test_uncommitted_changes_are_not_seen_by_the_next_unit_of_work(uow: Uow) -> None:
+    with uow() as u:
+        u.media.add(media(Status.READY))
+    with uow() as u:
+        assert u.media.find(MediaFilter(owner_id=OWNER)) == []
+
+
+def test_find_lists_newest_first_pages_by_cursor_and_hides_deleted(uow: Uow) -> None:
+    made = [media(Status.READY, at=T + timedelta(minutes=n)) for n in range(5)]
+    made.append(media(Status.DELETED, at=T + timedelta(minutes=9)))
+    made.append(media(Status.READY, at=T, owner="someone-else"))
+    stored(uow, *made)
+    with uow() as u:
+        first = u.media.find(MediaFilter(owner_id=OWNER, limit=2))
+        last = first[-1]
+        rest = u.media.find(MediaFilter(owner_id=OWNER, after=(last.created_at, last.id)))
+        deleted = u.media.find(MediaFilter(owner_id=OWNER, status=Status.DELETED))
+    assert ids(first) == [made[4].id, made[3].id]
+    assert ids(rest) == [made[2].id, made[1].id, made[0].id]
+    assert ids(deleted) == [made[5].id]
+
+
+def test_open_session_expiries_are_the_owners_pending_ones_still_open_soonest_first(
+    uow: Uow,
+) -> None:
+    stored(
+        uow,
+        media(Status.PENDING, at=T + timedelta(minutes=2)),
+        media(Status.PENDING, at=T),
+        media(Status.PENDING, at=T - timedelta(hours=1)),  # expired
+        media(Status.READY, at=T),
+        media(Status.PENDING, at=T, owner="someone-else"),
+    )
+    with uow() as u:
+        found = u.media.open_session_expiries(OWNER, T, limit=5)
+    assert [e.astimezone(UTC) for e in found] == [
+        T + timedelta(minutes=15),
+        T + timedelta(minutes=17),
+    ]
+
+
+def test_each_sweep_finds_exactly_its_media_oldest_first_within_the_limit(uow: Uow) -> None:
+    old, older = T - timedelta(days=2), T - timedelta(days=3)
+    expired = [media(Status.PENDING, at=older), media(Status.PENDING, at=old)]
+    unattached = media(Status.READY, at=old)
+    attached = media(Status.READY, at=old, post_id="post-9")
+    profile = media(Status.READY, at=old, purpose=Purpose.PROFILE_IMAGE)
+    deleted = media(Status.DELETED, at=old, deleted_at=old)
+    failed_late = replace(media(Status.FAILED, at=older), updated_at=older)
+    stuck = media(Status.PROCESSING, at=old)
+    fresh = [media(s, at=T) for s in (Status.PENDING, Status.READY, Status.UPLOADED)]
+    stored(uow, *expired, unattached, attached, profile, deleted, failed_late, stuck, *fresh)
+    cutoff = T - timedelta(days=1)
+    with uow() as u:
+        assert ids(u.media.find_expired_pending(T, 10)) == [m.id for m in expired]
+        assert ids(u.media.find_expired_pending(T, 1)) == [expired[0].id]
+        assert ids(u.media.find_unattached_ready(cutoff, 10)) == [unattached.id]
+        assert ids(u.media.find_deleted(cutoff, 10)) == [deleted.id]
+        assert ids(u.media.find_failed_sessions(T, 10)) == [failed_late.id]
+        assert ids(u.media.find_failed_uploads(cutoff, T, 10)) == [failed_late.id]
+        assert ids(u.media.find_stuck(cutoff, 10)) == [stuck.id]
+
+
+def test_find_by_post_is_in_display_order_without_deleted_media(uow: Uow) -> None:
+    second = media(Status.READY, post_id="post-1", post_position=2)
+    first = media(Status.READY, post_id="post-1", post_position=1)
+    gone = media(Status.DELETED, post_id="post-1", post_position=0)
+    stored(uow, second, first, gone, media(Status.READY, post_id="post-2"))
+    with uow() as u:
+        assert ids(u.media.find_by_post("post-1")) == [first.id, second.id]
+
+
+def test_purge_removes_the_record_and_an_absent_one_is_not_an_error(uow: Uow) -> None:
+    [media_id] = stored(uow, media(Status.DELETED))
+    with uow() as u:
+        u.media.purge(media_id)
+        u.media.purge("no-such-id")
+        u.commit()
+    with uow() as u:
+        assert u.media.get(media_id) is None
