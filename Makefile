@@ -71,10 +71,10 @@ buf-lint: $(NODE_BIN)/buf $(BUF_DEPS)/annotations.proto ## Lint the contract wit
 CONTRACT_BASELINE := contract/baseline.binpb
 
 buf-breaking: $(NODE_BIN)/buf $(BUF_DEPS)/annotations.proto ## Fail when protos/ breaks the released contract (contract/baseline.binpb)
-	$(NODE_BIN)/buf breaking --against $(CONTRACT_BASELINE)
+	$(NODE_BIN)/buf breaking protos --against $(CONTRACT_BASELINE)
 
 contract-baseline: $(NODE_BIN)/buf $(BUF_DEPS)/annotations.proto ## Make the contract in protos/ the released baseline that buf-breaking compares with
-	$(NODE_BIN)/buf build -o $(CONTRACT_BASELINE)
+	$(NODE_BIN)/buf build protos -o $(CONTRACT_BASELINE)
 
 lint: $(STAMP) buf-lint ## ruff (lint + format check), mypy and buf lint
 	$(BIN)/ruff check src tests bench scripts examples
