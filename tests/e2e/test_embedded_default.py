@@ -67,7 +67,12 @@ def test_embedded_default_takes_an_upload_with_curl_and_serves_it_back(
     assert done.media.status in (pb.STATUS_UPLOADED, pb.STATUS_PROCESSING, pb.STATUS_READY)
     assert ready.status == pb.STATUS_READY, ready.failure.message
     assert ready.variants
-    assert requests.get(ready.original_url, timeout=10).content == JPEG
+    # Only GetMedia hands the owner a (presigned) URL of the private original.
+    with grpc.insecure_channel(embedded_server.address) as channel:
+        got = media_pb2_grpc.MediaServiceStub(channel).GetMedia(
+            pb.GetMediaRequest(media_id=ready.id), metadata=metadata
+        )
+    assert requests.get(got.media.original_url, timeout=10).content == JPEG
 
 
 def test_serve_refuses_production_with_the_development_secret() -> None:
