@@ -10,6 +10,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from media_grpc.adapters.blob_storage import BlobStorage
+from media_grpc.adapters.change_listener import (
+    ChangeListener,
+    PollingChangeListener,
+    PostgresChangeListener,
+)
+from media_grpc.adapters.change_notify import install_status_notifications
 from media_grpc.adapters.database import build_engine, build_session_factory
 from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.adapters.migrations import upgrade_to_head
@@ -30,7 +36,7 @@ from media_grpc.service.posts import PostMedia
 from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
-from media_grpc.service.watching import MediaWatching
+from media_grpc.service.watching import ChangeFeed, MediaWatching
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,25 @@ class Application:
     outbox_signal: OutboxSignal = field(default_factory=OutboxSignal)
     local_s3: LocalS3 | None = None
     closers: list[Any] = field(default_factory=list)
+    change_feed: ChangeFeed | None = None
+
+    def change_listener(self) -> ChangeListener:
+        """LISTEN on PostgreSQL; one poll per interval on SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            return PostgresChangeListener(self.settings.resolved_database_url)
+        return PollingChangeListener(self.settings.pipeline.watch_poll_interval_seconds)
+
+    def watching(self) -> MediaWatching:
+        """Watches on this process's one change feed (built once, shared by every server)."""
+        if self.change_feed is None:
+            self.change_feed = ChangeFeed(self.ctx, self.change_listener())
+        return MediaWatching(
+            self.ctx,
+            max_seconds=self.settings.pipeline.watch_max_seconds,
+            feed=self.change_feed,
+            max_per_principal=self.settings.streams.watch_per_principal,
+            retry_after_seconds=self.settings.streams.retry_after_seconds,
+        )
 
     def servicer(self) -> MediaServicer:
         return MediaServicer(
@@ -59,11 +84,7 @@ class Application:
             self.messages,
             posts=PostMedia(self.ctx),
             deletion=MediaDeletion(self.ctx),
-            watching=MediaWatching(
-                self.ctx,
-                self.settings.pipeline.watch_poll_interval_seconds,
-                self.settings.pipeline.watch_max_seconds,
-            ),
+            watching=self.watching(),
             retries=ProcessingRetries(self.ctx),
         )
 
@@ -74,6 +95,8 @@ class Application:
             address or self.settings.grpc_listen,
             credentials=server_credentials(self.settings.tls),
             max_workers=self.settings.grpc_max_workers,
+            streams=self.settings.streams,
+            reflection_enabled=self.settings.serves_reflection,
         )
 
     def cleanup(self) -> CleanupService:
@@ -132,6 +155,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         upgrade_to_head(engine)
     storage = S3BlobStorage(client, settings.s3_bucket)
     session_factory = build_session_factory(engine)
+    install_status_notifications(session_factory)
     outbox_signal = OutboxSignal()
     ctx = ServiceContext(
         uow=lambda: SqlAlchemyUnitOfWork(session_factory, outbox_signal), storage=storage

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 
 from media_grpc.adapters.jwt_tokens import TokenVerifier
-from media_grpc.api.wrapping import AroundInterceptor
+from media_grpc.api.wrapping import Abort, AroundInterceptor
 from media_grpc.domain.errors import Unauthenticated
 from media_grpc.domain.principal import Principal
 from media_grpc.observability.logs import bind
@@ -37,11 +37,11 @@ class AuthInterceptor(AroundInterceptor):
         self.verifier = verifier
 
     @contextmanager
-    def around(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
+    def around(self, method: str, request: Any, context: Any) -> Iterator[None]:
         try:
             principal = self._authenticate(context)
         except Unauthenticated as e:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, e.message)
+            raise Abort(grpc.StatusCode.UNAUTHENTICATED, e.message) from None
         token = _current.set(principal)
         bind(subject=principal.subject)
         try:
@@ -49,7 +49,7 @@ class AuthInterceptor(AroundInterceptor):
         finally:
             _current.reset(token)
 
-    def _authenticate(self, context: grpc.ServicerContext) -> Principal:
+    def _authenticate(self, context: Any) -> Principal:
         values = [v for k, v in context.invocation_metadata() if k == "authorization"]
         if not values:
             raise Unauthenticated("missing `authorization: Bearer <token>` metadata")
