@@ -106,6 +106,8 @@ class Application:
     def close(self) -> None:
         for closer in reversed(self.closers):
             closer()
+        if self.change_feed is not None:
+            self.change_feed.close()
         self.engine.dispose()
         if self.local_s3 is not None:
             self.local_s3.stop()

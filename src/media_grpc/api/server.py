@@ -1,6 +1,6 @@
 """Building the gRPC server: MediaService, health, reflection, interceptors, on grpc.aio.
 
-The server runs on an asyncio event loop in a thread of its own (``grpc-aio``). Streams
+The server runs on the process's asyncio event loop, in a thread of its own (``grpc-aio``). Streams
 (WatchMedia, health Watch, reflection) are coroutines on that loop and hold no thread; the
 unary MediaService methods stay synchronous and run in the bounded migration thread pool
 (``grpc_max_workers`` threads). Callers keep a synchronous handle: ``RunningServer``.
@@ -36,12 +36,26 @@ T = TypeVar("T")
 
 
 class EventLoopThread:
-    """An asyncio event loop running in a daemon thread, and a way to run coroutines on it."""
+    """An asyncio event loop running in a daemon thread, and a way to run coroutines on it.
+
+    ``shared()`` is the process's one loop: every server of the process (and its change feed)
+    lives there, so that streams of all of them are fanned out from one feed.
+    """
+
+    _shared: EventLoopThread | None = None
+    _lock = threading.Lock()
 
     def __init__(self, name: str = "grpc-aio") -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
+
+    @classmethod
+    def shared(cls) -> EventLoopThread:
+        with cls._lock:
+            if cls._shared is None or not cls._shared.thread.is_alive():
+                cls._shared = cls()
+            return cls._shared
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -50,23 +64,6 @@ class EventLoopThread:
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coro`` on the loop and wait for its result from this (other) thread."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        """Cancel what still runs on the loop (e.g. the change feed), then stop the thread."""
-        if not self.loop.is_running():
-            return
-        self.run(_cancel_remaining())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
-async def _cancel_remaining() -> None:
-    current = asyncio.current_task()
-    tasks = [t for t in asyncio.all_tasks() if t is not current]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class HealthControl:
@@ -98,6 +95,7 @@ class RunningServer:
         self.health = health_control
         self.loop = loop
         self.pool: futures.ThreadPoolExecutor | None = None
+        self.stopped = False
 
     def stop(self, grace: float | None = 5.0, *, drain: float = 0.0) -> None:
         """Report NOT_SERVING, then let in-flight RPCs finish within ``grace`` seconds.
@@ -106,13 +104,13 @@ class RunningServer:
         probing health see NOT_SERVING and stop sending calls before the server refuses them.
         Open streams are cancelled when the grace period ends.
         """
-        if not self.loop.loop.is_running():
+        if self.stopped:
             return
+        self.stopped = True
         self.health.enter_graceful_shutdown()
         if drain > 0:
             time.sleep(drain)
         self.loop.run(self.server.stop(grace))
-        self.loop.close()
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
@@ -132,7 +130,7 @@ def create_server(
     With ``credentials`` (api/tls.py) the port speaks TLS only. ``max_workers`` threads run
     the unary calls; streams run on the event loop and are bounded by ``streams``.
     """
-    loop = EventLoopThread()
+    loop = EventLoopThread.shared()
     pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc")
     try:
         server, port, health_servicer = loop.run(
@@ -147,7 +145,6 @@ def create_server(
             )
         )
     except BaseException:
-        loop.close()
         pool.shutdown(wait=False)
         raise
     running = RunningServer(server, port, HealthControl(health_servicer, loop), loop)

@@ -75,6 +75,12 @@ class ChangeFeed:
         """Run a blocking read in the executor (the server's bounded thread pool)."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
+    def close(self) -> None:
+        """Stop listening (from any thread); a later watcher starts the feed again."""
+        task, loop = self._task, self._loop
+        if task is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
+
     def _ensure_running(self) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new server loop: what the old one watched is gone

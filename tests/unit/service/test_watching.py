@@ -180,7 +180,7 @@ def test_a_principal_past_its_watch_cap_is_refused_with_a_retry_delay(
         first, second = watching.watch(ALICE, job.media_id), watching.watch(ALICE, job.media_id)
         await anext(first)
         await anext(second)
-        assert (await anext(watching.watch(Principal("bob", is_service=True), job.media_id)))
+        assert await anext(watching.watch(Principal("bob", is_service=True), job.media_id))
         with pytest.raises(ResourceExhausted) as refused:
             await anext(watching.watch(ALICE, job.media_id))
         await first.aclose()
