@@ -9,6 +9,7 @@ media through in-process queues. The database sees the same load for 10 watchers
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
@@ -88,7 +89,10 @@ class ChangeFeed:
             self._last.clear()
             self._loop, self._task = loop, None
         if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run(), name="change-feed")
+            # A context of its own: the feed outlives the watch that started it (and its logs).
+            self._task = loop.create_task(
+                self._run(), name="change-feed", context=contextvars.Context()
+            )
 
     async def _run(self) -> None:
         try:
