@@ -190,3 +190,11 @@ def test_a_status_change_costs_the_same_database_reads_for_twenty_watchers_as_fo
 
     assert one > 0, "no read of media was counted"
     assert twenty == one, f"{twenty} reads of media for 20 watchers, {one} for one"
+
+
+def test_watch_without_a_token_is_unauthenticated_on_the_event_loop(
+    stub: media_pb2_grpc.MediaServiceStub,
+) -> None:
+    with pytest.raises(grpc.RpcError) as refused:
+        next(stub.WatchMedia(pb.WatchMediaRequest(media_id="any"), timeout=10))
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -102,7 +102,7 @@ def _abort_sync(context: Any, abort: Abort) -> None:
 
 async def abort_async(context: Any, abort: Abort) -> None:
     _record(abort.code)
-    await context.abort(abort.code, abort.details, abort.trailing_metadata or None)
+    await context.abort(abort.code, abort.details, abort.trailing_metadata)
 
 
 def _set_trailers(context: Any, abort: Abort) -> None:
