@@ -198,3 +198,33 @@ def test_watch_without_a_token_is_unauthenticated_on_the_event_loop(
     with pytest.raises(grpc.RpcError) as refused:
         next(stub.WatchMedia(pb.WatchMediaRequest(media_id="any"), timeout=10))
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_streams_end_with_ok_after_their_longest_life_or_when_idle(
+    app: Application, auth: Auth, unique_user: str
+) -> None:
+    running = create_server(
+        app.servicer(),
+        app.verifier,
+        "127.0.0.1:0",
+        streams=StreamSettings(max_seconds=0.5, idle_seconds=0.3),
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = media_pb2_grpc.MediaServiceStub(channel)
+            media_id = create_session(stub, auth, unique_user, b"x" * 100).media_id
+            health = list(
+                health_pb2_grpc.HealthStub(channel).Watch(
+                    health_pb2.HealthCheckRequest(), timeout=30
+                )
+            )
+            watched = list(
+                stub.WatchMedia(
+                    pb.WatchMediaRequest(media_id=media_id), metadata=auth(unique_user), timeout=30
+                )
+            )
+    finally:
+        running.stop(0)
+
+    assert [m.status for m in health] == [health_pb2.HealthCheckResponse.SERVING]
+    assert [m.media.status for m in watched] == [pb.STATUS_PENDING]
