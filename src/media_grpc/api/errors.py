@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
+import grpc.aio
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -91,8 +92,8 @@ class ErrorInterceptor(AroundInterceptor):
             raise Abort(
                 grpc.StatusCode.UNAVAILABLE, "object storage is unavailable; retry"
             ) from None
-        except Abort:
-            raise
+        except (Abort, grpc.aio.AbortError):
+            raise  # already a status of its own
         except Exception:
             if getattr(context, "code", lambda: None)() not in (None, grpc.StatusCode.OK, 0):
                 raise  # already aborted with a status of its own
