@@ -5,6 +5,9 @@ grpc.aio runs a plain function (or generator) in its migration thread pool and a
 non-blocking ``Watch`` coroutine into a plain function would make every open stream hold a
 thread. ``wrap_handler`` therefore builds a sync wrapper for a sync behaviour and an async
 wrapper for an async one.
+
+Streaming handlers must be async: grpc.aio hands a sync generator the loop's context, whose
+``abort`` is a coroutine that a thread cannot await.
 """
 
 from __future__ import annotations
