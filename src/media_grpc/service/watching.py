@@ -12,7 +12,7 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
@@ -45,7 +45,8 @@ class ChangeFeed:
         self.ctx = ctx
         self.listener = listener
         self.retry_seconds = retry_seconds
-        self.executor: Executor | None = None
+        #: Threads of its own for its reads: the feed outlives any one server's pool.
+        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="change-feed")
         self._watchers: dict[str, set[asyncio.Queue[Media]]] = {}
         self._last: dict[str, tuple[object, object]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -73,7 +74,7 @@ class ChangeFeed:
             self._last.pop(media_id, None)
 
     async def read(self, fn: Callable[[], T]) -> T:
-        """Run a blocking read in the executor (the server's bounded thread pool)."""
+        """Run a blocking read in the feed's own two threads."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
     def close(self) -> None:
@@ -162,9 +163,11 @@ class MediaWatching:
         self.max_per_principal = max_per_principal
         self.retry_after_seconds = retry_after_seconds
         self._open: dict[str, int] = {}
+        self.executor: Executor | None = None
 
     def use_executor(self, executor: Executor) -> None:
-        self.feed.executor = executor
+        """Where a new watch's first read runs: the server's bounded thread pool."""
+        self.executor = executor
 
     def _admit(self, principal: Principal) -> None:
         count = self._open.get(principal.subject, 0)
@@ -192,7 +195,9 @@ class MediaWatching:
             try:
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + self.max_seconds
-                media = await self.feed.read(partial(self.ctx.load_visible, principal, media_id))
+                media = await loop.run_in_executor(
+                    self.executor, partial(self.ctx.load_visible, principal, media_id)
+                )
                 yield media
                 while not media.status.is_final:
                     remaining = deadline - loop.time()
