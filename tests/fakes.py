@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from media_grpc.adapters.blob_storage import (
     PresignedRequest,
     StoredPart,
 )
+from media_grpc.adapters.change_listener import RESYNC, ChangeListener
 from media_grpc.adapters.import_repository import AbstractImportRepository
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
@@ -525,3 +527,22 @@ class RecordingPublisher(JobPublisher):
 
     def close(self) -> None:
         self.closed = True
+
+
+class ScriptedChangeListener(ChangeListener):
+    """A change listener the test drives: ``hear(ids)`` or ``resync()``; counts subscribers."""
+
+    def __init__(self) -> None:
+        self.heard: asyncio.Queue[frozenset[str]] = asyncio.Queue()
+        self.started = 0
+
+    def hear(self, *media_ids: str) -> None:
+        self.heard.put_nowait(frozenset(media_ids))
+
+    def resync(self) -> None:
+        self.heard.put_nowait(RESYNC)
+
+    async def changes(self) -> AsyncIterator[frozenset[str]]:
+        self.started += 1
+        while True:
+            yield await self.heard.get()

@@ -10,6 +10,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from media_grpc.adapters.blob_storage import BlobStorage
+from media_grpc.adapters.change_listener import (
+    ChangeListener,
+    PollingChangeListener,
+    PostgresChangeListener,
+)
+from media_grpc.adapters.change_notify import install_status_notifications
 from media_grpc.adapters.database import build_engine, build_session_factory
 from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.adapters.migrations import upgrade_to_head
@@ -37,7 +43,7 @@ from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.storage_restore import fail_media_of_lost_objects
 from media_grpc.service.uploads import UploadService
-from media_grpc.service.watching import MediaWatching
+from media_grpc.service.watching import ChangeFeed, MediaWatching
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,25 @@ class Application:
     outbox_signal: OutboxSignal = field(default_factory=OutboxSignal)
     local_s3: LocalS3 | None = None
     closers: list[Any] = field(default_factory=list)
+    change_feed: ChangeFeed | None = None
+
+    def change_listener(self) -> ChangeListener:
+        """LISTEN on PostgreSQL; one poll per interval on SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            return PostgresChangeListener(self.settings.resolved_database_url)
+        return PollingChangeListener(self.settings.pipeline.watch_poll_interval_seconds)
+
+    def watching(self) -> MediaWatching:
+        """Watches on this process's one change feed (built once, shared by every server)."""
+        if self.change_feed is None:
+            self.change_feed = ChangeFeed(self.ctx, self.change_listener())
+        return MediaWatching(
+            self.ctx,
+            max_seconds=self.settings.pipeline.watch_max_seconds,
+            feed=self.change_feed,
+            max_per_principal=self.settings.streams.watch_per_principal,
+            retry_after_seconds=self.settings.streams.retry_after_seconds,
+        )
 
     def servicer(self) -> MediaServicer:
         return MediaServicer(
@@ -66,11 +91,7 @@ class Application:
             self.messages,
             posts=PostMedia(self.ctx),
             deletion=MediaDeletion(self.ctx),
-            watching=MediaWatching(
-                self.ctx,
-                self.settings.pipeline.watch_poll_interval_seconds,
-                self.settings.pipeline.watch_max_seconds,
-            ),
+            watching=self.watching(),
             retries=ProcessingRetries(
                 self.ctx,
                 self.settings.limits,
@@ -105,6 +126,8 @@ class Application:
             credentials=server_credentials(self.settings.tls),
             max_workers=self.settings.grpc_max_workers,
             reuse_port=reuse_port,
+            streams=self.settings.streams,
+            reflection_enabled=self.settings.serves_reflection,
         )
 
     def cleanup(self) -> CleanupService:
@@ -114,6 +137,8 @@ class Application:
     def close(self) -> None:
         for closer in reversed(self.closers):
             closer()
+        if self.change_feed is not None:
+            self.change_feed.close()
         self.engine.dispose()
         if self.local_s3 is not None:
             self.local_s3.stop()
@@ -155,6 +180,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
         upgrade_to_head(engine)
     storage = S3BlobStorage(client, settings.s3_bucket, part_bytes=settings.uploads.part_size_bytes)
     session_factory = build_session_factory(engine)
+    install_status_notifications(session_factory)
     outbox_signal = OutboxSignal()
     ctx = ServiceContext(
         uow=lambda: SqlAlchemyUnitOfWork(session_factory, outbox_signal), storage=storage

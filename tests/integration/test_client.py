@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.api.server import RunningServer, create_server
-from media_grpc.api.servicer import Context, MediaServicer
+from media_grpc.api.servicer import MediaServicer
 from media_grpc.bootstrap import Application
 from media_grpc.client import ClientError, MediaClient, Progress, Uploader, parse_purpose
 from media_grpc.domain import lifecycle
@@ -93,10 +93,11 @@ def mark_ready(app: Application, media_id: str) -> None:
 class NoWatchServicer(MediaServicer):
     """A server that cannot stream, as an older release answers."""
 
-    def WatchMedia(  # noqa: N802 (the proto method name)
-        self, request: pb.WatchMediaRequest, context: Context
-    ) -> Iterator[pb.WatchMediaResponse]:
+    async def WatchMedia(  # noqa: N802 (the proto method name)
+        self, request: pb.WatchMediaRequest, context: object
+    ) -> AsyncIterator[pb.WatchMediaResponse]:
         raise FailedPrecondition("WatchMedia is not available in this version of media-grpc")
+        yield  # an async generator, as streams on the aio server are
 
 
 def test_watch_falls_back_to_polling_where_the_server_cannot_stream(

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import grpc
-
 from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.api.errors import to_status
-from media_grpc.api.wrapping import AroundInterceptor
+from media_grpc.api.wrapping import Abort, AroundInterceptor
 from media_grpc.domain.errors import Unauthenticated
 from media_grpc.domain.principal import Principal
 from media_grpc.observability.logs import bind
@@ -38,11 +36,11 @@ class AuthInterceptor(AroundInterceptor):
         self.verifier = verifier
 
     @contextmanager
-    def around(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
+    def around(self, method: str, request: Any, context: Any) -> Iterator[None]:
         try:
             principal = self._authenticate(context)
         except Unauthenticated as e:
-            context.abort_with_status(to_status(e))  # the mapping of api/errors.py
+            raise Abort.from_status(to_status(e)) from None  # the mapping of api/errors.py
         token = _current.set(principal)
         bind(subject=principal.subject)
         try:
@@ -50,7 +48,7 @@ class AuthInterceptor(AroundInterceptor):
         finally:
             _current.reset(token)
 
-    def _authenticate(self, context: grpc.ServicerContext) -> Principal:
+    def _authenticate(self, context: Any) -> Principal:
         values = [v for k, v in context.invocation_metadata() if k == "authorization"]
         if not values:
             raise Unauthenticated("missing `authorization: Bearer <token>` metadata")

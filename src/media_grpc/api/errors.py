@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
+import grpc.aio
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from media_grpc.api.wrapping import AroundInterceptor
+from media_grpc.api.wrapping import Abort, AroundInterceptor
 from media_grpc.domain import errors
 
 log = logging.getLogger(__name__)
@@ -80,19 +81,21 @@ class ErrorInterceptor(AroundInterceptor):
     """Domain errors become their status; anything else is logged and reported with an id."""
 
     @contextmanager
-    def around(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
+    def around(self, method: str, request: Any, context: Any) -> Iterator[None]:
         try:
             yield
         except errors.MediaError as e:
             if isinstance(e, errors.Unavailable):
                 log.warning("unavailable in %s: %s", method, e)
-            context.abort_with_status(to_status(e))
+            raise Abort.from_status(to_status(e)) from None
+        except (Abort, grpc.aio.AbortError):
+            raise  # already a status of its own
         except Exception:
-            if getattr(context, "code", lambda: None)() not in (None, grpc.StatusCode.OK):
+            if getattr(context, "code", lambda: None)() not in (None, grpc.StatusCode.OK, 0):
                 raise  # already aborted with a status of its own
             incident = uuid.uuid4().hex[:12]
             log.exception("unexpected error in %s (incident %s)", method, incident)
-            context.abort(
+            raise Abort(
                 grpc.StatusCode.INTERNAL,
                 f"internal error in {method.rsplit('/', 1)[-1]}; incident {incident} is logged",
-            )
+            ) from None

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
 import grpc
+import grpc.aio
 from media.v1 import media_pb2
 
-from media_grpc.api.wrapping import AroundInterceptor, Behaviour, Handler, wrap_handler
+from media_grpc.api.wrapping import (
+    AroundInterceptor,
+    Behaviour,
+    Continuation,
+    Handler,
+    end_outcome,
+    is_async,
+    start_outcome,
+    wrap_handler,
+)
 from media_grpc.domain import errors
 from media_grpc.observability import metrics
 from media_grpc.observability.logs import bound
@@ -32,36 +42,36 @@ _ID_PREFIX = os.urandom(8).hex()
 _ID_COUNTER = itertools.count()
 
 
-def _request_id(context: grpc.ServicerContext) -> str:
+def _request_id(context: Any) -> str:
     for key, value in context.invocation_metadata():
         if key == REQUEST_ID_KEY and value:
             return str(value)[:128]
     return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
-def _code_name(context: grpc.ServicerContext, failed: bool) -> str:
-    code = context.code()  # type: ignore[attr-defined]
-    if code is None:
-        return "UNKNOWN" if failed else "OK"
-    return str(code.name)
+def _code_name(context: Any, recorded: list[grpc.StatusCode], exc: Any) -> str:
+    if recorded:
+        return recorded[-1].name
+    if isinstance(exc, asyncio.CancelledError):
+        return "CANCELLED"
+    code = context.code() if hasattr(context, "code") else None
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return "UNKNOWN" if exc is not None else "OK"
 
 
 class ObservingInterceptor(AroundInterceptor):
     """Outermost: binds request_id / method / media_id to the logs, then one line and the RPC
     metrics per call, with the final status code (what the client sees)."""
 
-    def around(
-        self, method: str, request: Any, context: grpc.ServicerContext
-    ) -> AbstractContextManager[None]:
+    def around(self, method: str, request: Any, context: Any) -> AbstractContextManager[None]:
         return _Observation(method, request, context, method.startswith(QUIET_PREFIXES))
 
 
 class _Observation:
     """The context manager around one RPC (a class, so that a generator can hold it open)."""
 
-    def __init__(
-        self, method: str, request: Any, context: grpc.ServicerContext, quiet: bool
-    ) -> None:
+    def __init__(self, method: str, request: Any, context: Any, quiet: bool) -> None:
         self.method = method
         self.context = context
         self.quiet = quiet
@@ -73,11 +83,13 @@ class _Observation:
 
     def __enter__(self) -> None:
         self.started = time.perf_counter()
+        self.recorded, self.token = start_outcome()
         self.fields.__enter__()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         elapsed = time.perf_counter() - self.started
-        code = _code_name(self.context, exc_type is not None)
+        end_outcome(self.token)
+        code = _code_name(self.context, self.recorded, exc)
         short = self.method.rsplit("/", 1)[-1]
         metrics.RPC_REQUESTS.labels(short, code).inc()
         metrics.RPC_DURATION.labels(short).observe(elapsed)
@@ -87,23 +99,23 @@ class _Observation:
         self.fields.__exit__(exc_type, exc, tb)
 
 
-class UploadMetricsInterceptor(grpc.ServerInterceptor):
+class UploadMetricsInterceptor(grpc.aio.ServerInterceptor):
     """Innermost: counts upload sessions from the service's own answers, and verification
     failures from the domain error (before it becomes a status). Completions are counted by
     the service, which alone knows whether a call made the transition or repeated one."""
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
-        handler_call_details: grpc.HandlerCallDetails,
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
-        handler = continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
         method = handler_call_details.method.rsplit("/", 1)[-1]
         if handler is None or method not in ("CreateUploadSession", "CompleteUpload"):
             return handler
+        if handler.unary_unary is None or is_async(handler.unary_unary):
+            return handler  # the counting below reads a sync unary's answer
 
         def around(behaviour: Behaviour) -> Behaviour:
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
+            def unary(request: Any, context: Any) -> Any:
                 try:
                     response = behaviour(request, context)
                 except errors.VerificationFailed as e:

@@ -1,12 +1,24 @@
-"""Building the gRPC server: MediaService, health, reflection, interceptors."""
+"""Building the gRPC server: MediaService, health, reflection, interceptors, on grpc.aio.
+
+The server runs on the process's asyncio event loop, in a thread of its own (``grpc-aio``). Streams
+(WatchMedia, health Watch, reflection) are coroutines on that loop and hold no thread; the
+unary MediaService methods stay synchronous and run in the bounded migration thread pool
+(``grpc_max_workers`` threads). Callers keep a synchronous handle: ``RunningServer``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+from collections.abc import Coroutine
 from concurrent import futures
+from typing import Any, TypeVar
 
 import grpc
+import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from media.v1 import media_pb2, media_pb2_grpc
 
@@ -15,28 +27,92 @@ from media_grpc.api.auth_interceptor import AuthInterceptor
 from media_grpc.api.errors import ErrorInterceptor
 from media_grpc.api.observing import ObservingInterceptor, UploadMetricsInterceptor
 from media_grpc.api.servicer import MediaServicer
+from media_grpc.api.streams import StreamLimitInterceptor
+from media_grpc.config.streams import StreamSettings
 
 SERVICE_NAME = media_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name
+
+T = TypeVar("T")
+
+
+class EventLoopThread:
+    """An asyncio event loop running in a daemon thread, and a way to run coroutines on it.
+
+    ``shared()`` is the process's one loop: every server of the process (and its change feed)
+    lives there, so that streams of all of them are fanned out from one feed.
+    """
+
+    _shared: EventLoopThread | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, name: str = "grpc-aio") -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def shared(cls) -> EventLoopThread:
+        with cls._lock:
+            if cls._shared is None or not cls._shared.thread.is_alive():
+                cls._shared = cls()
+            return cls._shared
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the loop and wait for its result from this (other) thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+class HealthControl:
+    """Synchronous access to the aio health servicer living on the server's loop."""
+
+    def __init__(self, servicer: health_aio.HealthServicer, loop: EventLoopThread) -> None:
+        self.servicer = servicer
+        self._loop = loop
+
+    def set(self, service: str, status: int) -> None:
+        self._loop.run(self.servicer.set(service, status))  # type: ignore[arg-type]
+
+    def enter_graceful_shutdown(self) -> None:
+        self._loop.run(self.servicer.enter_graceful_shutdown())
 
 
 class RunningServer:
     """A started server, the port it bound and its health servicer."""
 
-    def __init__(self, server: grpc.Server, port: int, health_servicer: health.HealthServicer):
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        port: int,
+        health_control: HealthControl,
+        loop: EventLoopThread,
+    ) -> None:
         self.server = server
         self.port = port
-        self.health = health_servicer
+        self.health = health_control
+        self.loop = loop
+        self.pool: futures.ThreadPoolExecutor | None = None
+        self.stopped = False
 
     def stop(self, grace: float | None = 5.0, *, drain: float = 0.0) -> None:
         """Report NOT_SERVING, then let in-flight RPCs finish within ``grace`` seconds.
 
         ``drain`` seconds pass between the two, still taking new RPCs, so that load balancers
         probing health see NOT_SERVING and stop sending calls before the server refuses them.
+        Open streams are cancelled when the grace period ends.
         """
+        if self.stopped:
+            return
+        self.stopped = True
         self.health.enter_graceful_shutdown()
         if drain > 0:
             time.sleep(drain)
-        self.server.stop(grace).wait()
+        self.loop.run(self.server.stop(grace))
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def create_server(
@@ -47,37 +123,79 @@ def create_server(
     max_workers: int = 32,
     credentials: grpc.ServerCredentials | None = None,
     reuse_port: bool = False,
+    streams: StreamSettings | None = None,
+    reflection_enabled: bool = True,
 ) -> RunningServer:
     """Bind and start. Port 0 picks a free port. SO_REUSEPORT is off, so ports are never
     shared, unless ``reuse_port``: then server processes started alike share the port and
     the kernel spreads connections over them (commands/serve.py, MEDIA_GRPC_PROCESSES).
 
-    With ``credentials`` (api/tls.py) the port speaks TLS only.
+    With ``credentials`` (api/tls.py) the port speaks TLS only. ``max_workers`` threads run
+    the unary calls; streams run on the event loop and are bounded by ``streams``.
     """
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+    loop = EventLoopThread.shared()
+    pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc")
+    try:
+        server, port, health_servicer = loop.run(
+            _start(
+                servicer,
+                verifier,
+                address,
+                pool,
+                credentials,
+                streams or StreamSettings(),
+                reflection_enabled,
+                reuse_port,
+            )
+        )
+    except BaseException:
+        pool.shutdown(wait=False)
+        raise
+    running = RunningServer(server, port, HealthControl(health_servicer, loop), loop)
+    running.pool = pool
+    return running
+
+
+async def _start(
+    servicer: MediaServicer,
+    verifier: TokenVerifier,
+    address: str,
+    pool: futures.ThreadPoolExecutor,
+    credentials: grpc.ServerCredentials | None,
+    streams: StreamSettings,
+    reflection_enabled: bool,
+    reuse_port: bool,
+) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
+    servicer.use_executor(pool)
+    server = grpc.aio.server(
+        migration_thread_pool=pool,
         interceptors=[
             ObservingInterceptor(),
             AuthInterceptor(verifier),
             ErrorInterceptor(),
             UploadMetricsInterceptor(),
+            StreamLimitInterceptor(streams),
         ],
         options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
     )
     media_pb2_grpc.add_MediaServiceServicer_to_server(servicer, server)
-    health_servicer = health.HealthServicer()
+    health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
-    port = (
-        server.add_secure_port(address, credentials)
-        if credentials is not None
-        else server.add_insecure_port(address)
-    )
+    if reflection_enabled:
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+    try:
+        port = (
+            server.add_secure_port(address, credentials)
+            if credentials is not None
+            else server.add_insecure_port(address)
+        )
+    except RuntimeError as e:
+        raise OSError(f"could not bind gRPC address {address}: {e}") from None
     if port == 0:
         raise OSError(f"could not bind gRPC address {address}")
-    server.start()
+    await server.start()
     for name in ("", SERVICE_NAME):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer)
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, port, health_servicer

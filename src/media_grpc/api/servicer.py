@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 
 import grpc
 from media.v1 import media_pb2, media_pb2_grpc
@@ -43,6 +44,10 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         self.watching = watching or MediaWatching(queries.ctx)
         self.retries = retries or ProcessingRetries(queries.ctx)
         self.imports = imports
+
+    def use_executor(self, executor: Executor) -> None:
+        """The thread pool that runs blocking reads for the streams (the server's own)."""
+        self.watching.use_executor(executor)
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context
@@ -142,10 +147,11 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         media = self.uploads.abort_upload(current_principal(), request.media_id)
         return media_pb2.AbortUploadResponse(media=self.messages.media(media))
 
-    def WatchMedia(
-        self, request: media_pb2.WatchMediaRequest, context: Context
-    ) -> Iterator[media_pb2.WatchMediaResponse]:
-        for media in self.watching.watch(current_principal(), request.media_id, context.is_active):
+    async def WatchMedia(  # type: ignore[override]
+        self, request: media_pb2.WatchMediaRequest, context: object
+    ) -> AsyncIterator[media_pb2.WatchMediaResponse]:
+        """On the event loop: holds no thread while it waits for the next change."""
+        async for media in self.watching.watch(current_principal(), request.media_id):
             yield media_pb2.WatchMediaResponse(media=self.messages.media(media))
 
     def DeleteMedia(

@@ -1,20 +1,78 @@
-"""Wrapping a handler's behaviour, the same way for unary and server-streaming methods."""
+"""Wrapping a handler's behaviour on the grpc.aio server, keeping what kind of callable it is.
+
+grpc.aio runs a plain function (or generator) in its migration thread pool and a coroutine
+(or async generator) on the event loop. A wrapper must keep that kind: wrapping health's
+non-blocking ``Watch`` coroutine into a plain function would make every open stream hold a
+thread. ``wrap_handler`` therefore builds a sync wrapper for a sync behaviour and an async
+wrapper for an async one.
+
+Streaming handlers must be async: grpc.aio hands a sync generator the loop's context, whose
+``abort`` is a coroutine that a thread cannot await.
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator
+import contextvars
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeAlias
 
 import grpc
+import grpc.aio
 
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
-Behaviour = Callable[[Any, grpc.ServicerContext], Any]
+Behaviour = Callable[[Any, Any], Any]
+Continuation: TypeAlias = "Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]"
+
+
+#: The status code an RPC was ended with, recorded where it aborts (the migration thread's
+#: context object cannot tell it afterwards).
+_outcome: contextvars.ContextVar[list[grpc.StatusCode]] = contextvars.ContextVar("rpc_outcome")
+
+
+def start_outcome() -> tuple[list[grpc.StatusCode], contextvars.Token[list[grpc.StatusCode]]]:
+    """A cell that will hold the code of the RPC being handled, if it aborts through ``Abort``."""
+    cell: list[grpc.StatusCode] = []
+    return cell, _outcome.set(cell)
+
+
+def end_outcome(token: contextvars.Token[list[grpc.StatusCode]]) -> None:
+    _outcome.reset(token)
+
+
+def _record(code: grpc.StatusCode) -> None:
+    cell = _outcome.get(None)
+    if cell is not None:
+        cell.append(code)
+
+
+class Abort(Exception):
+    """Raised inside an ``around`` to end the RPC with this status.
+
+    The wrapper turns it into ``context.abort`` (awaited on the event loop, called in a thread),
+    so an interceptor need not know which kind of handler it wraps.
+    """
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        details: str,
+        trailing_metadata: Sequence[tuple[str, str | bytes]] = (),
+    ) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+        self.trailing_metadata = tuple(trailing_metadata)
+
+    @classmethod
+    def from_status(cls, status: grpc.Status) -> Abort:
+        return cls(status.code, status.details, status.trailing_metadata)
 
 
 def wrap_handler(handler: Handler, around: Callable[[Behaviour], Behaviour]) -> Handler:
-    """A handler whose unary or server-streaming behaviour goes through ``around``."""
+    """A handler whose behaviour goes through ``around`` (which keeps sync or async)."""
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             around(handler.unary_unary), handler.request_deserializer, handler.response_serializer
@@ -23,47 +81,111 @@ def wrap_handler(handler: Handler, around: Callable[[Behaviour], Behaviour]) -> 
         return grpc.unary_stream_rpc_method_handler(
             around(handler.unary_stream), handler.request_deserializer, handler.response_serializer
         )
+    if handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(
+            around(handler.stream_stream),
+            handler.request_deserializer,
+            handler.response_serializer,
+        )
     return handler
 
 
-class AroundInterceptor(grpc.ServerInterceptor, abc.ABC):
+def behaviour_of(handler: Handler) -> Behaviour | None:
+    return handler.unary_unary or handler.unary_stream or handler.stream_stream or None
+
+
+def is_async(behaviour: Behaviour) -> bool:
+    return inspect.iscoroutinefunction(behaviour) or inspect.isasyncgenfunction(behaviour)
+
+
+def _abort_sync(context: Any, abort: Abort) -> None:
+    _record(abort.code)
+    context.abort(abort.code, abort.details)  # raises
+
+
+async def abort_async(context: Any, abort: Abort) -> None:
+    _record(abort.code)
+    await context.abort(abort.code, abort.details, abort.trailing_metadata)
+
+
+def _set_trailers(context: Any, abort: Abort) -> None:
+    if abort.trailing_metadata:
+        context.set_trailing_metadata(abort.trailing_metadata)
+
+
+def around_behaviour(
+    behaviour: Behaviour, enter: Callable[[Any, Any], AbstractContextManager[None]]
+) -> Behaviour:
+    """``behaviour`` run inside ``enter(request, context)``, of the same kind as ``behaviour``.
+
+    For streams the context manager stays open until the stream ends.
+    """
+    if inspect.isasyncgenfunction(behaviour):
+
+        async def call_agen(request: Any, context: Any) -> AsyncIterator[Any]:
+            try:
+                with enter(request, context):
+                    async for item in behaviour(request, context):
+                        yield item
+            except Abort as a:
+                await abort_async(context, a)
+
+        return call_agen
+    if inspect.iscoroutinefunction(behaviour):
+
+        async def call_coro(request: Any, context: Any) -> Any:
+            try:
+                with enter(request, context):
+                    return await behaviour(request, context)
+            except Abort as a:
+                await abort_async(context, a)
+
+        return call_coro
+    if inspect.isgeneratorfunction(behaviour):
+
+        def call_gen(request: Any, context: Any) -> Iterator[Any]:
+            try:
+                with enter(request, context):
+                    yield from behaviour(request, context)
+            except Abort as a:
+                _set_trailers(context, a)
+                _abort_sync(context, a)
+
+        return call_gen
+
+    def call(request: Any, context: Any) -> Any:
+        try:
+            with enter(request, context):
+                return behaviour(request, context)
+        except Abort as a:
+            _set_trailers(context, a)
+            _abort_sync(context, a)
+
+    return call
+
+
+class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
     """Runs every (non-skipped) RPC's behaviour inside ``around(method, request, context)``.
 
-    For server-streaming RPCs the context manager stays open until the stream ends.
+    ``around`` may raise ``Abort`` to end the call with a status; it must not block, since it
+    also runs on the event loop for streaming handlers.
     """
 
     #: Method-name prefixes left alone.
     skip: tuple[str, ...] = ()
 
     @abc.abstractmethod
-    def around(
-        self, method: str, request: Any, context: grpc.ServicerContext
-    ) -> AbstractContextManager[None]: ...
+    def around(self, method: str, request: Any, context: Any) -> AbstractContextManager[None]: ...
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
-        handler_call_details: grpc.HandlerCallDetails,
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
-        handler = continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or method.startswith(self.skip):
             return handler
-        streaming = bool(handler.unary_stream)
 
-        def wrap(behaviour: Behaviour) -> Behaviour:
-            if streaming:
+        def enter(request: Any, context: Any) -> AbstractContextManager[None]:
+            return self.around(method, request, context)
 
-                def call_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                    with self.around(method, request, context):
-                        yield from behaviour(request, context)
-
-                return call_stream
-
-            def call(request: Any, context: grpc.ServicerContext) -> Any:
-                with self.around(method, request, context):
-                    return behaviour(request, context)
-
-            return call
-
-        return wrap_handler(handler, wrap)
+        return wrap_handler(handler, lambda behaviour: around_behaviour(behaviour, enter))

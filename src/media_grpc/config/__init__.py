@@ -21,6 +21,7 @@ from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.config.storage import StorageSettings
+from media_grpc.config.streams import StreamSettings
 from media_grpc.config.tls import TlsSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.config.video import VideoSettings
@@ -81,6 +82,7 @@ class Settings(BaseSettings):
     lifecycle: LifecycleSettings = LifecycleSettings()
     #: Imports from legacy URLs (``media-grpc import``, ImportMedia): off until hosts are listed.
     import_: ImportSettings = Field(default_factory=ImportSettings, validation_alias="media_import")
+    streams: StreamSettings = StreamSettings()
 
     #: Port of the Prometheus metrics HTTP endpoint (``/metrics``); 0 turns it off.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
@@ -96,6 +98,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'media.db'}"
+
+    @property
+    def serves_reflection(self) -> bool:
+        """``MEDIA_STREAMS__REFLECTION``, or on unless the environment is production."""
+        if self.streams.reflection is not None:
+            return self.streams.reflection
+        return not self.is_production
 
     @property
     def embeds_s3(self) -> bool:

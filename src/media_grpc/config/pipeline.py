@@ -29,7 +29,8 @@ class PipelineSettings(BaseModel):
     relay_poll_interval_seconds: float = 0.5
     #: Longest backoff, in seconds, of the relay while the broker is unreachable.
     relay_max_backoff_seconds: float = 30.0
-    #: Seconds between two database reads of a WatchMedia stream.
+    #: SQLite only: seconds between two polls of the process's one change feed (PostgreSQL
+    #: uses LISTEN/NOTIFY).
     watch_poll_interval_seconds: float = 0.2
     #: Longest life of one WatchMedia stream, in seconds; the client re-watches after it.
     #: Each open stream holds a server thread, so streams must not live forever.

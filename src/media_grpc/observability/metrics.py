@@ -86,6 +86,10 @@ PROCESSING_DURATION = Histogram(
     ["kind", "result"],
     buckets=PROCESSING_BUCKETS,
 )
+OPEN_STREAMS = Gauge("media_open_streams", "Server-streaming RPCs open on this process")
+CHANGE_FEED_RECONNECTS = Counter(
+    "media_change_feed_reconnects", "Times the status change listener connected again"
+)
 OUTBOX_BACKLOG = Gauge("media_outbox_backlog", "Outbox messages not yet published")
 OUTBOX_OLDEST_AGE = Gauge(
     "media_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox message (0: none)"

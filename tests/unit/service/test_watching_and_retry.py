@@ -1,87 +1,19 @@
-"""WatchMedia and RetryProcessing through the service layer, with fakes."""
+"""RetryProcessing through the service layer, with fakes (WatchMedia: test_watching.py)."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pytest
 
 from media_grpc.config.limits import LimitSettings
-from media_grpc.domain.errors import FailedPrecondition, MediaNotFound, PermissionDenied
+from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.domain.model import Failure, FailureReason, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.processing import ProcessingRetries
-from media_grpc.service.watching import MediaWatching
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 from tests.unit.pipeline.media_factory import png_bytes, uploaded
 
 ALICE = Principal("alice")
-
-
-def advance(db: FakeDatabase, media_id: str, status: Status, seconds: int) -> None:
-    media = db.media[media_id]
-    media.status = status
-    media.updated_at = media.updated_at + timedelta(seconds=seconds)
-
-
-def test_watch_yields_now_and_at_each_status_change_and_ends_at_ready(
-    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
-) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    script = iter([(Status.UPLOADED, 0), (Status.PROCESSING, 1), (Status.PROCESSING, 1)])
-
-    def sleep(_seconds: float) -> None:
-        status, offset = next(script, (Status.READY, 5))
-        if offset:
-            advance(fake_db, job.media_id, status, offset)
-
-    watching = MediaWatching(fake_ctx, poll_interval=0.0, sleep=sleep)
-    seen = [m.status for m in watching.watch(ALICE, job.media_id, lambda: True)]
-    assert seen == [Status.UPLOADED, Status.PROCESSING, Status.PROCESSING, Status.READY]
-
-
-def test_watch_of_a_finished_media_yields_it_once(
-    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
-) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    fake_db.media[job.media_id].status = Status.FAILED
-    watching = MediaWatching(fake_ctx, poll_interval=0.0)
-    assert [m.status for m in watching.watch(ALICE, job.media_id, lambda: True)] == [Status.FAILED]
-
-
-def test_watch_stops_when_the_client_goes_away(
-    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
-) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    watching = MediaWatching(fake_ctx, poll_interval=0.0)
-    assert len(list(watching.watch(ALICE, job.media_id, lambda: False))) == 1
-
-
-def test_watch_ends_after_its_longest_life_so_streams_never_hold_a_thread_forever(
-    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
-) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    now = [0.0]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    watching = MediaWatching(
-        fake_ctx, poll_interval=1.0, max_seconds=10.0, sleep=sleep, clock=lambda: now[0]
-    )
-    assert len(list(watching.watch(ALICE, job.media_id, lambda: True))) == 1
-    assert now[0] == 10.0
-
-
-def test_watch_of_another_users_media_is_denied(
-    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
-) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    with pytest.raises(PermissionDenied):
-        next(MediaWatching(fake_ctx).watch(Principal("bob"), job.media_id, lambda: True))
-    with pytest.raises(MediaNotFound):
-        next(MediaWatching(fake_ctx).watch(ALICE, "nope", lambda: True))
 
 
 def test_retry_requeues_a_media_whose_processing_failed(
