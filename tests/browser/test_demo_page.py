@@ -17,7 +17,7 @@ from tests.browser.conftest import PART_SIZE, ROOT, Demo
 
 SCREENSHOT = ROOT / "docs" / "images" / "demo-page.png"
 #: An access-log line of the embedded S3 for a stored PUT of an upload (part or whole).
-STORED_PUT = re.compile(r"media_grpc\.embedded\.s3 PUT /media/((?:posts|profiles)/\S+) 200")
+STORED_PUT = re.compile(r"media_grpc\.embedded\.s3 PUT /media/(uploads/(?:posts|profiles)/\S+) 200")
 
 
 def wait_for(condition: Callable[[], Any], what: str, seconds: float = 120) -> Any:
