@@ -132,7 +132,11 @@ class BrokerReference:
     trips interleave with the uploads."""
 
     def __init__(self) -> None:
-        self.connection = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
+        parameters = pika.URLParameters(BROKER_URL)
+        # No heartbeats: the connection idles while the uploads run, and nothing services it
+        # then (the broker would close it after its heartbeat timeout).
+        parameters.heartbeat = 0
+        self.connection = pika.BlockingConnection(parameters)
         self.queue = f"media-bench-reference-{uuid.uuid4().hex[:8]}"
         self.channel = self.connection.channel()
         self.channel.confirm_delivery()
@@ -156,7 +160,7 @@ class BrokerReference:
     def close(self) -> None:
         with contextlib.suppress(pika.exceptions.AMQPError):
             self.channel.queue_delete(self.queue)
-        self.connection.close()
+            self.connection.close()
 
 
 def stage_alone(source: Path) -> float:
