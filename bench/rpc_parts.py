@@ -90,7 +90,12 @@ def _measure(app: Application) -> str:
     jwt = cost(lambda: app.verifier.principal(token))
     sessions = [app.uploads.create_session(next(users), request) for _ in range(CALLS + 20)]
     for s in sessions:
-        app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=s.media.storage_key, Body=PNG)
+        app.s3_client.put_object(
+            Bucket=app.settings.s3_bucket,
+            Key=s.media.storage_key,
+            Body=PNG,
+            ContentType=s.media.declared_content_type,
+        )
     pending = iter(sessions)
 
     def complete_next() -> object:
