@@ -103,7 +103,7 @@ def _measure(app: Application) -> str:
         return app.uploads.complete_upload(Principal(media.owner_id, False), media.id)
 
     complete = cost(complete_next)
-    key = sessions[0].media.storage_key
+    key = sessions[-1].media.storage_key  # never completed: no job froze it away
     head = cost(lambda: app.storage.head(key))
     read = cost(lambda: app.storage.read_range(key, 0, 63))
     remainder = create.cpu_us - sum(c.cpu_us for _, c in parts)
