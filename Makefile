@@ -115,7 +115,9 @@ test-browser: $(STAMP) chromium ## Browser tests only: the demo page in Chromium
 demo: $(STAMP) ## Embedded service, reference gateway (:8080) and demo page (http://localhost:3000)
 	$(BIN)/python examples/demo.py
 
+# The video benchmark's reference is the ffmpeg CLI (Debian's package; the product uses PyAV only).
 bench: $(BENCH_STAMP) services ## Run the benchmarks and write docs/benchmarks.md
+	command -v ffmpeg >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q ffmpeg
 	$(BIN)/python -m bench
 
 clean: ## Remove the virtualenv, caches and the embedded default's data
