@@ -12,6 +12,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+import requests
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
 
 from tests import slow_stage_cli
 
@@ -94,3 +97,27 @@ def embedded_server(tmp_path: Path) -> Iterator[ServedProcess]:
         yield served
     finally:
         stop(served.process)
+
+
+def upload_single(
+    stub: media_pb2_grpc.MediaServiceStub,
+    metadata: list[tuple[str, str]],
+    data: bytes,
+    content_type: str = "image/png",
+) -> str:
+    """What a client does for a small post image: session, one presigned PUT, completion.
+    Returns the media id."""
+    session = stub.CreateUploadSession(
+        pb.CreateUploadSessionRequest(
+            purpose=pb.PURPOSE_POST_IMAGE,
+            file_name="a." + content_type.rsplit("/", 1)[-1],
+            content_type=content_type,
+            size_bytes=len(data),
+        ),
+        metadata=metadata,
+    )
+    requests.put(
+        session.single_put.url, data=data, headers=dict(session.single_put.headers), timeout=10
+    ).raise_for_status()
+    stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
+    return str(session.media_id)

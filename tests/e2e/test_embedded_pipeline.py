@@ -14,7 +14,14 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
-from tests.e2e.conftest import CLI, ServedProcess, embedded_env, start_serve, stop
+from tests.e2e.conftest import (
+    CLI,
+    ServedProcess,
+    embedded_env,
+    start_serve,
+    stop,
+    upload_single,
+)
 
 
 def png() -> bytes:
@@ -31,26 +38,11 @@ def test_embedded_default_turns_an_upload_into_variants_without_rabbitmq(
     data = png()
     with grpc.insecure_channel(embedded_server.address) as channel:
         stub = media_pb2_grpc.MediaServiceStub(channel)
-        session = stub.CreateUploadSession(
-            pb.CreateUploadSessionRequest(
-                purpose=pb.PURPOSE_POST_IMAGE,
-                file_name="a.png",
-                content_type="image/png",
-                size_bytes=len(data),
-            ),
-            metadata=metadata,
-        )
-        requests.put(
-            session.single_put.url,
-            data=data,
-            headers=dict(session.single_put.headers),
-            timeout=10,
-        ).raise_for_status()
-        stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
+        media_id = upload_single(stub, metadata, data)
         updates = [
             r.media
             for r in stub.WatchMedia(
-                pb.WatchMediaRequest(media_id=session.media_id), metadata=metadata, timeout=60
+                pb.WatchMediaRequest(media_id=media_id), metadata=metadata, timeout=60
             )
         ]
 
@@ -94,28 +86,11 @@ def test_a_json_log_has_only_json_lines_even_when_pillow_warns(tmp_path: Path) -
         data = jpeg_with_broken_exif()
         with grpc.insecure_channel(served.address) as channel:
             stub = media_pb2_grpc.MediaServiceStub(channel)
-            session = stub.CreateUploadSession(
-                pb.CreateUploadSessionRequest(
-                    purpose=pb.PURPOSE_POST_IMAGE,
-                    file_name="a.jpg",
-                    content_type="image/jpeg",
-                    size_bytes=len(data),
-                ),
-                metadata=metadata,
-            )
-            requests.put(
-                session.single_put.url,
-                data=data,
-                headers=dict(session.single_put.headers),
-                timeout=10,
-            ).raise_for_status()
-            stub.CompleteUpload(
-                pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata
-            )
+            media_id = upload_single(stub, metadata, data, "image/jpeg")
             updates = [
                 r.media
                 for r in stub.WatchMedia(
-                    pb.WatchMediaRequest(media_id=session.media_id), metadata=metadata, timeout=60
+                    pb.WatchMediaRequest(media_id=media_id), metadata=metadata, timeout=60
                 )
             ]
     finally:
@@ -127,4 +102,4 @@ def test_a_json_log_has_only_json_lines_even_when_pillow_warns(tmp_path: Path) -
     records = [json.loads(line) for line in lines]  # fails on any line that is not JSON
     warned = [r for r in records if r["logger"] == "py.warnings"]
     assert warned and "Truncated File Read" in warned[0]["message"]
-    assert warned[0]["media_id"] == session.media_id
+    assert warned[0]["media_id"] == media_id

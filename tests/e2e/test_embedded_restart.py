@@ -16,7 +16,7 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
-from tests.e2e.conftest import ServedProcess, free_port, start_serve, stop
+from tests.e2e.conftest import ServedProcess, free_port, start_serve, stop, upload_single
 
 
 def png() -> bytes:
@@ -51,23 +51,8 @@ def upload(served: ServedProcess, metadata: list[tuple[str, str]]) -> str:
     data = png()
     with grpc.insecure_channel(served.address) as channel:
         stub = media_pb2_grpc.MediaServiceStub(channel)
-        session = stub.CreateUploadSession(
-            pb.CreateUploadSessionRequest(
-                purpose=pb.PURPOSE_POST_IMAGE,
-                file_name="a.png",
-                content_type="image/png",
-                size_bytes=len(data),
-            ),
-            metadata=metadata,
-        )
-        requests.put(
-            session.single_put.url,
-            data=data,
-            headers=dict(session.single_put.headers),
-            timeout=10,
-        ).raise_for_status()
-        stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
-        return str(session.media_id)
+        media_id = upload_single(stub, metadata, data)
+        return media_id
 
 
 def final_state(served: ServedProcess, metadata: list[tuple[str, str]], media_id: str) -> pb.Media:
