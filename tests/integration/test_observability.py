@@ -8,6 +8,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -17,6 +18,7 @@ from media.v1 import media_pb2_grpc
 
 from media_grpc.observability.logs import BoundFieldsFilter, JsonFormatter
 from media_grpc.observability.metrics import MetricsEndpoint, start_metrics_server
+from tests.waiting import eventually
 
 Auth = Callable[..., list[tuple[str, str]]]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 300
@@ -92,7 +94,12 @@ def test_metrics_endpoint_exposes_rpc_and_upload_metrics_after_an_upload(
     with pytest.raises(grpc.RpcError):
         stub.CompleteUpload(pb.CompleteUploadRequest(media_id=missing.media_id), metadata=metadata)
 
-    text = requests.get(f"http://127.0.0.1:{metrics_endpoint.port}/metrics", timeout=5).text
+    def exposition_with_the_failed_call() -> str:
+        text = requests.get(f"http://127.0.0.1:{metrics_endpoint.port}/metrics", timeout=5).text
+        failed = 'media_rpc_requests_total{code="FAILED_PRECONDITION",method="CompleteUpload"}'
+        return text if failed in text else ""
+
+    text = eventually(exposition_with_the_failed_call, "the failed call's RPC counter")
 
     for name in UPLOAD_METRICS:
         assert f"\n{name}{{" in text, name
@@ -112,7 +119,15 @@ def test_each_rpc_logs_one_json_line_with_request_id_subject_media_id_and_code(
         stub.GetMedia(pb.GetMediaRequest(media_id=media_id), metadata=metadata)
     stub.ListMedia(pb.ListMediaRequest(), metadata=auth(unique_user))
 
-    lines = [json.loads(line) for line in rpc_log.getvalue().splitlines()]
+    def logged() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in rpc_log.getvalue().splitlines()]
+
+    def both_logged() -> list[dict[str, Any]]:
+        lines = logged()
+        methods = [line["method"] for line in lines if line.get("subject") == unique_user]
+        return lines if len(methods) >= 2 else []
+
+    lines = eventually(both_logged, "the GetMedia and ListMedia log lines")
     mine = [line for line in lines if line.get("request_id") == request_id]
     assert len(mine) == 1
     entry = mine[0]
