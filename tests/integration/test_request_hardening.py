@@ -194,6 +194,31 @@ def test_attaching_media_of_another_owner_to_a_post_refuses_and_changes_nothing(
     assert load(app, bobs).post_id is None
 
 
+def test_validating_media_for_a_post_of_another_owner_refuses_as_attaching_would(
+    stub: Stub, app: Application, auth: Auth, unique_user: str
+) -> None:
+    service = auth("post-service", role="service")
+    alice, bob = unique_user, unique_user + "-bob"
+    post = f"post-{uuid.uuid4().hex[:12]}"
+    alices = store(app, make_media(alice)).id
+    bobs = store(app, make_media(bob)).id
+    stub.AttachMedia(
+        pb.AttachMediaRequest(post_id=post, owner_id=alice, media_ids=[alices]), metadata=service
+    )
+    error = refusal(
+        lambda: stub.ValidateMedia(
+            pb.ValidateMediaRequest(post_id=post, owner_id=bob, media_ids=[bobs]), metadata=service
+        )
+    )
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "another owner" in (error.details() or "")
+    answer = stub.ValidateMedia(
+        pb.ValidateMediaRequest(post_id=post, owner_id=alice, media_ids=[alices]),
+        metadata=service,
+    )
+    assert answer.all_ok
+
+
 # Paging tokens are opaque and checked.
 
 

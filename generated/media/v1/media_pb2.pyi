@@ -1288,7 +1288,9 @@ class ValidateMediaRequest(_message.Message):
     POST_ID_FIELD_NUMBER: _builtins.int
     owner_id: _builtins.str
     post_id: _builtins.str
-    """The post the media are meant for: media attached to this very post are OK."""
+    """The post the media are meant for: media attached to this very post are OK. A post that
+    holds media of another owner is refused with FAILED_PRECONDITION, as AttachMedia refuses it.
+    """
     @_builtins.property
     def media_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(

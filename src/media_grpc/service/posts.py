@@ -40,11 +40,17 @@ class PostMedia:
     def validate_media(
         self, principal: Principal, owner_id: str, media_ids: Sequence[str], post_id: str
     ) -> list[Verdict]:
-        """One verdict per id, in the order asked. Media already on ``post_id`` are OK."""
+        """One verdict per id, in the order asked. Media already on ``post_id`` are OK.
+
+        A post of another owner is refused as AttachMedia refuses it, so that a validation
+        never promises an attach that would fail.
+        """
         principal.require_service("ValidateMedia")
         _require(owner_id, "owner_id")
         _check_ids(media_ids, allow_duplicates=True)
         with self.ctx.uow() as uow:
+            if post_id:
+                _check_one_owner(post_id, owner_id, uow.media.find_by_post(post_id))
             found = {m.id: m for m in uow.media.get_many(list(set(media_ids)))}
         return [judge(i, found.get(i), owner_id, post_id) for i in media_ids]
 
