@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings
 
 
@@ -25,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `media-grpc --help` and the client commands need none of it.
+    from media_grpc.bootstrap import build_application
+
     settings = Settings()
     if settings.embeds_s3:
         print(

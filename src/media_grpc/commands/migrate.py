@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from media_grpc.adapters.database import build_engine
-from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.config import Settings
 
 
@@ -15,6 +13,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(_args: argparse.Namespace) -> int:
+    # Imported here: `media-grpc --help` and the client commands need none of it.
+    from media_grpc.adapters.database import build_engine
+    from media_grpc.adapters.migrations import upgrade_to_head
+
     settings = Settings()
     engine = build_engine(settings.resolved_database_url)
     try:

@@ -7,7 +7,6 @@ import logging
 import signal
 from types import FrameType
 
-from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings, SettingsError
 from media_grpc.observability.metrics import serve_metrics
 
@@ -20,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `media-grpc --help` and the client commands need none of it.
+    from media_grpc.bootstrap import build_application
     from media_grpc.pipeline_bootstrap import build_pipeline
 
     settings = Settings()

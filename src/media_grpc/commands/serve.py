@@ -7,14 +7,13 @@ import logging
 import signal
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from media_grpc.bootstrap import build_application
-from media_grpc.commands.server_processes import ServerProcesses, check_processes
-from media_grpc.commands.storage import check_storage_on_startup
 from media_grpc.config import Settings
 from media_grpc.observability.metrics import serve_metrics
-from media_grpc.pipeline_bootstrap import build_pipeline
-from media_grpc.service.cleanup_schedule import ScheduledCleanup
+
+if TYPE_CHECKING:
+    from media_grpc.commands.server_processes import ServerProcesses
 
 log = logging.getLogger("media_grpc.serve")
 #: Seconds between checks that the child server processes still run.
@@ -40,6 +39,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `media-grpc --help` and the client commands need none of it.
+    from media_grpc.bootstrap import build_application
+    from media_grpc.commands.server_processes import ServerProcesses, check_processes
+    from media_grpc.commands.storage_checks import check_storage_on_startup
+    from media_grpc.pipeline_bootstrap import build_pipeline
+    from media_grpc.service.cleanup_schedule import ScheduledCleanup
+
     settings = Settings()
     check_processes(settings)
     app = build_application(settings)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config import Settings
 
 
@@ -20,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `media-grpc --help` and the client commands need none of it.
+    from media_grpc.adapters.jwt_tokens import issue_token
+
     settings = Settings()
     if settings.auth.uses_public_key:
         print(

@@ -8,11 +8,9 @@ import os
 import signal
 from types import FrameType
 
-from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings, SettingsError
 from media_grpc.domain.model import JobKind
 from media_grpc.observability.metrics import serve_metrics
-from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
 log = logging.getLogger("media_grpc.worker")
 
@@ -36,7 +34,10 @@ def _kinds(value: str) -> list[JobKind]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `media-grpc --help` and the client commands need none of it.
+    from media_grpc.bootstrap import build_application
     from media_grpc.pipeline_bootstrap import build_consumer
+    from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
     settings = Settings()
     if not settings.broker_url or not settings.s3_endpoint_url:
