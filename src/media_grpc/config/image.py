@@ -49,6 +49,10 @@ class ImageSettings(BaseModel):
     webp_quality: int = Field(default=80, ge=1, le=100)
     #: WebP encoder effort, 0 (fastest) to 6 (smallest); libwebp's default is 4.
     webp_method: int = Field(default=4, ge=0, le=6)
+    #: WebP encoder effort of the full-size variant ``full``. At 12 megapixels effort 4 takes
+    #: about four times as long as effort 0 for a file of about the same size, and ``full`` is
+    #: the stage's largest encode; the smaller variants keep ``webp_method``.
+    full_webp_method: int = Field(default=0, ge=0, le=6)
     #: JPEG quality, 1-95.
     jpeg_quality: int = Field(default=82, ge=1, le=95)
     #: AVIF quality, 1-100.

@@ -123,7 +123,8 @@ def render_image_variants(
         current.info = {}
         main = WEBP if settings.output_format == "webp" else JPEG
         stem = f"{name_prefix}{FULL_SIZE_NAME}"
-        variant, output = _write(current, icc, main, stem, work_dir, settings, kind)
+        effort = settings.model_copy(update={"webp_method": settings.full_webp_method})
+        variant, output = _write(current, icc, main, stem, work_dir, effort, kind)
         variants.append(variant)
         objects.append(output)
     for size in wanted:
