@@ -25,7 +25,6 @@ class JobHandler:
     ctx: unit of work factory, storage and clock.
     locks: per-media locks (advisory locks on PostgreSQL).
     stages: the stage for each job kind, settings bound (looked up at each job).
-    stage_delay: seconds to sleep before the stage; tests only.
     """
 
     def __init__(
@@ -33,12 +32,10 @@ class JobHandler:
         ctx: ServiceContext,
         locks: JobLocks,
         stages: MutableMapping[JobKind, BoundStage],
-        *,
-        stage_delay: float = 0.0,
     ) -> None:
         self.stages = stages
         self.locks = locks
-        self.processing = MediaProcessing(ctx, locks, self._run_stage, stage_delay=stage_delay)
+        self.processing = MediaProcessing(ctx, locks, self._run_stage)
 
     def handle(self, job: ProcessingJob) -> Handled:
         """Process the job; raises MediaRejected or JobDisagrees (never retried), or any

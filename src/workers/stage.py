@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from media_grpc.domain.model import Failure, FailureReason, Purpose, Variant
+from media_grpc.domain.model import FailureReason, Purpose, Variant
 
 
 class StageOutcome(StrEnum):
+    """How a stage ended when it returns. A stage that cannot make its outputs raises instead:
+    ``MediaRejected`` when the file is at fault (never retried), any other error otherwise
+    (retried)."""
+
     SUCCESS = "success"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,6 @@ class StageResult:
     metadata: dict[str, str] = field(default_factory=dict)
     #: Relative key of the HLS master playlist, for videos.
     hls_key: str | None = None
-    failure: Failure | None = None
 
 
 class MediaRejected(Exception):

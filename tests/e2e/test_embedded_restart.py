@@ -16,6 +16,7 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
+from tests import slow_stage_cli
 from tests.e2e.conftest import ServedProcess, free_port, start_serve, stop, upload_single
 
 
@@ -92,8 +93,8 @@ def test_media_made_before_a_restart_is_still_ready_with_its_variants_served(
 def test_an_object_that_cannot_be_restored_fails_its_media_with_the_reason(
     env: dict[str, str], served: list[ServedProcess]
 ) -> None:
-    env["MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS"] = "120"  # still processing at the stop
-    first = start_serve(env)
+    env[slow_stage_cli.DELAY_ENV] = "120"  # still processing at the stop
+    first = start_serve(env, slow_stage_cli.command("serve"))
     served.append(first)
     token = first.cli("token", "--user", "unlucky").strip()
     metadata = [("authorization", f"Bearer {token}")]
@@ -103,7 +104,7 @@ def test_an_object_that_cannot_be_restored_fails_its_media_with_the_reason(
     for data in (Path(env["MEDIA_DATA_DIR"]) / "s3").rglob("*.data"):
         data.write_bytes(b"damaged")
 
-    env["MEDIA_PIPELINE__TEST_STAGE_DELAY_SECONDS"] = "0"
+    del env[slow_stage_cli.DELAY_ENV]
     second = start_serve(env)
     served.append(second)
     media = final_state(second, metadata, media_id)

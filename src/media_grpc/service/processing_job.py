@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from enum import StrEnum
@@ -34,7 +33,7 @@ from media_grpc.domain.model import Failure, FailureReason, JobKind, Media, Stat
 from media_grpc.service import profile_images
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.processing import RETRYABLE
-from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
+from workers.stage import MediaRejected, StageJob, StageResult
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +61,12 @@ class MediaProcessing:
     ctx: unit of work factory, storage and clock.
     locks: per-media locks (advisory locks on PostgreSQL).
     run_stage: the stage for each job kind, settings bound.
-    stage_delay: seconds to sleep before the stage; tests only.
     """
 
-    def __init__(
-        self,
-        ctx: ServiceContext,
-        locks: JobLocks,
-        run_stage: StageRunner,
-        *,
-        stage_delay: float = 0.0,
-    ) -> None:
+    def __init__(self, ctx: ServiceContext, locks: JobLocks, run_stage: StageRunner) -> None:
         self.ctx = ctx
         self.locks = locks
         self.run_stage = run_stage
-        self.stage_delay = stage_delay
 
     def process(self, job: ProcessingJob) -> Handled:
         """Raises MediaRejected (never retried), JobDisagrees, or any error (retried)."""
@@ -98,11 +88,7 @@ class MediaProcessing:
                 source, work_dir = Path(tmp) / "original", Path(tmp) / "out"
                 work_dir.mkdir()
                 self._download(media, frozen_original_key(media.storage_key), source)
-                if self.stage_delay:
-                    time.sleep(self.stage_delay)
                 result = self.run_stage(kind, _stage_job(media), source, work_dir)
-                if result.outcome is StageOutcome.FAILED and result.failure is not None:
-                    raise MediaRejected(result.failure.reason, result.failure.message)
                 for obj in result.objects:
                     self.ctx.storage.upload_file(
                         obj.path,
