@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from media_grpc.adapters.orm import Base
 
-config = context.config
-connection = config.attributes.get("connection")
 
-if connection is not None:
+def run_migrations(connection: Connection) -> None:
+    """Migrate over ``connection``; SQLite alters tables in batch (copy and move)."""
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -18,6 +17,13 @@ if connection is not None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+config = context.config
+connection = config.attributes.get("connection")
+
+if connection is not None:
+    run_migrations(connection)
 else:
     engine = engine_from_config(
         config.get_section(config.config_ini_section) or {},
@@ -25,10 +31,4 @@ else:
         poolclass=pool.NullPool,
     )
     with engine.connect() as conn:
-        context.configure(
-            connection=conn,
-            target_metadata=Base.metadata,
-            render_as_batch=conn.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        run_migrations(conn)
