@@ -14,29 +14,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from media_grpc.adapters.bucket_settings import (
+    NotSupported,
+    error_code,
+    if_supported,
+    lifecycle_rules,
+    set_or_updated,
+)
 from media_grpc.domain.keys import ORIGINALS_PREFIX, PUBLIC_PREFIXES
 
 #: Sid of the policy statement this service owns.
 PUBLIC_READ_SID = "media-grpc-public-derivatives"
 #: ID of the lifecycle rule that archives originals.
 ARCHIVE_RULE_ID = "media-grpc-archive-originals"
-
-_NOT_SUPPORTED = {"NotImplemented", "501", "NotSupported", "UnsupportedOperation"}
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def lifecycle_rules(client: Any, bucket: str) -> list[dict[str, Any]]:
-    """The bucket's lifecycle rules; none when it has no configuration."""
-    try:
-        answer = client.get_bucket_lifecycle_configuration(Bucket=bucket)
-    except ClientError as e:
-        if error_code(e) == "NoSuchLifecycleConfiguration":
-            return []
-        raise
-    return list(answer.get("Rules", []))
 
 
 def public_read_statement(bucket: str) -> dict[str, Any]:
@@ -73,12 +63,9 @@ def ensure_public_read_policy(client: Any, bucket: str) -> str:
     """Merge our statement into the bucket policy; statements of others stay as they are."""
     what = "bucket policy: anonymous GET of " + ", ".join(f"{p}*" for p in PUBLIC_PREFIXES)
     desired = public_read_statement(bucket)
-    try:
-        policy = bucket_policy(client, bucket)
-    except ClientError as e:
-        if error_code(e) in _NOT_SUPPORTED:
-            return "bucket policy: not supported by this endpoint; make only variants/ public"
-        raise
+    policy = if_supported(lambda: bucket_policy(client, bucket))
+    if isinstance(policy, NotSupported):
+        return "bucket policy: not supported by this endpoint; make only variants/ public"
     statements = _statements(policy)
     warning = _public_originals_warning(bucket, statements)
     if any(s == desired for s in statements):
@@ -87,8 +74,7 @@ def ensure_public_read_policy(client: Any, bucket: str) -> str:
     document = dict(policy or {"Version": "2012-10-17"})
     document["Statement"] = [*kept, desired]
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
-    verb = "updated" if len(kept) < len(statements) else "set"
-    return f"{what} only, {verb}{warning}"
+    return f"{what} only, {set_or_updated(kept, statements)}{warning}"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -158,12 +144,9 @@ def describe_archive_rule(rule: dict[str, Any]) -> str:
 
 def ensure_archive_rule(client: Any, bucket: str, days: int, storage_class: str) -> str:
     """Write (or replace) the rule archiving originals; with ``days`` 0, remove ours."""
-    try:
-        rules = lifecycle_rules(client, bucket)
-    except ClientError as e:
-        if error_code(e) in _NOT_SUPPORTED:
-            return "lifecycle: not supported by this endpoint; originals are not archived"
-        raise
+    rules = if_supported(lambda: lifecycle_rules(client, bucket))
+    if isinstance(rules, NotSupported):
+        return "lifecycle: not supported by this endpoint; originals are not archived"
     kept = [r for r in rules if r.get("ID") != ARCHIVE_RULE_ID]
     if days == 0:
         if len(kept) == len(rules):
@@ -175,7 +158,7 @@ def ensure_archive_rule(client: Any, bucket: str, days: int, storage_class: str)
     if any(_same_archive_rule(r, desired) for r in rules):
         return f"{what}, unchanged"
     _put_rules(client, bucket, [*kept, desired])
-    return f"{what}, {'updated' if len(kept) < len(rules) else 'set'}"
+    return f"{what}, {set_or_updated(kept, rules)}"
 
 
 def _same_archive_rule(rule: dict[str, Any], desired: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import requests
 from botocore.exceptions import ClientError
 
+from media_grpc.adapters.bucket_settings import error_code, lifecycle_rules
 from media_grpc.adapters.storage_probing import (
     EXPIRED_AFTER_SECONDS,
     EXPIRING_URL_SECONDS,
@@ -21,7 +22,7 @@ from media_grpc.adapters.storage_probing import (
     with_other_key,
     with_tampered_signature,
 )
-from media_grpc.adapters.storage_setup import error_code, is_abort_rule, lifecycle_rules
+from media_grpc.adapters.storage_setup import is_abort_rule
 
 #: What every probe uploads.
 BODY = b"media-grpc storage check\n"

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from media_grpc.adapters.storage_policy import (
-    describe_archive_rule,
-    error_code,
-    is_archive_rule,
-    lifecycle_rules,
-)
+from media_grpc.adapters.bucket_settings import error_code, lifecycle_rules
+from media_grpc.adapters.storage_policy import describe_archive_rule, is_archive_rule
 from media_grpc.adapters.storage_probing import Probe, ProbeResult, Scratch, unsigned_url
 from media_grpc.domain.keys import PRIVATE_PREFIXES, PUBLIC_PREFIXES
 

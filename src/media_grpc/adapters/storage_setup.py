@@ -13,6 +13,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from media_grpc.adapters.bucket_settings import (
+    NotSupported,
+    cors_rules,
+    error_code,
+    if_supported,
+    lifecycle_rules,
+    set_or_updated,
+)
 from media_grpc.adapters.storage_policy import ensure_archive_rule, ensure_public_read_policy
 from media_grpc.config.storage import StorageSettings
 
@@ -23,15 +31,9 @@ LIFECYCLE_RULE_ID = "media-grpc-abort-incomplete-multipart"
 #: Methods a browser needs: PUT to upload (single and parts), GET/HEAD to read back.
 CORS_METHODS = ["GET", "HEAD", "PUT"]
 
-_NOT_SUPPORTED = {"NotImplemented", "501", "NotSupported", "UnsupportedOperation"}
-
 
 class StorageSetupError(Exception):
     """The bucket cannot be set up (no access, owned by someone else, unreachable)."""
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def set_up_bucket(client: Any, bucket: str, region: str, settings: StorageSettings) -> list[str]:
@@ -96,30 +98,24 @@ def _same_cors_rule(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def ensure_cors(client: Any, bucket: str, settings: StorageSettings) -> str:
     desired = desired_cors_rule(settings)
-    try:
-        rules: list[dict[str, Any]] = client.get_bucket_cors(Bucket=bucket).get("CORSRules", [])
-    except ClientError as e:
-        if error_code(e) in _NOT_SUPPORTED:
-            return _cors_not_supported()
-        if error_code(e) != "NoSuchCORSConfiguration":
-            raise
-        rules = []
+    rules = if_supported(lambda: cors_rules(client, bucket))
+    if isinstance(rules, NotSupported):
+        return _cors_not_supported()
     if not settings.cors_allowed_origins:
         return "CORS: no origins configured (MEDIA_STORAGE__CORS_ALLOWED_ORIGINS), unchanged"
     if any(_same_cors_rule(rule, desired) for rule in rules):
         return "CORS: browser PUT from " + ", ".join(desired["AllowedOrigins"]) + ", unchanged"
     kept = [r for r in rules if r.get("ID") != CORS_RULE_ID]
-    try:
-        client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [*kept, desired]})
-    except ClientError as e:
-        if error_code(e) in _NOT_SUPPORTED:
-            return _cors_not_supported()
-        raise
-    verb = "updated" if len(kept) < len(rules) else "set"
+    configuration = {"CORSRules": [*kept, desired]}
+    put = if_supported(
+        lambda: client.put_bucket_cors(Bucket=bucket, CORSConfiguration=configuration)
+    )
+    if isinstance(put, NotSupported):
+        return _cors_not_supported()
     return (
         "CORS: browser PUT from "
         + ", ".join(desired["AllowedOrigins"])
-        + f", exposing ETag, {verb}"
+        + f", exposing ETag, {set_or_updated(kept, rules)}"
     )
 
 
@@ -148,24 +144,11 @@ def is_abort_rule(rule: dict[str, Any], days: int | None = None) -> bool:
     )
 
 
-def lifecycle_rules(client: Any, bucket: str) -> list[dict[str, Any]]:
-    try:
-        answer = client.get_bucket_lifecycle_configuration(Bucket=bucket)
-    except ClientError as e:
-        if error_code(e) == "NoSuchLifecycleConfiguration":
-            return []
-        raise
-    return list(answer.get("Rules", []))
-
-
 def ensure_abort_rule(client: Any, bucket: str, days: int) -> str:
     what = f"lifecycle: abort incomplete multipart uploads after {days} day(s)"
-    try:
-        rules = lifecycle_rules(client, bucket)
-    except ClientError as e:
-        if error_code(e) in _NOT_SUPPORTED:
-            return "lifecycle: not supported by this endpoint; abort stale uploads otherwise"
-        raise
+    rules = if_supported(lambda: lifecycle_rules(client, bucket))
+    if isinstance(rules, NotSupported):
+        return "lifecycle: not supported by this endpoint; abort stale uploads otherwise"
     if any(is_abort_rule(rule, days) for rule in rules):
         return f"{what}, unchanged"
     kept = [r for r in rules if r.get("ID") != LIFECYCLE_RULE_ID]
@@ -178,4 +161,4 @@ def ensure_abort_rule(client: Any, bucket: str, days: int) -> str:
     client.put_bucket_lifecycle_configuration(
         Bucket=bucket, LifecycleConfiguration={"Rules": [*kept, ours]}
     )
-    return f"{what}, {'updated' if len(kept) < len(rules) else 'set'}"
+    return f"{what}, {set_or_updated(kept, rules)}"
