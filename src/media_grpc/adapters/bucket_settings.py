@@ -39,24 +39,30 @@ def if_supported(call: Callable[[], T]) -> T | NotSupported:
 
 def lifecycle_rules(client: Any, bucket: str) -> list[dict[str, Any]]:
     """The bucket's lifecycle rules; none when it has no configuration."""
-    try:
-        answer = client.get_bucket_lifecycle_configuration(Bucket=bucket)
-    except ClientError as e:
-        if error_code(e) == "NoSuchLifecycleConfiguration":
-            return []
-        raise
-    return list(answer.get("Rules", []))
+    return _rules(
+        lambda: client.get_bucket_lifecycle_configuration(Bucket=bucket),
+        "NoSuchLifecycleConfiguration",
+        "Rules",
+    )
 
 
 def cors_rules(client: Any, bucket: str) -> list[dict[str, Any]]:
     """The bucket's CORS rules; none when it has no configuration."""
+    return _rules(
+        lambda: client.get_bucket_cors(Bucket=bucket), "NoSuchCORSConfiguration", "CORSRules"
+    )
+
+
+def _rules(read: Callable[[], Any], none_code: str, key: str) -> list[dict[str, Any]]:
+    """The rules under ``key`` of what ``read()`` answers; none when storage refuses it with
+    ``none_code`` (the bucket has no such configuration)."""
     try:
-        answer = client.get_bucket_cors(Bucket=bucket)
+        answer = read()
     except ClientError as e:
-        if error_code(e) == "NoSuchCORSConfiguration":
+        if error_code(e) == none_code:
             return []
         raise
-    return list(answer.get("CORSRules", []))
+    return list(answer.get(key, []))
 
 
 def set_or_updated(kept: list[Any], found: list[Any]) -> str:
