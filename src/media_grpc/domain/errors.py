@@ -23,6 +23,18 @@ class InvalidArgument(MediaError):
         self.value = value
 
 
+def check_at_most(count: int, limit: int, *, field: str, message: str) -> None:
+    """InvalidArgument naming ``field`` when ``count`` passes ``limit``; ``message`` may say
+    ``{count}`` and ``{limit}``, and both go to the BadRequest detail."""
+    if count > limit:
+        raise InvalidArgument(
+            message.format(count=count, limit=limit),
+            field=field,
+            limit=str(limit),
+            value=str(count),
+        )
+
+
 class MediaNotFound(MediaError):
     """No such media, or not visible to the caller."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from media_grpc.domain.errors import InvalidArgument
+from media_grpc.domain.errors import check_at_most
 
 #: Longest file name accepted, in characters, after sanitising.
 MAX_FILE_NAME_CHARS = 255
@@ -17,13 +17,12 @@ def sanitize_file_name(raw: str) -> str:
 
     Raises InvalidArgument for names that are absurdly long or empty after cleaning.
     """
-    if len(raw) > MAX_RAW_FILE_NAME_CHARS:
-        raise InvalidArgument(
-            f"file_name is {len(raw)} characters; at most {MAX_RAW_FILE_NAME_CHARS} are accepted",
-            field="file_name",
-            limit=str(MAX_RAW_FILE_NAME_CHARS),
-            value=str(len(raw)),
-        )
+    check_at_most(
+        len(raw),
+        MAX_RAW_FILE_NAME_CHARS,
+        field="file_name",
+        message="file_name is {count} characters; at most {limit} are accepted",
+    )
     name = raw.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     name = unicodedata.normalize("NFC", name).strip().lstrip(".")

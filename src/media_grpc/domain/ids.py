@@ -16,6 +16,8 @@ from media_grpc.domain.errors import InvalidArgument
 MAX_ID_CHARS = 128
 #: Characters of an offending value echoed back in an error message.
 ECHO_CHARS = 40
+#: The refusal of a call naming more media than it takes (a ``check_at_most`` message).
+MEDIA_IDS_PER_CALL = "at most {limit} media_ids per call, got {count}"
 
 
 def echo(value: str, limit: int = ECHO_CHARS) -> str:

@@ -30,6 +30,7 @@ from media_grpc.domain.errors import (
     MediaNotFound,
     ResourceExhausted,
     Unavailable,
+    check_at_most,
 )
 from media_grpc.domain.file_names import sanitize_file_name
 from media_grpc.domain.ids import check_owner_id, check_post_id
@@ -284,13 +285,12 @@ def _check(request: ImportRequest) -> None:
     check_owner_id(request.owner_id)
     if request.post_id:
         check_post_id(request.post_id)
-    if len(request.idempotency_key) > MAX_URL_CHARS:
-        raise InvalidArgument(
-            f"idempotency_key must be at most {MAX_URL_CHARS} characters",
-            field="idempotency_key",
-            limit=str(MAX_URL_CHARS),
-            value=str(len(request.idempotency_key)),
-        )
+    check_at_most(
+        len(request.idempotency_key),
+        MAX_URL_CHARS,
+        field="idempotency_key",
+        message="idempotency_key must be at most {limit} characters",
+    )
     if request.post_position < 0:
         raise InvalidArgument(
             "post_position must be 0 or more",

@@ -12,8 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from media_grpc.domain.attachment import Verdict, judge, ownership
-from media_grpc.domain.errors import Conflict, FailedPrecondition, InvalidArgument
-from media_grpc.domain.ids import check_ids, check_media_id, check_owner_id, check_post_id
+from media_grpc.domain.errors import Conflict, FailedPrecondition, InvalidArgument, check_at_most
+from media_grpc.domain.ids import (
+    MEDIA_IDS_PER_CALL,
+    check_ids,
+    check_media_id,
+    check_owner_id,
+    check_post_id,
+)
 from media_grpc.domain.model import Media
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
@@ -150,13 +156,7 @@ _ID_CHECKS = {"owner_id": check_owner_id, "post_id": check_post_id, "media_id": 
 def _check_ids(media_ids: Sequence[str], *, allow_duplicates: bool) -> None:
     if not media_ids:
         raise InvalidArgument("media_ids must name at least one media", field="media_ids")
-    if len(media_ids) > MAX_MEDIA_PER_CALL:
-        raise InvalidArgument(
-            f"at most {MAX_MEDIA_PER_CALL} media_ids per call, got {len(media_ids)}",
-            field="media_ids",
-            limit=str(MAX_MEDIA_PER_CALL),
-            value=str(len(media_ids)),
-        )
+    check_at_most(len(media_ids), MAX_MEDIA_PER_CALL, field="media_ids", message=MEDIA_IDS_PER_CALL)
     if any(not i for i in media_ids):
         raise InvalidArgument("media_ids must not contain empty ids", field="media_ids")
     check_ids(media_ids, "media_ids")

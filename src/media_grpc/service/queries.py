@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from media_grpc.adapters.repository import MediaFilter
-from media_grpc.domain.errors import InvalidArgument
-from media_grpc.domain.ids import check_ids
+from media_grpc.domain.errors import InvalidArgument, check_at_most
+from media_grpc.domain.ids import MEDIA_IDS_PER_CALL, check_ids
 from media_grpc.domain.keys import frozen_original_key
 from media_grpc.domain.model import FailureReason, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
@@ -80,13 +80,7 @@ class MediaQueries:
         self, principal: Principal, media_ids: list[str]
     ) -> tuple[list[Media], list[str]]:
         """The visible media in the order asked, and the ids not found (or not visible)."""
-        if len(media_ids) > MAX_BATCH:
-            raise InvalidArgument(
-                f"at most {MAX_BATCH} media_ids per call, got {len(media_ids)}",
-                field="media_ids",
-                limit=str(MAX_BATCH),
-                value=str(len(media_ids)),
-            )
+        check_at_most(len(media_ids), MAX_BATCH, field="media_ids", message=MEDIA_IDS_PER_CALL)
         check_ids(media_ids, "media_ids")
         with self.ctx.uow() as uow:
             found = {m.id: m for m in uow.media.get_many(media_ids)}
