@@ -13,14 +13,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import av
 from av.audio.frame import AudioFrame
 from av.container import InputContainer
 from av.video.frame import PictureType, VideoFrame
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, Variant, VariantKind
-from workers.failure_text import describe
 from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.stages.probe_media import VideoProbe, probe
 from workers.video import hls
@@ -28,7 +26,7 @@ from workers.video.ladder import PlannedRung, plan_ladder
 from workers.video.remux import remux, should_remux
 from workers.video.rotate import Rotator
 from workers.video.rung_encoder import RungEncoder, RungWorker
-from workers.video.safe_open import open_input
+from workers.video.safe_open import decoding, open_input
 
 
 def _decoded(src: InputContainer, with_audio: bool) -> Iterator[VideoFrame | AudioFrame]:
@@ -36,15 +34,11 @@ def _decoded(src: InputContainer, with_audio: bool) -> Iterator[VideoFrame | Aud
     streams = [src.streams.video[0]] + ([src.streams.audio[0]] if with_audio else [])
     packets = src.demux(*streams)
     while True:
-        try:
+        with decoding():
             packet = next(packets, None)
             if packet is None:
                 return
             frames = packet.decode()
-        except av.FFmpegError as e:
-            raise MediaRejected(
-                FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
-            ) from None
         yield from frames  # type: ignore[misc]
 
 
@@ -157,12 +151,8 @@ def encode(source: Path, work_dir: Path, settings: VideoSettings, found: VideoPr
 def _remux(
     source: Path, rung: PlannedRung, hls_dir: Path, settings: VideoSettings
 ) -> hls.Rendition:
-    try:
+    with decoding():
         return remux(source, rung, hls_dir / rung.name, settings)
-    except av.FFmpegError as e:
-        raise MediaRejected(
-            FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
-        ) from None
 
 
 def run(job: StageJob, source_path: Path, work_dir: Path, settings: VideoSettings) -> StageResult:

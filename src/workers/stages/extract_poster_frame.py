@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 from av.video.frame import VideoFrame
 from PIL import Image
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, Variant, VariantKind
-from workers.failure_text import describe
 from workers.stage import MediaRejected, OutputObject, StageJob, StageOutcome, StageResult
 from workers.stages.probe_media import VideoProbe, probe
 from workers.video.ladder import plan_ladder
-from workers.video.safe_open import open_input
+from workers.video.safe_open import decoding, open_input
 
 POSTER_TYPE = "image/webp"
 #: Posters are rewritten only by a reprocess: a day in caches.
@@ -41,7 +39,7 @@ def grab_frame(source: Path, found: VideoProbe, settings: VideoSettings) -> Vide
         video.thread_type = "AUTO"
         time_base = video.time_base
         chosen: VideoFrame | None = None
-        try:
+        with decoding():
             if time_base is not None:
                 src.seek(int(target / time_base), stream=video, backward=True, any_frame=False)
             for frame in src.decode(video):
@@ -50,10 +48,6 @@ def grab_frame(source: Path, found: VideoProbe, settings: VideoSettings) -> Vide
                 if chosen is not None and frame.time > target + 1e-6:
                     break
                 chosen = frame
-        except av.FFmpegError as e:
-            raise MediaRejected(
-                FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
-            ) from None
     if chosen is None:
         raise MediaRejected(FailureReason.CORRUPT, "no frame decodes at the poster position")
     return chosen

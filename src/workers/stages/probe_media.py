@@ -17,10 +17,9 @@ from av.video.stream import VideoStream
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason
-from workers.failure_text import describe
 from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.video.probe import VideoProbe as VideoProbe  # re-exported for the stages
-from workers.video.safe_open import open_input
+from workers.video.safe_open import decoding, open_input
 
 
 def _duration(container: InputContainer, video: VideoStream) -> float:
@@ -73,12 +72,8 @@ def _check_caps(probe: VideoProbe, settings: VideoSettings) -> None:
 
 
 def _first_frame_rotation(container: InputContainer, video: VideoStream) -> int:
-    try:
+    with decoding():
         frame = next(container.decode(video), None)
-    except av.FFmpegError as e:
-        raise MediaRejected(
-            FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
-        ) from None
     if frame is None:
         raise MediaRejected(FailureReason.CORRUPT, "the video stream has no decodable frame")
     return normalize_rotation(float(frame.rotation))

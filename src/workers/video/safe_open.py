@@ -9,6 +9,8 @@ and the mov demuxer's external data references stay off.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -64,4 +66,16 @@ def open_input(path: Path, allowed: tuple[str, ...]) -> InputContainer:
     except av.FFmpegError as e:
         raise MediaRejected(
             FailureReason.CORRUPT, f"the video file cannot be read: {describe(e)}"
+        ) from None
+
+
+@contextmanager
+def decoding() -> Iterator[None]:
+    """Around decoding an opened input: a decoder error is the file's fault, MediaRejected
+    CORRUPT ("the video does not decode: ..."), never retried."""
+    try:
+        yield
+    except av.FFmpegError as e:
+        raise MediaRejected(
+            FailureReason.CORRUPT, f"the video does not decode: {describe(e)}"
         ) from None
