@@ -39,6 +39,11 @@ class AbstractUnitOfWork(abc.ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.end(exc)
+
+    def end(self, error: BaseException | None) -> None:
+        """Leave the unit of work: what was not committed is rolled back. ``error`` is what
+        ended the ``with`` block, if anything."""
         self.rollback()
 
     @abc.abstractmethod
@@ -69,22 +74,19 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.limits = SqlAlchemyOwnerLimits(self.session)
         return super().__enter__()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def end(self, error: BaseException | None) -> None:
+        """Roll back and close the session. A database that went away (``error`` or the
+        rollback says so) is Unavailable; a failing rollback never hides ``error``."""
         try:
-            super().__exit__(exc_type, exc, tb)
+            super().end(error)
             self.session.close()
         except DBAPIError:
-            if exc is None:
+            if error is None:
                 raise
-        if isinstance(exc, OperationalError) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        if isinstance(error, OperationalError) or (
+            isinstance(error, DBAPIError) and error.connection_invalidated
         ):
-            raise Unavailable("the database is unavailable; retry the call") from exc
+            raise Unavailable("the database is unavailable; retry the call") from error
 
     def commit(self) -> None:
         self.session.commit()
