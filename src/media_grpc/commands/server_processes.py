@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import signal
 import threading
+from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import cast
@@ -34,18 +35,21 @@ def check_processes(settings: Settings) -> None:
         )
 
 
+@dataclass
 class ServerProcesses:
     """The child server processes; ``start`` them once the first server has bound the port."""
 
-    def __init__(
-        self, address: str, count: int, grace: float, drain: float, logging_: tuple[str, str]
-    ) -> None:
-        self.address = address
-        self.count = count
-        self.grace = grace
-        self.drain = drain
-        self.logging = logging_
-        self.processes: list[BaseProcess] = []
+    #: The address the first server bound; the children bind it too.
+    address: str
+    #: Child processes to start.
+    count: int
+    #: Seconds in-flight RPCs get to finish on shutdown (``--grace``).
+    grace: float
+    #: Seconds health reports NOT_SERVING before new RPCs are refused (``--drain``).
+    drain: float
+    #: The children's log level and format.
+    logging: tuple[str, str]
+    processes: list[BaseProcess] = field(default_factory=list, init=False)
 
     def start(self) -> ServerProcesses:
         spawn = multiprocessing.get_context("spawn")  # never fork a process running gRPC
