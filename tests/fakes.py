@@ -24,7 +24,7 @@ from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
 from media_grpc.adapters.owner_limits import AbstractOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages
-from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
+from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter, SweepSet
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain.imports import ImportRecord, ImportState
 from media_grpc.domain.jobs import ProcessingJob
@@ -203,6 +203,61 @@ class UniqueViolation(Exception):
     """What the database raises for a second row with a unique key."""
 
 
+#: Each sweep set as Python: whether a media belongs to it given ``now`` and ``before``, and the
+#: field it is oldest first by (the repository's ``_SWEEP_SETS`` in SQL).
+_SWEEP_SETS: dict[SweepSet, tuple[Callable[[Media, datetime, datetime], bool], str]] = {
+    SweepSet.EXPIRED_PENDING: (
+        lambda m, now, _before: m.status is Status.PENDING and m.expires_at < now,
+        "expires_at",
+    ),
+    SweepSet.UNATTACHED_READY: (
+        lambda m, _now, before: (
+            m.status is Status.READY
+            and m.post_id is None
+            and m.purpose is not Purpose.PROFILE_IMAGE
+            and m.updated_at < before
+        ),
+        "updated_at",
+    ),
+    SweepSet.DELETED: (
+        lambda m, _now, before: (
+            m.status is Status.DELETED and (m.deleted_at or m.updated_at) < before
+        ),
+        "updated_at",
+    ),
+    SweepSet.FAILED_SESSIONS: (
+        lambda m, now, _before: (
+            m.status is Status.FAILED
+            and m.etag is None
+            and m.expires_at < now
+            and m.updated_at <= m.expires_at
+        ),
+        "updated_at",
+    ),
+    SweepSet.FAILED_UPLOADS: (
+        lambda m, now, before: (
+            m.status is Status.FAILED and m.expires_at < now and m.updated_at < before
+        ),
+        "updated_at",
+    ),
+    SweepSet.UNSWEPT_UPLOADS: (
+        lambda m, now, _before: (
+            m.etag is not None
+            and m.upload_swept_at is None
+            and m.expires_at < now
+            and m.status in (Status.READY, Status.FAILED, Status.DELETED)
+        ),
+        "expires_at",
+    ),
+    SweepSet.STUCK: (
+        lambda m, _now, before: (
+            m.status in (Status.UPLOADED, Status.PROCESSING) and m.updated_at < before
+        ),
+        "updated_at",
+    ),
+}
+
+
 class InMemoryMediaRepository(AbstractMediaRepository):
     """``committed`` gives the rows other units of work committed since this one began: a
     unique index sees them too."""
@@ -257,89 +312,18 @@ class InMemoryMediaRepository(AbstractMediaRepository):
         found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         return [copy.deepcopy(m) for m in found[: query.limit]]
 
-    def find_expired_pending(
-        self, now: datetime, limit: int, *, claim: bool = False
+    def find_for_sweep(
+        self, which: SweepSet, now: datetime, before: datetime, limit: int, *, claim: bool = False
     ) -> list[Media]:
-        found = [m for m in self.rows.values() if m.status is Status.PENDING and m.expires_at < now]
-        return self._oldest(found, limit, key=lambda m: (m.expires_at, m.id))
-
-    def find_unattached_ready(
-        self, ready_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        found = [
-            m
-            for m in self.rows.values()
-            if m.status is Status.READY
-            and m.post_id is None
-            and m.purpose is not Purpose.PROFILE_IMAGE
-            and m.updated_at < ready_before
-        ]
-        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
-
-    def find_deleted(
-        self, deleted_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        found = [
-            m
-            for m in self.rows.values()
-            if m.status is Status.DELETED and (m.deleted_at or m.updated_at) < deleted_before
-        ]
-        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
-
-    def find_failed_sessions(
-        self, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        found = [m for m in self._failed_uploads(now) if m.updated_at <= m.expires_at]
-        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
-
-    def find_failed_uploads(
-        self, failed_before: datetime, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        found = [
-            m
-            for m in self.rows.values()
-            if m.status is Status.FAILED and m.expires_at < now and m.updated_at < failed_before
-        ]
-        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
-
-    def find_unswept_uploads(
-        self, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        found = [
-            m
-            for m in self.rows.values()
-            if m.etag is not None
-            and m.upload_swept_at is None
-            and m.expires_at < now
-            and m.status in (Status.READY, Status.FAILED, Status.DELETED)
-        ]
-        return self._oldest(found, limit, key=lambda m: (m.expires_at, m.id))
-
-    def _failed_uploads(self, now: datetime) -> list[Media]:
-        return [
-            m
-            for m in self.rows.values()
-            if m.status is Status.FAILED and m.etag is None and m.expires_at < now
-        ]
-
-    def find_stuck(
-        self, changed_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        found = [
-            m
-            for m in self.rows.values()
-            if m.status in (Status.UPLOADED, Status.PROCESSING) and m.updated_at < changed_before
-        ]
-        return self._oldest(found, limit, key=lambda m: (m.updated_at, m.id))
+        belongs, oldest = _SWEEP_SETS[which]
+        found = sorted(
+            (m for m in self.rows.values() if belongs(m, now, before)),
+            key=lambda m: (getattr(m, oldest), m.id),
+        )
+        return [copy.deepcopy(m) for m in found[:limit]]
 
     def purge(self, media_id: str) -> None:
         self.rows.pop(media_id, None)
-
-    @staticmethod
-    def _oldest(
-        found: list[Media], limit: int, key: Callable[[Media], tuple[datetime, str]]
-    ) -> list[Media]:
-        return [copy.deepcopy(m) for m in sorted(found, key=key)[:limit]]
 
     def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
         found = [

@@ -13,7 +13,7 @@ import pytest
 
 from media_grpc.adapters.database import build_engine, build_session_factory
 from media_grpc.adapters.migrations import upgrade_to_head
-from media_grpc.adapters.repository import MediaFilter
+from media_grpc.adapters.repository import MediaFilter, SweepSet
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from media_grpc.domain.model import Media, Purpose, Status
 from tests.fakes import FakeDatabase
@@ -141,13 +141,14 @@ def test_each_sweep_finds_exactly_its_media_oldest_first_within_the_limit(uow: U
     stored(uow, *expired, unattached, attached, profile, deleted, failed_late, stuck, *fresh)
     cutoff = T - timedelta(days=1)
     with uow() as u:
-        assert ids(u.media.find_expired_pending(T, 10)) == [m.id for m in expired]
-        assert ids(u.media.find_expired_pending(T, 1)) == [expired[0].id]
-        assert ids(u.media.find_unattached_ready(cutoff, 10)) == [unattached.id]
-        assert ids(u.media.find_deleted(cutoff, 10)) == [deleted.id]
-        assert ids(u.media.find_failed_sessions(T, 10)) == [failed_late.id]
-        assert ids(u.media.find_failed_uploads(cutoff, T, 10)) == [failed_late.id]
-        assert ids(u.media.find_stuck(cutoff, 10)) == [stuck.id]
+        find = u.media.find_for_sweep
+        assert ids(find(SweepSet.EXPIRED_PENDING, T, cutoff, 10)) == [m.id for m in expired]
+        assert ids(find(SweepSet.EXPIRED_PENDING, T, cutoff, 1)) == [expired[0].id]
+        assert ids(find(SweepSet.UNATTACHED_READY, T, cutoff, 10)) == [unattached.id]
+        assert ids(find(SweepSet.DELETED, T, cutoff, 10)) == [deleted.id]
+        assert ids(find(SweepSet.FAILED_SESSIONS, T, cutoff, 10)) == [failed_late.id]
+        assert ids(find(SweepSet.FAILED_UPLOADS, T, cutoff, 10)) == [failed_late.id]
+        assert ids(find(SweepSet.STUCK, T, cutoff, 10)) == [stuck.id]
 
 
 def test_find_by_post_is_in_display_order_without_deleted_media(uow: Uow) -> None:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, delete, false, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from media_grpc.adapters.media_mapping import (
@@ -50,6 +64,31 @@ class MediaFilter:
     after: tuple[datetime, str] | None = None
 
 
+class SweepSet(StrEnum):
+    """The media a lifecycle sweep acts on (service/sweeps.py), given the time ``now`` and the
+    sweep's cutoff ``before``; ``find_for_sweep`` answers each, oldest first."""
+
+    #: PENDING media whose session expired before ``now`` (oldest expiry first).
+    EXPIRED_PENDING = "expired_pending"
+    #: READY media of a post purpose, attached to no post, unchanged since ``before``.
+    UNATTACHED_READY = "unattached_ready"
+    #: DELETED media deleted before ``before``.
+    DELETED = "deleted"
+    #: FAILED media whose upload never completed (no pinned ETag), failed before their
+    #: session's URLs expired, and whose URLs have expired by ``now``: a late PUT may have
+    #: written their key. The sweep moves ``updated_at`` past ``expires_at``.
+    FAILED_SESSIONS = "failed_sessions"
+    #: FAILED media (refused at completion or failed in processing), unchanged since
+    #: ``before``, whose session URLs expired by ``now``.
+    FAILED_UPLOADS = "failed_uploads"
+    #: Completed media (pinned ETag) that are READY, FAILED or DELETED, whose session URLs
+    #: expired by ``now`` and whose upload key was not swept yet: a PUT between completion
+    #: and expiry may have written it. The sweep sets ``upload_swept_at`` (oldest expiry first).
+    UNSWEPT_UPLOADS = "unswept_uploads"
+    #: UPLOADED or PROCESSING media unchanged since ``before``.
+    STUCK = "stuck"
+
+
 class AbstractMediaRepository(abc.ABC):
     @abc.abstractmethod
     def add(self, media: Media) -> None: ...
@@ -80,51 +119,11 @@ class AbstractMediaRepository(abc.ABC):
         most ``limit`` of them (one column: cheap enough for every CreateUploadSession)."""
 
     @abc.abstractmethod
-    def find_expired_pending(
-        self, now: datetime, limit: int, *, claim: bool = False
+    def find_for_sweep(
+        self, which: SweepSet, now: datetime, before: datetime, limit: int, *, claim: bool = False
     ) -> list[Media]:
-        """PENDING media whose session expired before ``now``, oldest first."""
-
-    @abc.abstractmethod
-    def find_unattached_ready(
-        self, ready_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        """READY media of a post purpose, attached to no post, unchanged since ``ready_before``."""
-
-    @abc.abstractmethod
-    def find_deleted(
-        self, deleted_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        """DELETED media deleted before ``deleted_before``."""
-
-    @abc.abstractmethod
-    def find_failed_sessions(
-        self, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        """FAILED media whose upload never completed (no pinned ETag), failed before their
-        session's URLs expired, and whose URLs have expired by ``now``: a late PUT may have
-        written their key. The sweep moves ``updated_at`` past ``expires_at``."""
-
-    @abc.abstractmethod
-    def find_failed_uploads(
-        self, failed_before: datetime, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        """FAILED media (refused at completion or failed in processing), unchanged since
-        ``failed_before``, whose session URLs expired by ``now``."""
-
-    @abc.abstractmethod
-    def find_unswept_uploads(
-        self, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        """Completed media (pinned ETag) that are READY, FAILED or DELETED, whose session URLs
-        expired by ``now`` and whose upload key was not swept yet: a PUT between completion
-        and expiry may have written it. The sweep sets ``upload_swept_at``."""
-
-    @abc.abstractmethod
-    def find_stuck(
-        self, changed_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        """UPLOADED or PROCESSING media unchanged since ``changed_before``, oldest first."""
+        """At most ``limit`` media of the set ``which``, oldest first (by ``updated_at``, or
+        by ``expires_at`` for the sets that say so)."""
 
     @abc.abstractmethod
     def purge(self, media_id: str) -> None:
@@ -133,6 +132,69 @@ class AbstractMediaRepository(abc.ABC):
     @abc.abstractmethod
     def find_by_post(self, post_id: str, *, for_update: bool = False) -> list[Media]:
         """The media attached to a post (never DELETED ones), in display order."""
+
+
+_FINAL = [Status.READY.value, Status.FAILED.value, Status.DELETED.value]
+
+#: Each sweep set as SQL: its criteria given ``now`` and ``before``, and the time it is
+#: oldest first by.
+_SWEEP_SETS: dict[
+    SweepSet, tuple[Callable[[datetime, datetime], list[ColumnElement[bool]]], Any]
+] = {
+    SweepSet.EXPIRED_PENDING: (
+        lambda now, _before: [MediaRow.status == Status.PENDING.value, MediaRow.expires_at < now],
+        MediaRow.expires_at,
+    ),
+    SweepSet.UNATTACHED_READY: (
+        lambda _now, before: [
+            MediaRow.status == Status.READY.value,
+            MediaRow.post_id.is_(None),
+            MediaRow.purpose != Purpose.PROFILE_IMAGE.value,
+            MediaRow.updated_at < before,
+        ],
+        MediaRow.updated_at,
+    ),
+    SweepSet.DELETED: (
+        lambda _now, before: [
+            MediaRow.status == Status.DELETED.value,
+            func.coalesce(MediaRow.deleted_at, MediaRow.updated_at) < before,
+        ],
+        MediaRow.updated_at,
+    ),
+    SweepSet.FAILED_SESSIONS: (
+        lambda now, _before: [
+            MediaRow.status == Status.FAILED.value,
+            MediaRow.etag.is_(None),
+            MediaRow.expires_at < now,
+            MediaRow.updated_at <= MediaRow.expires_at,
+        ],
+        MediaRow.updated_at,
+    ),
+    SweepSet.FAILED_UPLOADS: (
+        lambda now, before: [
+            MediaRow.status == Status.FAILED.value,
+            MediaRow.expires_at < now,
+            MediaRow.updated_at < before,
+        ],
+        MediaRow.updated_at,
+    ),
+    SweepSet.UNSWEPT_UPLOADS: (
+        lambda now, _before: [
+            MediaRow.etag.is_not(None),
+            MediaRow.upload_swept_at.is_(None),
+            MediaRow.expires_at < now,
+            MediaRow.status.in_(_FINAL),
+        ],
+        MediaRow.expires_at,
+    ),
+    SweepSet.STUCK: (
+        lambda _now, before: [
+            MediaRow.status.in_([Status.UPLOADED.value, Status.PROCESSING.value]),
+            MediaRow.updated_at < before,
+        ],
+        MediaRow.updated_at,
+    ),
+}
 
 
 class SqlAlchemyMediaRepository(AbstractMediaRepository):
@@ -212,74 +274,12 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         # SQLite returns naive datetimes; everything stored is UTC.
         return [at if at.tzinfo else at.replace(tzinfo=UTC) for at in found]
 
-    def find_expired_pending(
-        self, now: datetime, limit: int, *, claim: bool = False
+    def find_for_sweep(
+        self, which: SweepSet, now: datetime, before: datetime, limit: int, *, claim: bool = False
     ) -> list[Media]:
-        stmt = select(MediaRow).where(
-            MediaRow.status == Status.PENDING.value, MediaRow.expires_at < now
-        )
-        return self._sweep(stmt.order_by(MediaRow.expires_at, MediaRow.id), limit, claim)
-
-    def find_unattached_ready(
-        self, ready_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        stmt = select(MediaRow).where(
-            MediaRow.status == Status.READY.value,
-            MediaRow.post_id.is_(None),
-            MediaRow.purpose != Purpose.PROFILE_IMAGE.value,
-            MediaRow.updated_at < ready_before,
-        )
-        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
-
-    def find_deleted(
-        self, deleted_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        stmt = select(MediaRow).where(
-            MediaRow.status == Status.DELETED.value,
-            func.coalesce(MediaRow.deleted_at, MediaRow.updated_at) < deleted_before,
-        )
-        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
-
-    def find_failed_sessions(
-        self, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        stmt = select(MediaRow).where(
-            MediaRow.status == Status.FAILED.value,
-            MediaRow.etag.is_(None),
-            MediaRow.expires_at < now,
-            MediaRow.updated_at <= MediaRow.expires_at,
-        )
-        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
-
-    def find_failed_uploads(
-        self, failed_before: datetime, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        stmt = select(MediaRow).where(
-            MediaRow.status == Status.FAILED.value,
-            MediaRow.expires_at < now,
-            MediaRow.updated_at < failed_before,
-        )
-        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
-
-    def find_unswept_uploads(
-        self, now: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        stmt = select(MediaRow).where(
-            MediaRow.etag.is_not(None),
-            MediaRow.upload_swept_at.is_(None),
-            MediaRow.expires_at < now,
-            MediaRow.status.in_([Status.READY.value, Status.FAILED.value, Status.DELETED.value]),
-        )
-        return self._sweep(stmt.order_by(MediaRow.expires_at, MediaRow.id), limit, claim)
-
-    def find_stuck(
-        self, changed_before: datetime, limit: int, *, claim: bool = False
-    ) -> list[Media]:
-        stmt = select(MediaRow).where(
-            MediaRow.status.in_([Status.UPLOADED.value, Status.PROCESSING.value]),
-            MediaRow.updated_at < changed_before,
-        )
-        return self._sweep(stmt.order_by(MediaRow.updated_at, MediaRow.id), limit, claim)
+        criteria, oldest = _SWEEP_SETS[which]
+        stmt = select(MediaRow).where(*criteria(now, before)).order_by(oldest, MediaRow.id)
+        return self._sweep(stmt, limit, claim)
 
     def purge(self, media_id: str) -> None:
         self.session.execute(delete(VariantRow).where(VariantRow.media_id == media_id))

@@ -104,12 +104,7 @@ class CleanupService:
         ``changed_before``; how many. The embedded default calls it at start-up with the
         current time: the in-process queue lost every job it held when the process stopped."""
         report = CleanupReport()
-        since = replace(
-            STUCK,
-            find=lambda _s, uow, _now, limit, claim: uow.media.find_stuck(
-                changed_before, limit, claim=claim
-            ),
-        )
+        since = replace(STUCK, cutoff=lambda _settings, _now: changed_before)
         self._drain(report, partial(self._batch, since, report, self.ctx.now()))
         metrics.CLEANUP_ACTIONS.labels(STUCK.metric).inc(report.stuck_requeued)
         return report.stuck_requeued

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from media_grpc.adapters.repository import SweepSet
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain import lifecycle
@@ -31,8 +32,13 @@ def outbox_before(settings: LifecycleSettings, now: datetime) -> datetime:
     return now - timedelta(hours=settings.outbox_retention_hours)
 
 
-#: ``find(settings, uow, now, limit, claim)``: the media a sweep acts on, oldest first.
-Find = Callable[[LifecycleSettings, AbstractUnitOfWork, datetime, int, bool], list[Media]]
+def at_now(_settings: LifecycleSettings, now: datetime) -> datetime:
+    """The cutoff of a sweep whose set is bounded by ``now`` alone."""
+    return now
+
+
+#: ``cutoff(settings, now)``: the ``before`` of a sweep's set.
+Cutoff = Callable[[LifecycleSettings, datetime], datetime]
 #: ``act(ctx, uow, media, now)``: what a sweep does to one media (after deleting its objects).
 Act = Callable[[ServiceContext, AbstractUnitOfWork, Media, datetime], None]
 
@@ -44,8 +50,9 @@ class Sweep:
     Parameters:
         counter: the CleanupReport field counting the media it handled.
         metric: the ``media_cleanup_actions_total`` label of that count.
-        find: the media it acts on, oldest first.
+        finds: the set of media it acts on, oldest first.
         act: the change to one media, saved in the batch's transaction.
+        cutoff: the set's ``before`` (a retention or TTL back from ``now``).
         deletes_objects: delete the media's objects first (a media whose deletion fails is
             left for the next run).
         aborts_multipart: count the media's multipart upload as aborted (its objects went).
@@ -55,11 +62,24 @@ class Sweep:
 
     counter: str
     metric: str
-    find: Find
+    finds: SweepSet
     act: Act
+    cutoff: Cutoff = at_now
     deletes_objects: bool = True
     aborts_multipart: bool = False
     upload_key_only: bool = False
+
+    def find(
+        self,
+        settings: LifecycleSettings,
+        uow: AbstractUnitOfWork,
+        now: datetime,
+        limit: int,
+        claim: bool,
+    ) -> list[Media]:
+        """At most ``limit`` media of the set, oldest first; ``claim`` locks them."""
+        before = self.cutoff(settings, now)
+        return uow.media.find_for_sweep(self.finds, now, before, limit, claim=claim)
 
 
 def _expire(_ctx: ServiceContext, uow: AbstractUnitOfWork, media: Media, now: datetime) -> None:
@@ -111,17 +131,16 @@ def _delete_unattached(
 EXPIRE = Sweep(
     "expired_sessions",
     "expired_session",
-    lambda _s, uow, now, limit, claim: uow.media.find_expired_pending(now, limit, claim=claim),
+    SweepSet.EXPIRED_PENDING,
     _expire,
     aborts_multipart=True,
 )
 STUCK = Sweep(
     "stuck_requeued",
     "stuck_requeued",
-    lambda s, uow, now, limit, claim: uow.media.find_stuck(
-        stuck_before(s, now), limit, claim=claim
-    ),
+    SweepSet.STUCK,
     _requeue,
+    stuck_before,
     deletes_objects=False,
 )
 
@@ -129,25 +148,18 @@ STUCK = Sweep(
 #: the late-PUT sweep: purging deletes their objects too.
 SWEEPS: tuple[Sweep, ...] = (
     EXPIRE,
-    Sweep(
-        "failed_purged",
-        "failed_purged",
-        lambda s, uow, now, limit, claim: uow.media.find_failed_uploads(
-            deleted_before(s, now), now, limit, claim=claim
-        ),
-        _purge,
-    ),
+    Sweep("failed_purged", "failed_purged", SweepSet.FAILED_UPLOADS, _purge, deleted_before),
     Sweep(
         "late_puts_swept",
         "late_put_swept",
-        lambda _s, uow, now, limit, claim: uow.media.find_failed_sessions(now, limit, claim=claim),
+        SweepSet.FAILED_SESSIONS,
         _mark_swept,
         aborts_multipart=True,
     ),
     Sweep(
         "completed_uploads_swept",
         "completed_upload_swept",
-        lambda _s, uow, now, limit, claim: uow.media.find_unswept_uploads(now, limit, claim=claim),
+        SweepSet.UNSWEPT_UPLOADS,
         _mark_upload_swept,
         upload_key_only=True,
     ),
@@ -155,17 +167,9 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep(
         "unattached_deleted",
         "unattached_deleted",
-        lambda s, uow, now, limit, claim: uow.media.find_unattached_ready(
-            ready_before(s, now), limit, claim=claim
-        ),
+        SweepSet.UNATTACHED_READY,
         _delete_unattached,
+        ready_before,
     ),
-    Sweep(
-        "records_purged",
-        "record_purged",
-        lambda s, uow, now, limit, claim: uow.media.find_deleted(
-            deleted_before(s, now), limit, claim=claim
-        ),
-        _purge,
-    ),
+    Sweep("records_purged", "record_purged", SweepSet.DELETED, _purge, deleted_before),
 )
