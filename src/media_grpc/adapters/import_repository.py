@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from media_grpc.adapters.orm import ImportRow
+from media_grpc.adapters.row_fields import aware_times, same_named
 from media_grpc.domain.imports import ImportRecord, ImportState
 from media_grpc.domain.model import Purpose
 
@@ -85,45 +85,35 @@ class SqlAlchemyImportRepository(AbstractImportRepository):
         return _to_domain(row) if row is not None else None
 
 
+#: Record fields held as they are in the import table's columns of the same name.
+_IMPORT_COLUMNS = (
+    "key",
+    "source_url",
+    "owner_id",
+    "media_id",
+    "attempts",
+    "post_id",
+    "post_position",
+    "reason",
+    "message",
+)
+#: Record times, stored in UTC in the columns of the same name.
+_IMPORT_TIMES = ("lease_until", "created_at", "updated_at")
+
+
 def _values(record: ImportRecord) -> dict[str, object]:
     return {
-        "key": record.key,
-        "source_url": record.source_url,
+        **same_named(record, _IMPORT_COLUMNS + _IMPORT_TIMES),
         "url_hash": url_hash(record.source_url),
-        "owner_id": record.owner_id,
         "purpose": record.purpose.value,
         "state": record.state.value,
-        "media_id": record.media_id,
-        "attempts": record.attempts,
-        "lease_until": record.lease_until,
-        "post_id": record.post_id,
-        "post_position": record.post_position,
-        "reason": record.reason,
-        "message": record.message,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
     }
 
 
 def _to_domain(row: ImportRow) -> ImportRecord:
     return ImportRecord(
-        key=row.key,
-        source_url=row.source_url,
-        owner_id=row.owner_id,
+        **same_named(row, _IMPORT_COLUMNS),
+        **aware_times(row, _IMPORT_TIMES),
         purpose=Purpose(row.purpose),
         state=ImportState(row.state),
-        media_id=row.media_id,
-        attempts=row.attempts,
-        lease_until=_aware(row.lease_until),
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
-        post_id=row.post_id,
-        post_position=row.post_position,
-        reason=row.reason,
-        message=row.message,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
