@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Coroutine
 from concurrent import futures
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import grpc
@@ -80,22 +81,18 @@ class HealthControl:
         self._loop.run(self.servicer.enter_graceful_shutdown())
 
 
+@dataclass(eq=False)
 class RunningServer:
     """A started server, the port it bound and its health servicer."""
 
-    def __init__(
-        self,
-        server: grpc.aio.Server,
-        port: int,
-        health_control: HealthControl,
-        loop: EventLoopThread,
-    ) -> None:
-        self.server = server
-        self.port = port
-        self.health = health_control
-        self.loop = loop
-        self.pool: futures.ThreadPoolExecutor | None = None
-        self.stopped = False
+    server: grpc.aio.Server
+    port: int
+    health: HealthControl
+    #: The event loop thread the server runs on.
+    loop: EventLoopThread
+    #: The thread pool of the unary methods, shut down after the server stops.
+    pool: futures.ThreadPoolExecutor | None = field(default=None, init=False)
+    stopped: bool = field(default=False, init=False)
 
     def stop(self, grace: float | None = 5.0, *, drain: float = 0.0) -> None:
         """Report NOT_SERVING, then let in-flight RPCs finish within ``grace`` seconds.

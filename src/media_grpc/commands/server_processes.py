@@ -35,7 +35,7 @@ def check_processes(settings: Settings) -> None:
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class ServerProcesses:
     """The child server processes; ``start`` them once the first server has bound the port."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
@@ -73,19 +73,18 @@ class ImportResult:
     created: bool
 
 
+@dataclass(eq=False)
 class MediaImports:
-    def __init__(
-        self,
-        ctx: ServiceContext,
-        fetcher: UrlFetcher,
-        uploads: UploadSettings,
-        settings: ImportSettings,
-    ) -> None:
-        self.ctx = ctx
-        self.fetcher = fetcher
-        self.uploads = uploads
-        self.settings = settings
-        self.slots = threading.BoundedSemaphore(settings.max_concurrent)
+    ctx: ServiceContext
+    fetcher: UrlFetcher
+    #: The upload limits an imported file is held to, as an uploaded one.
+    uploads: UploadSettings
+    settings: ImportSettings
+    #: One per import fetching at a time (``settings.max_concurrent``).
+    slots: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slots = threading.BoundedSemaphore(self.settings.max_concurrent)
 
     def import_media(self, principal: Principal, request: ImportRequest) -> ImportResult:
         principal.require_service("ImportMedia")
