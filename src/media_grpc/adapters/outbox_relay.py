@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 
 import tenacity
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 ERROR_CHARS = 500
 
 
+@dataclass(eq=False)
 class OutboxRelay:
     """Moves outbox rows to a JobPublisher.
 
@@ -46,28 +48,20 @@ class OutboxRelay:
             forget to forward one of the port's methods.
     """
 
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        publisher: JobPublisher,
-        now: Callable[[], datetime],
-        *,
-        batch_size: int = 100,
-        poll_interval: float = 0.5,
-        max_backoff: float = 30.0,
-        signal: OutboxSignal | None = None,
-        after_publish: Sequence[Callable[[ProcessingJob], None]] = (),
-    ) -> None:
-        self.session_factory = session_factory
-        self.publisher = publisher
-        self.now = now
-        self.batch_size = batch_size
-        self.poll_interval = poll_interval
-        self.max_backoff = max_backoff
-        self.stopping = threading.Event()
-        self.signal = signal or OutboxSignal()
-        self.after_publish = tuple(after_publish)
-        self._thread: threading.Thread | None = None
+    session_factory: sessionmaker[Session]
+    publisher: JobPublisher
+    now: Callable[[], datetime]
+    _: KW_ONLY
+    batch_size: int = 100
+    poll_interval: float = 0.5
+    max_backoff: float = 30.0
+    signal: OutboxSignal = field(default_factory=OutboxSignal)
+    after_publish: Sequence[Callable[[ProcessingJob], None]] = ()
+    stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.after_publish = tuple(self.after_publish)
 
     def relay_once(self) -> int:
         """Publish one batch; the number published. Raises PublishFailed, leaving rows pending
