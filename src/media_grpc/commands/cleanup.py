@@ -5,25 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
+from media_grpc.commands import add_command
 from media_grpc.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "cleanup",
-        help="expire abandoned upload sessions, delete unattached media, purge deleted records",
-        description=(
-            "Runs the lifecycle sweeps once (a worker also runs them every "
-            "MEDIA_LIFECYCLE__INTERVAL_SECONDS). Safe to run while another run is going on."
-        ),
-    )
+    parser = add_command(subparsers, "cleanup", run)
     parser.add_argument(
         "--dry-run", action="store_true", help="only count what would be cleaned up"
     )
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """expire abandoned upload sessions, delete unattached media, purge deleted records
+
+    Runs the lifecycle sweeps once (a worker also runs them every
+    MEDIA_LIFECYCLE__INTERVAL_SECONDS). Safe to run while another run is going on."""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
 

@@ -8,17 +8,18 @@ import json
 import grpc
 
 from media_grpc.client import ClientError
+from media_grpc.commands import add_command
 from media_grpc.commands.client_options import add_client_options, as_json, connect, fail
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("get", help="print one media record as JSON")
+    parser = add_command(subparsers, "get", run)
     parser.add_argument("media_id")
     add_client_options(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """print one media record as JSON"""
     try:
         with connect(args) as client:
             media = client.get(args.media_id)

@@ -12,22 +12,12 @@ from tqdm import tqdm
 from media_grpc.client import ClientError
 from media_grpc.client.import_rows import read_rows
 from media_grpc.client.importer import ImportCounts, Importer, default_map_path
+from media_grpc.commands import add_command
 from media_grpc.commands.client_options import add_client_options, connect, fail
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "import",
-        help="import media from legacy URLs (JSON Lines or CSV), writing a map old -> new",
-        description=(
-            "Reads rows of url, owner_id, purpose (post_image, post_video, profile_image) and "
-            "optionally post_id and position, from JSON Lines or CSV with a header. The server "
-            "fetches each URL (hosts on MEDIA_IMPORT__ALLOWED_HOSTS only), stores and processes "
-            "it. Needs a service token. Running the same file again imports nothing twice; an "
-            "interrupted run resumes. The map (FILE.map.jsonl by default) gets one JSON line "
-            "per row: url, media_id, status and public URLs, or reason when it failed."
-        ),
-    )
+    parser = add_command(subparsers, "import", run)
     parser.add_argument("file", type=Path)
     parser.add_argument("--map", type=Path, help="where to write the map (FILE.map.jsonl)")
     parser.add_argument("--concurrency", type=int, default=4, help="rows in flight at once (4)")
@@ -42,10 +32,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--timeout", type=float, default=900, help="seconds per row (900)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_client_options(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """import media from legacy URLs (JSON Lines or CSV), writing a map old -> new
+
+    Reads rows of url, owner_id, purpose (post_image, post_video, profile_image) and optionally
+    post_id and position, from JSON Lines or CSV with a header. The server fetches each URL
+    (hosts on MEDIA_IMPORT__ALLOWED_HOSTS only), stores and processes it. Needs a service token.
+    Running the same file again imports nothing twice; an interrupted run resumes. The map
+    (FILE.map.jsonl by default) gets one JSON line per row: url, media_id, status and public
+    URLs, or reason when it failed."""
     if not args.file.is_file():
         return fail(f"{args.file}: no such file")
     map_path = args.map or default_map_path(args.file)

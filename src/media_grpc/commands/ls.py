@@ -9,6 +9,7 @@ import grpc
 from media.v1 import media_pb2 as pb
 
 from media_grpc.client import ClientError, parse_purpose, parse_status
+from media_grpc.commands import add_command
 from media_grpc.commands.client_options import (
     add_client_options,
     as_json,
@@ -19,17 +20,17 @@ from media_grpc.commands.client_options import (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("ls", help="list your media, newest first")
+    parser = add_command(subparsers, "ls", run)
     parser.add_argument("--status", help="only this status (ready, failed, ...)")
     parser.add_argument("--purpose", help="only this purpose (post_image, ...)")
     parser.add_argument("--owner", default="", help="another owner's media (service tokens)")
     parser.add_argument("--limit", type=int, default=50, help="at most this many (50)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     add_client_options(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """list your media, newest first"""
     try:
         status = parse_status(args.status) if args.status else pb.STATUS_UNSPECIFIED
         purpose = parse_purpose(args.purpose) if args.purpose else pb.PURPOSE_UNSPECIFIED

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from media_grpc.commands import add_command
 from media_grpc.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("migrate", help="apply database migrations")
-    parser.set_defaults(handler=run)
+    add_command(subparsers, "migrate", run)
 
 
 def run(_args: argparse.Namespace) -> int:
+    """apply database migrations"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.adapters.database import build_engine
     from media_grpc.adapters.migrations import upgrade_to_head

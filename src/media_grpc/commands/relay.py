@@ -7,6 +7,7 @@ import logging
 import signal
 from types import FrameType
 
+from media_grpc.commands import add_command
 from media_grpc.config import Settings, SettingsError
 from media_grpc.observability.metrics import serve_metrics
 
@@ -14,11 +15,11 @@ log = logging.getLogger("media_grpc.relay")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("relay", help="publish pending outbox jobs to RabbitMQ")
-    parser.set_defaults(handler=run)
+    add_command(subparsers, "relay", run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """publish pending outbox jobs to RabbitMQ"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
     from media_grpc.pipeline_bootstrap import build_pipeline

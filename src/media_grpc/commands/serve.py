@@ -9,6 +9,7 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from media_grpc.commands import add_command
 from media_grpc.config import Settings
 from media_grpc.observability.metrics import serve_metrics
 
@@ -21,7 +22,7 @@ CHILD_POLL_SECONDS = 1.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("serve", help="run the gRPC server")
+    parser = add_command(subparsers, "serve", run)
     parser.add_argument("--listen", help="address to bind (default: MEDIA_GRPC_LISTEN)")
     parser.add_argument(
         "--grace",
@@ -35,10 +36,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=0.0,
         help="seconds health reports NOT_SERVING before new RPCs are refused (default 0)",
     )
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """run the gRPC server"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
     from media_grpc.commands.server_processes import ServerProcesses, check_processes

@@ -9,20 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from media_grpc.commands import add_command
 from media_grpc.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("storage", help="set up and check the bucket")
     commands = parser.add_subparsers(dest="storage_command", required=True)
-    init = commands.add_parser(
-        "init", help="create the bucket, its CORS rule and its multipart clean-up rule"
-    )
-    init.set_defaults(handler=run_init)
-    check = commands.add_parser(
-        "check", help="report which protections of presigned uploads the storage enforces"
-    )
-    check.set_defaults(handler=run_check)
+    add_command(commands, "init", run_init)
+    add_command(commands, "check", run_check)
 
 
 def _unreachable_hint(settings: Settings) -> str:
@@ -35,6 +30,7 @@ def _unreachable_hint(settings: Settings) -> str:
 
 
 def run_init(_args: argparse.Namespace) -> int:
+    """create the bucket, its CORS rule and its multipart clean-up rule"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.adapters.storage_setup import StorageSetupError, set_up_bucket
     from media_grpc.bootstrap import build_storage_client
@@ -51,6 +47,7 @@ def run_init(_args: argparse.Namespace) -> int:
 
 
 def run_check(_args: argparse.Namespace) -> int:
+    """report which protections of presigned uploads the storage enforces"""
     from media_grpc.adapters.storage_conformance import StorageCheckError
     from media_grpc.bootstrap import build_storage_client
     from media_grpc.commands.storage_checks import check_storage

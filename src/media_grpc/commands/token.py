@@ -5,20 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from media_grpc.commands import add_command
 from media_grpc.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "token", help="print a development bearer token (for grpcurl and tests)"
-    )
+    parser = add_command(subparsers, "token", run)
     parser.add_argument("--user", required=True, help="subject: the user (or service) id")
     parser.add_argument("--role", help="role claim, e.g. 'service' for the post service")
     parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (3600)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """print a development bearer token (for grpcurl and tests)"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.adapters.jwt_tokens import issue_token
 

@@ -12,6 +12,7 @@ from media.v1 import media_pb2 as pb
 from tqdm import tqdm
 
 from media_grpc.client import ClientError, Progress, Uploader, parse_purpose
+from media_grpc.commands import add_command
 from media_grpc.commands.client_options import (
     add_client_options,
     as_json,
@@ -22,16 +23,7 @@ from media_grpc.commands.client_options import (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "upload",
-        help="upload a file (resumes an interrupted upload of the same file)",
-        description=(
-            "Creates an upload session, PUTs the file to storage (in parallel parts when it is "
-            "large), completes the upload and follows the media until it is READY. If it is "
-            "interrupted, running the same command again sends only the missing parts "
-            "(the state is kept in FILE.upload-state.json)."
-        ),
-    )
+    parser = add_command(subparsers, "upload", run)
     parser.add_argument("file", type=Path)
     parser.add_argument("--purpose", required=True, help="post_image, post_video or profile_image")
     parser.add_argument("--content-type", help="declared MIME type (default: from the name)")
@@ -44,7 +36,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print the media as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_client_options(parser)
-    parser.set_defaults(handler=run)
 
 
 class BarProgress(Progress):
@@ -76,6 +67,12 @@ class BarProgress(Progress):
 
 
 def run(args: argparse.Namespace) -> int:
+    """upload a file (resumes an interrupted upload of the same file)
+
+    Creates an upload session, PUTs the file to storage (in parallel parts when it is large),
+    completes the upload and follows the media until it is READY. If it is interrupted, running
+    the same command again sends only the missing parts (the state is kept in
+    FILE.upload-state.json)."""
     try:
         purpose = parse_purpose(args.purpose)
         with connect(args) as client:

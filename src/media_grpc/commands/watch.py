@@ -8,18 +8,19 @@ import grpc
 from media.v1 import media_pb2 as pb
 
 from media_grpc.client import ClientError
+from media_grpc.commands import add_command
 from media_grpc.commands.client_options import add_client_options, connect, describe, fail
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("watch", help="follow a media until it is READY or FAILED")
+    parser = add_command(subparsers, "watch", run)
     parser.add_argument("media_id")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait (600)")
     add_client_options(parser)
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """follow a media until it is READY or FAILED"""
     last: pb.Media | None = None
     try:
         with connect(args) as client:

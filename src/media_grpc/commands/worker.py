@@ -8,6 +8,7 @@ import os
 import signal
 from types import FrameType
 
+from media_grpc.commands import add_command
 from media_grpc.config import Settings, SettingsError
 from media_grpc.domain.model import JobKind
 from media_grpc.observability.metrics import serve_metrics
@@ -16,14 +17,13 @@ log = logging.getLogger("media_grpc.worker")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("worker", help="process uploaded media from RabbitMQ")
+    parser = add_command(subparsers, "worker", run)
     parser.add_argument(
         "--kinds",
         type=_kinds,
         default=list(JobKind),
         help="job kinds to consume, comma-separated (default: image,video)",
     )
-    parser.set_defaults(handler=run)
 
 
 def _kinds(value: str) -> list[JobKind]:
@@ -34,6 +34,7 @@ def _kinds(value: str) -> list[JobKind]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """process uploaded media from RabbitMQ"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
     from media_grpc.pipeline_bootstrap import build_consumer
