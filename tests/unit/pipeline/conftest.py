@@ -13,7 +13,7 @@ from media_grpc.adapters.job_locks import InProcessJobLocks
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import JobKind
 from media_grpc.service.context import ServiceContext
-from tests import thumbnail_stage as make_thumbnail
+from tests import thumbnail_stage
 from tests.unit.pipeline.media_factory import NOW
 from workers.job_handler import JobHandler
 from workers.stage import StageJob, StageResult
@@ -37,7 +37,7 @@ class FlakyStage:
 
 
 def thumbnail_stages() -> dict[JobKind, BoundStage]:
-    return {JobKind.IMAGE: partial(make_thumbnail.run, settings=ImageSettings())}
+    return {JobKind.IMAGE: partial(thumbnail_stage.run, settings=ImageSettings())}
 
 
 @pytest.fixture

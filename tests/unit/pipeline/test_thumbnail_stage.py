@@ -9,7 +9,7 @@ from PIL import Image
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import FailureReason, Purpose
-from tests import thumbnail_stage as make_thumbnail
+from tests import thumbnail_stage
 from tests.unit.pipeline.media_factory import png_bytes
 from workers.stage import MediaRejected, StageJob, StageOutcome
 
@@ -19,7 +19,7 @@ JOB = StageJob("m-1", "alice", Purpose.POST_IMAGE, "image/png", "posts/alice/x.p
 def test_png_becomes_a_150_pixel_webp_thumbnail(tmp_path: Path) -> None:
     source = tmp_path / "original"
     source.write_bytes(png_bytes(600, 300))
-    result = make_thumbnail.run(JOB, source, tmp_path, ImageSettings())
+    result = thumbnail_stage.run(JOB, source, tmp_path, ImageSettings())
     assert result.outcome is StageOutcome.SUCCESS
     assert (result.width, result.height) == (600, 300)
     [obj] = result.objects
@@ -35,7 +35,7 @@ def test_file_with_a_png_header_and_garbage_is_rejected_as_corrupt(tmp_path: Pat
     source = tmp_path / "original"
     source.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 200)
     with pytest.raises(MediaRejected) as raised:
-        make_thumbnail.run(JOB, source, tmp_path, ImageSettings())
+        thumbnail_stage.run(JOB, source, tmp_path, ImageSettings())
     assert raised.value.reason is FailureReason.CORRUPT
 
 
@@ -43,7 +43,7 @@ def test_truncated_png_is_rejected_as_corrupt(tmp_path: Path) -> None:
     source = tmp_path / "original"
     source.write_bytes(png_bytes()[:120])
     with pytest.raises(MediaRejected) as raised:
-        make_thumbnail.run(JOB, source, tmp_path, ImageSettings())
+        thumbnail_stage.run(JOB, source, tmp_path, ImageSettings())
     assert raised.value.reason is FailureReason.CORRUPT
 
 
@@ -51,5 +51,5 @@ def test_image_over_the_pixel_cap_is_rejected_before_decoding(tmp_path: Path) ->
     source = tmp_path / "original"
     source.write_bytes(png_bytes(100, 100))
     with pytest.raises(MediaRejected) as raised:
-        make_thumbnail.run(JOB, source, tmp_path, ImageSettings(max_pixels=9_999))
+        thumbnail_stage.run(JOB, source, tmp_path, ImageSettings(max_pixels=9_999))
     assert raised.value.reason is FailureReason.TOO_MANY_PIXELS
