@@ -33,6 +33,7 @@ class AuthInterceptor(AroundInterceptor):
     skip = PUBLIC_SERVICES
 
     def __init__(self, verifier: TokenVerifier) -> None:
+        super().__init__()
         self.verifier = verifier
 
     @contextmanager

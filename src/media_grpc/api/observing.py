@@ -19,6 +19,7 @@ from media_grpc.api.wrapping import (
     Behaviour,
     Continuation,
     Handler,
+    MethodHandlers,
     end_outcome,
     is_async,
     start_outcome,
@@ -104,12 +105,18 @@ class UploadMetricsInterceptor(grpc.aio.ServerInterceptor):
     failures from the domain error (before it becomes a status). Completions are counted by
     the service, which alone knows whether a call made the transition or repeated one."""
 
+    def __init__(self) -> None:
+        self._handlers = MethodHandlers(self._wrap)
+
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
-        method = handler_call_details.method.rsplit("/", 1)[-1]
-        if handler is None or method not in ("CreateUploadSession", "CompleteUpload"):
+        return self._handlers.get(handler_call_details.method, handler)
+
+    def _wrap(self, full_method: str, handler: Handler) -> Handler:
+        method = full_method.rsplit("/", 1)[-1]
+        if method not in ("CreateUploadSession", "CompleteUpload"):
             return handler
         if handler.unary_unary is None or is_async(handler.unary_unary):
             return handler  # the counting below reads a sync unary's answer

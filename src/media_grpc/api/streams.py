@@ -19,6 +19,7 @@ from media_grpc.api.wrapping import (
     Behaviour,
     Continuation,
     Handler,
+    MethodHandlers,
     abort_async,
     wrap_handler,
 )
@@ -35,12 +36,16 @@ class StreamLimitInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, settings: StreamSettings) -> None:
         self.settings = settings
         self.open = 0
+        self._handlers = MethodHandlers(self._wrap)
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
-        if handler is None or not handler.response_streaming:
+        return self._handlers.get(handler_call_details.method, handler)
+
+    def _wrap(self, _method: str, handler: Handler) -> Handler:
+        if not handler.response_streaming:
             return handler
         return wrap_handler(handler, self._bounded)
 

@@ -164,6 +164,33 @@ def around_behaviour(
     return call
 
 
+class MethodHandlers:
+    """Each method's wrapped handler, built on the method's first call and reused after.
+
+    What the interceptors here wrap depends on the method alone, and the handler a
+    continuation returns for a method is the same object on every call (the server's
+    registered handler, or an inner interceptor's own cached one). Wrapping per call (new
+    closures, a new RpcMethodHandler, ``inspect`` of the behaviour) cost more CPU than the
+    wrappers' work. A handler other than the cached one is wrapped again; methods without a
+    handler are not kept, so unknown method names never grow the cache. Only the event loop
+    calls it: no lock.
+    """
+
+    def __init__(self, wrap: Callable[[str, Handler], Handler]) -> None:
+        self._wrap = wrap
+        self._handlers: dict[str, tuple[Handler, Handler]] = {}
+
+    def get(self, method: str, handler: Handler | None) -> Handler | None:
+        if handler is None:
+            return None
+        cached = self._handlers.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(method, handler)
+        self._handlers[method] = (handler, wrapped)
+        return wrapped
+
+
 class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
     """Runs every (non-skipped) RPC's behaviour inside ``around(method, request, context)``.
 
@@ -174,6 +201,9 @@ class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
     #: Method-name prefixes left alone.
     skip: tuple[str, ...] = ()
 
+    def __init__(self) -> None:
+        self._handlers = MethodHandlers(self._wrap)
+
     @abc.abstractmethod
     def around(self, method: str, request: Any, context: Any) -> AbstractContextManager[None]: ...
 
@@ -181,8 +211,10 @@ class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or method.startswith(self.skip):
+        return self._handlers.get(handler_call_details.method, handler)
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
+        if method.startswith(self.skip):
             return handler
 
         def enter(request: Any, context: Any) -> AbstractContextManager[None]:
