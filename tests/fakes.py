@@ -287,6 +287,22 @@ class InMemoryMediaRepository(AbstractMediaRepository):
     def save(self, media: Media) -> None:
         self.rows[media.id] = copy.deepcopy(media)
 
+    def transition(self, before: Media, after: Media) -> bool:
+        """As the database's UPDATE ... WHERE status: it sees the latest committed row too."""
+        assert before.id == after.id and before.variants == after.variants
+        latest = self.committed().get(before.id, self.rows.get(before.id))
+        current = self.rows.get(before.id)
+        if current is None or latest is None:
+            return False
+        if current.status is not before.status or latest.status is not before.status:
+            return False
+        updated = copy.deepcopy(current)
+        for name in vars(after):
+            if getattr(after, name) != getattr(before, name):
+                setattr(updated, name, copy.deepcopy(getattr(after, name)))
+        self.rows[before.id] = updated
+        return True
+
     def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None:
         for media in self.rows.values():
             if media.owner_id == owner_id and media.idempotency_key == key:

@@ -168,3 +168,47 @@ def test_purge_removes_the_record_and_an_absent_one_is_not_an_error(uow: Uow) ->
         u.commit()
     with uow() as u:
         assert u.media.get(media_id) is None
+
+
+def test_a_transition_writes_what_changed_and_keeps_a_concurrent_change_to_other_columns(
+    uow: Uow,
+) -> None:
+    [media_id] = stored(uow, media(Status.PENDING, variants=[]))
+    with uow() as u:
+        before = u.media.get(media_id)
+    assert before is not None
+    with uow() as u:  # another call changes another column meanwhile
+        other = u.media.get(media_id, for_update=True)
+        assert other is not None
+        other.post_id = "post-1"
+        u.media.save(other)
+        u.commit()
+    after = replace(before, status=Status.UPLOADED, etag='"e-1"', updated_at=T + timedelta(1))
+    with uow() as u:
+        assert u.media.transition(before, after)
+        u.commit()
+    with uow() as u:
+        got = u.media.get(media_id)
+    assert got is not None
+    assert (got.status, got.etag, got.updated_at, got.post_id) == (
+        Status.UPLOADED,
+        '"e-1"',
+        T + timedelta(1),
+        "post-1",
+    )
+
+
+def test_a_transition_from_a_status_changed_since_it_was_read_writes_nothing(uow: Uow) -> None:
+    [media_id] = stored(uow, media(Status.PENDING, variants=[]))
+    with uow() as u:
+        before = u.media.get(media_id)
+        assert before is not None
+        failed = replace(before, status=Status.FAILED)
+        assert u.media.transition(before, failed)
+        u.commit()
+    with uow() as u:
+        assert not u.media.transition(before, replace(before, status=Status.UPLOADED, etag="x"))
+        u.commit()
+    with uow() as u:
+        got = u.media.get(media_id)
+    assert got is not None and (got.status, got.etag) == (Status.FAILED, None)

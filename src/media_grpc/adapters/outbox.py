@@ -5,12 +5,14 @@ from __future__ import annotations
 import abc
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from media_grpc.adapters.job_messages import job_to_payload
 from media_grpc.adapters.orm import OutboxRow
 from media_grpc.domain.jobs import ProcessingJob
+
+_INSERT = insert(OutboxRow.__table__)  # type: ignore[arg-type]
 
 
 class AbstractOutbox(abc.ABC):
@@ -38,16 +40,18 @@ class SqlAlchemyOutbox(AbstractOutbox):
 
     def add(self, job: ProcessingJob) -> None:
         self.added += 1
-        self.session.add(
-            OutboxRow(
-                id=job.job_id,
-                kind=job.kind.value,
-                media_id=job.media_id,
-                payload=job_to_payload(job),
-                created_at=job.created_at,
-                available_at=job.created_at,
-                attempts=0,
-            )
+        # A Core INSERT: the ORM's flush of one new row cost more than the SQL.
+        self.session.execute(
+            _INSERT,
+            {
+                "id": job.job_id,
+                "kind": job.kind.value,
+                "media_id": job.media_id,
+                "payload": job_to_payload(job),
+                "created_at": job.created_at,
+                "available_at": job.created_at,
+                "attempts": 0,
+            },
         )
 
     def find_published(

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from media_grpc.adapters.change_notify import STATUS_CHANNEL
 from media_grpc.adapters.media_mapping import (
     copy_to_row,
     row_values,
@@ -103,6 +104,18 @@ class AbstractMediaRepository(abc.ABC):
     @abc.abstractmethod
     def save(self, media: Media) -> None:
         """Write back a media obtained from this repository (fields and variants)."""
+
+    @abc.abstractmethod
+    def transition(self, before: Media, after: Media) -> bool:
+        """Write ``after`` if the stored media is still in ``before``'s status; False (nothing
+        written) when another transaction changed the status first.
+
+        ``before`` is the media as read (in any earlier transaction), ``after`` the same media
+        changed by the domain: only the columns that differ are written, so a concurrent
+        change to other columns stands. Variants must not differ. The write takes the row
+        lock (waiting for a transaction that holds it, then checking the status again), held
+        until the transaction ends. A status change is announced as ``save`` announces it.
+        """
 
     @abc.abstractmethod
     def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None: ...
@@ -244,6 +257,25 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
                 self.session.add(variant_row(media.id, variant))
             self._variants_read[media.id] = list(media.variants)
         self.session.flush()
+
+    def transition(self, before: Media, after: Media) -> bool:
+        # One Core UPDATE instead of a locked SELECT (and its variants) and an ORM flush.
+        if before.id != after.id or before.variants != after.variants:
+            raise ValueError("a transition changes one media's columns, never its variants")
+        old = row_values(before)
+        changed = {k: v for k, v in row_values(after).items() if old[k] != v}
+        stmt = (
+            update(_MEDIA)
+            .where(_MEDIA.c.id == before.id, _MEDIA.c.status == before.status.value)
+            .values(changed)
+        )
+        announce = after.status is not before.status
+        if announce and self.session.get_bind().dialect.name == "postgresql":
+            # The NOTIFY of change_notify.py, sent by the UPDATE itself for the row it wrote.
+            stmt = stmt.returning(func.pg_notify(STATUS_CHANNEL, _MEDIA.c.id))
+            return len(self.session.execute(stmt).all()) == 1
+        result = self.session.execute(stmt)
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None:
         row = self.session.scalars(

@@ -10,6 +10,9 @@ processing job, and a completion racing an abort loses cleanly.
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime
+
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain import lifecycle
 from media_grpc.domain.errors import FailedPrecondition, InvalidArgument
@@ -61,25 +64,30 @@ class UploadCompletion:
         verified = self.verifier.verify(media)
         if verified.failure is not None:
             return self._refuse(principal, media, verified)
+        return self._mark_uploaded(principal, media, verified)
+
+    def _mark_uploaded(self, principal: Principal, media: Media, verified: Verification) -> Media:
+        """UPLOADED with its job queued, in one transaction, only from PENDING.
+
+        The common case is one UPDATE guarded by the status read before verifying; when a
+        concurrent call changed the status since, the row is read again under its lock and
+        answered as it stands (a completion repeated, or refused).
+        """
         now = self.ctx.now()
         with self.ctx.uow() as uow:
-            locked = _locked(uow, principal, media_id)
-            if locked.status in COMPLETED:
-                return locked
-            _require_pending(locked)
-            lifecycle.mark_uploaded(
-                locked,
-                etag=verified.etag,
-                version_id=verified.version_id,
-                mime_type=verified.mime_type,
-                now=now,
-            )
-            uow.media.save(locked)
-            uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), locked, now))
+            uploaded = _uploaded(media, verified, now)
+            if not uow.media.transition(media, uploaded):
+                locked = _locked(uow, principal, media.id)
+                if locked.status in COMPLETED:
+                    return locked
+                _require_pending(locked)
+                uploaded = _uploaded(locked, verified, now)
+                uow.media.save(uploaded)
+            uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), uploaded, now))
             uow.commit()
         # Counted here, where the transition happened: a repeated completion returns above.
-        metrics.UPLOADS_COMPLETED.labels(locked.purpose.value).inc()
-        return locked
+        metrics.UPLOADS_COMPLETED.labels(uploaded.purpose.value).inc()
+        return uploaded
 
     def abort(self, principal: Principal, media_id: str) -> Media:
         """Mark a PENDING media FAILED (ABORTED) and free its storage. Aborting twice is fine."""
@@ -123,6 +131,19 @@ class UploadCompletion:
         if not failed_here:
             _require_pending(locked)
         raise verdict.as_error()
+
+
+def _uploaded(media: Media, verified: Verification, now: datetime) -> Media:
+    """A copy of ``media`` that pins the verified content."""
+    uploaded = copy.copy(media)
+    lifecycle.mark_uploaded(
+        uploaded,
+        etag=verified.etag,
+        version_id=verified.version_id,
+        mime_type=verified.mime_type,
+        now=now,
+    )
+    return uploaded
 
 
 def _locked(uow: AbstractUnitOfWork, principal: Principal, media_id: str) -> Media:
