@@ -277,6 +277,12 @@ class InMemoryMediaRepository(AbstractMediaRepository):
             raise UniqueViolation(f"{media.owner_id}/{media.idempotency_key}")
         self.rows[media.id] = copy.deepcopy(media)
 
+    def add_below_pending_cap(self, media: Media, cap: int, now: datetime) -> bool:
+        if len(self.open_session_expiries(media.owner_id, now, cap)) >= cap:
+            return False
+        self.add(media)
+        return True
+
     def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
         found = self.rows.get(media_id)
         return copy.deepcopy(found) if found else None

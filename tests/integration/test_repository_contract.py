@@ -212,3 +212,24 @@ def test_a_transition_from_a_status_changed_since_it_was_read_writes_nothing(uow
     with uow() as u:
         got = u.media.get(media_id)
     assert got is not None and (got.status, got.etag) == (Status.FAILED, None)
+
+
+def test_a_session_is_added_only_below_the_owners_cap_of_pending_sessions_still_open(
+    uow: Uow,
+) -> None:
+    stored(
+        uow,
+        media(Status.PENDING, at=T, variants=[]),
+        media(Status.PENDING, at=T - timedelta(hours=1), variants=[]),  # expired
+        media(Status.READY, at=T),
+        media(Status.PENDING, at=T, owner="someone-else", variants=[]),
+    )
+    second, third = media(Status.PENDING, variants=[]), media(Status.PENDING, variants=[])
+    with uow() as u:
+        assert u.media.add_below_pending_cap(second, 2, T)
+        assert not u.media.add_below_pending_cap(third, 2, T)
+        u.commit()
+    with uow() as u:
+        assert u.media.get(second.id) is not None
+        assert u.media.get(third.id) is None
+        assert len(u.media.open_session_expiries(OWNER, T, limit=5)) == 2

@@ -54,6 +54,28 @@ _OPEN_SESSION_EXPIRIES = (
 )
 
 
+#: CreateUploadSession's INSERT, made only while the owner holds fewer than ``cap`` PENDING
+#: sessions still open at ``now``: the PENDING count and the insert in one round trip.
+_INSERT_BELOW_PENDING_CAP = insert(_MEDIA).from_select(
+    [c.name for c in _MEDIA.columns],
+    select(*[bindparam(c.name, type_=c.type) for c in _MEDIA.columns]).where(
+        select(func.count())
+        .select_from(
+            select(_MEDIA.c.id)
+            .where(
+                _MEDIA.c.owner_id == bindparam("owner_id"),
+                _MEDIA.c.status == Status.PENDING.value,
+                _MEDIA.c.expires_at > bindparam("now"),
+            )
+            .limit(bindparam("cap"))
+            .subquery()
+        )
+        .scalar_subquery()
+        < bindparam("cap")
+    ),
+).returning(_MEDIA.c.id)
+
+
 @dataclass(frozen=True)
 class MediaFilter:
     """Which of one owner's media to list, newest first, after a (created_at, id) cursor."""
@@ -93,6 +115,12 @@ class SweepSet(StrEnum):
 class AbstractMediaRepository(abc.ABC):
     @abc.abstractmethod
     def add(self, media: Media) -> None: ...
+
+    @abc.abstractmethod
+    def add_below_pending_cap(self, media: Media, cap: int, now: datetime) -> bool:
+        """Add ``media`` (a new PENDING session) only if its owner holds fewer than ``cap``
+        PENDING sessions still open at ``now``; False (nothing added) otherwise. Exact only
+        while the caller holds the owner's lock (UploadAdmission.take)."""
 
     @abc.abstractmethod
     def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
@@ -229,6 +257,15 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
                 [variant_values(media.id, v) for v in media.variants],
             )
         self._variants_read[media.id] = list(media.variants)
+
+    def add_below_pending_cap(self, media: Media, cap: int, now: datetime) -> bool:
+        if media.variants:
+            raise ValueError("a new upload session has no variants")
+        values = {**row_values(media), "now": now, "cap": cap}
+        if self.session.execute(_INSERT_BELOW_PENDING_CAP, values).first() is None:
+            return False
+        self._variants_read[media.id] = []
+        return True
 
     def get(self, media_id: str, *, for_update: bool = False) -> Media | None:
         found = self.get_many([media_id], for_update=for_update)

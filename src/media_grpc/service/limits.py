@@ -16,6 +16,7 @@ from datetime import datetime
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.config.limits import LimitSettings
 from media_grpc.domain.errors import ResourceExhausted
+from media_grpc.domain.model import Media
 
 
 class UploadAdmission:
@@ -41,10 +42,8 @@ class UploadAdmission:
             self.settings.upload_session_burst,
         )
 
-    def check(
-        self, uow: AbstractUnitOfWork, owner_id: str, tokens_left: float, now: datetime
-    ) -> None:
-        """Refuse when the bucket was empty or the owner holds the most PENDING sessions."""
+    def check_rate(self, owner_id: str, tokens_left: float) -> None:
+        """Refuse when ``take`` found the owner's bucket empty."""
         rate = self.settings.upload_sessions_per_second
         if tokens_left < 0:
             wait = -tokens_left / rate
@@ -53,15 +52,21 @@ class UploadAdmission:
                 f"(burst {self.settings.upload_session_burst}); retry in {wait:.1f} s",
                 retry_after_seconds=wait,
             )
+
+    def add(self, uow: AbstractUnitOfWork, media: Media, now: datetime) -> None:
+        """Add the new session, or refuse it when its owner holds the most PENDING sessions
+        (counted and inserted by one statement, under the owner's lock that ``take`` holds)."""
         cap = self.settings.max_pending_sessions
         if cap == 0:
+            uow.media.add(media)
             return
-        expiries = uow.media.open_session_expiries(owner_id, now, cap)
-        if len(expiries) < cap:
+        if uow.media.add_below_pending_cap(media, cap, now):
             return
-        wait = max(1.0, math.ceil(expiries[0].timestamp() - now.timestamp()))
+        expiries = uow.media.open_session_expiries(media.owner_id, now, cap)
+        soonest = expiries[0].timestamp() if expiries else now.timestamp()
+        wait = max(1.0, math.ceil(soonest - now.timestamp()))
         raise ResourceExhausted(
-            f"owner {owner_id} has {cap} upload sessions pending, the most allowed; complete or "
-            f"abort one, or retry in {wait:.0f} s when the oldest expires",
+            f"owner {media.owner_id} has {cap} upload sessions pending, the most allowed; "
+            f"complete or abort one, or retry in {wait:.0f} s when the oldest expires",
             retry_after_seconds=wait,
         )

@@ -84,10 +84,13 @@ class UploadService:
                 existing = uow.media.find_by_idempotency_key(owner_id, key) if key else None
                 if existing is None:
                     if self.admission is not None:
-                        self.admission.check(uow, owner_id, tokens, now)
+                        self.admission.check_rate(owner_id, tokens)
                     media = self._new_media(request, owner_id, sha256, key, fingerprint, now)
                     multipart = media.multipart
-                    uow.media.add(media)
+                    if self.admission is not None:
+                        self.admission.add(uow, media, now)
+                    else:
+                        uow.media.add(media)
                     uow.commit()
         except Exception as error:
             if multipart is not None:
