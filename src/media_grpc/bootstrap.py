@@ -182,8 +182,11 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     session_factory = build_session_factory(engine)
     install_status_notifications(session_factory)
     outbox_signal = OutboxSignal()
+    read_factory = build_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     ctx = ServiceContext(
-        uow=lambda: SqlAlchemyUnitOfWork(session_factory, outbox_signal), storage=storage
+        uow=lambda: SqlAlchemyUnitOfWork(session_factory, outbox_signal),
+        storage=storage,
+        read=lambda: SqlAlchemyUnitOfWork(read_factory),
     )
     if local_s3 is not None and local_s3.restored.lost:
         lost = {o.key: o.reason for o in local_s3.restored.lost if o.bucket == settings.s3_bucket}

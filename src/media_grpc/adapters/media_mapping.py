@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from media_grpc.adapters.orm import MediaRow, VariantRow
 from media_grpc.adapters.row_fields import aware_times, same_named
 from media_grpc.domain.model import (
@@ -42,7 +45,8 @@ _MEDIA_TIMES = ("created_at", "updated_at", "expires_at", "deleted_at", "upload_
 _VARIANT_COLUMNS = ("name", "storage_key", "width", "height", "bitrate", "mime_type", "size_bytes")
 
 
-def to_domain(row: MediaRow, variants: list[VariantRow]) -> Media:
+def to_domain(row: Any, variants: Sequence[Any]) -> Media:
+    """A Media from a MediaRow (or a row with its attribute names) and its variants' rows."""
     return Media(
         **same_named(row, _MEDIA_COLUMNS),
         **aware_times(row, _MEDIA_TIMES),

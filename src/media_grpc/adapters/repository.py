@@ -32,6 +32,7 @@ from media_grpc.adapters.media_mapping import (
     variant_row,
     variant_values,
 )
+from media_grpc.adapters.media_reads import read_media
 from media_grpc.adapters.orm import MediaRow, VariantRow
 from media_grpc.domain.model import Media, Purpose, Status, Variant
 
@@ -56,24 +57,28 @@ _OPEN_SESSION_EXPIRIES = (
 
 #: CreateUploadSession's INSERT, made only while the owner holds fewer than ``cap`` PENDING
 #: sessions still open at ``now``: the PENDING count and the insert in one round trip.
-_INSERT_BELOW_PENDING_CAP = insert(_MEDIA).from_select(
-    [c.name for c in _MEDIA.columns],
-    select(*[bindparam(c.name, type_=c.type) for c in _MEDIA.columns]).where(
-        select(func.count())
-        .select_from(
-            select(_MEDIA.c.id)
-            .where(
-                _MEDIA.c.owner_id == bindparam("owner_id"),
-                _MEDIA.c.status == Status.PENDING.value,
-                _MEDIA.c.expires_at > bindparam("now"),
+_INSERT_BELOW_PENDING_CAP = (
+    insert(_MEDIA)
+    .from_select(
+        [c.name for c in _MEDIA.columns],
+        select(*[bindparam(c.name, type_=c.type) for c in _MEDIA.columns]).where(
+            select(func.count())
+            .select_from(
+                select(_MEDIA.c.id)
+                .where(
+                    _MEDIA.c.owner_id == bindparam("owner_id"),
+                    _MEDIA.c.status == Status.PENDING.value,
+                    _MEDIA.c.expires_at > bindparam("now"),
+                )
+                .limit(bindparam("cap"))
+                .subquery()
             )
-            .limit(bindparam("cap"))
-            .subquery()
-        )
-        .scalar_subquery()
-        < bindparam("cap")
-    ),
-).returning(_MEDIA.c.id)
+            .scalar_subquery()
+            < bindparam("cap")
+        ),
+    )
+    .returning(_MEDIA.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -274,12 +279,16 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def get_many(self, media_ids: Sequence[str], *, for_update: bool = False) -> list[Media]:
         if not media_ids:
             return []
+        if not for_update:
+            found = read_media(self.session, media_ids)
+            for media in found:
+                self._variants_read[media.id] = list(media.variants)
+            return found
         # Lock in id order so that two transactions locking overlapping sets cannot deadlock.
         stmt = select(MediaRow).where(MediaRow.id.in_(list(media_ids))).order_by(MediaRow.id)
-        if for_update:
-            self._lock_sqlite()
-            # populate_existing: a row read earlier in this session is re-read under the lock.
-            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        self._lock_sqlite()
+        # populate_existing: a row read earlier in this session is re-read under the lock.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
         rows = list(self.session.scalars(stmt))
         return self._with_variants(rows)
 

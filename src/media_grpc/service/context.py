@@ -29,11 +29,14 @@ class ServiceContext:
     storage: BlobStorage
     now: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = field(default=new_id)
+    #: Units of work that only read, outside a transaction (no BEGIN, no ROLLBACK: each
+    #: statement sees what was committed when it started); ``uow`` when not given.
+    read: Callable[[], AbstractUnitOfWork] | None = None
 
     def load_visible(self, principal: Principal, media_id: str) -> Media:
         """The media, if it exists and the caller may touch it."""
         check_media_id(media_id)
-        with self.uow() as uow:
+        with (self.read or self.uow)() as uow:
             media = uow.media.get(media_id)
         return check_visible(principal, media, media_id)
 
