@@ -38,25 +38,27 @@ _VARIANT_LABELS = [f"variant_{name}" for name in VariantColumns._fields]
 
 #: The media of ``ids`` with one row per variant (or one without), in id order. Media columns
 #: are labelled as MediaRow's attributes, so that ``to_domain`` reads a row as it reads one.
-_READ = (
-    select(
-        *[c.label("metadata_json") if c.name == "metadata" else c for c in _MEDIA.columns],
-        *[
-            _VARIANT.c[name].label(label)
-            for name, label in zip(VariantColumns._fields, _VARIANT_LABELS, strict=True)
-        ],
-    )
-    .select_from(_MEDIA.outerjoin(_VARIANT, _VARIANT.c.media_id == _MEDIA.c.id))
-    .where(_MEDIA.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_MEDIA.c.id)
-)
+_JOINED = select(
+    *[c.label("metadata_json") if c.name == "metadata" else c for c in _MEDIA.columns],
+    *[
+        _VARIANT.c[name].label(label)
+        for name, label in zip(VariantColumns._fields, _VARIANT_LABELS, strict=True)
+    ],
+).select_from(_MEDIA.outerjoin(_VARIANT, _VARIANT.c.media_id == _MEDIA.c.id))
+_READ_MANY = _JOINED.where(_MEDIA.c.id.in_(bindparam("ids", expanding=True))).order_by(_MEDIA.c.id)
+#: One media: the same SQL text every time (an expanding IN is rendered anew per call).
+_READ_ONE = _JOINED.where(_MEDIA.c.id == bindparam("id"))
 
 
 def read_media(session: Session, media_ids: Sequence[str]) -> list[Media]:
     """The media among ``media_ids`` that exist, in id order, each with its variants."""
     rows: dict[str, Any] = {}
     variants: dict[str, list[VariantColumns]] = {}
-    for row in session.execute(_READ, {"ids": list(media_ids)}):
+    if len(media_ids) == 1:
+        found = session.execute(_READ_ONE, {"id": media_ids[0]})
+    else:
+        found = session.execute(_READ_MANY, {"ids": list(media_ids)})
+    for row in found:
         if row.id not in rows:
             rows[row.id] = row
             variants[row.id] = []
