@@ -1,4 +1,5 @@
-"""SigV4 query presigning for one bucket, without botocore's per-URL request machinery.
+"""SigV4 query presigning (and header signing) for one bucket, without botocore's per-URL
+request machinery.
 
 botocore's ``generate_presigned_url`` resolves the endpoint ruleset, serialises a request and
 derives the signing key for every URL (about half a millisecond of CPU). The endpoint of one
@@ -21,6 +22,8 @@ from urllib.parse import quote, urlsplit
 _ALGORITHM = "AWS4-HMAC-SHA256"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PROBE_KEY = "presign-probe"
+#: The SHA-256 of an empty body, the payload hash of a signed request without one.
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 class Frozen(NamedTuple):
@@ -72,24 +75,60 @@ class SigV4Presigner:
         """The URL; ``headers`` (Host aside) are signed and must be sent as given."""
         creds = self.credentials.get_frozen_credentials()
         now = self.clock()
-        day, stamp = now.strftime("%Y%m%d"), now.strftime("%Y%m%dT%H%M%SZ")
-        scope = f"{day}/{self.region}/s3/aws4_request"
         signed = {"host": self.host, **{k.lower(): " ".join(v.split()) for k, v in headers.items()}}
-        names = ";".join(sorted(signed))
         params = dict(query or {})
         params.update(
             {
                 "X-Amz-Algorithm": _ALGORITHM,
-                "X-Amz-Credential": f"{creds.access_key}/{scope}",
-                "X-Amz-Date": stamp,
+                "X-Amz-Credential": f"{creds.access_key}/{self._scope(now)}",
+                "X-Amz-Date": _stamp(now),
                 "X-Amz-Expires": str(expires_in),
-                "X-Amz-SignedHeaders": names,
+                "X-Amz-SignedHeaders": ";".join(sorted(signed)),
             }
         )
         if creds.token is not None:
             params["X-Amz-Security-Token"] = creds.token
         encoded_key = quote(key, safe="/~")
         canonical_query = "&".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(params.items()))
+        signature = self._signature(
+            creds, now, method, encoded_key, canonical_query, signed, "UNSIGNED-PAYLOAD"
+        )
+        return f"{self.prefix}{encoded_key}?{canonical_query}&X-Amz-Signature={signature}"
+
+    def sign(self, method: str, key: str) -> tuple[str, dict[str, str]]:
+        """A request without a body, signed in its headers: the URL and the headers to send.
+
+        The URL stays short (a presigned one is long, and urllib3 percent-checks every
+        character of it in Python, which cost more CPU than the request itself).
+        """
+        creds = self.credentials.get_frozen_credentials()
+        now = self.clock()
+        headers = {"x-amz-content-sha256": _EMPTY_SHA256, "x-amz-date": _stamp(now)}
+        if creds.token is not None:
+            headers["x-amz-security-token"] = creds.token
+        encoded_key = quote(key, safe="/~")
+        signed = {"host": self.host, **headers}
+        signature = self._signature(creds, now, method, encoded_key, "", signed, _EMPTY_SHA256)
+        headers["Authorization"] = (
+            f"{_ALGORITHM} Credential={creds.access_key}/{self._scope(now)}, "
+            f"SignedHeaders={';'.join(sorted(signed))}, Signature={signature}"
+        )
+        return f"{self.prefix}{encoded_key}", headers
+
+    def _scope(self, now: datetime) -> str:
+        return f"{now.strftime('%Y%m%d')}/{self.region}/s3/aws4_request"
+
+    def _signature(
+        self,
+        creds: Frozen,
+        now: datetime,
+        method: str,
+        encoded_key: str,
+        canonical_query: str,
+        signed: Mapping[str, str],
+        payload_hash: str,
+    ) -> str:
+        names = ";".join(sorted(signed))
         canonical = "\n".join(
             (
                 method,
@@ -97,16 +136,22 @@ class SigV4Presigner:
                 canonical_query,
                 "".join(f"{k}:{signed[k]}\n" for k in sorted(signed)),
                 names,
-                "UNSIGNED-PAYLOAD",
+                payload_hash,
             )
         )
         to_sign = "\n".join(
-            (_ALGORITHM, stamp, scope, hashlib.sha256(canonical.encode()).hexdigest())
+            (
+                _ALGORITHM,
+                _stamp(now),
+                self._scope(now),
+                hashlib.sha256(canonical.encode()).hexdigest(),
+            )
         )
-        signature = hmac.new(
-            self._signing_key(creds.secret_key, day), to_sign.encode(), hashlib.sha256
+        return hmac.new(
+            self._signing_key(creds.secret_key, now.strftime("%Y%m%d")),
+            to_sign.encode(),
+            hashlib.sha256,
         ).hexdigest()
-        return f"{self.prefix}{encoded_key}?{canonical_query}&X-Amz-Signature={signature}"
 
     def _signing_key(self, secret: str, day: str) -> bytes:
         cached = self._keys.get((secret, day))
@@ -116,6 +161,10 @@ class SigV4Presigner:
                 cached = hmac.new(cached, part.encode(), hashlib.sha256).digest()
             self._keys = {(secret, day): cached}  # one entry: the current secret and day
         return cached
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ")
 
 
 def _host(scheme: str, hostname: str, port: int | None) -> str:

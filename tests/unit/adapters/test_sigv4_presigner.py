@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import boto3
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
@@ -128,3 +130,19 @@ def test_refreshed_temporary_credentials_are_used_at_once() -> None:
         for _ in range(3)
     }
     assert len(tokens) == 3  # a new token each time botocore refreshed, none kept
+
+
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("token", [None, "SESSION-TOKEN"])
+def test_a_header_signed_get_matches_botocore(key: str, token: str | None) -> None:
+    s3 = client(aws_access_key_id="AKID", aws_secret_access_key="SECRET", aws_session_token=token)
+    ours = SigV4Presigner(s3, "media")
+    url = f"{ours.prefix}{quote(key, safe='/~')}"
+    theirs = AWSRequest(method="GET", url=url)
+    S3SigV4Auth(s3._request_signer._credentials, "s3", "eu-west-1").add_auth(theirs)
+    when = datetime.strptime(theirs.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    ours.clock = lambda: when
+    signed_url, headers = ours.sign("GET", key)
+    assert signed_url == url
+    assert headers["Authorization"] == theirs.headers["Authorization"]
+    assert headers.get("x-amz-security-token") == theirs.headers.get("X-Amz-Security-Token")
