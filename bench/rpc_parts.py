@@ -157,7 +157,7 @@ def _measure(app: Application) -> str:
         f"| {complete.wall_us:,.0f} |",
         f"| read the media (one statement, no transaction) | {load.cpu_us:,.0f} "
         f"| {load.wall_us:,.0f} |",
-        f"| read_start: the ranged GET completion sends (presigned, botocore's HTTP session "
+        f"| read_start: the ranged GET completion sends (header-signed, botocore's HTTP session "
         f"-> moto) | {start.cpu_us:,.0f} | {start.wall_us:,.0f} |",
         f"| the same GET through boto3 get_object (reference) | {boto.cpu_us:,.0f} "
         f"| {boto.wall_us:,.0f} |",
