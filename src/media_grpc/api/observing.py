@@ -17,9 +17,8 @@ from media.v1 import media_pb2
 from media_grpc.api.wrapping import (
     AroundInterceptor,
     Behaviour,
-    Continuation,
     Handler,
-    MethodHandlers,
+    WrappingInterceptor,
     end_outcome,
     is_async,
     start_outcome,
@@ -100,21 +99,12 @@ class _Observation:
         self.fields.__exit__(exc_type, exc, tb)
 
 
-class UploadMetricsInterceptor(grpc.aio.ServerInterceptor):
+class UploadMetricsInterceptor(WrappingInterceptor):
     """Innermost: counts upload sessions from the service's own answers, and verification
     failures from the domain error (before it becomes a status). Completions are counted by
     the service, which alone knows whether a call made the transition or repeated one."""
 
-    def __init__(self) -> None:
-        self._handlers = MethodHandlers(self._wrap)
-
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        return self._handlers.get(handler_call_details.method, handler)
-
-    def _wrap(self, full_method: str, handler: Handler) -> Handler:
+    def wrap(self, full_method: str, handler: Handler) -> Handler:
         method = full_method.rsplit("/", 1)[-1]
         if method not in ("CreateUploadSession", "CompleteUpload"):
             return handler

@@ -10,16 +10,12 @@ import inspect
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
-import grpc.aio
-
 from media_grpc.api.errors import to_status
 from media_grpc.api.wrapping import (
     Abort,
     Behaviour,
-    Continuation,
     Handler,
-    MethodHandlers,
+    WrappingInterceptor,
     abort_async,
     wrap_handler,
 )
@@ -28,7 +24,7 @@ from media_grpc.domain.errors import ResourceExhausted
 from media_grpc.observability import metrics
 
 
-class StreamLimitInterceptor(grpc.aio.ServerInterceptor):
+class StreamLimitInterceptor(WrappingInterceptor):
     """Innermost: refuses a stream past ``max_open`` with RESOURCE_EXHAUSTED and RetryInfo,
     and ends a stream normally (status OK) after ``max_seconds``, or after ``idle_seconds``
     without a message. Unary RPCs pass untouched."""
@@ -36,15 +32,9 @@ class StreamLimitInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, settings: StreamSettings) -> None:
         self.settings = settings
         self.open = 0
-        self._handlers = MethodHandlers(self._wrap)
+        super().__init__()
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        return self._handlers.get(handler_call_details.method, handler)
-
-    def _wrap(self, _method: str, handler: Handler) -> Handler:
+    def wrap(self, _method: str, handler: Handler) -> Handler:
         if not handler.response_streaming:
             return handler
         return wrap_handler(handler, self._bounded)

@@ -164,8 +164,9 @@ def around_behaviour(
     return call
 
 
-class MethodHandlers:
-    """Each method's wrapped handler, built on the method's first call and reused after.
+class WrappingInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
+    """An interceptor that wraps each method's handler once, on the method's first call, and
+    reuses the wrapped handler after.
 
     What the interceptors here wrap depends on the method alone, and the handler a
     continuation returns for a method is the same object on every call (the server's
@@ -176,22 +177,29 @@ class MethodHandlers:
     calls it: no lock.
     """
 
-    def __init__(self, wrap: Callable[[str, Handler], Handler]) -> None:
-        self._wrap = wrap
+    def __init__(self) -> None:
         self._handlers: dict[str, tuple[Handler, Handler]] = {}
 
-    def get(self, method: str, handler: Handler | None) -> Handler | None:
+    @abc.abstractmethod
+    def wrap(self, method: str, handler: Handler) -> Handler:
+        """``handler`` of ``method`` (the full name) as this interceptor serves it."""
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
         if handler is None:
             return None
+        method = handler_call_details.method
         cached = self._handlers.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped = self._wrap(method, handler)
+        wrapped = self.wrap(method, handler)
         self._handlers[method] = (handler, wrapped)
         return wrapped
 
 
-class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
+class AroundInterceptor(WrappingInterceptor):
     """Runs every (non-skipped) RPC's behaviour inside ``around(method, request, context)``.
 
     ``around`` may raise ``Abort`` to end the call with a status; it must not block, since it
@@ -201,19 +209,10 @@ class AroundInterceptor(grpc.aio.ServerInterceptor, abc.ABC):
     #: Method-name prefixes left alone.
     skip: tuple[str, ...] = ()
 
-    def __init__(self) -> None:
-        self._handlers = MethodHandlers(self._wrap)
-
     @abc.abstractmethod
     def around(self, method: str, request: Any, context: Any) -> AbstractContextManager[None]: ...
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        return self._handlers.get(handler_call_details.method, handler)
-
-    def _wrap(self, method: str, handler: Handler) -> Handler:
+    def wrap(self, method: str, handler: Handler) -> Handler:
         if method.startswith(self.skip):
             return handler
 
