@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -78,6 +79,19 @@ def test_a_large_file_goes_in_parallel_parts(client: MediaClient, tmp_path: Path
     assert media.status == pb.STATUS_UPLOADED
     assert sorted(uploader.sent_parts) == [1, 2]
     assert media.size_bytes == image.stat().st_size
+
+
+def test_a_large_file_is_hashed_while_it_is_sent_and_its_sha256_given_at_completion(
+    client: MediaClient, tmp_path: Path
+) -> None:
+    image = png(tmp_path / "large.png", 1900, 1700)
+    uploader = Uploader(client, wait=False, parallel=2, hash_while_sending_bytes=MiB)
+
+    media = uploader.upload(image, parse_purpose("POST_IMAGE"))
+
+    assert media.status == pb.STATUS_UPLOADED
+    assert media.sha256 == hashlib.sha256(image.read_bytes()).hexdigest()
+    assert client.get(media.id).sha256 == media.sha256
 
 
 def mark_ready(app: Application, media_id: str) -> None:

@@ -627,7 +627,9 @@ class CreateUploadSessionRequest(_message.Message):
     size_bytes: _builtins.int
     """Exact size of the file in bytes."""
     sha256: _builtins.str
-    """Optional hex sha256 of the file; verified by the processing job (READY means it matched)."""
+    """Optional hex sha256 of the file; verified by the processing job (READY means it matched).
+    It may be given in CompleteUpload instead. Declared here, a single PUT's URL signs it.
+    """
     idempotency_key: _builtins.str
     """Optional client key: the same key with the same parameters returns the same session."""
     owner_id: _builtins.str
@@ -840,9 +842,16 @@ class CompleteUploadRequest(_message.Message):
     MEDIA_ID_FIELD_NUMBER: _builtins.int
     PARTS_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
     media_id: _builtins.str
     idempotency_key: _builtins.str
     """Optional client key for retries; completion is idempotent by media id regardless."""
+    sha256: _builtins.str
+    """Optional hex sha256 of the file, for a client that hashes while it uploads (so that a large
+    file is read once) instead of declaring it in CreateUploadSession. Checked by the processing
+    job like a declared one. When CreateUploadSession declared one, this must be the same
+    (FAILED_PRECONDITION otherwise); a repeated completion must repeat the same value.
+    """
     @_builtins.property
     def parts(self) -> _containers.RepeatedCompositeFieldContainer[Global___CompletedPart]:
         """For multipart sessions: every part, with the ETag its PUT returned. Empty for single PUT."""
@@ -853,12 +862,15 @@ class CompleteUploadRequest(_message.Message):
         media_id: _builtins.str = ...,
         parts: _abc.Iterable[Global___CompletedPart] | None = ...,
         idempotency_key: _builtins.str = ...,
+        sha256: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_sha256", b"_sha256", "sha256", b"sha256"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "media_id", b"media_id", "parts", b"parts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_sha256", b"_sha256", "idempotency_key", b"idempotency_key", "media_id", b"media_id", "parts", b"parts", "sha256", b"sha256"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__sha256: _TypeAlias = _typing.Literal["sha256"]  # noqa: Y015
+    _WhichOneofArgType__sha256: _TypeAlias = _typing.Literal["_sha256", b"_sha256"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sha256) -> _WhichOneofReturnType__sha256 | None: ...
 
 Global___CompleteUploadRequest: _TypeAlias = CompleteUploadRequest  # noqa: Y015
 

@@ -29,6 +29,8 @@ class UploadState:
     upload_id: str = ""
     #: Part number (as a string, JSON keys are strings) -> the ETag its PUT returned.
     parts: dict[str, str] = field(default_factory=dict)
+    #: Whether CreateUploadSession was told the sha256; if not, CompleteUpload is.
+    sha256_declared: bool = True
 
     def matches(self, address: str, path: Path, purpose: str) -> bool:
         """Still about the same file, unchanged, for the same server and purpose."""

@@ -58,10 +58,19 @@ def guess_content_type(path: Path) -> str:
     )
 
 
-def file_sha256(path: Path) -> str:
+#: Files at least this large are hashed while they are sent, so that they are read once, and
+#: their sha256 goes to CompleteUpload; smaller ones are hashed first and declared to
+#: CreateUploadSession, where a single PUT's URL signs it.
+HASH_WHILE_SENDING_BYTES = 64 * 1024 * 1024
+
+
+def file_sha256(path: Path, stop: threading.Event | None = None) -> str:
+    """The file's hex sha256; "" when ``stop`` is set before the end."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1024 * 1024):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -77,6 +86,8 @@ class Uploader:
         wait_timeout: seconds to follow it.
         progress: told of every byte sent.
         attempts: tries per PUT on network errors and 5xx, with exponential backoff.
+        hash_while_sending_bytes: files at least this large are hashed while they are sent
+            and their sha256 given to CompleteUpload (smaller: declared to CreateUploadSession).
     """
 
     def __init__(
@@ -90,6 +101,7 @@ class Uploader:
         wait_timeout: float = 600.0,
         progress: Progress | None = None,
         attempts: int = 5,
+        hash_while_sending_bytes: int = HASH_WHILE_SENDING_BYTES,
     ) -> None:
         self.client = client
         self.content_type = content_type
@@ -98,6 +110,7 @@ class Uploader:
         self.wait_timeout = wait_timeout
         self.progress = progress or Progress()
         self.transfer = Transfer(attempts=attempts, limiter=RateLimiter(limit_rate))
+        self.hash_while_sending_bytes = hash_while_sending_bytes
         #: Part numbers this process sent (a resumed upload sends only the missing ones).
         self.sent_parts: list[int] = []
         self._urls: dict[int, str] = {}
@@ -124,23 +137,24 @@ class Uploader:
 
     def _create(self, path: Path, purpose: pb.Purpose.ValueType, states: StateFile) -> UploadState:
         size = path.stat().st_size
-        session = self._call(
-            self.client.stub.CreateUploadSession,
-            pb.CreateUploadSessionRequest(
-                purpose=purpose,
-                file_name=path.name,
-                content_type=self.content_type or guess_content_type(path),
-                size_bytes=size,
-                sha256=file_sha256(path),
-                idempotency_key=uuid.uuid4().hex,
-            ),
+        request = pb.CreateUploadSessionRequest(
+            purpose=purpose,
+            file_name=path.name,
+            content_type=self.content_type or guess_content_type(path),
+            size_bytes=size,
+            idempotency_key=uuid.uuid4().hex,
         )
+        declared = size < self.hash_while_sending_bytes
+        if declared:
+            request.sha256 = file_sha256(path)
+        session = self._call(self.client.stub.CreateUploadSession, request)
         state = UploadState(
             address=self.client.address,
             media_id=session.media_id,
             size_bytes=size,
             mtime_ns=path.stat().st_mtime_ns,
             purpose=pb.Purpose.Name(purpose),
+            sha256_declared=declared,
         )
         if session.WhichOneof("upload") == "multipart":
             multipart = session.multipart
@@ -191,6 +205,9 @@ class Uploader:
         self, path: Path, state: UploadState, states: StateFile, *, already: dict[int, str]
     ) -> pb.Media:
         self.progress.start(state.size_bytes, sum(_part_length(state, n) for n in already))
+        hasher, stop = ThreadPoolExecutor(1, thread_name_prefix="sha256"), threading.Event()
+        # hashlib releases the GIL on large buffers: the file is hashed while it is sent.
+        digest = None if state.sha256_declared else hasher.submit(file_sha256, path, stop)
         try:
             if state.part_count:
                 etags = self._send_parts(path, state, states, already)
@@ -205,7 +222,11 @@ class Uploader:
                 assert put is not None
                 self.transfer.put(put.url, path.read_bytes(), put.headers, self.progress.advance)
                 request = pb.CompleteUploadRequest(media_id=state.media_id)
+            if digest is not None:
+                request.sha256 = digest.result()
         finally:
+            stop.set()  # a failed transfer does not wait for the hash of the whole file
+            hasher.shutdown(cancel_futures=True)
             self.progress.close()
         answer: pb.CompleteUploadResponse = self._call(self.client.stub.CompleteUpload, request)
         return answer.media
