@@ -1,11 +1,11 @@
 """Multipart upload through our client (`media_grpc.client.Uploader`) against one raw PUT of the
 same bytes to the same S3 endpoint (moto), interleaved in the same run.
 
-Ours is measured twice over: the whole upload (hash the file, CreateUploadSession, the parts
-in parallel, CompleteUpload with the server's verification), and the part transfers alone
-(first part byte sent to last part PUT answered). Then CompleteUpload of that file (sha256
-declared) against CompleteUpload of 1 KiB objects, interleaved: completion must not grow with
-the file.
+Ours is measured twice over: the whole upload (CreateUploadSession, the parts in parallel while
+the client hashes the file, CompleteUpload with that sha256 and the server's verification), and
+the part transfers alone (first part byte sent to last part PUT answered). Then CompleteUpload of
+that file (sha256 given) against CompleteUpload of 1 KiB objects, interleaved: completion must
+not grow with the file.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def raw_put(running: Stack, data: bytes, n: int) -> float:
 
 
 def ours(running: Stack, path: Path, n: int) -> tuple[float, float, float, float]:
-    """Seconds for the whole upload, before the first part byte (hash, session), the part
+    """Seconds for the whole upload, before the first part byte (the session), the part
     transfers (first byte sent to last part answered), and after them (CompleteUpload)."""
     token = issue_token(AuthSettings(), f"bench-multipart-{n}")
     client = MediaClient(f"127.0.0.1:{running.ports[0]}", token)
@@ -220,11 +220,12 @@ nothing processes the uploads meanwhile. {quiet}
 | upload | seconds | MiB/s | x raw PUT |
 |---|---:|---:|---:|
 {row("reference: one raw presigned PUT of the same bytes", raw)}
-{row("ours: whole upload (hash, session, parts, complete)", whole)}
+{row("ours: whole upload (session, parts hashed as sent, complete)", whole)}
 {row("ours: part transfers alone", parts)}
 
-Where the rest of the whole upload goes (median seconds): before the first part byte (the
-client hashes the file for `sha256`, CreateUploadSession) {statistics.median(before):.2f};
+Where the rest of the whole upload goes (median seconds): before the first part byte
+(CreateUploadSession; files of 64 MiB or more are hashed while their parts are sent)
+{statistics.median(before):.2f};
 after the last part was answered (CompleteUpload: S3 assembles the parts, the server reads the
 object's first 64 KiB; the declared SHA-256 is the job's) {statistics.median(after):.2f}, of
 which this S3 endpoint's own CompleteMultipartUpload of the same parts (boto3, measured alone in

@@ -84,6 +84,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
             current_principal(),
             request.media_id,
             [(part.part_number, part.etag) for part in request.parts],
+            sha256=request.sha256 if request.HasField("sha256") else None,
         )
         return media_pb2.CompleteUploadResponse(media=self.messages.media(media))
 

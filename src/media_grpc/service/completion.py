@@ -15,6 +15,7 @@ from datetime import datetime
 
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain import lifecycle
+from media_grpc.domain.checksums import check_same_sha256
 from media_grpc.domain.errors import FailedPrecondition, InvalidArgument
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason, Media, Status
@@ -38,14 +39,31 @@ class UploadCompletion:
         self.multipart = multipart
         self.in_flight = KeyedLocks()
 
-    def complete(self, principal: Principal, media_id: str, parts: list[tuple[int, str]]) -> Media:
-        """Verify the object and mark the media UPLOADED with its job queued. Idempotent."""
-        with self.in_flight.hold(media_id):
-            return self._complete(principal, media_id, parts)
+    def complete(
+        self,
+        principal: Principal,
+        media_id: str,
+        parts: list[tuple[int, str]],
+        sha256: str | None = None,
+    ) -> Media:
+        """Verify the object and mark the media UPLOADED with its job queued. Idempotent.
 
-    def _complete(self, principal: Principal, media_id: str, parts: list[tuple[int, str]]) -> Media:
+        ``sha256`` (a valid hex digest, or None) is recorded when the session declared none.
+        """
+        with self.in_flight.hold(media_id):
+            return self._complete(principal, media_id, parts, sha256)
+
+    def _complete(
+        self,
+        principal: Principal,
+        media_id: str,
+        parts: list[tuple[int, str]],
+        sha256: str | None,
+    ) -> Media:
         media = self.ctx.load_visible(principal, media_id)
-        if media.status in COMPLETED:
+        completed = media.status in COMPLETED
+        check_same_sha256(media.id, media.sha256, sha256, completed=completed)
+        if completed:
             return media
         _require_pending(media)
         if self.ctx.now() >= media.expires_at:
@@ -64,9 +82,11 @@ class UploadCompletion:
         verified = self.verifier.verify(media)
         if verified.failure is not None:
             return self._refuse(principal, media, verified)
-        return self._mark_uploaded(principal, media, verified)
+        return self._mark_uploaded(principal, media, verified, sha256)
 
-    def _mark_uploaded(self, principal: Principal, media: Media, verified: Verification) -> Media:
+    def _mark_uploaded(
+        self, principal: Principal, media: Media, verified: Verification, sha256: str | None
+    ) -> Media:
         """UPLOADED with its job queued, in one transaction, only from PENDING.
 
         The common case is one UPDATE guarded by the status read before verifying; when a
@@ -75,13 +95,16 @@ class UploadCompletion:
         """
         now = self.ctx.now()
         with self.ctx.uow() as uow:
-            uploaded = _uploaded(media, verified, now)
+            uploaded = _uploaded(media, verified, now, sha256)
             if not uow.media.transition(media, uploaded):
                 locked = _locked(uow, principal, media.id)
+                check_same_sha256(
+                    locked.id, locked.sha256, sha256, completed=locked.status in COMPLETED
+                )
                 if locked.status in COMPLETED:
                     return locked
                 _require_pending(locked)
-                uploaded = _uploaded(locked, verified, now)
+                uploaded = _uploaded(locked, verified, now, sha256)
                 uow.media.save(uploaded)
             uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), uploaded, now))
             uow.commit()
@@ -133,9 +156,10 @@ class UploadCompletion:
         raise verdict.as_error()
 
 
-def _uploaded(media: Media, verified: Verification, now: datetime) -> Media:
-    """A copy of ``media`` that pins the verified content."""
+def _uploaded(media: Media, verified: Verification, now: datetime, sha256: str | None) -> Media:
+    """A copy of ``media`` that pins the verified content (and the sha256 given, if any)."""
     uploaded = copy.copy(media)
+    uploaded.sha256 = media.sha256 or sha256
     lifecycle.mark_uploaded(
         uploaded,
         etag=verified.etag,

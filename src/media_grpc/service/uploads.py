@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from media_grpc.adapters.blob_storage import PresignedRequest, StoredPart
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain import keys
+from media_grpc.domain.checksums import declared_sha256
 from media_grpc.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -28,7 +28,6 @@ from media_grpc.service.owner_rates import OwnerRates, RatedCall
 from media_grpc.service.upload_policy import check_declared
 from media_grpc.service.verification import UploadVerifier
 
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 MAX_IDEMPOTENCY_KEY_CHARS = 128
 
 
@@ -72,7 +71,7 @@ class UploadService:
         """One transaction: lock the owner (admission), look the idempotency key up, check the
         limits, insert. A replay or a refusal rolls back, so it takes no token."""
         owner_id = principal.owner_for(request.owner_id)
-        sha256 = _check_sha256(request.sha256)
+        sha256 = declared_sha256(request.sha256)
         check_declared(self.settings, request.purpose, request.content_type, request.size_bytes)
         key = _check_idempotency_key(request.idempotency_key)
         fingerprint = _fingerprint(request, owner_id, sha256)
@@ -144,12 +143,22 @@ class UploadService:
         )
 
     def complete_upload(
-        self, principal: Principal, media_id: str, parts: list[tuple[int, str]] | None = None
+        self,
+        principal: Principal,
+        media_id: str,
+        parts: list[tuple[int, str]] | None = None,
+        sha256: str | None = None,
     ) -> Media:
-        """Verify the object (assembling the parts first) and mark the media UPLOADED."""
+        """Verify the object (assembling the parts first) and mark the media UPLOADED.
+
+        ``sha256``, for a client that hashed while it sent, is recorded as if it had been
+        declared to CreateUploadSession (and must agree with one declared there).
+        """
         if self.rates is not None:
             self.rates.admit_caller(RatedCall.COMPLETE, principal)
-        return self.completion.complete(principal, media_id, list(parts or []))
+        return self.completion.complete(
+            principal, media_id, list(parts or []), declared_sha256(sha256)
+        )
 
     def abort_upload(self, principal: Principal, media_id: str) -> Media:
         return self.completion.abort(principal, media_id)
@@ -208,20 +217,6 @@ class UploadService:
 
 def _seconds_left(expires_at: datetime, now: datetime) -> int:
     return max(1, int((expires_at - now).total_seconds()))
-
-
-def _check_sha256(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    normalized = value.strip().lower()
-    if not _SHA256_HEX.match(normalized):
-        raise InvalidArgument(
-            "sha256 must be 64 hexadecimal characters (the hex digest of the file)",
-            field="sha256",
-            limit="64 hex characters",
-            value=value[:80],
-        )
-    return normalized
 
 
 def _check_idempotency_key(key: str) -> str:

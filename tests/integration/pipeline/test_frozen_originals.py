@@ -69,13 +69,22 @@ def stored_keys(app: Application, storage_key: str) -> list[str]:
     return found + app.storage.list_keys(output_prefix(storage_key, video=False))
 
 
+@pytest.mark.parametrize("declared_to", ["CreateUploadSession", "CompleteUpload"])
 def test_a_sha256_mismatch_is_found_by_the_job_failed_and_nothing_is_left(
-    pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
+    declared_to: str, pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
 ) -> None:
     data = png_bytes(200, 100)
     wrong = hashlib.sha256(data + b"!").hexdigest()
-    session = start_upload(stub, auth, unique_user, data, sha256=wrong)
-    assert complete(stub, auth, unique_user, session.media_id).status == pb.STATUS_UPLOADED
+    if declared_to == "CreateUploadSession":
+        session = start_upload(stub, auth, unique_user, data, sha256=wrong)
+        assert complete(stub, auth, unique_user, session.media_id).status == pb.STATUS_UPLOADED
+    else:
+        session = start_upload(stub, auth, unique_user, data)
+        completed = stub.CompleteUpload(
+            pb.CompleteUploadRequest(media_id=session.media_id, sha256=wrong),
+            metadata=auth(unique_user),
+        ).media
+        assert (completed.status, completed.sha256) == (pb.STATUS_UPLOADED, wrong)
 
     with running_worker(pipeline_app), running_relay(pipeline_app):
         failed = wait_for(pipeline_app, session.media_id, {Status.FAILED, Status.READY})
