@@ -23,6 +23,7 @@ import contextlib
 import logging
 import multiprocessing
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -175,12 +176,19 @@ class StagePool:
 
     @staticmethod
     def _exchange(child: _Child, message: tuple[Any, ...], seconds: float) -> tuple[str, Any, int]:
-        """Send one job to ``child`` and wait at most ``seconds`` for its outcome."""
+        """Send one job to ``child`` and wait at most ``seconds`` for its outcome.
+
+        An outcome that arrives after ``seconds`` (the child finished while this thread was
+        not scheduled, on a loaded machine) is over the limit too: the limit is wall-clock
+        time from sending the job, whatever the load.
+        """
         try:
+            sent = time.monotonic()
             child.conn.send(message)
             if child.conn.poll(seconds):
                 outcome: tuple[str, Any, int] = child.conn.recv()
-                return outcome
+                if time.monotonic() - sent <= seconds:
+                    return outcome
         except (EOFError, OSError):
             child.process.join(_RETIRE_GRACE)
             code = child.process.exitcode
