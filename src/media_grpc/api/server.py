@@ -153,6 +153,27 @@ def create_server(
     return running
 
 
+#: grpc core's own bound on calls that arrived but the server has not taken up yet.
+GRPC_DEFAULT_MAX_PENDING = 1_000
+
+
+def pending_call_limits(streams: StreamSettings) -> list[tuple[str, int]]:
+    """Room for a burst of new calls as large as the stream cap.
+
+    grpc core queues a call that arrives before the server asks for the next one; past 1,000
+    queued calls it refuses new ones at random with RESOURCE_EXHAUSTED ("Too many pending
+    requests"), all of them past 3,000. The aio server takes calls up one at a time on its event
+    loop, so a burst of new streams (thousands of watchers reconnecting) would be refused by
+    that hidden default, without RetryInfo, before ``StreamLimitInterceptor`` decides (and a
+    grpc.aio 1.85 client was seen not to report that refusal: its stream never answered).
+    """
+    soft = max(GRPC_DEFAULT_MAX_PENDING, streams.max_open)
+    return [
+        ("grpc.server.max_pending_requests", soft),
+        ("grpc.server.max_pending_requests_hard_limit", 2 * soft),
+    ]
+
+
 async def _start(
     servicer: MediaServicer,
     verifier: TokenVerifier,
@@ -173,7 +194,7 @@ async def _start(
             UploadMetricsInterceptor(),
             StreamLimitInterceptor(streams),
         ],
-        options=[("grpc.so_reuseport", 1 if reuse_port else 0)],
+        options=[("grpc.so_reuseport", 1 if reuse_port else 0), *pending_call_limits(streams)],
     )
     media_pb2_grpc.add_MediaServiceServicer_to_server(servicer, server)
     health_servicer = health_aio.HealthServicer()
