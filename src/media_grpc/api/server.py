@@ -184,7 +184,6 @@ async def _start(
     reflection_enabled: bool,
     reuse_port: bool,
 ) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
-    servicer.use_executor(pool)
     server = grpc.aio.server(
         migration_thread_pool=pool,
         interceptors=[

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import Executor
 
 import grpc
 from media.v1 import media_pb2, media_pb2_grpc
@@ -44,10 +43,6 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         self.watching = watching or MediaWatching(queries.ctx)
         self.retries = retries or ProcessingRetries(queries.ctx)
         self.imports = imports
-
-    def use_executor(self, executor: Executor) -> None:
-        """The thread pool that runs blocking reads for the streams (the server's own)."""
-        self.watching.use_executor(executor)
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context

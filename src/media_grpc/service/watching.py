@@ -1,9 +1,12 @@
 """WatchMedia: the media now, then again at each status change, until a final status.
 
 One ``ChangeFeed`` per process hears every status change once (a PostgreSQL LISTEN connection,
-or one poll on SQLite), reads each changed media once and fans it out to every watcher of that
-media through in-process queues. The database sees the same load for 10 watchers as for
-10,000. Everything here runs on the server's event loop; database reads go to an executor.
+or one poll on SQLite) and fans each changed media out to every watcher of that media through
+in-process queues. Its one reader reads in batches: every media heard changed and every new
+watcher's first read waiting when a read starts go into that one read. The database sees the
+same load for 10 watchers as for 10,000, and 2,000 watchers opening at once cost a handful of
+queries, not 2,000. Everything here runs on the server's event loop; reads go to the feed's
+own thread.
 """
 
 from __future__ import annotations
@@ -12,21 +15,22 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
 from media_grpc.adapters.change_listener import ChangeListener, PollingChangeListener
 from media_grpc.domain.errors import ResourceExhausted, Unavailable
+from media_grpc.domain.ids import check_media_id
 from media_grpc.domain.model import Media
 from media_grpc.domain.principal import Principal
-from media_grpc.service.context import ServiceContext
+from media_grpc.service.context import ServiceContext, check_visible
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Media read per query when re-reading every watched media.
+#: Media read per query of a batch.
 READ_CHUNK = 500
 
 
@@ -34,7 +38,7 @@ class ChangeFeed:
     """The process's one view of status changes, fanned out to in-process watchers.
 
     Parameters:
-        ctx: the service context (its unit of work reads the changed media).
+        ctx: the service context (its unit of work reads the media).
         listener: where changes are heard; its loop starts with the first watcher.
         retry_seconds: wait before a failed read of changed media is tried again.
     """
@@ -45,10 +49,17 @@ class ChangeFeed:
         self.ctx = ctx
         self.listener = listener
         self.retry_seconds = retry_seconds
-        #: Threads of its own for its reads: the feed outlives any one server's pool.
-        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="change-feed")
+        #: A thread of its own for its reads (one at a time: each is a batch of all that waits);
+        #: the feed outlives any one server's pool.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="change-feed")
         self._watchers: dict[str, set[asyncio.Queue[Media]]] = {}
         self._last: dict[str, tuple[object, object]] = {}
+        #: Watched media heard changed and not read since; ``_resync``: all of them.
+        self._changed: set[str] = set()
+        self._resync = False
+        #: First reads of new watchers waiting for the next batch.
+        self._first: dict[str, list[asyncio.Future[Media | None]]] = {}
+        self._wanted: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -73,8 +84,17 @@ class ChangeFeed:
             del self._watchers[media_id]
             self._last.pop(media_id, None)
 
+    async def current(self, media_id: str) -> Media | None:
+        """``media_id`` as it is now (``None`` if it does not exist), read in the next batch
+        along with every other read waiting. Raises ``Unavailable`` if the database is."""
+        self._ensure_running()
+        waiter: asyncio.Future[Media | None] = asyncio.get_running_loop().create_future()
+        self._first.setdefault(media_id, []).append(waiter)
+        self._want()
+        return await waiter
+
     async def read(self, fn: Callable[[], T]) -> T:
-        """Run a blocking read in the feed's own two threads."""
+        """Run a blocking read in the feed's own thread."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
     def close(self) -> None:
@@ -88,37 +108,73 @@ class ChangeFeed:
         if self._loop is not loop:  # a new server loop: what the old one watched is gone
             self._watchers.clear()
             self._last.clear()
-            self._loop, self._task = loop, None
+            self._changed.clear()
+            self._first.clear()
+            self._loop, self._task, self._wanted = loop, None, asyncio.Event()
         if self._task is None or self._task.done():
             # A context of its own: the feed outlives the watch that started it (and its logs).
             self._task = loop.create_task(
                 self._run(), name="change-feed", context=contextvars.Context()
             )
 
+    def _want(self) -> None:
+        assert self._wanted is not None
+        self._wanted.set()
+
     async def _run(self) -> None:
         try:
-            async for changed in self.listener.changes():
-                await self._refresh(changed)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._hear())
+                group.create_task(self._read_batches())
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("the change feed stopped; it starts again with the next watcher")
+        finally:
+            self._fail_waiting(Unavailable("the change feed stopped; watch again"))
 
-    async def _refresh(self, changed: frozenset[str]) -> None:
-        """Read the changed (or, on RESYNC, every watched) media once and publish them."""
+    async def _hear(self) -> None:
+        async for changed in self.listener.changes():
+            if changed:
+                self._changed |= changed & self._watchers.keys()
+            else:
+                self._resync = True
+            self._want()
+
+    async def _read_batches(self) -> None:
+        """Read, one batch at a time, what changed and what new watchers wait for; publish it."""
+        assert self._wanted is not None
         while True:
-            ids = sorted(changed & self._watchers.keys() if changed else self._watchers)
-            if not ids:
-                return
+            await self._wanted.wait()
+            self._wanted.clear()
+            changed = set(self._watchers) if self._resync else self._changed & self._watchers.keys()
+            self._changed, self._resync = set(), False
+            first, self._first = self._first, {}
             try:
-                found = await self.read(partial(self._load, ids))
-            except Unavailable as e:  # the database is away: try again, nothing is skipped
-                log.warning("change feed cannot read %d media (retrying): %s", len(ids), e)
-                await asyncio.sleep(self.retry_seconds)
-                continue
-            for media in found:
-                self._publish(media)
+                await self._read_batch(changed, first)
+            finally:  # a stopped feed (or a failed read) leaves no watcher waiting
+                _settle(first, exception=Unavailable("the change feed stopped; watch again"))
+
+    async def _read_batch(
+        self, changed: set[str], first: dict[str, list[asyncio.Future[Media | None]]]
+    ) -> None:
+        ids = sorted(changed | first.keys())
+        if not ids:
             return
+        try:
+            found = await self.read(partial(self._load, ids))
+        except Unavailable as e:  # the database is away: changes are read again, nothing skipped
+            log.warning("change feed cannot read %d media (retrying): %s", len(ids), e)
+            _settle(first, exception=e)
+            self._changed |= changed
+            await asyncio.sleep(self.retry_seconds)
+            self._want()
+            return
+        for media in found:
+            self._publish(media)
+        by_id = {media.id: media for media in found}
+        for media_id, waiters in first.items():
+            _settle({media_id: waiters}, result=by_id.get(media_id))
 
     def _load(self, ids: Sequence[str]) -> list[Media]:
         found: list[Media] = []
@@ -134,6 +190,27 @@ class ChangeFeed:
         self._last[media.id] = key
         for queue in self._watchers.get(media.id, ()):
             queue.put_nowait(media)
+
+    def _fail_waiting(self, error: Exception) -> None:
+        first, self._first = self._first, {}
+        _settle(first, exception=error)
+
+
+def _settle(
+    waiters: dict[str, list[asyncio.Future[Media | None]]],
+    *,
+    result: Media | None = None,
+    exception: Exception | None = None,
+) -> None:
+    """Answer every waiter still waiting (a cancelled watch no longer does)."""
+    for futures in waiters.values():
+        for future in futures:
+            if future.done():
+                continue
+            if exception is not None:
+                future.set_exception(exception)
+            else:
+                future.set_result(result)
 
 
 class MediaWatching:
@@ -163,11 +240,6 @@ class MediaWatching:
         self.max_per_principal = max_per_principal
         self.retry_after_seconds = retry_after_seconds
         self._open: dict[str, int] = {}
-        self.executor: Executor | None = None
-
-    def use_executor(self, executor: Executor) -> None:
-        """Where a new watch's first read runs: the server's bounded thread pool."""
-        self.executor = executor
 
     def _admit(self, principal: Principal) -> None:
         count = self._open.get(principal.subject, 0)
@@ -189,15 +261,14 @@ class MediaWatching:
     async def watch(self, principal: Principal, media_id: str) -> AsyncIterator[Media]:
         """Yield the media at once and after each change of (status, updated_at); end after
         READY, FAILED or DELETED, or after ``max_seconds`` (cancellation ends it too)."""
+        check_media_id(media_id)
         self._admit(principal)
         try:
             queue = self.feed.subscribe(media_id)  # before the read: no change falls between
             try:
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + self.max_seconds
-                media = await loop.run_in_executor(
-                    self.executor, partial(self.ctx.load_visible, principal, media_id)
-                )
+                media = check_visible(principal, await self.feed.current(media_id), media_id)
                 yield media
                 while not media.status.is_final:
                     remaining = deadline - loop.time()

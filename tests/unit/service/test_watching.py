@@ -11,7 +11,12 @@ from typing import Any, TypeVar
 import pytest
 
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
-from media_grpc.domain.errors import MediaNotFound, PermissionDenied, ResourceExhausted
+from media_grpc.domain.errors import (
+    MediaNotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unavailable,
+)
 from media_grpc.domain.model import Media, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
@@ -101,10 +106,14 @@ def test_watch_of_another_users_media_is_denied(
 ) -> None:
     job = uploaded(fake_db, memory_storage, png_bytes())
     watching, _listener = feed_of(fake_ctx)
-    with pytest.raises(PermissionDenied):
-        run(statuses(watching.watch(Principal("bob"), job.media_id)))
-    with pytest.raises(MediaNotFound):
-        run(statuses(watching.watch(ALICE, "nope")))
+
+    async def scenario() -> None:  # one loop: the scripted listener belongs to the first
+        with pytest.raises(PermissionDenied):
+            await statuses(watching.watch(Principal("bob"), job.media_id))
+        with pytest.raises(MediaNotFound):
+            await statuses(watching.watch(ALICE, "nope"))
+
+    run(scenario())
 
 
 def test_a_change_is_read_once_however_many_watch_it(
@@ -188,3 +197,42 @@ def test_a_principal_past_its_watch_cap_is_refused_with_a_retry_delay(
         return refused.value.retry_after_seconds
 
     assert run(scenario()) == 7
+
+
+def test_watchers_opening_together_cost_one_read_between_them(
+    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    ids = [
+        uploaded(fake_db, memory_storage, png_bytes(), media_id=f"m-burst-{i}").media_id
+        for i in range(200)
+    ]
+    counted = Counted(fake_ctx)
+    watching, _listener = feed_of(counted.ctx)
+    watching.max_per_principal = 1_000
+
+    async def scenario() -> list[str]:
+        streams = [watching.watch(ALICE, media_id) for media_id in ids * 2]
+        firsts = await asyncio.gather(*(anext(stream) for stream in streams))
+        return [media.id for media in firsts]
+
+    assert run(scenario()) == ids * 2
+    assert counted.opened == 1
+
+
+class Refusing:
+    """The service context whose database is away (its units of work raise Unavailable)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = dataclasses.replace(ctx, uow=self._uow)
+
+    def _uow(self) -> AbstractUnitOfWork:
+        raise Unavailable("the database is away")
+
+
+def test_a_first_read_the_database_refuses_ends_the_watch_unavailable(
+    fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    watching, _listener = feed_of(Refusing(fake_ctx).ctx)
+    with pytest.raises(Unavailable):
+        run(statuses(watching.watch(ALICE, job.media_id)))
