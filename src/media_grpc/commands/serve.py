@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     """run the gRPC server"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
+    from media_grpc.commands.heap import settle_heap
     from media_grpc.commands.server_processes import ServerProcesses, check_processes
     from media_grpc.commands.storage_checks import check_storage_on_startup
     from media_grpc.pipeline_bootstrap import build_pipeline
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"media-grpc serving on {host}:{server.port}", flush=True)
     check_storage_on_startup(app)
+    settle_heap()
     failed = False
     try:
         failed = _wait(stop, children)

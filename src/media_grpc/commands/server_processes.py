@@ -20,6 +20,7 @@ from types import FrameType
 from typing import cast
 
 from media_grpc.bootstrap import build_application
+from media_grpc.commands.heap import settle_heap
 from media_grpc.config import Settings, SettingsError
 from media_grpc.observability.logs import LogFormat, configure_logging
 
@@ -98,6 +99,7 @@ def serve_child(address: str, grace: float, drain: float, logging_: tuple[str, s
     pid = multiprocessing.current_process().pid
     log.info("server process %s serving on %s:%d", pid, host, server.port)
     print(f"media-grpc server process {pid} serving on {host}:{server.port}", flush=True)
+    settle_heap()
     try:
         stop.wait()
     finally:
