@@ -10,7 +10,8 @@ class StreamSettings(BaseModel):
     loop and hold no RPC thread."""
 
     #: Streams open at once on one server process; the next is refused with
-    #: RESOURCE_EXHAUSTED and RetryInfo.
+    #: RESOURCE_EXHAUSTED and RetryInfo. Also how many new calls grpc core queues in a burst
+    #: before it refuses some (api/server.py ``pending_call_limits``).
     max_open: int = Field(default=10_000, ge=1)
     #: WatchMedia streams one principal (token subject) may hold open at once.
     watch_per_principal: int = Field(default=32, ge=1)
