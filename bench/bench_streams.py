@@ -89,8 +89,8 @@ class Channels:
 
 def database_counters(database_url: str) -> tuple[int, int]:
     """(transactions, table scans) of the database so far. Every query is in a transaction,
-    and so are PostgreSQL's own visits (autovacuum looks at each database about once a minute);
-    table scans count only the queries that read the service's tables."""
+    and so is the work of any other session of the database (autovacuum's); table scans count
+    only the queries that read the service's tables."""
     engine = create_engine(database_url)
     with engine.connect() as conn:
         conn.execute(text("SELECT pg_stat_clear_snapshot()"))
@@ -308,13 +308,13 @@ def run() -> str:
         f"One `media-grpc serve` process (default `MEDIA_GRPC_MAX_WORKERS`), {CALLERS} callers "
         f"for {SECONDS:g} s per latency figure, from one grpc.aio client process. Database "
         "transactions/s count every transaction of the benchmark's database (the server's "
-        "outbox relay and cleanup included, and PostgreSQL's own autovacuum visits, a few "
-        "transactions about once a minute in whichever window they fall) while the streams are "
-        f"open and nothing changes, over {DB_SECONDS:g} s from {STATS_DELAY_SECONDS:g} s after "
-        "the streams opened (PostgreSQL reports an idle connection's transactions up to 10 s "
-        "late); table scans/s count the queries that read the service's tables. A watcher "
-        "costs no query after its first read, and first reads are batched. Each idle "
-        "reference is measured just before its streams open (GetMedia of the READY media for "
-        "the health row).\n\n"
+        "outbox relay and cleanup included, and any other session's, such as autovacuum's: "
+        "blips of a few transactions without a table scan come at random seconds) while the "
+        f"streams are open and nothing changes, over {DB_SECONDS:g} s from "
+        f"{STATS_DELAY_SECONDS:g} s after the streams opened (PostgreSQL reports an idle "
+        "connection's transactions up to 10 s late); table scans/s count the queries that "
+        "read the service's tables. A watcher costs no query after its first read, and first "
+        "reads are batched. Each idle reference is measured just before its streams open "
+        "(GetMedia of the READY media for the health row).\n\n"
         f"{table}"
     )
