@@ -53,14 +53,17 @@ def test_video_over_its_time_limit_fails_at_once_with_timeout(
     pipeline_settings: Settings, unique_user: str, tmp_path: Path
 ) -> None:
     app = video_app(pipeline_settings, job_time_limit_seconds=0.05)
+    # A VP9 clip is transcoded to the whole H.264 ladder: far longer than 0.05 s on any machine
+    # (an H.264 clip this small is only remuxed, which can finish within the limit).
+    webm = make_clip(tmp_path / "clip.webm", 640, 360, 3, codec="libvpx-vp9", container="webm")
     try:
         with running_worker(app), running_relay(app):
             media_id = upload(
                 app,
                 unique_user,
-                clip(tmp_path),
+                webm.read_bytes(),
                 purpose=Purpose.POST_VIDEO,
-                content_type="video/mp4",
+                content_type="video/webm",
             )
             failed = wait_for(app, media_id, {Status.FAILED}, timeout=60)
     finally:
