@@ -1,0 +1,124 @@
+"""Per-owner call rates (GetUploadPartUrls, CompleteUpload, RetryProcessing): the port, its
+SQLAlchemy implementation (PostgreSQL, SQLite: shared by every server process) and an
+in-memory one (one process; unit tests)."""
+
+from __future__ import annotations
+
+import abc
+import threading
+from typing import Any, NamedTuple
+
+from sqlalchemy import Engine, Float, bindparam, case
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from media_grpc.adapters.orm import OwnerCallRateRow
+from media_grpc.domain.errors import Unavailable
+
+_TABLE: Any = OwnerCallRateRow.__table__
+
+
+class Take(NamedTuple):
+    #: Whether a token was taken (the call is admitted).
+    admitted: bool
+    #: Tokens left in the bucket afterwards (never below zero).
+    tokens: float
+
+
+class AbstractCallRates(abc.ABC):
+    @abc.abstractmethod
+    def take(self, owner_id: str, call: str, now: float, rate: float, burst: int) -> Take:
+        """Refill the owner's bucket for ``call`` and take a token if one is there.
+
+        A new bucket starts with ``burst`` tokens; ``rate`` tokens are added per second of
+        ``now`` (epoch seconds) since the last refill, up to ``burst``. A ``now`` behind the
+        stored one (another server's clock) refills nothing. Without a whole token the bucket
+        keeps what it has and the call is refused.
+        """
+
+
+def refill(tokens: float, at: float, now: float, rate: float, burst: int) -> Take:
+    """The arithmetic of ``take`` on one bucket, for the in-memory implementation."""
+    tokens = min(float(burst), tokens + max(0.0, now - at) * rate)
+    if tokens >= 1.0:
+        return Take(True, tokens - 1.0)
+    return Take(False, tokens)
+
+
+class InMemoryCallRates(AbstractCallRates):
+    """Buckets in this process's memory: (owner, call) -> (tokens, refilled_at). Holds only
+    within one process; for unit tests and services built without a database."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, owner_id: str, call: str, now: float, rate: float, burst: int) -> Take:
+        with self._lock:
+            tokens, at = self.buckets.get((owner_id, call), (float(burst), now))
+            taken = refill(tokens, at, now, rate, burst)
+            self.buckets[(owner_id, call)] = (taken.tokens, max(now, at))
+            return taken
+
+
+def _take_statement(insert: Any) -> Any:
+    """One upsert, built once per dialect with bound parameters: refill, take a token when a
+    whole one is there, return (admitted, tokens). Every SET expression reads the old row."""
+    at = bindparam("now", type_=Float)
+    rate = bindparam("rate", type_=Float)
+    burst = bindparam("burst", type_=Float)
+    later = at > _TABLE.c.refilled_at
+    grown = _TABLE.c.tokens + case((later, at - _TABLE.c.refilled_at), else_=0.0) * rate
+    refilled = case((grown > burst, burst), else_=grown)
+    whole = refilled >= 1.0
+    return (
+        insert(_TABLE)
+        .values(
+            owner_id=bindparam("owner_id"),
+            call=bindparam("call"),
+            tokens=burst - 1.0,
+            refilled_at=at,
+            admitted=True,
+        )
+        .on_conflict_do_update(
+            index_elements=[_TABLE.c.owner_id, _TABLE.c.call],
+            set_={
+                "tokens": case((whole, refilled - 1.0), else_=refilled),
+                "refilled_at": case((later, at), else_=_TABLE.c.refilled_at),
+                "admitted": whole,
+            },
+        )
+        .returning(_TABLE.c.admitted, _TABLE.c.tokens)
+    )
+
+
+_TAKE = {"postgresql": _take_statement(pg_insert), "sqlite": _take_statement(sqlite_insert)}
+
+
+class SqlAlchemyCallRates(AbstractCallRates):
+    """One statement in autocommit (no BEGIN, no COMMIT): the upsert locks the owner's row
+    for that statement alone, and it commits whether the call is admitted or not.
+
+    A database that is down (or goes away during the statement) is ``Unavailable``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.statement = _TAKE[engine.dialect.name]
+
+    def take(self, owner_id: str, call: str, now: float, rate: float, burst: int) -> Take:
+        params = {
+            "owner_id": owner_id,
+            "call": call,
+            "now": now,
+            "rate": rate,
+            "burst": float(burst),
+        }
+        try:
+            with self.engine.connect() as conn:
+                admitted, tokens = conn.execute(self.statement, params).one()
+        except DBAPIError as error:
+            if isinstance(error, OperationalError) or error.connection_invalidated:
+                raise Unavailable("the database is unavailable; retry the call") from error
+            raise
+        return Take(bool(admitted), float(tokens))
