@@ -1,12 +1,18 @@
 """Per-owner call rates in the database: the same arithmetic on PostgreSQL and SQLite as the
-in-memory buckets, one autocommitted statement per call."""
+in-memory buckets, one autocommitted statement per call; a database that is down makes the
+rated calls UNAVAILABLE, as any other call."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import grpc
 import pytest
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+from sqlalchemy.engine import make_url
 
 from media_grpc.adapters.database import build_engine
 from media_grpc.adapters.migrations import upgrade_to_head
@@ -16,7 +22,10 @@ from media_grpc.adapters.owner_call_rates import (
     SqlAlchemyCallRates,
     Take,
 )
+from media_grpc.bootstrap import build_application
+from media_grpc.config import Settings
 from media_grpc.domain.errors import Unavailable
+from tests.integration.tcp_proxy import TcpProxy
 
 CALL = "CompleteUpload"
 
@@ -73,3 +82,52 @@ def test_a_database_that_is_down_is_unavailable(unique_user: str) -> None:
             SqlAlchemyCallRates(engine).take(unique_user, CALL, 100.0, 2.0, 3)
     finally:
         engine.dispose()
+
+
+def test_rated_calls_are_unavailable_like_any_other_while_the_database_is_down(
+    settings: Settings, auth: Callable[..., list[tuple[str, str]]], unique_user: str
+) -> None:
+    database = make_url(str(settings.database_url))
+    proxy = TcpProxy((database.host or "127.0.0.1", database.port or 5432))
+    proxied = database.set(host="127.0.0.1", port=proxy.port)
+    proxy.start()
+    application = build_application(
+        settings.model_copy(update={"database_url": proxied.render_as_string(hide_password=False)}),
+        migrate=False,
+    )
+    running = application.serve("127.0.0.1:0")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = media_pb2_grpc.MediaServiceStub(channel)
+            metadata = auth(unique_user)
+            media_id = str(uuid.uuid4())
+            calls = {
+                "CompleteUpload": lambda: stub.CompleteUpload(
+                    pb.CompleteUploadRequest(media_id=media_id), metadata=metadata, timeout=30
+                ),
+                "GetUploadPartUrls": lambda: stub.GetUploadPartUrls(
+                    pb.GetUploadPartUrlsRequest(media_id=media_id, part_numbers=[1]),
+                    metadata=metadata,
+                    timeout=30,
+                ),
+                "GetMedia": lambda: stub.GetMedia(
+                    pb.GetMediaRequest(media_id=media_id), metadata=metadata, timeout=30
+                ),
+            }
+            assert {name: code(call) for name, call in calls.items()} == dict.fromkeys(
+                calls, grpc.StatusCode.NOT_FOUND
+            )
+            proxy.stop()
+            assert {name: code(call) for name, call in calls.items()} == dict.fromkeys(
+                calls, grpc.StatusCode.UNAVAILABLE
+            )
+    finally:
+        proxy.stop()
+        running.stop(1)
+        application.close()
+
+
+def code(call: Callable[[], object]) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as failed:
+        call()
+    return failed.value.code()  # type: ignore[no-any-return]
