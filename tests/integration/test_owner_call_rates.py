@@ -14,7 +14,7 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from sqlalchemy.engine import make_url
 
-from media_grpc.adapters.database import build_engine
+from media_grpc.adapters.database import build_engine, build_session_factory
 from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.owner_call_rates import (
     AbstractCallRates,
@@ -22,10 +22,19 @@ from media_grpc.adapters.owner_call_rates import (
     SqlAlchemyCallRates,
     Take,
 )
+from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings
-from media_grpc.domain.errors import Unavailable
+from media_grpc.config.limits import LimitSettings
+from media_grpc.domain.errors import ResourceExhausted, Unavailable
+from media_grpc.domain.model import Failure, FailureReason, Status
+from media_grpc.domain.principal import Principal
+from media_grpc.service.context import ServiceContext
+from media_grpc.service.owner_rates import OwnerRates
+from media_grpc.service.processing import ProcessingRetries
+from tests.fakes import InMemoryBlobStorage
 from tests.integration.tcp_proxy import TcpProxy
+from tests.media_records import make_media
 
 CALL = "CompleteUpload"
 
@@ -131,3 +140,35 @@ def code(call: Callable[[], object]) -> grpc.StatusCode:
     with pytest.raises(grpc.RpcError) as failed:
         call()
     return failed.value.code()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_retry_processing_takes_its_token_in_its_own_transaction(
+    dialect: str, request: pytest.FixtureRequest, tmp_path: Path, unique_user: str
+) -> None:
+    """On SQLite the retry's transaction holds the write lock: a token taken on another
+    connection would wait for it until the busy timeout."""
+    if dialect == "sqlite":
+        engine = build_engine(f"sqlite:///{tmp_path / 'media.db'}")
+        upgrade_to_head(engine)
+    else:
+        engine = build_engine(request.getfixturevalue("database_url"))
+    factory = build_session_factory(engine)
+    ctx = ServiceContext(uow=lambda: SqlAlchemyUnitOfWork(factory), storage=InMemoryBlobStorage())
+    limits = LimitSettings(retry_burst=2, retries_per_second=0.001)
+    retries = ProcessingRetries(ctx, limits, rates=OwnerRates(limits, SqlAlchemyCallRates(engine)))
+    ids = []
+    for _ in range(3):
+        media = make_media(unique_user, status=Status.FAILED)
+        media.failure = Failure(FailureReason.PROCESSING_ERROR, "stopped")
+        with ctx.uow() as uow:
+            uow.media.add(media)
+            uow.commit()
+        ids.append(media.id)
+    try:
+        owner = Principal(unique_user)
+        assert [retries.retry(owner, i).status for i in ids[:2]] == [Status.UPLOADED] * 2
+        with pytest.raises(ResourceExhausted, match=r"RetryProcessing is limited to 0\.001"):
+            retries.retry(owner, ids[2])
+    finally:
+        engine.dispose()

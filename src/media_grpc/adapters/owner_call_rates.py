@@ -12,6 +12,7 @@ from sqlalchemy import Engine, Float, bindparam, case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from media_grpc.adapters.orm import OwnerCallRateRow
 from media_grpc.domain.errors import Unavailable
@@ -50,8 +51,8 @@ class InMemoryCallRates(AbstractCallRates):
     """Buckets in this process's memory: (owner, call) -> (tokens, refilled_at). Holds only
     within one process; for unit tests and services built without a database."""
 
-    def __init__(self) -> None:
-        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}
+    def __init__(self, buckets: dict[tuple[str, str], tuple[float, float]] | None = None) -> None:
+        self.buckets = buckets if buckets is not None else {}
         self._lock = threading.Lock()
 
     def take(self, owner_id: str, call: str, now: float, rate: float, burst: int) -> Take:
@@ -97,14 +98,18 @@ _TAKE = {"postgresql": _take_statement(pg_insert), "sqlite": _take_statement(sql
 
 
 class SqlAlchemyCallRates(AbstractCallRates):
-    """One statement in autocommit (no BEGIN, no COMMIT): the upsert locks the owner's row
-    for that statement alone, and it commits whether the call is admitted or not.
+    """One statement. On an engine: in autocommit (no BEGIN, no COMMIT), it locks the owner's
+    row for that statement alone and commits whether the call is admitted or not. On a session
+    (a unit of work's): in its transaction, which holds the row until it ends; a rollback gives
+    the token back. (On SQLite a unit of work that locked something holds the database's write
+    lock: a statement on another connection would wait for it.)
 
     A database that is down (or goes away during the statement) is ``Unavailable``."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.statement = _TAKE[engine.dialect.name]
+    def __init__(self, bind: Engine | Session) -> None:
+        if isinstance(bind, Engine):
+            bind = bind.execution_options(isolation_level="AUTOCOMMIT")
+        self.bind = bind
 
     def take(self, owner_id: str, call: str, now: float, rate: float, burst: int) -> Take:
         params = {
@@ -115,8 +120,12 @@ class SqlAlchemyCallRates(AbstractCallRates):
             "burst": float(burst),
         }
         try:
-            with self.engine.connect() as conn:
-                admitted, tokens = conn.execute(self.statement, params).one()
+            if isinstance(self.bind, Session):
+                statement = _TAKE[self.bind.get_bind().dialect.name]
+                admitted, tokens = self.bind.execute(statement, params).one()
+            else:
+                with self.bind.connect() as conn:
+                    admitted, tokens = conn.execute(_TAKE[conn.dialect.name], params).one()
         except DBAPIError as error:
             if isinstance(error, OperationalError) or error.connection_invalidated:
                 raise Unavailable("the database is unavailable; retry the call") from error

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from media_grpc.adapters.owner_call_rates import AbstractCallRates
+from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.config.limits import LimitSettings
 from media_grpc.domain.errors import ResourceExhausted
 from media_grpc.domain.principal import Principal
@@ -44,9 +45,12 @@ class OwnerRates:
         self.buckets = buckets
         self.clock = clock
 
-    def admit(self, call: RatedCall, owner_id: str) -> None:
+    def admit(self, call: RatedCall, owner_id: str, uow: AbstractUnitOfWork | None = None) -> None:
+        """Take a token of the owner's bucket for ``call``: in ``uow``'s transaction if given
+        (rolling it back gives the token back), else on its own."""
         rate, burst = self.rates[call]
-        taken = self.buckets.take(owner_id, call.value, self.clock(), rate, burst)
+        buckets = uow.call_rates if uow is not None else self.buckets
+        taken = buckets.take(owner_id, call.value, self.clock(), rate, burst)
         if not taken.admitted:
             wait = (1.0 - taken.tokens) / rate
             raise ResourceExhausted(

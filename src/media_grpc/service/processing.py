@@ -80,7 +80,8 @@ class ProcessingRetries:
                         uow.media.save(media)
                         uow.commit()
                     raise refusal
-            self.rates.admit(RatedCall.RETRY, media.owner_id)
+            # In this transaction: on SQLite it holds the write lock another connection waits on.
+            self.rates.admit(RatedCall.RETRY, media.owner_id, uow)
             archive.require_readable_original(self.ctx.storage, media, self.restore_days)
             now = self.ctx.now()
             lifecycle.move(media, Status.UPLOADED, now)
