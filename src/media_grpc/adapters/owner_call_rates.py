@@ -8,7 +8,7 @@ import abc
 import threading
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Float, bindparam, case
+from sqlalchemy import Engine, Float, bindparam, case, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -64,34 +64,32 @@ class InMemoryCallRates(AbstractCallRates):
 
 
 def _take_statement(insert: Any) -> Any:
-    """One upsert, built once per dialect with bound parameters: refill, take a token when a
-    whole one is there, return (admitted, tokens). Every SET expression reads the old row."""
-    at = bindparam("now", type_=Float)
-    rate = bindparam("rate", type_=Float)
-    burst = bindparam("burst", type_=Float)
-    later = at > _TABLE.c.refilled_at
-    grown = _TABLE.c.tokens + case((later, at - _TABLE.c.refilled_at), else_=0.0) * rate
-    refilled = case((grown > burst, burst), else_=grown)
-    whole = refilled >= 1.0
-    return (
-        insert(_TABLE)
-        .values(
-            owner_id=bindparam("owner_id"),
-            call=bindparam("call"),
-            tokens=burst - 1.0,
-            refilled_at=at,
-            admitted=True,
-        )
-        .on_conflict_do_update(
-            index_elements=[_TABLE.c.owner_id, _TABLE.c.call],
-            set_={
-                "tokens": case((whole, refilled - 1.0), else_=refilled),
-                "refilled_at": case((later, at), else_=_TABLE.c.refilled_at),
-                "admitted": whole,
-            },
-        )
-        .returning(_TABLE.c.admitted, _TABLE.c.tokens)
+    """One upsert, built once per dialect: refill, take a token when a whole one is there,
+    return (admitted, tokens). Every SET expression reads the old row; the new row's values
+    (``excluded``) carry ``now`` and the burst, so each parameter is sent once."""
+    zero: Any = literal_column("0.0")
+    one: Any = literal_column("1.0")
+    stmt = insert(_TABLE).values(
+        owner_id=bindparam("owner_id"),
+        call=bindparam("call"),
+        tokens=bindparam("burst", type_=Float) - one,
+        refilled_at=bindparam("now", type_=Float),
+        admitted=literal_column("TRUE"),
     )
+    rate, old = bindparam("rate", type_=Float), _TABLE.c
+    at, burst = stmt.excluded.refilled_at, stmt.excluded.tokens + one
+    later = at > old.refilled_at
+    grown = old.tokens + case((later, at - old.refilled_at), else_=zero) * rate
+    refilled = case((grown > burst, burst), else_=grown)
+    whole = refilled >= one
+    return stmt.on_conflict_do_update(
+        index_elements=[old.owner_id, old.call],
+        set_={
+            "tokens": case((whole, refilled - one), else_=refilled),
+            "refilled_at": case((later, at), else_=old.refilled_at),
+            "admitted": whole,
+        },
+    ).returning(old.admitted, old.tokens)
 
 
 _TAKE = {"postgresql": _take_statement(pg_insert), "sqlite": _take_statement(sqlite_insert)}
@@ -104,12 +102,18 @@ class SqlAlchemyCallRates(AbstractCallRates):
     the token back. (On SQLite a unit of work that locked something holds the database's write
     lock: a statement on another connection would wait for it.)
 
-    A database that is down (or goes away during the statement) is ``Unavailable``."""
+    On an engine the statement, compiled once, goes straight to the driver's cursor of a pooled
+    connection: SQLAlchemy's Connection and Result cost as much CPU again as the rest of the call
+    (CompleteUpload's hot path). A database that is down (or goes away during the statement) is
+    ``Unavailable``."""
 
     def __init__(self, bind: Engine | Session) -> None:
-        if isinstance(bind, Engine):
-            bind = bind.execution_options(isolation_level="AUTOCOMMIT")
         self.bind = bind
+        if isinstance(bind, Engine):
+            compiled = _TAKE[bind.dialect.name].compile(dialect=bind.dialect)
+            self.sql = str(compiled)
+            #: Parameter names in order for a positional driver (SQLite's ``?``), else None.
+            self.order = compiled.positiontup if bind.dialect.positional else None
 
     def take(self, owner_id: str, call: str, now: float, rate: float, burst: int) -> Take:
         params = {
@@ -124,10 +128,36 @@ class SqlAlchemyCallRates(AbstractCallRates):
                 statement = _TAKE[self.bind.get_bind().dialect.name]
                 admitted, tokens = self.bind.execute(statement, params).one()
             else:
-                with self.bind.connect() as conn:
-                    admitted, tokens = conn.execute(_TAKE[conn.dialect.name], params).one()
+                admitted, tokens = self._autocommitted(self.bind, params)
         except DBAPIError as error:
             if isinstance(error, OperationalError) or error.connection_invalidated:
                 raise Unavailable("the database is unavailable; retry the call") from error
             raise
         return Take(bool(admitted), float(tokens))
+
+    def _autocommitted(self, engine: Engine, params: dict[str, Any]) -> tuple[Any, Any]:
+        dialect = engine.dialect
+        lost = (dialect.loaded_dbapi.OperationalError, DBAPIError)
+        try:
+            connection = engine.raw_connection()  # checked out (and pinged) as by a session
+        except lost as error:
+            raise Unavailable("the database is unavailable; retry the call") from error
+        dbapi_connection: Any = connection.dbapi_connection
+        try:
+            dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
+            try:
+                cursor = connection.cursor()
+                args = [params[name] for name in self.order] if self.order else params
+                cursor.execute(self.sql, args)
+                row: Any = cursor.fetchone()
+                cursor.close()
+            finally:
+                dialect.reset_isolation_level(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if isinstance(error, lost) or dialect.is_disconnect(error, dbapi_connection, None):
+                connection.invalidate(error)
+                raise Unavailable("the database is unavailable; retry the call") from error
+            raise
+        finally:
+            connection.close()
+        return row[0], row[1]
