@@ -22,6 +22,7 @@ from media_grpc.adapters.change_listener import RESYNC, ChangeListener
 from media_grpc.adapters.import_repository import AbstractImportRepository
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
+from media_grpc.adapters.owner_call_rates import InMemoryCallRates
 from media_grpc.adapters.owner_limits import AbstractOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages
 from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter, SweepSet
@@ -459,6 +460,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.outbox = RecordingOutbox(self._jobs, dict(self.store.sent_at))
         self._buckets = dict(self.store.buckets)
         self.limits = InMemoryOwnerLimits(self._buckets)
+        self.call_rates = InMemoryCallRates(dict(self.store.call_buckets))
         return self
 
     def commit(self) -> None:
@@ -468,6 +470,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.store.profile_images = dict(self._profiles)
 
         self.store.buckets = dict(self._buckets)
+        self.store.call_buckets = dict(self.call_rates.buckets)
         self.store.published.extend(self._jobs)
         self._jobs.clear()
         deleted = set(self.outbox.deleted)
@@ -502,6 +505,7 @@ class FakeDatabase:
         self.profile_images: dict[str, str | None] = {}
 
         self.buckets: dict[str, tuple[float, float]] = {}
+        self.call_buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self.commits = 0
 
     def uow(self) -> FakeUnitOfWork:

@@ -20,6 +20,7 @@ from media_grpc.adapters.database import build_engine, build_session_factory
 from media_grpc.adapters.jwt_tokens import TokenVerifier
 from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.outbox_signal import OutboxSignal
+from media_grpc.adapters.owner_call_rates import SqlAlchemyCallRates
 from media_grpc.adapters.s3_storage import S3BlobStorage, build_s3_client
 from media_grpc.adapters.storage_policy import public_read_statement
 from media_grpc.adapters.storage_setup import ensure_bucket, ensure_cors
@@ -202,7 +203,7 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
             ctx,
             settings.uploads,
             admission=UploadAdmission(settings.limits),
-            rates=OwnerRates(settings.limits),
+            rates=OwnerRates(settings.limits, SqlAlchemyCallRates(engine)),
         ),
         queries=MediaQueries(
             ctx,

@@ -1,4 +1,5 @@
-"""Per-owner limits with more than one server process against one PostgreSQL database:
+"""Per-owner limits (CreateUploadSession's rate and PENDING cap, the rates of CompleteUpload
+and GetUploadPartUrls) with more than one server process against one PostgreSQL database:
 `media-grpc serve` processes as a user starts them, real channels."""
 
 from __future__ import annotations
@@ -8,11 +9,14 @@ import queue
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
@@ -39,6 +43,10 @@ def serve_env(app: Application, **extra: str) -> dict[str, str]:
         MEDIA_LIMITS__UPLOAD_SESSIONS_PER_SECOND="0.001",
         MEDIA_LIMITS__UPLOAD_SESSION_BURST=str(BURST),
         MEDIA_LIMITS__MAX_PENDING_SESSIONS=str(PENDING_CAP),
+        MEDIA_LIMITS__COMPLETIONS_PER_SECOND="0.001",
+        MEDIA_LIMITS__COMPLETION_BURST=str(BURST),
+        MEDIA_LIMITS__PART_URLS_PER_SECOND="0.001",
+        MEDIA_LIMITS__PART_URLS_BURST=str(BURST),
         **extra,
     )
     return env
@@ -106,6 +114,44 @@ def test_the_rate_limit_holds_across_two_server_processes(
             create_and_abort(stub, metadata)
         assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "faster than" in str(refused.value.details())
+
+
+@pytest.mark.parametrize("rpc", ["CompleteUpload", "GetUploadPartUrls"])
+def test_the_call_rates_hold_across_two_server_processes(
+    rpc: str,
+    two_servers: list[media_pb2_grpc.MediaServiceStub],
+    auth: Callable[..., Metadata],
+    unique_user: str,
+) -> None:
+    metadata = auth(unique_user)
+
+    def call(stub: media_pb2_grpc.MediaServiceStub) -> grpc.RpcError:
+        """A media nobody has: NOT_FOUND once admitted, which takes a token all the same."""
+        media_id = str(uuid.uuid4())
+        with pytest.raises(grpc.RpcError) as refused:
+            if rpc == "CompleteUpload":
+                stub.CompleteUpload(
+                    pb.CompleteUploadRequest(media_id=media_id), metadata=metadata, timeout=30
+                )
+            else:
+                stub.GetUploadPartUrls(
+                    pb.GetUploadPartUrlsRequest(media_id=media_id, part_numbers=[1]),
+                    metadata=metadata,
+                    timeout=30,
+                )
+        return refused.value
+
+    codes = [call(two_servers[n % 2]).code() for n in range(BURST)]
+    assert codes == [grpc.StatusCode.NOT_FOUND] * BURST  # half through each server
+    for stub in two_servers:
+        refused = call(stub)
+        assert refused.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert f"{rpc} is limited to 0.001 calls per second per owner" in str(refused.details())
+        status = rpc_status.from_call(refused)  # type: ignore[arg-type]
+        assert status is not None
+        retry = error_details_pb2.RetryInfo()
+        assert status.details[0].Unpack(retry)
+        assert retry.retry_delay.ToTimedelta().total_seconds() > 0
 
 
 def test_the_pending_cap_holds_across_two_server_processes(

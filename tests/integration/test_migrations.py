@@ -77,7 +77,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
 
 def test_upgraded_schema_has_the_declared_tables_columns_and_indexes(engine: Engine) -> None:
     found = schema(engine)
-    assert {"media", "media_variant", "outbox"} <= set(found)
+    assert {"media", "media_variant", "outbox", "owner_call_rate"} <= set(found)
+    assert found["owner_call_rate"][0] == {"owner_id", "call", "tokens", "refilled_at", "admitted"}
     assert ("storage_key",) in found["media"][2]
     assert found == declared()
     assert ("ix_outbox_pending", ("published_at", "available_at"), False) in found["outbox"][1]

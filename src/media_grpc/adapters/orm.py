@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -160,3 +161,20 @@ class OwnerLimitRow(Base):
     #: When the bucket was last refilled, in seconds since the epoch (wall clock: the servers
     #: sharing the database share it).
     refilled_at: Mapped[float] = mapped_column(Float)
+
+
+class OwnerCallRateRow(Base):
+    """One owner's token bucket for one rated call (GetUploadPartUrls, CompleteUpload,
+    RetryProcessing), shared by every server process (adapters/owner_call_rates.py)."""
+
+    __tablename__ = "owner_call_rate"
+
+    owner_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: The call's gRPC method name, e.g. ``CompleteUpload``.
+    call: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Tokens left when last refilled (at most the burst, never below zero).
+    tokens: Mapped[float] = mapped_column(Float)
+    #: When the bucket was last refilled, in seconds since the epoch (wall clock).
+    refilled_at: Mapped[float] = mapped_column(Float)
+    #: Whether the last call took a token (what the upsert returns).
+    admitted: Mapped[bool] = mapped_column(Boolean)

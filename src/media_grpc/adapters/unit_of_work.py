@@ -15,6 +15,7 @@ from media_grpc.adapters.import_repository import (
 )
 from media_grpc.adapters.outbox import AbstractOutbox, SqlAlchemyOutbox
 from media_grpc.adapters.outbox_signal import OutboxSignal
+from media_grpc.adapters.owner_call_rates import AbstractCallRates, SqlAlchemyCallRates
 from media_grpc.adapters.owner_limits import AbstractOwnerLimits, SqlAlchemyOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages, SqlAlchemyProfileImages
 from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
@@ -29,6 +30,8 @@ class AbstractUnitOfWork(abc.ABC):
     profile_images: AbstractProfileImages
 
     limits: AbstractOwnerLimits
+    #: Per-owner call rates taken in this transaction (RetryProcessing's).
+    call_rates: AbstractCallRates
 
     def __enter__(self) -> Self:
         return self
@@ -72,6 +75,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.profile_images = SqlAlchemyProfileImages(self.session)
 
         self.limits = SqlAlchemyOwnerLimits(self.session)
+        self.call_rates = SqlAlchemyCallRates(self.session)
         return super().__enter__()
 
     def end(self, error: BaseException | None) -> None:

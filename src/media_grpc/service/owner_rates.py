@@ -1,6 +1,6 @@
 """Per-owner rates of the calls besides CreateUploadSession: GetUploadPartUrls,
-CompleteUpload and RetryProcessing, each a token bucket per owner (``TokenBuckets``, the same
-mechanism as the upload session limit)."""
+CompleteUpload and RetryProcessing, each a token bucket per owner kept by an
+``AbstractCallRates`` (in the database in a server: they hold across every server process)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
+from media_grpc.adapters.owner_call_rates import AbstractCallRates
+from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.config.limits import LimitSettings
 from media_grpc.domain.errors import ResourceExhausted
 from media_grpc.domain.principal import Principal
-from media_grpc.service.token_buckets import TokenBuckets
 
 
 class RatedCall(StrEnum):
@@ -21,24 +22,37 @@ class RatedCall(StrEnum):
 
 
 class OwnerRates:
-    """Admits or refuses one call of an owner; raises ResourceExhausted with the wait."""
+    """Admits or refuses one call of an owner; raises ResourceExhausted with the wait.
+
+    Parameters:
+        settings: each call's rate and burst (``MEDIA_LIMITS__*``).
+        buckets: where the buckets live (``SqlAlchemyCallRates`` in a server).
+        clock: wall-clock seconds since the epoch (``time.time``: every server sharing the
+            database reads the same clock, give or take their skew); tests pass their own.
+    """
 
     def __init__(
-        self, settings: LimitSettings, clock: Callable[[], float] = time.monotonic
+        self,
+        settings: LimitSettings,
+        buckets: AbstractCallRates,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.rates = {
             RatedCall.PART_URLS: (settings.part_urls_per_second, settings.part_urls_burst),
             RatedCall.COMPLETE: (settings.completions_per_second, settings.completion_burst),
             RatedCall.RETRY: (settings.retries_per_second, settings.retry_burst),
         }
-        self.buckets = {
-            call: TokenBuckets(rate, burst, clock) for call, (rate, burst) in self.rates.items()
-        }
+        self.buckets = buckets
+        self.clock = clock
 
-    def admit(self, call: RatedCall, owner_id: str) -> None:
-        wait = self.buckets[call].take(owner_id)
-        if wait > 0:
-            rate, burst = self.rates[call]
+    def admit(self, call: RatedCall, owner_id: str, uow: AbstractUnitOfWork | None = None) -> None:
+        """Take a token of the owner's bucket for ``call``: in ``uow``'s transaction if given
+        (rolling it back gives the token back), else on its own."""
+        rate, burst = self.rates[call]
+        buckets = uow.call_rates if uow is not None else self.buckets
+        taken = buckets.take(owner_id, call.value, self.clock(), rate, burst)
+        if not taken.admitted:
+            wait = (1.0 - taken.tokens) / rate
             raise ResourceExhausted(
                 f"{call.value} is limited to {rate:g} calls per second per owner "
                 f"(burst {burst}); retry in {wait:.1f} s",

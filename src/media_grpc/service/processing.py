@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from media_grpc.adapters.owner_call_rates import InMemoryCallRates
 from media_grpc.config.limits import LimitSettings
 from media_grpc.domain import lifecycle
 from media_grpc.domain.errors import FailedPrecondition
@@ -54,7 +55,7 @@ class ProcessingRetries:
         self.ctx = ctx
         self.limits = limits or LimitSettings()
         self.time_limit = time_limit
-        self.rates = rates or OwnerRates(self.limits)
+        self.rates = rates or OwnerRates(self.limits, InMemoryCallRates())
         self.restore_days = restore_days
 
     def retry(self, principal: Principal, media_id: str) -> Media:
@@ -79,7 +80,8 @@ class ProcessingRetries:
                         uow.media.save(media)
                         uow.commit()
                     raise refusal
-            self.rates.admit(RatedCall.RETRY, media.owner_id)
+            # In this transaction: on SQLite it holds the write lock another connection waits on.
+            self.rates.admit(RatedCall.RETRY, media.owner_id, uow)
             archive.require_readable_original(self.ctx.storage, media, self.restore_days)
             now = self.ctx.now()
             lifecycle.move(media, Status.UPLOADED, now)
