@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -84,20 +85,48 @@ def replace_section(text: str, name: str, section: str) -> str:
     return text.rstrip() + "\n\n" + section + "\n"
 
 
+def revision() -> str:
+    """The commit measured, marked when the tree differs from it (the report itself aside)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown commit (not a git checkout)"
+    return f"commit {head}" + (" with uncommitted changes" if changed else "")
+
+
 def main(argv: list[str]) -> int:
     names = argv or available()
     unknown = sorted(set(names) - set(available()))
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; have: {', '.join(available())}")
         return 2
-    text = REPORT.read_text() if REPORT.exists() else HEADER
+    if argv:
+        text = REPORT.read_text() if REPORT.exists() else HEADER
+        command = "Command: `.venv/bin/python -m bench {name}`"
+    else:  # the whole run: a new report, every section from this one run
+        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        text = f"{HEADER}\nThis version is one `make bench` run on {revision()}, from {started}.\n"
+        command = "Part of that `make bench` run (rerun alone: `.venv/bin/python -m bench {name}`)"
     for name in names:
         print(f"== bench {name}", flush=True)
         body, load = measured(importlib.import_module(f"bench.bench_{name}").run)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         section = (
             f"<!-- bench:{name} -->\n## {name}\n\n"
-            f"Command: `.venv/bin/python -m bench {name}` on {machine()}, {stamp}. {load}\n\n"
+            f"{command.format(name=name)} on {machine()}, {stamp}. {load}\n\n"
             f"{body.strip()}\n<!-- /bench:{name} -->"
         )
         text = replace_section(text, name, section)

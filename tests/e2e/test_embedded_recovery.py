@@ -92,6 +92,8 @@ def test_media_processing_when_the_embedded_server_died_is_finished_after_a_rest
         stop(first.process)
 
     del env["TEST_STAGE_DELAY_SECONDS"]
+    # A port of its own: nothing of the killed server's listener can answer for it.
+    env["MEDIA_GRPC_LISTEN"] = f"127.0.0.1:{free_port()}"
     second = start_serve(env)
     try:
         with grpc.insecure_channel(second.address) as channel:
@@ -102,6 +104,10 @@ def test_media_processing_when_the_embedded_server_died_is_finished_after_a_rest
                     pb.WatchMediaRequest(media_id=media_id), metadata=metadata, timeout=60
                 )
             ]
+    except grpc.RpcError as e:
+        stop(second.process)
+        output = second.process.stdout.read() if second.process.stdout else ""
+        pytest.fail(f"the restarted server failed the watch ({e}); its output:\n{output}")
     finally:
         stop(second.process)
 

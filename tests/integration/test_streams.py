@@ -237,7 +237,9 @@ def test_a_status_change_costs_the_same_database_reads_for_twenty_watchers_as_fo
         event.remove(app.engine, "before_cursor_execute", count)
 
     assert one > 0, "no read of media was counted"
-    assert twenty == one, f"{twenty} reads of media for 20 watchers, {one} for one"
+    # The session's own creation is announced too, and its NOTIFY may reach the feed after the
+    # watchers' first messages: one read more in either run, never one per watcher.
+    assert twenty <= one + 1, f"{twenty} reads of media for 20 watchers, {one} for one"
 
 
 def test_watch_without_a_token_is_unauthenticated_on_the_event_loop(

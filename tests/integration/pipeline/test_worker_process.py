@@ -25,6 +25,7 @@ from tests.integration.pipeline.conftest import (
     upload,
     wait_for,
 )
+from tests.waiting import eventually
 
 
 def worker_env(
@@ -86,6 +87,9 @@ def test_worker_killed_mid_job_leaves_it_redelivered_and_done_once(
         with worker_process(settings, tmp_path / "a.log", stage_delay=30) as doomed:
             media_id = upload(pipeline_app, unique_user, png_bytes())
             wait_for(pipeline_app, media_id, {Status.PROCESSING})
+            # The stage has begun (its line is written after the claim commits): kill it now.
+            running = f"running IMAGE stage for media {media_id}"
+            eventually(lambda: running in (tmp_path / "a.log").read_text(), "the stage to start")
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(10)
         with worker_process(settings, tmp_path / "b.log"):
