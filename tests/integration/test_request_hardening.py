@@ -9,6 +9,8 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -172,9 +174,20 @@ def test_bad_media_and_post_ids_are_invalid_argument_naming_the_field(
 # A post belongs to one owner.
 
 
-def test_attaching_media_of_another_owner_to_a_post_refuses_and_changes_nothing(
-    stub: Stub, app: Application, auth: Auth, unique_user: str
-) -> None:
+@dataclass(frozen=True)
+class AlicesPost:
+    """A post that holds one media of Alice's, and a media of Bob's on no post."""
+
+    service: list[tuple[str, str]]
+    post: str
+    alice: str
+    alices: str
+    bob: str
+    bobs: str
+
+
+@pytest.fixture
+def alices_post(stub: Stub, app: Application, auth: Auth, unique_user: str) -> AlicesPost:
     service = auth("post-service", role="service")
     alice, bob = unique_user, unique_user + "-bob"
     post = f"post-{uuid.uuid4().hex[:12]}"
@@ -183,38 +196,37 @@ def test_attaching_media_of_another_owner_to_a_post_refuses_and_changes_nothing(
     stub.AttachMedia(
         pb.AttachMediaRequest(post_id=post, owner_id=alice, media_ids=[alices]), metadata=service
     )
+    return AlicesPost(service, post, alice, alices, bob, bobs)
+
+
+def bob_is_refused(method: Callable[..., Any], request: Callable[..., Any], p: AlicesPost) -> None:
+    """``method`` for Bob's media on Alice's post: FAILED_PRECONDITION, naming the reason."""
     error = refusal(
-        lambda: stub.AttachMedia(
-            pb.AttachMediaRequest(post_id=post, owner_id=bob, media_ids=[bobs]), metadata=service
+        lambda: method(
+            request(post_id=p.post, owner_id=p.bob, media_ids=[p.bobs]), metadata=p.service
         )
     )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "another owner" in (error.details() or "")
-    assert load(app, alices).post_id == post
-    assert load(app, bobs).post_id is None
+
+
+def test_attaching_media_of_another_owner_to_a_post_refuses_and_changes_nothing(
+    stub: Stub, app: Application, alices_post: AlicesPost
+) -> None:
+    p = alices_post
+    bob_is_refused(stub.AttachMedia, pb.AttachMediaRequest, p)
+    assert load(app, p.alices).post_id == p.post
+    assert load(app, p.bobs).post_id is None
 
 
 def test_validating_media_for_a_post_of_another_owner_refuses_as_attaching_would(
-    stub: Stub, app: Application, auth: Auth, unique_user: str
+    stub: Stub, alices_post: AlicesPost
 ) -> None:
-    service = auth("post-service", role="service")
-    alice, bob = unique_user, unique_user + "-bob"
-    post = f"post-{uuid.uuid4().hex[:12]}"
-    alices = store(app, make_media(alice)).id
-    bobs = store(app, make_media(bob)).id
-    stub.AttachMedia(
-        pb.AttachMediaRequest(post_id=post, owner_id=alice, media_ids=[alices]), metadata=service
-    )
-    error = refusal(
-        lambda: stub.ValidateMedia(
-            pb.ValidateMediaRequest(post_id=post, owner_id=bob, media_ids=[bobs]), metadata=service
-        )
-    )
-    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "another owner" in (error.details() or "")
+    p = alices_post
+    bob_is_refused(stub.ValidateMedia, pb.ValidateMediaRequest, p)
     answer = stub.ValidateMedia(
-        pb.ValidateMediaRequest(post_id=post, owner_id=alice, media_ids=[alices]),
-        metadata=service,
+        pb.ValidateMediaRequest(post_id=p.post, owner_id=p.alice, media_ids=[p.alices]),
+        metadata=p.service,
     )
     assert answer.all_ok
 
