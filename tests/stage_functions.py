@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import signal
+import threading
 import time
 import warnings
 
@@ -33,8 +34,7 @@ def crash() -> None:
 def write_pid_then_hang(path: str) -> None:
     with open(path, "w") as f:
         f.write(str(os.getpid()))
-    while True:
-        time.sleep(0.1)
+    threading.Event().wait()  # until the pool kills this process
 
 
 def pid() -> int:
@@ -42,8 +42,7 @@ def pid() -> int:
 
 
 def hang() -> None:
-    while True:
-        time.sleep(0.1)
+    threading.Event().wait()  # until the pool kills this process
 
 
 def warn_and_read_the_log(message: str) -> list[str]:

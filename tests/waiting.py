@@ -1,4 +1,5 @@
-"""Waiting for a condition with a bounded deadline, never for a fixed time."""
+"""Waiting for a condition with a bounded deadline, never for a fixed time: the one poll loop
+of the tests (every wait goes through ``eventually``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+#: Seconds between two looks at the condition.
+POLL_SECONDS = 0.01
 
-def eventually(value: Callable[[], T], what: str, timeout: float = 10) -> T:
+
+def eventually(value: Callable[[], T], what: str | Callable[[], str], timeout: float = 10) -> T:
     """The first truthy ``value()``, polled until ``timeout`` seconds have passed.
 
-    The server writes its log line and metrics for an RPC after the status has reached the
-    client, so a test that reads them waits for them.
+    ``what`` names the condition in the failure (a callable is asked only then, so that it can
+    describe the state at that moment). An assertion inside ``value`` fails at once.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -21,5 +25,6 @@ def eventually(value: Callable[[], T], what: str, timeout: float = 10) -> T:
         if found:
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
+            described = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout}s waiting for {described}")
+        time.sleep(POLL_SECONDS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import requests
 from PIL import Image
 
 from tests.browser.conftest import PART_SIZE, ROOT, Demo
+from tests.waiting import eventually
 
 SCREENSHOT = ROOT / "docs" / "images" / "demo-page.png"
 #: An access-log line of the embedded S3 for a stored PUT of an upload (part or whole).
@@ -21,11 +21,7 @@ STORED_PUT = re.compile(r"media_grpc\.embedded\.s3 PUT /media/(uploads/(?:posts|
 
 
 def wait_for(condition: Callable[[], Any], what: str, seconds: float = 120) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return value
+    return eventually(condition, what, seconds)
 
 
 def stored_puts(demo: Demo, since: int) -> list[str]:

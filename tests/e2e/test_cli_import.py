@@ -20,6 +20,7 @@ from tests.e2e.conftest import CLI, ServedProcess, free_port, start_serve, stop
 from tests.legacy_host import LegacyHost, body, legacy_host
 from tests.media_factory import make_jpeg
 from tests.video_factory import make_clip
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -125,11 +126,12 @@ def test_an_import_killed_half_way_resumes_without_fetching_twice(
     env = operator_env(importing_server)
 
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not (map_path.exists() and len(map_path.read_text().splitlines()) >= 2):
+
+    def two_rows_written() -> bool:
         assert first.poll() is None, first.communicate()
-        assert time.monotonic() < deadline, "the first run wrote no rows"
-        time.sleep(0.05)
+        return map_path.exists() and len(map_path.read_text().splitlines()) >= 2
+
+    eventually(two_rows_written, "the first run's rows", 120)
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)

@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import grpc
@@ -18,6 +17,7 @@ from media.v1 import media_pb2_grpc
 from PIL import Image
 
 from tests.e2e.conftest import CLI, ServedProcess
+from tests.waiting import eventually
 
 MiB = 1024 * 1024
 
@@ -52,14 +52,12 @@ def test_upload_killed_half_way_resumes_with_only_the_missing_parts_and_ends_rea
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        done = json.loads(state.read_text())["parts"] if state.exists() else {}
-        if len(done) >= 2:
-            break
+
+    def two_parts_done() -> bool:
         assert first.poll() is None, first.communicate()
-        assert time.monotonic() < deadline, "no part finished within a minute"
-        time.sleep(0.02)
+        return state.exists() and len(json.loads(state.read_text())["parts"]) >= 2
+
+    eventually(two_parts_done, "two parts sent", 60)
     first.send_signal(signal.SIGKILL)
     _, first_err = first.communicate(timeout=10)
     saved = json.loads(state.read_text())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from PIL import Image
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from tests import slow_stage_cli
 from tests.e2e.conftest import ServedProcess, free_port, start_serve, stop
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -81,11 +81,14 @@ def test_media_processing_when_the_embedded_server_died_is_finished_after_a_rest
         with grpc.insecure_channel(first.address) as channel:
             stub = media_pb2_grpc.MediaServiceStub(channel)
             media_id, metadata = upload(first, stub)
-            deadline = time.monotonic() + 30
             request = pb.GetMediaRequest(media_id=media_id)
-            while stub.GetMedia(request, metadata=metadata).media.status != pb.STATUS_PROCESSING:
-                assert time.monotonic() < deadline, "the job never started"
-                time.sleep(0.1)
+            eventually(
+                lambda: (
+                    stub.GetMedia(request, metadata=metadata).media.status == pb.STATUS_PROCESSING
+                ),
+                "the job to start",
+                30,
+            )
         first.process.kill()  # the in-process queue and its job die with it
         first.process.wait(10)
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pika.exceptions
 from media_grpc.adapters.rabbitmq_topology import Topology
 from tests.e2e.conftest import free_port, start_serve, stop
 from tests.services import rabbitmq_url
+from tests.waiting import eventually
 
 
 def missing_queues(url: str, queues: list[str]) -> list[str]:
@@ -51,11 +51,12 @@ def test_serve_with_a_broker_and_no_upload_declares_every_queue_at_start_up(
         assert missing_queues(url, queues) == queues
         served = start_serve(env)
         try:
-            deadline = time.monotonic() + 30
-            while missing := missing_queues(url, queues):
+
+            def declared() -> bool:
                 assert served.process.poll() is None, "media-grpc serve exited"
-                assert time.monotonic() < deadline, f"not declared at start-up: {missing}"
-                time.sleep(0.1)
+                return not missing_queues(url, queues)
+
+            eventually(declared, lambda: f"declared at start-up: {missing_queues(url, queues)}", 30)
         finally:
             stop(served.process)
             connection = pika.BlockingConnection(pika.URLParameters(url))

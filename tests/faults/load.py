@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import grpc
 
+from tests.waiting import eventually
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -82,8 +84,4 @@ def wait_for(
     what: str,
     detail: Callable[[], str] = lambda: "",
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what} {detail()}")
-        time.sleep(0.02)
+    eventually(condition, lambda: f"{what} {detail()}", timeout)

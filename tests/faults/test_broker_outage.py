@@ -23,6 +23,7 @@ from tests.integration.pipeline.conftest import (
     upload,
 )
 from tests.integration.tcp_proxy import TcpProxy
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -49,19 +50,18 @@ def test_no_job_is_lost_when_the_broker_vanishes_mid_stream(
 
             completing = threading.Thread(target=complete_all)
             completing.start()
-            while len(media_ids) < UPLOADS // 3:
-                time.sleep(0.01)
+            eventually(lambda: len(media_ids) >= UPLOADS // 3, "a third of the uploads", 120)
             proxy.stop()  # the broker goes away under open connections, mid-stream
             completed_during = len(media_ids)
             time.sleep(OUTAGE_S)
             completed_during = len(media_ids) - completed_during
             proxy.start()
             completing.join(120)
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not all(
-                media_of(pipeline_app, m).status is Status.READY for m in media_ids
-            ):
-                time.sleep(0.1)
+            eventually(
+                lambda: all(media_of(pipeline_app, m).status is Status.READY for m in media_ids),
+                "every upload READY",
+                120,
+            )
     finally:
         proxy.stop()
     ready = [media_of(pipeline_app, m) for m in media_ids]

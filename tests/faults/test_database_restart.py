@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.faults.conftest import Served
 from tests.faults.load import Callers, Outcome, wait_for
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -45,10 +46,15 @@ def terminate_backends(database_url: str) -> tuple[int, Window]:
         conn.execute(
             text("SELECT pg_terminate_backend(pid) FROM unnest(:pids) pid"), {"pids": pids}
         )
-        while conn.execute(
-            text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"), {"pids": pids}
-        ).scalar_one():
-            time.sleep(0.01)
+        eventually(
+            lambda: (
+                not conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                    {"pids": pids},
+                ).scalar_one()
+            ),
+            "the terminated backends to end",
+        )
     engine.dispose()
     return len(pids), (started, time.monotonic())
 

@@ -17,6 +17,7 @@ from media.v1 import media_pb2 as pb
 from tests.faults.conftest import Served
 from tests.faults.test_database_restart import postgres_cluster, terminate_backends
 from tests.unit.pipeline.media_factory import png_bytes
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
@@ -76,10 +77,7 @@ def open_watchers(served: Served, user: str, media_id: str) -> list[Watcher]:
     watchers = [Watcher(served, user, media_id) for _ in range(WATCHERS)]
     for watcher in watchers:
         watcher.start()
-    deadline = time.monotonic() + 30
-    while not all(w.seen for w in watchers):
-        assert time.monotonic() < deadline, "watchers never got the current state"
-        time.sleep(0.02)
+    eventually(lambda: all(w.seen for w in watchers), "the watchers' current state", 30)
     return watchers
 
 

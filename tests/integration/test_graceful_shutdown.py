@@ -27,6 +27,7 @@ from media_grpc.service.posts import PostMedia
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
+from tests.waiting import eventually
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -83,13 +84,15 @@ def health_status(channel: grpc.Channel) -> int:
 
 def refusal(channel: grpc.Channel, deadline: float) -> grpc.StatusCode:
     """Calls health Check until the server refuses one; the refusal's code."""
-    while True:
+
+    def refused() -> grpc.StatusCode | None:
         try:
             health_status(channel)
         except grpc.RpcError as e:
             return e.code()  # type: ignore[no-any-return]
-        assert time.monotonic() < deadline, "the server still takes new calls"
-        time.sleep(0.02)
+        return None
+
+    return eventually(refused, "the server to refuse new calls", deadline - time.monotonic())
 
 
 def test_stop_reports_not_serving_then_lets_the_call_in_flight_finish(
@@ -108,10 +111,11 @@ def test_stop_reports_not_serving_then_lets_the_call_in_flight_finish(
         started = time.monotonic()
         stopper = threading.Thread(target=running.stop, kwargs={"grace": 10, "drain": 0.5})
         stopper.start()
-        deadline = time.monotonic() + 5
-        while health_status(channel) != health_pb2.HealthCheckResponse.NOT_SERVING:
-            assert time.monotonic() < deadline, "health never turned NOT_SERVING"
-            time.sleep(0.02)
+        eventually(
+            lambda: health_status(channel) == health_pb2.HealthCheckResponse.NOT_SERVING,
+            "health to turn NOT_SERVING",
+            5,
+        )
         # Past the drain the server refuses new calls, while the old one is still held.
         refused = refusal(channel, deadline=time.monotonic() + 10)
         assert refused is grpc.StatusCode.UNAVAILABLE, refused

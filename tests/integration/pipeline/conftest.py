@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from media_grpc.domain.principal import Principal
 from media_grpc.pipeline_bootstrap import build_consumer, build_relay, topology_for
 from media_grpc.service.uploads import UploadRequest
 from tests.services import rabbitmq_url
+from tests.waiting import eventually
 from workers.consumer import RabbitMqConsumer
 from workers.stage import StageJob, StageResult
 
@@ -204,13 +204,13 @@ def media_of(app: Application, media_id: str) -> Media:
 
 
 def wait_for(app: Application, media_id: str, statuses: set[Status], timeout: float = 30) -> Media:
-    deadline = time.monotonic() + timeout
-    while True:
-        media = media_of(app, media_id)
-        if media.status in statuses or time.monotonic() > deadline:
-            assert media.status in statuses, f"{media_id} is {media.status} after {timeout} s"
-            return media
-        time.sleep(0.05)
+    seen: list[Media] = []
+
+    def arrived() -> Media | None:
+        seen.append(media_of(app, media_id))
+        return seen[-1] if seen[-1].status in statuses else None
+
+    return eventually(arrived, lambda: f"{media_id} to be {statuses}: {seen[-1].status}", timeout)
 
 
 def assert_one_variant_set(app: Application, media: Media) -> None:

@@ -4,7 +4,6 @@ and leaves nothing of a failure: through a real channel, PostgreSQL, RabbitMQ an
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -32,6 +31,7 @@ from tests.integration.pipeline.conftest import (
     wait_for,
 )
 from tests.integration.pipeline.test_pipeline_never_loses_a_job import dead_letters
+from tests.waiting import eventually
 
 T = TypeVar("T")
 Auth = Callable[..., list[tuple[str, str]]]
@@ -184,8 +184,4 @@ def test_a_message_that_disagrees_with_the_record_is_dead_lettered_with_a_reason
 
 def poll(probe: Callable[[], list[T]], timeout: float = 30) -> list[T]:
     """Call ``probe`` until it returns something, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (found := probe()):
-        assert time.monotonic() < deadline, "nothing arrived"
-        time.sleep(0.05)
-    return found
+    return eventually(probe, "something to arrive", timeout)

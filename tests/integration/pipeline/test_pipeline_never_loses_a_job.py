@@ -36,6 +36,7 @@ from tests.integration.pipeline.conftest import (
     wait_for,
 )
 from tests.integration.tcp_proxy import TcpProxy
+from tests.waiting import eventually
 from workers.job_handler import Handled, JobHandler
 from workers.stage import StageJob, StageResult
 
@@ -67,12 +68,13 @@ def wait_for_dead_letters(
     app: Application, count: int, timeout: float = 10
 ) -> list[tuple[ProcessingJob, dict[str, object]]]:
     """Takes dead letters until ``count`` arrived (or fails after ``timeout`` seconds)."""
-    found = dead_letters(app)
-    deadline = time.monotonic() + timeout
-    while len(found) < count:
-        assert time.monotonic() < deadline, f"{len(found)} dead letters, not {count}"
-        time.sleep(0.05)
-        found += dead_letters(app)
+    found: list[tuple[ProcessingJob, dict[str, object]]] = []
+
+    def all_arrived() -> bool:
+        found.extend(dead_letters(app))
+        return len(found) >= count
+
+    eventually(all_arrived, lambda: f"{count} dead letters, not {len(found)}", timeout)
     return found
 
 
@@ -97,9 +99,7 @@ def test_two_hundred_completions_while_the_broker_refuses_are_all_published_and_
             assert all(media_of(pipeline_app, m).status is Status.UPLOADED for m in media_ids)
 
             proxy.start()  # the broker is back
-            deadline = time.monotonic() + 60
-            while relay.pending() and time.monotonic() < deadline:
-                time.sleep(0.1)
+            eventually(lambda: not relay.pending(), "the relay to publish every row", 60)
             assert all(r.published_at is not None for r in outbox_rows(pipeline_app, media_ids))
             ready = [wait_for(pipeline_app, m, {Status.READY}, timeout=120) for m in media_ids]
     finally:
@@ -123,10 +123,11 @@ def test_relay_whose_broker_connection_drops_reconnects_and_loses_no_job(
             wait_for(pipeline_app, first, {Status.READY})
             proxy.stop()  # the broker goes away under an open connection
             later = [upload(pipeline_app, unique_user, png_bytes()) for _ in range(20)]
-            deadline = time.monotonic() + 30
-            while not any(r.last_error for r in outbox_rows(pipeline_app, later)):
-                assert time.monotonic() < deadline, "the relay never tried the broker"
-                time.sleep(0.05)
+            eventually(
+                lambda: any(r.last_error for r in outbox_rows(pipeline_app, later)),
+                "the relay to try the broker",
+                30,
+            )
             assert relay.pending() >= 20
             proxy.start()
             ready = [wait_for(pipeline_app, m, {Status.READY}, timeout=60) for m in later]
@@ -229,10 +230,11 @@ def test_two_workers_never_process_the_same_job_at_once(
         publisher.publish(job)  # ...and the relay after it: the same job twice
         publisher.close()
         ready = wait_for(apps[0], media_id, {Status.READY})
-        deadline = time.monotonic() + 20
-        while len([o for o in observed.outcomes if o is not Handled.BUSY]) < 2:
-            assert time.monotonic() < deadline, observed.outcomes
-            time.sleep(0.05)
+        eventually(
+            lambda: len([o for o in observed.outcomes if o is not Handled.BUSY]) >= 2,
+            lambda: f"two handled deliveries: {observed.outcomes}",
+            20,
+        )
     finally:
         for consumer in consumers:
             consumer.request_stop()
@@ -264,10 +266,7 @@ def test_relay_declares_the_topology_at_start_up_before_any_job(
     queues = [topology.queue(key) for key, _ in topology.declarations()]
     assert not any(queue_exists(pipeline_app, q) for q in queues)
     with running_relay(pipeline_app):
-        deadline = time.monotonic() + 10
-        while not all(queue_exists(pipeline_app, q) for q in queues):
-            assert time.monotonic() < deadline, "the relay did not declare the topology"
-            time.sleep(0.1)
+        eventually(lambda: all(queue_exists(pipeline_app, q) for q in queues), "the topology", 10)
 
 
 def test_malformed_message_is_parked_in_the_dead_letter_queue(pipeline_app: Application) -> None:
@@ -283,10 +282,11 @@ def test_malformed_message_is_parked_in_the_dead_letter_queue(pipeline_app: Appl
             channel.basic_publish(
                 topology.exchange, topology.work_key(JobKind.IMAGE), b"not a job", mandatory=True
             )
-            deadline = time.monotonic() + 10
-            while channel.queue_declare(dead, passive=True).method.message_count < 1:
-                assert time.monotonic() < deadline, "the malformed message was not parked"
-                time.sleep(0.05)
+            eventually(
+                lambda: channel.queue_declare(dead, passive=True).method.message_count >= 1,
+                "the malformed message to be parked",
+                10,
+            )
         finally:
             connection.close()
 
@@ -310,9 +310,7 @@ def test_two_relays_never_publish_the_same_row(pipeline_app: Application, unique
     ]
     for relay in relays:
         relay.start()
-    deadline = time.monotonic() + 30
-    while relays[0].pending() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: not relays[0].pending(), "the relays to publish every row", 30)
     for relay in relays:
         relay.stop()
     ours = {r.id for r in outbox_rows(pipeline_app, media_ids)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -21,6 +20,7 @@ from tests.integration.pipeline.conftest import (
     upload,
     wait_for,
 )
+from tests.waiting import eventually
 
 Auth = Callable[..., list[tuple[str, str]]]
 
@@ -84,10 +84,7 @@ def test_two_profile_images_at_once_leave_exactly_one_current(
         # Hold the owner's lock until both jobs wait for it to record READY, then let them race.
         with app.ctx.uow() as uow:
             uow.profile_images.hold(unique_user, datetime.now(UTC))
-            deadline = time.monotonic() + 60
-            while waiting_for_a_lock(app) < 2:
-                assert time.monotonic() < deadline, "the two jobs never met at the owner's lock"
-                time.sleep(0.05)
+            eventually(lambda: waiting_for_a_lock(app) >= 2, "the two jobs at the owner's lock", 60)
             uow.rollback()
         for media_id in ids:
             wait_for(app, media_id, {Status.READY, Status.DELETED})

@@ -67,11 +67,12 @@ def worker_process(
             stderr=log,
         )
     try:
-        deadline = time.monotonic() + 30
-        while "worker consuming" not in log_path.read_text():
+
+        def consuming() -> bool:
             assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.05)
+            return "worker consuming" in log_path.read_text()
+
+        eventually(consuming, lambda: f"the worker to consume:\n{log_path.read_text()}", 30)
         yield process
     finally:
         if process.poll() is None:

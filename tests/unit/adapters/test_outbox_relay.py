@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import JobKind, Purpose
 from tests.fakes import RecordingPublisher
+from tests.waiting import eventually
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
@@ -110,9 +110,7 @@ def test_running_relay_backs_off_while_publishing_fails_then_publishes_everythin
     relay = relay_for(sessions, publisher)
     thread = threading.Thread(target=relay.run)
     thread.start()
-    deadline = time.monotonic() + 10
-    while relay.pending() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: not relay.pending(), "every job published", 10)
     relay.stop()
     thread.join(5)
     assert relay.pending() == 0
@@ -135,9 +133,7 @@ def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Sessio
     relay.session_factory = flaky_sessions  # type: ignore[assignment]
     thread = threading.Thread(target=relay.run)
     thread.start()
-    deadline = time.monotonic() + 10
-    while len(publisher.jobs) < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(lambda: len(publisher.jobs) >= 3, "three jobs published", 10)
     relay.stop()
     thread.join(5)
     assert publisher.jobs == jobs
@@ -163,10 +159,7 @@ def test_a_commit_with_outbox_rows_wakes_the_relay_before_its_next_poll(
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not hold in time"
-        time.sleep(0.01)
+    eventually(condition, "the condition", timeout)
 
 
 def test_running_relay_starts_its_publisher_before_any_job_and_closes_it_on_stop(
