@@ -13,15 +13,15 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from media_grpc.adapters.blob_storage import BlobStorage, ObjectInfo, PresignedRequest, StoredPart
+from media_grpc.adapters.blob_storage import BlobStorage
 from media_grpc.adapters.database import build_session_factory
 from media_grpc.adapters.orm import OutboxRow
+from media_grpc.adapters.s3_storage import S3BlobStorage
 from media_grpc.bootstrap import Application
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain import keys
@@ -182,75 +182,20 @@ def test_dry_run_reports_without_touching_anything(app: Application) -> None:
     sweeper(app, at + timedelta(days=2)).run()  # leave nothing behind for later windows
 
 
-class SlowCountingStorage(BlobStorage):
-    """The real storage, slower, counting how often each key is asked to go."""
+class SlowCountingStorage(S3BlobStorage):
+    """The real storage adapter (every method of the port inherited), its deletes slower and
+    counted per key."""
 
-    def __init__(self, inner: BlobStorage) -> None:
-        self.inner = inner
+    def __init__(self, app: Application) -> None:
+        super().__init__(app.s3_client, app.settings.s3_bucket)
         self.deleted: Counter[str] = Counter()
         self.lock = threading.Lock()
 
     def delete(self, keys: list[str]) -> None:
         with self.lock:
             self.deleted.update(keys)
-        threading.Event().wait(0.05)
-        self.inner.delete(keys)
-
-    def list_keys(self, prefix: str) -> list[str]:
-        return self.inner.list_keys(prefix)
-
-    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
-        self.inner.abort_multipart_upload(key, upload_id)
-
-    def presign_put(self, key: str, **kw: object) -> PresignedRequest:
-        raise NotImplementedError
-
-    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
-        raise NotImplementedError
-
-    def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int
-    ) -> PresignedRequest:
-        raise NotImplementedError
-
-    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
-        raise NotImplementedError
-
-    def complete_multipart_upload(
-        self, key: str, upload_id: str, parts: list[tuple[int, str]]
-    ) -> None:
-        raise NotImplementedError
-
-    def head(self, key: str) -> ObjectInfo:
-        raise NotImplementedError
-
-    def read_range(self, key: str, start: int, end: int, *, etag: str | None = None) -> bytes:
-        raise NotImplementedError
-
-    def download(
-        self,
-        key: str,
-        path: Path,
-        *,
-        etag: str | None = None,
-        on_chunk: Callable[[bytes], None] | None = None,
-    ) -> None:
-        raise NotImplementedError
-
-    def copy(
-        self,
-        source: str,
-        target: str,
-        *,
-        etag: str,
-        version_id: str | None,
-        size: int,
-        content_type: str,
-    ) -> None:
-        raise NotImplementedError
-
-    def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
-        raise NotImplementedError
+        threading.Event().wait(0.05)  # slower deletes, so that the two runs overlap
+        super().delete(keys)
 
 
 def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_errors(
@@ -259,7 +204,7 @@ def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_error
     at = era()
     media = [add_media(app, Status.READY, at) for _ in range(8)]
     media += [add_media(app, Status.PENDING, at) for _ in range(4)]
-    storage = SlowCountingStorage(app.storage)
+    storage = SlowCountingStorage(app)
     reports: list[CleanupReport] = []
     start = threading.Barrier(2)
 
@@ -321,7 +266,7 @@ def test_two_runs_at_once_sweep_late_puts_and_requeue_stuck_media_exactly_once(
     for media in failed:  # late PUTs after the verdict
         app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=media.storage_key, Body=b"x")
     stuck = [add_media(app, Status.PROCESSING, at) for _ in range(4)]
-    storage = SlowCountingStorage(app.storage)
+    storage = SlowCountingStorage(app)
     reports: list[CleanupReport] = []
     start = threading.Barrier(2)
 
