@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,8 +15,9 @@ import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
-from media_grpc.observability.logs import BoundFieldsFilter, JsonFormatter
+from media_grpc.observability.logs import JsonFormatter
 from media_grpc.observability.metrics import MetricsEndpoint, start_metrics_server
+from tests.log_capture import captured
 from tests.waiting import eventually
 
 Auth = Callable[..., list[tuple[str, str]]]
@@ -50,15 +50,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def rpc_log() -> Iterator[io.StringIO]:
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(BoundFieldsFilter())
-    logger = logging.getLogger("media_grpc.rpc")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield out
-    logger.removeHandler(handler)
+    with captured("media_grpc.rpc", JsonFormatter()) as out:
+        yield out
 
 
 def upload(stub: media_pb2_grpc.MediaServiceStub, metadata: list[tuple[str, str]]) -> str:

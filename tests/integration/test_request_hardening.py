@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ from media.v1 import media_pb2_grpc
 from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
 from media_grpc.domain.model import Failure, FailureReason, Purpose, Status
-from media_grpc.observability.logs import BoundFieldsFilter, TextFormatter
+from media_grpc.observability.logs import TextFormatter
 from media_grpc.service.processing import RETRIES_KEY
 from tests.integration.records import load, store
+from tests.log_capture import captured
 from tests.media_records import make_media
 from tests.waiting import eventually
 
@@ -51,15 +51,8 @@ def field_violations(error: grpc.RpcError) -> list[str]:
 
 @pytest.fixture
 def text_log() -> Iterator[io.StringIO]:
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(TextFormatter())
-    handler.addFilter(BoundFieldsFilter())
-    logger = logging.getLogger("media_grpc.rpc")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield out
-    logger.removeHandler(handler)
+    with captured("media_grpc.rpc", TextFormatter()) as out:
+        yield out
 
 
 def failed(app: Application, owner: str, reason: FailureReason, **fields: object) -> str:

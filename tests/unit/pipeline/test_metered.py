@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from collections.abc import Callable, Iterator
 
 import pytest
 from prometheus_client import REGISTRY
 
 from media_grpc.domain.model import JobKind
-from media_grpc.observability.logs import BoundFieldsFilter, JsonFormatter
+from media_grpc.observability.logs import JsonFormatter
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
+from tests.log_capture import captured
 from tests.unit.pipeline.conftest import FlakyStage
 from tests.unit.pipeline.media_factory import png_bytes, uploaded
 from workers.job_handler import JobHandler
@@ -29,15 +29,8 @@ def sample(name: str, **labels: str) -> float:
 
 @pytest.fixture
 def job_log() -> Iterator[io.StringIO]:
-    out = io.StringIO()
-    handler = logging.StreamHandler(out)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(BoundFieldsFilter())
-    logger = logging.getLogger("media_grpc.jobs")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield out
-    logger.removeHandler(handler)
+    with captured("media_grpc.jobs", JsonFormatter()) as out:
+        yield out
 
 
 def test_a_retried_then_successful_job_is_counted_and_logged_once_per_delivery(
