@@ -69,26 +69,10 @@ def two_servers(app: Application) -> Iterator[list[media_pb2_grpc.MediaServiceSt
             stop(process.process)
 
 
-def create(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) -> grpc.StatusCode:
-    try:
-        stub.CreateUploadSession(
-            pb.CreateUploadSessionRequest(
-                purpose=pb.PURPOSE_POST_IMAGE,
-                file_name="cat.png",
-                content_type="image/png",
-                size_bytes=100,
-            ),
-            metadata=metadata,
-            timeout=30,
-        )
-    except grpc.RpcError as e:
-        assert e.code() is grpc.StatusCode.RESOURCE_EXHAUSTED, e.details()
-        return e.code()  # type: ignore[no-any-return]
-    return grpc.StatusCode.OK
-
-
-def create_and_abort(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) -> None:
-    answer = stub.CreateUploadSession(
+def new_session(
+    stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata
+) -> pb.CreateUploadSessionResponse:
+    answer: pb.CreateUploadSessionResponse = stub.CreateUploadSession(
         pb.CreateUploadSessionRequest(
             purpose=pb.PURPOSE_POST_IMAGE,
             file_name="cat.png",
@@ -98,6 +82,20 @@ def create_and_abort(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) 
         metadata=metadata,
         timeout=30,
     )
+    return answer
+
+
+def create(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) -> grpc.StatusCode:
+    try:
+        new_session(stub, metadata)
+    except grpc.RpcError as e:
+        assert e.code() is grpc.StatusCode.RESOURCE_EXHAUSTED, e.details()
+        return e.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def create_and_abort(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) -> None:
+    answer = new_session(stub, metadata)
     stub.AbortUpload(pb.AbortUploadRequest(media_id=answer.media_id), metadata=metadata)
 
 
