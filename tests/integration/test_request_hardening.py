@@ -64,15 +64,25 @@ def failed(app: Application, owner: str, reason: FailureReason, **fields: object
 # Logs are bounded.
 
 
+def lines_of_call(log: io.StringIO, request_id: str) -> list[str]:
+    """The text log lines of one call, found by the request id the test sent with it: a line
+    of an earlier test's call may still be arriving (the line is written after the status)."""
+    return [line for line in log.getvalue().splitlines() if f"request_id={request_id}" in line]
+
+
+def fresh_request_id() -> tuple[str, str]:
+    return ("x-request-id", f"req-{uuid.uuid4().hex}")
+
+
 def test_an_unauthenticated_call_with_a_megabyte_id_writes_a_bounded_log_line(
     stub: Stub, text_log: io.StringIO
 ) -> None:
     huge = "U" * 1_000_000
-    error = refusal(lambda: stub.GetMedia(pb.GetMediaRequest(media_id=huge)))
+    request_id = fresh_request_id()
+    error = refusal(lambda: stub.GetMedia(pb.GetMediaRequest(media_id=huge), metadata=[request_id]))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
-    [line] = eventually(
-        lambda: [x for x in text_log.getvalue().splitlines() if "GetMedia" in x], "the log line"
-    )
+    [line] = eventually(lambda: lines_of_call(text_log, request_id[1]), "the log line")
+    assert "method=/media.v1.MediaService/GetMedia" in line
     assert len(line) < 1000
     assert "U" * 128 in line and "U" * 129 not in line
 
@@ -81,13 +91,15 @@ def test_a_newline_in_a_media_id_cannot_forge_a_text_log_line(
     stub: Stub, auth: Auth, unique_user: str, text_log: io.StringIO
 ) -> None:
     forged = "x\n2026-01-01 00:00:00,000 INFO media_grpc.rpc rpc code=OK admin=yes"
-    refusal(lambda: stub.GetMedia(pb.GetMediaRequest(media_id=forged), metadata=auth(unique_user)))
-    lines = eventually(
-        lambda: [x for x in text_log.getvalue().splitlines() if "GetMedia" in x or "admin" in x],
-        "the log line",
+    request_id = fresh_request_id()
+    refusal(
+        lambda: stub.GetMedia(
+            pb.GetMediaRequest(media_id=forged), metadata=[*auth(unique_user), request_id]
+        )
     )
-    assert len(lines) == 1
-    assert "x\\n2026" in lines[0]
+    [line] = eventually(lambda: lines_of_call(text_log, request_id[1]), "the log line")
+    assert "x\\n2026" in line
+    assert not [x for x in text_log.getvalue().splitlines() if x.startswith("2026-01-01")]
 
 
 def test_a_7_kb_media_id_is_invalid_argument_with_a_cut_echo_not_resource_exhausted(
