@@ -141,20 +141,53 @@ def make_clip(
     return path
 
 
-def make_truncated_clip(path: Path, width: int = 320, height: int = 180) -> Path:
-    """An MP4 with its index first (``faststart``, as streaming tools write it), cut at 30 %
-    of its media data: it probes, and fails once the missing frames are needed."""
-    whole = make_clip(path.with_suffix(".whole.mp4"), width, height, seconds=2)
-    with (
-        av.open(str(whole)) as src,
-        av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as out,
-    ):
+def _rewrite_mp4(
+    source: Path, path: Path, faststart: bool = False, shift_seconds: Fraction = Fraction(0)
+) -> Path:
+    """``source``'s packets copied into a new MP4, index first when ``faststart``, every
+    timestamp ``shift_seconds`` earlier (packets before 0 s are then left out by an edit list,
+    as a cut made without re-encoding leaves them)."""
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(source)) as src, av.open(str(path), "w", format="mp4", options=options) as out:
         streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
         for packet in src.demux():
-            if packet.dts is None:
+            if packet.dts is None or packet.pts is None or packet.time_base is None:
                 continue
+            shift = round(shift_seconds / packet.time_base)
+            packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
             packet.stream = streams[packet.stream.index]
             out.mux(packet)
-    data = path.read_bytes()
-    path.write_bytes(data[: int(len(data) * 0.3)])
     return path
+
+
+def make_faststart_clip(path: Path, width: int = 320, height: int = 180) -> Path:
+    """A 2 s MP4 with its index first (``faststart``, as streaming tools write it)."""
+    whole = make_clip(path.with_suffix(".whole.mp4"), width, height, seconds=2)
+    return _rewrite_mp4(whole, path, faststart=True)
+
+
+def make_truncated_clip(
+    path: Path, width: int = 320, height: int = 180, fraction: float = 0.3
+) -> Path:
+    """A ``faststart`` MP4 cut at ``fraction`` of its bytes: it probes, and fails once the
+    missing frames are needed."""
+    data = make_faststart_clip(path, width, height).read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    return path
+
+
+def make_clip_cut_between_frames(path: Path, width: int = 320, height: int = 180) -> Path:
+    """A ``faststart`` MP4 cut exactly where a packet halfway through ends: every packet left
+    is whole, and the rest of the video is simply missing."""
+    make_faststart_clip(path, width, height)
+    with av.open(str(path)) as src:
+        ends = sorted(p.pos + p.size for p in src.demux() if p.size and p.pos is not None)
+    data = path.read_bytes()
+    path.write_bytes(data[: ends[len(ends) // 2]])
+    return path
+
+
+def make_edit_listed_clip(path: Path, width: int = 320, height: int = 180) -> Path:
+    """A whole MP4 whose edit list leaves its first second's audio packets out of playback."""
+    whole = make_clip(path.with_suffix(".whole.mp4"), width, height, seconds=2)
+    return _rewrite_mp4(whole, path, shift_seconds=Fraction(1))

@@ -27,6 +27,7 @@ from workers.video.remux import remux, should_remux
 from workers.video.rotate import Rotator
 from workers.video.rung_encoder import RungEncoder, RungWorker
 from workers.video.safe_open import decoding, open_input
+from workers.video.whole_file import require_every_sample
 
 
 def _decoded(src: InputContainer, with_audio: bool) -> Iterator[VideoFrame | AudioFrame]:
@@ -108,7 +109,7 @@ def _feed(
 
 
 def encode(source: Path, work_dir: Path, settings: VideoSettings, found: VideoProbe) -> StageResult:
-    """The ladder of an already probed source (see ``run``)."""
+    """The ladder of an already probed source that holds every sample (see ``run``)."""
     hls_dir = work_dir / "hls"
     shutil.rmtree(hls_dir, ignore_errors=True)
     hls_dir.mkdir(parents=True)
@@ -156,5 +157,8 @@ def _remux(
 
 
 def run(job: StageJob, source_path: Path, work_dir: Path, settings: VideoSettings) -> StageResult:
-    """Probe (with the caps) and encode the ladder into ``work_dir/hls``."""
-    return encode(source_path, work_dir, settings, probe(source_path, settings))
+    """Probe (with the caps), refuse a file cut short, and encode the ladder into
+    ``work_dir/hls``."""
+    found = probe(source_path, settings)
+    require_every_sample(source_path, settings.allowed_containers)
+    return encode(source_path, work_dir, settings, found)

@@ -1,9 +1,10 @@
 """Stage: everything a POST_VIDEO gets, for the transport to call once per job.
 
-``run`` probes (caps checked before anything is decoded), extracts the poster set and encodes
-the HLS ladder into one StageResult; the stage registry runs it in a stage pool child killed
-after ``job_time_limit_seconds``. On any failure the outputs written so far are removed, so
-nothing half-written can be uploaded or referenced.
+``run`` probes (caps checked before anything is decoded), refuses a file cut short (every
+sample its index lists must be in it, see workers/video/whole_file), extracts the poster set
+and encodes the HLS ladder into one StageResult; the stage registry runs it in a stage pool
+child killed after ``job_time_limit_seconds``. On any failure the outputs written so far are
+removed, so nothing half-written can be uploaded or referenced.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from media_grpc.config.video import VideoSettings
 from workers.stage import StageJob, StageOutcome, StageResult
 from workers.stages import encode_video_ladder, extract_poster_frame
 from workers.stages.probe_media import probe
+from workers.video.whole_file import require_every_sample
 
 #: Subdirectories of ``work_dir`` the stage writes.
 OUTPUT_DIRS = ("poster", "hls")
@@ -29,6 +31,7 @@ def run(job: StageJob, source_path: Path, work_dir: Path, settings: VideoSetting
     """Probe, poster set and ladder. Raises MediaRejected for unacceptable files."""
     try:
         found = probe(source_path, settings)
+        require_every_sample(source_path, settings.allowed_containers)
         poster = extract_poster_frame.extract(source_path, work_dir, settings, found)
         ladder = encode_video_ladder.encode(source_path, work_dir, settings, found)
     except BaseException:

@@ -37,16 +37,24 @@ def sniff_container(path: Path) -> str | None:
     return None
 
 
-def container_options(demuxer: str) -> dict[str, str]:
-    """AVFormatContext options that keep the demuxer on the local file."""
+def container_options(demuxer: str, *, ignore_edits: bool = False) -> dict[str, str]:
+    """AVFormatContext options that keep the demuxer on the local file.
+
+    ``ignore_edits``: the mov demuxer reads every sample of its index, also those an edit list
+    leaves out (for counting them, not for playing).
+    """
     options = {"protocol_whitelist": "file", "format_whitelist": demuxer}
     if demuxer == "mov":
         options["enable_drefs"] = "0"
         options["use_absolute_path"] = "0"
+        if ignore_edits:
+            options["ignore_editlist"] = "1"
     return options
 
 
-def open_input(path: Path, allowed: tuple[str, ...]) -> InputContainer:
+def open_input(
+    path: Path, allowed: tuple[str, ...], *, ignore_edits: bool = False
+) -> InputContainer:
     """Open ``path`` with the sniffed demuxer if it is in ``allowed``.
 
     Raises MediaRejected: UNSUPPORTED_FORMAT when the file is not an allowed container (nothing
@@ -61,7 +69,10 @@ def open_input(path: Path, allowed: tuple[str, ...]) -> InputContainer:
         )
     try:
         return av.open(
-            str(path), mode="r", format=demuxer, container_options=container_options(demuxer)
+            str(path),
+            mode="r",
+            format=demuxer,
+            container_options=container_options(demuxer, ignore_edits=ignore_edits),
         )
     except av.FFmpegError as e:
         raise MediaRejected(

@@ -70,7 +70,7 @@ def test_a_truncated_mp4_ends_corrupt_with_a_message_about_the_file(
         )
         failed = wait_for(pipeline_app, media_id, {Status.FAILED, Status.READY}, timeout=120)
     message = assert_readable(failed, FailureReason.CORRUPT)
-    assert message.startswith("the video")
+    assert message.startswith("the file is cut short (")
 
 
 def test_an_image_over_its_time_limit_is_stopped_and_fails_with_timeout(
