@@ -187,6 +187,28 @@ def make_clip_cut_between_frames(path: Path, width: int = 320, height: int = 180
     return path
 
 
+def make_cut_webm(path: Path, fraction: float, live: bool = False) -> Path:
+    """A 2 s VP9 WebM cut at ``fraction`` of its bytes. ``live`` writes it as a live recording
+    (as a browser's MediaRecorder does): no size in its header, no index at its end."""
+    whole = make_clip(
+        path.with_suffix(".whole.webm"), 320, 180, 2, codec="libvpx-vp9", container="webm"
+    )
+    if live:
+        with (
+            av.open(str(whole)) as src,
+            av.open(str(path), "w", format="webm", options={"live": "1"}) as out,
+        ):
+            streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+            for packet in src.demux():
+                if packet.dts is not None:
+                    packet.stream = streams[packet.stream.index]
+                    out.mux(packet)
+        whole = path
+    data = whole.read_bytes()
+    path.write_bytes(data[: int(len(data) * fraction)])
+    return path
+
+
 def make_edit_listed_clip(path: Path, width: int = 320, height: int = 180) -> Path:
     """A whole MP4 whose edit list leaves its first second's audio packets out of playback."""
     whole = make_clip(path.with_suffix(".whole.mp4"), width, height, seconds=2)

@@ -22,17 +22,38 @@ from workers.video.probe import VideoProbe as VideoProbe  # re-exported for the 
 from workers.video.safe_open import decoding, open_input
 
 
-def _duration(container: InputContainer, video: VideoStream) -> float:
+def _duration(
+    path: Path, container: InputContainer, video: VideoStream, settings: VideoSettings
+) -> float:
     if container.duration is not None and container.duration > 0:
         return float(container.duration / av.time_base)
     if video.duration is not None and video.time_base is not None:
         return float(video.duration * video.time_base)
-    raise MediaRejected(FailureReason.CORRUPT, "the duration of the video is unknown")
+    return _demuxed_duration(path, settings)
 
 
-def _file_bitrate(path: Path, container: InputContainer, video: VideoStream) -> int:
+def _demuxed_duration(path: Path, settings: VideoSettings) -> float:
+    """Seconds from the first packet to the end of the last, read from the packets without
+    decoding, for a file whose header gives no duration (a live WebM, as a browser's
+    MediaRecorder writes). Stops once past the duration cap: that is too long already."""
+    first, end = float("inf"), float("-inf")
+    with open_input(path, settings.allowed_containers) as src, decoding():
+        for packet in src.demux(*src.streams.video, *src.streams.audio):
+            if packet.pts is None or packet.time_base is None:
+                continue
+            start = float(packet.pts * packet.time_base)
+            first = min(first, start)
+            end = max(end, start + float((packet.duration or 0) * packet.time_base))
+            if end - first > settings.max_duration_seconds:
+                break
+    if end <= first:
+        raise MediaRejected(FailureReason.CORRUPT, "the duration of the video is unknown")
+    return end - first
+
+
+def _file_bitrate(path: Path, duration: float) -> int:
     """Overall bits/s from the file size, when the container does not say."""
-    return round(path.stat().st_size * 8 / max(_duration(container, video), 0.001))
+    return round(path.stat().st_size * 8 / max(duration, 0.001))
 
 
 def _frame_rate(video: VideoStream) -> float:
@@ -98,6 +119,7 @@ def probe(path: Path, settings: VideoSettings) -> VideoProbe:
                 FailureReason.UNSUPPORTED_FORMAT, "the video codec is unknown or has no size"
             )
         start = video.start_time * video.time_base if video.start_time and video.time_base else 0
+        duration = _duration(path, container, video, settings)
         result = VideoProbe(
             container=str(container.format.name),
             video_codec=str(ctx.codec.canonical_name),
@@ -106,10 +128,10 @@ def probe(path: Path, settings: VideoSettings) -> VideoProbe:
             coded_width=int(ctx.width),
             coded_height=int(ctx.height),
             rotation=0,
-            duration_seconds=_duration(container, video),
+            duration_seconds=duration,
             start_seconds=float(start),
             frame_rate=_frame_rate(video),
-            bitrate=int(container.bit_rate or 0) or _file_bitrate(path, container, video),
+            bitrate=int(container.bit_rate or 0) or _file_bitrate(path, duration),
             stream_count=len(container.streams),
         )
         _check_caps(result, settings)

@@ -8,7 +8,7 @@ import pytest
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason
-from tests.video_factory import make_clip
+from tests.video_factory import make_clip, make_cut_webm
 from workers.stage import MediaRejected, StageJob, StageOutcome
 from workers.stages import probe_media
 from workers.stages.probe_media import probe
@@ -172,3 +172,19 @@ def test_a_playlist_behind_an_mp4_box_is_read_only_by_the_mp4_demuxer_and_opens_
     path.write_bytes(box + hls_playlist(canary.getsockname()[1]).encode())
     assert rejection(path, settings).reason is FailureReason.CORRUPT
     assert_nobody_connected(canary)
+
+
+def test_a_live_webm_without_a_duration_is_measured_from_its_packets(
+    tmp_path: Path, settings: VideoSettings
+) -> None:
+    clip = make_cut_webm(tmp_path / "live.webm", 1.0, live=True)
+    assert probe(clip, settings).duration_seconds == pytest.approx(2.0, abs=0.1)
+
+
+def test_a_live_webm_longer_than_the_cap_is_refused_before_decoding(
+    tmp_path: Path, settings: VideoSettings
+) -> None:
+    clip = make_cut_webm(tmp_path / "live.webm", 1.0, live=True)
+    error = rejection(clip, settings.model_copy(update={"max_duration_seconds": 1.0}))
+    assert error.reason is FailureReason.LIMIT_EXCEEDED
+    assert "at most 1 s are accepted" in str(error)

@@ -13,13 +13,14 @@ from media_grpc.domain.model import FailureReason
 from tests.video_factory import (
     make_clip,
     make_clip_cut_between_frames,
+    make_cut_webm,
     make_edit_listed_clip,
     make_faststart_clip,
     make_truncated_clip,
 )
 from workers.stage import MediaRejected, StageJob, StageOutcome
 from workers.stages import encode_video_ladder, process_video
-from workers.video.whole_file import require_every_sample
+from workers.video.whole_file import matroska_declared_end, require_every_sample
 
 ALLOWED = VideoSettings().allowed_containers
 
@@ -80,6 +81,36 @@ def test_a_whole_faststart_mp4_is_read_whole(tmp_path: Path) -> None:
     require_every_sample(make_faststart_clip(tmp_path / "whole.mp4"), ALLOWED)
 
 
-def test_a_whole_webm_without_a_sample_count_passes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fraction", [0.3, 0.6, 0.9, 0.99])
+def test_a_webm_cut_anywhere_is_corrupt(tmp_path: Path, job: StageJob, fraction: float) -> None:
+    clip = make_cut_webm(tmp_path / "cut.webm", fraction)
+    settings = VideoSettings(x264_preset="ultrafast")
+    error = rejection(lambda: process_video.run(job, clip, tmp_path / "work", settings))
+    assert str(error).startswith("the file is cut short (its header says ")
+
+
+def test_a_whole_webm_passes(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "a.webm", 160, 96, 1, codec="libvpx-vp9", container="webm")
     require_every_sample(clip, ALLOWED)
+    assert matroska_declared_end(clip.read_bytes()[:4096]) == clip.stat().st_size
+
+
+def test_a_live_webm_of_unknown_size_and_duration_is_processed(
+    tmp_path: Path, job: StageJob, settings: VideoSettings
+) -> None:
+    clip = make_cut_webm(tmp_path / "live.webm", 1.0, live=True)
+    assert matroska_declared_end(clip.read_bytes()[:4096]) is None
+    with av.open(str(clip)) as src:
+        assert src.duration is None  # the probe reads it from the packets
+    result = process_video.run(job, clip, tmp_path / "work", settings)
+    assert result.outcome is StageOutcome.SUCCESS
+    assert 1900 <= (result.duration_ms or 0) <= 2100
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"", b"\x00\x00\x00\x00", b"\x1a\x45\xdf\xa3\x84\x42\x86\x81", bytes(range(256))],
+    ids=["empty", "zeros", "header-cut", "noise"],
+)
+def test_an_unreadable_matroska_head_says_nothing(head: bytes) -> None:
+    assert matroska_declared_end(head) is None
