@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import statistics
 import tempfile
 import threading
@@ -23,9 +24,15 @@ from typing import Any
 import requests
 from media.v1 import media_pb2 as pb
 
+from bench import profiling
 from bench.load import background_load
 from bench.multipart_completion import Ours, Round, completion_report
-from bench.multipart_reference import completion_calls, logged_durations, raw_put
+from bench.multipart_reference import (
+    COMPLETION_CALLS,
+    completion_calls,
+    logged_durations,
+    raw_put,
+)
 from bench.stack import Stack, stack
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.client import MediaClient, Progress, Uploader
@@ -108,6 +115,58 @@ def ours(running: Stack, path: Path, n: int) -> Ours:
     )
 
 
+#: Where the server's CompleteUpload handler spends its time, read from py-spy: the function
+#: (and a fragment of its file) below service/completion.py, and what it stands for.
+HANDLER_PARTS = {
+    ("list_parts", "s3_storage.py"): COMPLETION_CALLS[0],
+    ("complete_multipart_upload", "s3_storage.py"): COMPLETION_CALLS[1],
+    ("read_start", "s3_storage.py"): COMPLETION_CALLS[2],
+    ("load_visible", "service/context.py"): "PostgreSQL: the media read",
+    ("_mark_uploaded", "service/completion.py"): "PostgreSQL: UPLOADED and its job queued",
+}
+PROFILE_RATE = 100
+
+
+def profiled_completion(running: Stack, work: Path, path: Path) -> str:
+    """One more upload through ours, not timed, with py-spy on the server (every thread,
+    waiting ones included, without pausing it): the handler's time by what it waited on."""
+    if profiling.py_spy() is None:
+        return "_py-spy is not installed (`make bench` installs it): no profile of the call._"
+    raw = work / "completion-profile.txt"
+    sampler = profiling.record(
+        running.servers[0].pid, 600, raw, rate=PROFILE_RATE, every_thread=True
+    )
+    try:
+        time.sleep(0.5)  # attached before the upload starts, so that the whole call is seen
+        upload = ours(running, path, ROUNDS)
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=60)
+    logged = logged_durations(work / "server.log", "CompleteUpload")[upload.media_id]
+    found = profiling.time_within(
+        raw, "service/completion.py", tuple(HANDLER_PARTS), rate=PROFILE_RATE
+    )
+    labels = {func: label for (func, _file), label in HANDLER_PARTS.items()}
+    rows = [
+        f"| {labels.get(func, 'the rest of service/completion.py and below')} | {sec:.2f} |"
+        for func, sec in sorted(found.items(), key=lambda item: -item[1])
+    ]
+    storage = sum(found.get(func, 0.0) for func, _file in list(HANDLER_PARTS)[:3])
+    return f"""The server's own call, seen from inside: py-spy ({PROFILE_RATE} samples/s, every
+thread, waiting included, the process not paused) on the server during one more upload of the
+same file after the timed rounds (not timed), counting the samples of the CompleteUpload
+handler (below service/completion.py) by what it was in (a part with no sample took under
+{1000 / PROFILE_RATE:.0f} ms):
+
+| in the handler | seconds |
+|---|---:|
+{chr(10).join(rows)}
+
+That call logged {logged:.2f} s; the samples cover {sum(found.values()):.2f} s of it, of which
+the three storage calls {storage:.2f} s and everything else in the handler (PostgreSQL
+included) {(sum(found.values()) - storage) * 1000:.0f} ms."""
+
+
 def small_completions(running: Stack, n: int) -> list[float]:
     """Seconds of each CompleteUpload of a 1 KiB single-PUT video with a declared sha256."""
     data = FTYP + bytes(1024 - len(FTYP))
@@ -169,6 +228,7 @@ def measure(running: Stack, work: Path, quiet: str) -> str:
     make_file(path)
     mib = path.stat().st_size / 2**20
     done, raw, small = rounds(running, work, path)
+    profile = profiled_completion(running, work, path)
     reference = mib / statistics.median(raw)
 
     def median(seconds: list[float]) -> float:
@@ -208,6 +268,8 @@ Target: ours >= {TARGET_RATIO}x one raw PUT. Here: {ratio:.2f}x for the whole up
 {mib / median(parts) / reference:.2f}x for the part transfers. **{verdict}.**
 
 {completion_report(done, small)}
+
+{profile}
 
 CompleteUpload with a declared sha256 (the job checks it; completion reads the first 64 KiB):
 the {mib:.0f} MiB multipart file, slowest of {len(after)} (assembly included)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import profiling
 from bench.multipart_completion import Ours, Round, completion_report
 from bench.multipart_reference import COMPLETION_CALLS, logged_durations
 
@@ -70,3 +71,27 @@ def test_a_difference_beyond_the_endpoints_spread_is_reported_as_ours() -> None:
     assert "What ours adds beyond the storage calls: +1000 ms" in report
     assert "ours adds time beyond the storage calls, 10 ms of it outside" in report
     assert "+0.99 s inside" in report
+
+
+def test_time_within_counts_only_the_handlers_samples_by_the_outermost_part_below_it(
+    tmp_path: Path,
+) -> None:
+    handler = (
+        "thread (0x1);run (threading.py:1);UploadCompletion.complete "
+        "(media_grpc/service/completion.py:54);UploadCompletion._complete "
+        "(media_grpc/service/completion.py:72)"
+    )
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        f"{handler};S3BlobStorage.read_start (media_grpc/adapters/s3_storage.py:244);"
+        "BaseClient._make_api_call (botocore/client.py:1076) 30\n"
+        f"{handler};UploadCompletion._mark_uploaded (media_grpc/service/completion.py:99) 2\n"
+        f"{handler};copy (copy.py:1) 1\n"
+        "thread (0x2);S3BlobStorage.read_start (media_grpc/adapters/s3_storage.py:244) 50\n"
+    )
+    parts = (("read_start", "s3_storage.py"), ("_mark_uploaded", "service/completion.py"))
+    assert profiling.time_within(raw, "service/completion.py", parts, rate=100) == {
+        "read_start": pytest.approx(0.30),
+        "_mark_uploaded": pytest.approx(0.02),
+        "other": pytest.approx(0.01),
+    }
