@@ -3,15 +3,17 @@ same bytes to the same S3 endpoint (moto), interleaved in the same run.
 
 Ours is measured twice over: the whole upload (CreateUploadSession, the parts in parallel while
 the client hashes the file, CompleteUpload with that sha256 and the server's verification), and
-the part transfers alone (first part byte sent to last part PUT answered). Then CompleteUpload of
-that file (sha256 given) against CompleteUpload of 1 KiB objects, interleaved: completion must
-not grow with the file.
+the part transfers alone (first part byte sent to last part PUT answered). Its completion (last
+part answered to CompleteUpload returned) is set against the storage calls CompleteUpload makes,
+each sent alone with boto3 to the same endpoint in the same rounds, and against CompleteUpload of
+1 KiB objects, interleaved: completion must not grow with the file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import statistics
 import tempfile
 import threading
@@ -19,18 +21,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 from media.v1 import media_pb2 as pb
 
+from bench import profiling
 from bench.load import background_load
+from bench.multipart_completion import Ours, Round, completion_report
+from bench.multipart_reference import (
+    COMPLETION_CALLS,
+    completion_calls,
+    logged_durations,
+    raw_put,
+)
 from bench.stack import Stack, stack
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.client import MediaClient, Progress, Uploader
 from media_grpc.client.transfer import Transfer
 from media_grpc.config.auth import AuthSettings
-from media_grpc.config.uploads import UploadSettings
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 
 #: File size in MiB (MEDIA_BENCH_MULTIPART_MIB): the issue's 1 GiB by default.
 SIZE_MIB = int(os.environ.get("MEDIA_BENCH_MULTIPART_MIB", "1024"))
@@ -46,19 +53,22 @@ FTYP = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 
 class Timing(Progress):
-    """Records when the first part byte went out and when the last part PUT was answered."""
+    """Records when the first part byte went out, when the last part PUT was answered, and
+    how long the CompleteUpload call took as the client saw it."""
 
     def __init__(self) -> None:
         self.first = 0.0
         self.last = 0.0
+        self.complete_sent = 0.0
+        self.complete_answered = 0.0
         self._lock = threading.Lock()
 
     def advance(self, n: int) -> None:
         with self._lock:
             self.first = self.first or time.perf_counter()
 
-    def watch(self, transfer: Transfer) -> None:
-        put = transfer.put
+    def watch(self, transfer: Transfer, client: MediaClient) -> None:
+        put, complete = transfer.put, client.stub.CompleteUpload
 
         def answered(*args: Any, **kwargs: Any) -> str:
             etag = put(*args, **kwargs)
@@ -66,7 +76,14 @@ class Timing(Progress):
                 self.last = time.perf_counter()
             return etag
 
+        def completed(*args: Any, **kwargs: Any) -> Any:
+            self.complete_sent = time.perf_counter()
+            answer = complete(*args, **kwargs)
+            self.complete_answered = time.perf_counter()
+            return answer
+
         transfer.put = answered  # type: ignore[method-assign]
+        client.stub.CompleteUpload = completed  # type: ignore[assignment]
 
 
 def make_file(path: Path) -> None:
@@ -76,73 +93,78 @@ def make_file(path: Path) -> None:
             f.write(os.urandom(2**20))
 
 
-def s3_client(running: Stack) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=running.s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-    )
-
-
-def raw_multipart_complete(running: Stack, data: bytes, n: int) -> float:
-    """Seconds S3 itself takes to assemble ``data``'s parts (CompleteMultipartUpload alone)."""
-    s3, key = s3_client(running), f"raw-multipart/{n}.mp4"
-    part_size = UploadSettings().part_size_bytes
-    upload_id = s3.create_multipart_upload(Bucket=running.bucket, Key=key)["UploadId"]
-    parts = []
-    for number, offset in enumerate(range(0, len(data), part_size), start=1):
-        answer = s3.upload_part(
-            Bucket=running.bucket,
-            Key=key,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=data[offset : offset + part_size],
-        )
-        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
-    started = time.perf_counter()
-    s3.complete_multipart_upload(
-        Bucket=running.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-    )
-    elapsed = time.perf_counter() - started
-    s3.delete_object(Bucket=running.bucket, Key=key)
-    return elapsed
-
-
-def raw_put(running: Stack, data: bytes, n: int) -> float:
-    """Seconds for one presigned PUT of ``data`` to the same endpoint and bucket."""
-    s3 = s3_client(running)
-    url = s3.generate_presigned_url(
-        "put_object", Params={"Bucket": running.bucket, "Key": f"raw/{n}.mp4"}, ExpiresIn=900
-    )
-    started = time.perf_counter()
-    requests.put(url, data=data, timeout=600).raise_for_status()
-    elapsed = time.perf_counter() - started
-    s3.delete_object(Bucket=running.bucket, Key=f"raw/{n}.mp4")
-    return elapsed
-
-
-def ours(running: Stack, path: Path, n: int) -> tuple[float, float, float, float]:
-    """Seconds for the whole upload, before the first part byte (the session), the part
-    transfers (first byte sent to last part answered), and after them (CompleteUpload)."""
+def ours(running: Stack, path: Path, n: int) -> Ours:
     token = issue_token(AuthSettings(), f"bench-multipart-{n}")
     client = MediaClient(f"127.0.0.1:{running.ports[0]}", token)
     timing = Timing()
     uploader = Uploader(client, content_type="video/mp4", parallel=PARALLEL, progress=timing)
-    timing.watch(uploader.transfer)
+    timing.watch(uploader.transfer, client)
     uploader.wait = False
     started = time.perf_counter()
     media = uploader.upload(path, pb.PURPOSE_POST_VIDEO)
     ended = time.perf_counter()
     if media.status != pb.STATUS_UPLOADED:
         raise RuntimeError(f"upload ended {pb.Status.Name(media.status)}")
-    return (
-        ended - started,
-        timing.first - started,
-        timing.last - timing.first,
-        ended - timing.last,
+    return Ours(
+        media_id=media.id,
+        whole=ended - started,
+        before=timing.first - started,
+        parts=timing.last - timing.first,
+        after=ended - timing.last,
+        waited=timing.complete_sent - timing.last,
     )
+
+
+#: Where the server's CompleteUpload handler spends its time, read from py-spy: the function
+#: (and a fragment of its file) below service/completion.py, and what it stands for.
+HANDLER_PARTS = {
+    ("list_parts", "s3_storage.py"): COMPLETION_CALLS[0],
+    ("complete_multipart_upload", "s3_storage.py"): COMPLETION_CALLS[1],
+    ("read_start", "s3_storage.py"): COMPLETION_CALLS[2],
+    ("load_visible", "service/context.py"): "PostgreSQL: the media read",
+    ("_mark_uploaded", "service/completion.py"): "PostgreSQL: UPLOADED and its job queued",
+}
+PROFILE_RATE = 100
+
+
+def profiled_completion(running: Stack, work: Path, path: Path) -> str:
+    """One more upload through ours, not timed, with py-spy on the server (every thread,
+    waiting ones included, without pausing it): the handler's time by what it waited on."""
+    if profiling.py_spy() is None:
+        return "_py-spy is not installed (`make bench` installs it): no profile of the call._"
+    raw = work / "completion-profile.txt"
+    sampler = profiling.record(
+        running.servers[0].pid, 600, raw, rate=PROFILE_RATE, every_thread=True
+    )
+    try:
+        time.sleep(0.5)  # attached before the upload starts, so that the whole call is seen
+        upload = ours(running, path, ROUNDS)
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=60)
+    logged = logged_durations(work / "server.log", "CompleteUpload")[upload.media_id]
+    found = profiling.time_within(
+        raw, "service/completion.py", tuple(HANDLER_PARTS), rate=PROFILE_RATE
+    )
+    labels = {func: label for (func, _file), label in HANDLER_PARTS.items()}
+    rows = [
+        f"| {labels.get(func, 'the rest of service/completion.py and below')} | {sec:.2f} |"
+        for func, sec in sorted(found.items(), key=lambda item: -item[1])
+    ]
+    storage = sum(found.get(func, 0.0) for func, _file in list(HANDLER_PARTS)[:3])
+    return f"""The server's own call, seen from inside: py-spy ({PROFILE_RATE} samples/s, every
+thread, waiting included, the process not paused) on the server during one more upload of the
+same file after the timed rounds (not timed), counting the samples of the CompleteUpload
+handler (below service/completion.py) by what it was in (a part with no sample took under
+{1000 / PROFILE_RATE:.0f} ms):
+
+| in the handler | seconds |
+|---|---:|
+{chr(10).join(rows)}
+
+That call logged {logged:.2f} s; the samples cover {sum(found.values()):.2f} s of it, of which
+the three storage calls {storage:.2f} s and everything else in the handler (PostgreSQL
+included) {(sum(found.values()) - storage) * 1000:.0f} ms."""
 
 
 def small_completions(running: Stack, n: int) -> list[float]:
@@ -178,40 +200,53 @@ def p99(seconds: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
+def rounds(running: Stack, work: Path, path: Path) -> tuple[list[Round], list[float], list[float]]:
+    """The rounds, each with its 1 KiB completions and raw PUT; the storage calls alone go
+    after ours in even rounds and before it in odd ones, so that neither always follows the
+    other. One completion of the storage calls alone goes first, unmeasured: the endpoint's
+    first assembly of a big object in a fresh process is not what either side is about."""
+    data = path.read_bytes()
+    completion_calls(running, data, -1)
+    measured: list[tuple[Ours, dict[str, float]]] = []
+    raw: list[float] = []
+    small: list[float] = []
+    for n in range(ROUNDS):
+        small += small_completions(running, n)
+        raw.append(raw_put(running, data, n))
+        if n % 2:
+            calls = completion_calls(running, data, n)
+            measured.append((ours(running, path, n), calls))
+        else:
+            upload = ours(running, path, n)
+            measured.append((upload, completion_calls(running, data, n)))
+    logged = logged_durations(work / "server.log", "CompleteUpload")
+    return [Round(o, logged[o.media_id], calls) for o, calls in measured], raw, small
+
+
 def measure(running: Stack, work: Path, quiet: str) -> str:
     path = work / "video.mp4"
     make_file(path)
-    data = path.read_bytes()
-    mib = len(data) / 2**20
-    raw: list[float] = []
-    whole: list[float] = []
-    before: list[float] = []
-    parts: list[float] = []
-    after: list[float] = []
-    small: list[float] = []
-    assemblies: list[float] = []
-    for n in range(ROUNDS):  # the references interleaved with ours, round by round
-        small += small_completions(running, n)
-        raw.append(raw_put(running, data, n))
-        for into, seconds in zip(
-            (whole, before, parts, after), ours(running, path, n), strict=True
-        ):
-            into.append(seconds)
-        assemblies.append(raw_multipart_complete(running, data, n))
+    mib = path.stat().st_size / 2**20
+    done, raw, small = rounds(running, work, path)
+    profile = profiled_completion(running, work, path)
     reference = mib / statistics.median(raw)
-    assembly = statistics.median(assemblies)
+
+    def median(seconds: list[float]) -> float:
+        return statistics.median(seconds)
 
     def row(name: str, seconds: list[float]) -> str:
-        rate = mib / statistics.median(seconds)
-        return (
-            f"| {name} | {statistics.median(seconds):.2f} | {rate:,.0f} | {rate / reference:.2f} |"
-        )
+        rate = mib / median(seconds)
+        return f"| {name} | {median(seconds):.2f} | {rate:,.0f} | {rate / reference:.2f} |"
 
-    ratio = mib / statistics.median(whole) / reference
+    whole = [r.ours.whole for r in done]
+    parts = [r.ours.parts for r in done]
+    after = [r.ours.after for r in done]
+    ratio = mib / median(whole) / reference
     verdict = "Met" if ratio >= TARGET_RATIO else "Missed"
     big_worst, small_p99 = max(after), p99(small)
     complete_ratio = big_worst / small_p99
     complete_verdict = "Met" if complete_ratio <= TARGET_COMPLETE_RATIO else "Missed"
+    beyond = median([r.beyond for r in done])
     return f"""{__doc__}
 {mib:.0f} MiB file, parts of the server's default size, {PARALLEL} in parallel; medians of
 {ROUNDS} interleaved rounds. The server has a broker configured and no worker runs, so
@@ -225,27 +260,30 @@ nothing processes the uploads meanwhile. {quiet}
 
 Where the rest of the whole upload goes (median seconds): before the first part byte
 (CreateUploadSession; files of 64 MiB or more are hashed while their parts are sent)
-{statistics.median(before):.2f};
-after the last part was answered (CompleteUpload: S3 assembles the parts, the server reads the
-object's first 64 KiB; the declared SHA-256 is the job's) {statistics.median(after):.2f}, of
-which this S3 endpoint's own CompleteMultipartUpload of the same parts (boto3, measured alone in
-the same rounds) is {assembly:.2f}.
+{median([r.ours.before for r in done]):.2f}; after the last part was answered (CompleteUpload:
+S3 assembles the parts, the server reads the object's first 64 KiB; the declared SHA-256 is
+the job's) {median(after):.2f}.
 
 Target: ours >= {TARGET_RATIO}x one raw PUT. Here: {ratio:.2f}x for the whole upload,
-{mib / statistics.median(parts) / reference:.2f}x for the part transfers. **{verdict}.**
+{mib / median(parts) / reference:.2f}x for the part transfers. **{verdict}.**
+
+{completion_report(done, small)}
+
+{profile}
 
 CompleteUpload with a declared sha256 (the job checks it; completion reads the first 64 KiB):
 the {mib:.0f} MiB multipart file, slowest of {len(after)} (assembly included)
 {big_worst * 1000:.0f} ms; a 1 KiB single PUT, p99 of {len(small)} interleaved calls
-{small_p99 * 1000:.1f} ms (median {statistics.median(small) * 1000:.1f} ms). Ratio
+{small_p99 * 1000:.1f} ms (median {median(small) * 1000:.1f} ms). Ratio
 {complete_ratio:.1f}x; target <= {TARGET_COMPLETE_RATIO:.0f}x (for a 1 GiB file).
-**{complete_verdict}.** Without this
-S3 endpoint's own assembly of the parts (median {assembly * 1000:.0f} ms, above), the big
-file's slowest completion is {(big_worst - assembly) * 1000:.0f} ms.
+**{complete_verdict}.** Beyond its storage calls (median of the per-round differences, above)
+the big file's completion takes {beyond * 1000:+.0f} ms, against that p99 of
+{small_p99 * 1000:.1f} ms.
 """
 
 
 def run() -> str:
     quiet = background_load()
-    with tempfile.TemporaryDirectory() as tmp, stack(servers=1, broker=True) as running:
+    with tempfile.TemporaryDirectory() as tmp, stack(broker=True, servers=0) as running:
+        running.add_server(log=Path(tmp) / "server.log")
         return measure(running, Path(tmp), quiet)

@@ -38,11 +38,20 @@ def py_spy() -> str | None:
     return str(found) if found.exists() else shutil.which("py-spy")
 
 
-def record(pid: int, seconds: float, output: Path, *, rate: int = 100) -> subprocess.Popen[bytes]:
-    """Start sampling ``pid`` for ``seconds``; wait on the returned process."""
+def record(
+    pid: int, seconds: float, output: Path, *, rate: int = 100, every_thread: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start sampling ``pid`` for ``seconds``; wait on the returned process (or interrupt it
+    with SIGINT: it writes what it has).
+
+    ``every_thread``: every thread, waiting ones included (``--idle``), one stack per thread,
+    without pausing the process (``--nonblocking``): where a call's wall time goes, which
+    ``time_within`` reads.
+    """
     tool = py_spy()
     if tool is None:
         raise RuntimeError("py-spy is not installed: pip install 'media-grpc[bench]'")
+    which = ["--idle", "--threads", "--nonblocking"] if every_thread else ["--gil"]
     return subprocess.Popen(
         [
             tool,
@@ -53,7 +62,7 @@ def record(pid: int, seconds: float, output: Path, *, rate: int = 100) -> subpro
             str(round(seconds)),
             "--rate",
             str(rate),
-            "--gil",
+            *which,
             "--format",
             "raw",
             "--output",
@@ -102,6 +111,35 @@ def summarise(raw: Path, top: int = 10) -> str:
     lines += [f"| {name} | {n / total:.1%} |" for name, n in by_leaf.most_common(top)]
     lines.append(f"\n{total} samples.")
     return "\n".join(lines)
+
+
+def time_within(
+    raw: Path, within: str, parts: tuple[tuple[str, str], ...], *, rate: int = 100
+) -> dict[str, float]:
+    """Seconds of the samples (a ``record(every_thread=True)`` output) whose stack passes
+    through a file whose path contains ``within``, by the outermost frame below it that
+    matches one of ``parts`` (a function's name without its class, and a path fragment, e.g.
+    ``("read_start", "s3_storage.py")``), named by the function; "other" for the rest."""
+    seconds: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        if not line.strip():
+            continue
+        frames, count = _frames(line)
+        inside = [i for i, (_f, file) in enumerate(frames) if within in file]
+        if not inside:
+            continue
+        below = frames[inside[0] + 1 :]
+        found = next(
+            (
+                name
+                for func, file in below
+                for name, path in parts
+                if func.rpartition(".")[2] == name and path in file
+            ),
+            "other",
+        )
+        seconds[found] += count / rate
+    return dict(seconds)
 
 
 def _short(file: str) -> str:

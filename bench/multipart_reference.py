@@ -1,0 +1,109 @@
+"""The multipart benchmark's references: what the S3 endpoint itself takes, each request sent
+alone with boto3 to the same endpoint and bucket, and the server's own log of its calls.
+
+CompleteUpload of a multipart upload makes these storage calls and no other: ListParts and
+CompleteMultipartUpload (service/multipart.py ``assemble``), then one ranged GET of the first
+SNIFF_BYTES (service/verification.py ``verify``, through ``read_start``). No HEAD: that is only
+asked when ListParts finds the upload gone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from bench.stack import Stack
+from media_grpc.config.uploads import UploadSettings
+from media_grpc.domain.sniffing import SNIFF_BYTES
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+
+#: CompleteUpload's storage calls for a multipart upload, in the order it makes them.
+COMPLETION_CALLS = (
+    "ListParts",
+    "CompleteMultipartUpload",
+    f"ranged GET of the first {SNIFF_BYTES // 1024} KiB",
+)
+_TEXT_FIELD = re.compile(r"\b(method|media_id|duration_ms)=(\S+)")
+
+
+def s3_client(running: Stack) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=running.s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=EMBEDDED_ACCESS_KEY,
+        aws_secret_access_key=EMBEDDED_SECRET_KEY,
+    )
+
+
+def raw_put(running: Stack, data: bytes, n: int) -> float:
+    """Seconds for one presigned PUT of ``data`` to the same endpoint and bucket."""
+    s3 = s3_client(running)
+    url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": running.bucket, "Key": f"raw/{n}.mp4"}, ExpiresIn=900
+    )
+    started = time.perf_counter()
+    requests.put(url, data=data, timeout=600).raise_for_status()
+    elapsed = time.perf_counter() - started
+    s3.delete_object(Bucket=running.bucket, Key=f"raw/{n}.mp4")
+    return elapsed
+
+
+def completion_calls(running: Stack, data: bytes, n: int) -> dict[str, float]:
+    """Seconds of each of CompleteUpload's storage calls (COMPLETION_CALLS) for ``data`` sent
+    as a multipart upload in parts of the server's default size, each call timed alone."""
+    s3, key = s3_client(running), f"raw-multipart/{n}.mp4"
+    bucket, part_size = running.bucket, UploadSettings().part_size_bytes
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts = []
+    for number, offset in enumerate(range(0, len(data), part_size), start=1):
+        answer = s3.upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data[offset : offset + part_size],
+        )
+        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+    seconds = []
+    started = time.perf_counter()
+    marker = 0
+    while True:  # paged as the server's adapter pages it
+        listed = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker)
+        if not listed.get("IsTruncated"):
+            break
+        marker = int(listed["NextPartNumberMarker"])
+    seconds.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    seconds.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{SNIFF_BYTES - 1}")["Body"].read()
+    seconds.append(time.perf_counter() - started)
+    s3.delete_object(Bucket=bucket, Key=key)
+    return dict(zip(COMPLETION_CALLS, seconds, strict=True))
+
+
+def logged_durations(log: Path, method: str) -> dict[str, float]:
+    """Seconds the server logged for each call of ``method`` (its ``rpc`` line's duration_ms,
+    taken around the handler), by media id; JSON or text log lines."""
+    found: dict[str, float] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                fields = {k: str(v) for k, v in json.loads(line).items()}
+            except ValueError:
+                continue
+        else:
+            fields = dict(_TEXT_FIELD.findall(line))
+        if fields.get("method", "").endswith(f"/{method}") and "duration_ms" in fields:
+            found[fields.get("media_id", "")] = float(fields["duration_ms"]) / 1000
+    return found
