@@ -30,6 +30,7 @@ from bench.multipart_completion import Ours, Round, completion_report
 from bench.multipart_reference import (
     COMPLETION_CALLS,
     completion_calls,
+    delete_big_objects,
     logged_durations,
     raw_put,
 )
@@ -219,6 +220,7 @@ def rounds(running: Stack, work: Path, path: Path) -> tuple[list[Round], list[fl
         else:
             upload = ours(running, path, n)
             measured.append((upload, completion_calls(running, data, n)))
+        delete_big_objects(running)
     logged = logged_durations(work / "server.log", "CompleteUpload")
     return [Round(o, logged[o.media_id], calls) for o, calls in measured], raw, small
 

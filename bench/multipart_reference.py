@@ -42,6 +42,16 @@ def s3_client(running: Stack) -> Any:
     )
 
 
+def delete_big_objects(running: Stack, smallest: int = 2**20) -> None:
+    """Delete every object of ``smallest`` bytes or more: the endpoint (moto) holds objects in
+    its memory, and each round's uploads would otherwise stay there for the rounds after."""
+    s3 = s3_client(running)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=running.bucket):
+        for item in page.get("Contents", []):
+            if item["Size"] >= smallest:
+                s3.delete_object(Bucket=running.bucket, Key=item["Key"])
+
+
 def raw_put(running: Stack, data: bytes, n: int) -> float:
     """Seconds for one presigned PUT of ``data`` to the same endpoint and bucket."""
     s3 = s3_client(running)
