@@ -394,6 +394,15 @@ class InMemoryOwnerLimits(AbstractOwnerLimits):
         self.buckets[owner_id] = (tokens, max(now, at))
         return tokens
 
+    def forget_idle(self, refilled_before: float, limit: int) -> int:
+        idle = [owner for owner, (_, at) in self.buckets.items() if at < refilled_before][:limit]
+        for owner in idle:
+            del self.buckets[owner]
+        return len(idle)
+
+    def count_idle(self, refilled_before: float, limit: int) -> int:
+        return min(limit, sum(at < refilled_before for _, at in self.buckets.values()))
+
 
 class RecordingOutbox(AbstractOutbox):
     """Records added jobs; ``sent_at`` (job id -> when the relay published it) stands for the

@@ -47,6 +47,8 @@ def serve_env(app: Application, **extra: str) -> dict[str, str]:
         MEDIA_LIMITS__COMPLETION_BURST=str(BURST),
         MEDIA_LIMITS__PART_URLS_PER_SECOND="0.001",
         MEDIA_LIMITS__PART_URLS_BURST=str(BURST),
+        # These buckets take BURST / 0.001 s to refill: keep their rows at least that long.
+        MEDIA_LIFECYCLE__RATE_BUCKET_RETENTION_SECONDS="86400",
         **extra,
     )
     return env

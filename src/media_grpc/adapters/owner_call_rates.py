@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import abc
 import threading
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Float, bindparam, case, literal_column
+from sqlalchemy import Engine, Executable, Float, bindparam, case, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from media_grpc.adapters.idle_buckets import IdleBuckets, count_statement, forget_statement
 from media_grpc.adapters.orm import OwnerCallRateRow
 from media_grpc.domain.errors import Unavailable
 
@@ -27,7 +29,7 @@ class Take(NamedTuple):
     tokens: float
 
 
-class AbstractCallRates(abc.ABC):
+class AbstractCallRates(IdleBuckets):
     @abc.abstractmethod
     def take(self, owner_id: str, call: str, now: float, rate: float, burst: int) -> Take:
         """Refill the owner's bucket for ``call`` and take a token if one is there.
@@ -61,6 +63,17 @@ class InMemoryCallRates(AbstractCallRates):
             taken = refill(tokens, at, now, rate, burst)
             self.buckets[(owner_id, call)] = (taken.tokens, max(now, at))
             return taken
+
+    def forget_idle(self, refilled_before: float, limit: int) -> int:
+        with self._lock:
+            idle = [key for key, (_, at) in self.buckets.items() if at < refilled_before][:limit]
+            for key in idle:
+                del self.buckets[key]
+            return len(idle)
+
+    def count_idle(self, refilled_before: float, limit: int) -> int:
+        with self._lock:
+            return min(limit, sum(at < refilled_before for _, at in self.buckets.values()))
 
 
 def _take_statement(insert: Any) -> Any:
@@ -134,6 +147,22 @@ class SqlAlchemyCallRates(AbstractCallRates):
                 raise Unavailable("the database is unavailable; retry the call") from error
             raise
         return Take(bool(admitted), float(tokens))
+
+    def forget_idle(self, refilled_before: float, limit: int) -> int:
+        statement = forget_statement(_TABLE, refilled_before, limit)
+        return self._run(statement, lambda result: int(result.rowcount))
+
+    def count_idle(self, refilled_before: float, limit: int) -> int:
+        statement = count_statement(_TABLE, refilled_before, limit)
+        return self._run(statement, lambda result: int(result.scalar_one()))
+
+    def _run(self, statement: Executable, read: Callable[[Any], int]) -> int:
+        """``read`` of ``statement``'s result: in the session's transaction, or on an engine
+        in a transaction of its own."""
+        if isinstance(self.bind, Session):
+            return read(self.bind.execute(statement))
+        with self.bind.begin() as connection:
+            return read(connection.execute(statement))
 
     def _autocommitted(self, engine: Engine, params: dict[str, Any]) -> tuple[Any, Any]:
         dialect = engine.dialect

@@ -10,12 +10,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from media_grpc.adapters.idle_buckets import IdleBuckets, count_statement, forget_statement
 from media_grpc.adapters.orm import OwnerLimitRow
 
 _TABLE: Any = OwnerLimitRow.__table__
 
 
-class AbstractOwnerLimits(abc.ABC):
+class AbstractOwnerLimits(IdleBuckets):
     @abc.abstractmethod
     def take_token(self, owner_id: str, now: float, rate: float, burst: int) -> float:
         """Lock the owner's bucket until the transaction ends, refill it and take a token.
@@ -63,3 +64,10 @@ class SqlAlchemyOwnerLimits(AbstractOwnerLimits):
         stmt = _TAKE[self.session.get_bind().dialect.name]
         params = {"owner_id": owner_id, "now": now, "rate": rate, "burst": float(burst)}
         return float(self.session.execute(stmt, params).scalar_one())
+
+    def forget_idle(self, refilled_before: float, limit: int) -> int:
+        result: Any = self.session.execute(forget_statement(_TABLE, refilled_before, limit))
+        return int(result.rowcount)
+
+    def count_idle(self, refilled_before: float, limit: int) -> int:
+        return int(self.session.scalar(count_statement(_TABLE, refilled_before, limit)) or 0)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from media_grpc.config.auth import DEVELOPMENT_JWT_SECRET, AuthSettings
 from media_grpc.config.image import ImageSettings
 from media_grpc.config.imports import ImportSettings
-from media_grpc.config.lifecycle import LifecycleSettings
+from media_grpc.config.lifecycle import RATE_BUCKET_CLOCK_SKEW_SECONDS, LifecycleSettings
 from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.config.storage import StorageSettings
@@ -88,6 +88,21 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     #: Address the metrics endpoint binds.
     metrics_host: str = "127.0.0.1"
+
+    @model_validator(mode="after")
+    def _rate_buckets_outlast_their_refill(self) -> Self:
+        """The cleanup deletes a bucket row unused for the retention as if it were full: refuse
+        a retention shorter than the slowest bucket's refill (plus clock skew)."""
+        refill, source = self.limits.longest_refill()
+        retention = self.lifecycle.rate_bucket_retention_seconds
+        if retention < refill + RATE_BUCKET_CLOCK_SKEW_SECONDS:
+            raise ValueError(
+                f"MEDIA_LIFECYCLE__RATE_BUCKET_RETENTION_SECONDS ({retention:g}) must be at least "
+                f"the longest refill of a rate-limit bucket, {source} ({refill:g} s), plus "
+                f"{RATE_BUCKET_CLOCK_SKEW_SECONDS:g} s for clock skew: raise it to "
+                f"{refill + RATE_BUCKET_CLOCK_SKEW_SECONDS:g} or more"
+            )
+        return self
 
     @property
     def is_production(self) -> bool:

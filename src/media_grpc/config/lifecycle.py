@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+#: Seconds added to the longest refill for clocks of servers that disagree: the retention of
+#: rate-limit buckets must be at least both (checked with the whole Settings).
+RATE_BUCKET_CLOCK_SKEW_SECONDS = 60.0
+
 
 class LifecycleSettings(BaseModel):
     """How long media may linger and how the cleanup works through them."""
@@ -25,3 +29,8 @@ class LifecycleSettings(BaseModel):
     #: Hours a published outbox row is kept (to see what was sent, and when) before the
     #: cleanup deletes it.
     outbox_retention_hours: float = Field(default=24.0, ge=0)
+    #: Seconds a per-owner rate-limit bucket (``owner_limit``, ``owner_call_rate``) may go
+    #: unused before the cleanup deletes its row. A bucket unused for its full refill (burst /
+    #: rate of MEDIA_LIMITS__*) is full, as a missing row is: callers see no difference. At
+    #: least the longest refill plus RATE_BUCKET_CLOCK_SKEW_SECONDS.
+    rate_bucket_retention_seconds: float = Field(default=3600.0, gt=0)

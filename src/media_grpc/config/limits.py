@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+#: The (burst, rate) fields of each per-owner token bucket.
+BUCKETS = (
+    ("upload_session_burst", "upload_sessions_per_second"),
+    ("part_urls_burst", "part_urls_per_second"),
+    ("completion_burst", "completions_per_second"),
+    ("retry_burst", "retries_per_second"),
+)
+
 
 class LimitSettings(BaseModel):
     """A token bucket per owner on CreateUploadSession, and a cap on open sessions.
@@ -30,3 +38,14 @@ class LimitSettings(BaseModel):
     retry_burst: int = Field(default=5, ge=1)
     #: RetryProcessing calls accepted per media; 0 refuses every manual retry.
     max_retries_per_media: int = Field(default=3, ge=0)
+
+    def longest_refill(self) -> tuple[float, str]:
+        """Seconds the slowest bucket takes to refill from empty (burst / rate), and the
+        settings it comes from. A bucket untouched that long is full: as if it had no row."""
+        return max(
+            (
+                getattr(self, burst) / getattr(self, rate),
+                f"MEDIA_LIMITS__{burst.upper()} / MEDIA_LIMITS__{rate.upper()}",
+            )
+            for burst, rate in BUCKETS
+        )

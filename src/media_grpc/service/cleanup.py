@@ -1,6 +1,8 @@
 """The lifecycle sweeps: expire abandoned sessions, remove what late PUTs left under failed
 or completed sessions, queue stuck media again, delete media never attached to a post, purge
-deleted and failed records after their retention, delete old published outbox rows.
+deleted and failed records after their retention, delete old published outbox rows, forget
+per-owner rate-limit buckets left idle (adapters/idle_buckets.py: full by then, as a missing
+row is).
 
 Each sweep claims a batch of rows in one transaction (FOR UPDATE SKIP LOCKED on PostgreSQL),
 acts on storage while it holds them, changes their status and commits. A second run at the same
@@ -17,6 +19,8 @@ from datetime import datetime
 from functools import partial
 
 from media_grpc.adapters.blob_storage import BlobStorageUnavailable
+from media_grpc.adapters.idle_buckets import IdleBuckets
+from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain.model import FailureReason, Media
 from media_grpc.observability import metrics
@@ -28,6 +32,13 @@ log = logging.getLogger(__name__)
 
 #: Counted when a dry run lists what it would do: at most this many media per sweep.
 DRY_RUN_LIMIT = 10_000
+
+#: The per-owner bucket tables the cleanup forgets idle rows of: CreateUploadSession's
+#: (``owner_limit``) and the other rated calls' (``owner_call_rate``).
+BUCKET_PORTS: tuple[Callable[[AbstractUnitOfWork], IdleBuckets], ...] = (
+    lambda uow: uow.limits,
+    lambda uow: uow.call_rates,
+)
 
 
 @dataclass
@@ -55,6 +66,8 @@ class CleanupReport:
     failed_purged: int = 0
     #: Published outbox rows deleted after their retention.
     outbox_rows_deleted: int = 0
+    #: Per-owner rate-limit buckets (both tables) unused for their retention, deleted.
+    rate_buckets_forgotten: int = 0
     #: Object keys asked to go (already-missing ones included).
     objects_deleted: int = 0
     #: Media left for the next run because storage failed, as ``media_id: error``.
@@ -72,6 +85,7 @@ class CleanupReport:
             ("deleted records purged", self.records_purged),
             ("failed upload records purged", self.failed_purged),
             ("published outbox rows deleted", self.outbox_rows_deleted),
+            ("idle rate-limit buckets forgotten", self.rate_buckets_forgotten),
         ]
         if not self.dry_run:
             rows.append(("object keys deleted", self.objects_deleted))
@@ -95,6 +109,8 @@ class CleanupService:
             for sweep in SWEEPS:
                 self._drain(report, partial(self._batch, sweep, report, now))
             self._drain(report, lambda: self._outbox_batch(report, now))
+            for buckets in BUCKET_PORTS:
+                self._drain(report, partial(self._bucket_batch, buckets, report, now))
             _count_in_metrics(report)
         log.info("cleanup finished", extra={"cleanup": vars(report)})
         return report
@@ -146,6 +162,10 @@ class CleanupService:
             report.outbox_rows_deleted = len(
                 uow.outbox.find_published(outbox_before(self.settings, now), DRY_RUN_LIMIT)
             )
+            idle_before = self._buckets_idle_before(now)
+            report.rate_buckets_forgotten = sum(
+                buckets(uow).count_idle(idle_before, DRY_RUN_LIMIT) for buckets in BUCKET_PORTS
+            )
 
     def _outbox_batch(self, report: CleanupReport, now: datetime) -> int:
         with self.ctx.uow() as uow:
@@ -156,6 +176,25 @@ class CleanupService:
             uow.commit()
         report.outbox_rows_deleted += len(job_ids)
         return len(job_ids)
+
+    def _bucket_batch(
+        self,
+        buckets: Callable[[AbstractUnitOfWork], IdleBuckets],
+        report: CleanupReport,
+        now: datetime,
+    ) -> int:
+        """Delete one batch of idle buckets of one table, commit; how many went."""
+        with self.ctx.uow() as uow:
+            gone = buckets(uow).forget_idle(
+                self._buckets_idle_before(now), self.settings.batch_size
+            )
+            uow.commit()
+        report.rate_buckets_forgotten += gone
+        return gone
+
+    def _buckets_idle_before(self, now: datetime) -> float:
+        """Epoch seconds, as the buckets' ``refilled_at``."""
+        return now.timestamp() - self.settings.rate_bucket_retention_seconds
 
     def _delete_objects(
         self, report: CleanupReport, media: Media, *, upload_key_only: bool = False
@@ -177,4 +216,5 @@ def _count_in_metrics(report: CleanupReport) -> None:
     for sweep in SWEEPS:
         metrics.CLEANUP_ACTIONS.labels(sweep.metric).inc(getattr(report, sweep.counter))
     metrics.CLEANUP_ACTIONS.labels("outbox_purged").inc(report.outbox_rows_deleted)
+    metrics.CLEANUP_ACTIONS.labels("rate_bucket_forgotten").inc(report.rate_buckets_forgotten)
     metrics.UPLOADS_FAILED.labels(FailureReason.EXPIRED.value).inc(report.expired_sessions)
