@@ -43,3 +43,7 @@ class UploadSettings(BaseModel):
     #: Lifetime of a PENDING multipart session, in seconds: fresh part URLs (GetUploadPartUrls)
     #: are handed out until then, so a large upload can resume after its first URLs expired.
     multipart_session_ttl_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    #: Seconds a CompleteUpload that finds its multipart upload gone from storage, and no object
+    #: in its place yet, waits for the object before it calls the upload missing: another server
+    #: may be assembling it, and some stores drop the upload before the object is visible.
+    assembly_grace_seconds: float = Field(default=2.0, ge=0, le=60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,8 @@ from media_grpc.service.context import ServiceContext
 
 #: Most part URLs one GetUploadPartUrls call presigns.
 MAX_PART_URLS_PER_CALL = 1000
+#: First and longest pause between two HEADs while waiting for an assembled object.
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.02, 0.25
 
 
 @dataclass(frozen=True)
@@ -89,24 +92,38 @@ class MultipartUploads:
             return self._gone(media)
         by_number = {p.part_number: p for p in stored}
         _check_stored(media, session, dict(declared), by_number)
-        self.ctx.storage.complete_multipart_upload(
-            media.storage_key,
-            session.upload_id,
-            [(n, by_number[n].etag) for n in range(1, session.part_count + 1)],
-        )
+        try:
+            self.ctx.storage.complete_multipart_upload(
+                media.storage_key,
+                session.upload_id,
+                [(n, by_number[n].etag) for n in range(1, session.part_count + 1)],
+            )
+        except BlobNotFound:
+            return self._gone(media)  # a completion on another server assembled it meanwhile
         return None
 
     def _gone(self, media: Media) -> Failure | None:
-        """No upload in storage: a concurrent completion assembled it, or it was aborted."""
-        try:
-            self.ctx.storage.head(media.storage_key)
-        except BlobNotFound:
-            return Failure(
-                FailureReason.OBJECT_MISSING,
-                f"the multipart upload of media {media.id} no longer exists in storage and "
-                "nothing was assembled (aborted or expired)",
-            )
-        return None
+        """No upload in storage: a concurrent completion assembled it (or is assembling it:
+        the object may appear a moment after the upload went), or it was aborted.
+
+        Waits up to ``assembly_grace_seconds`` for the object before calling it missing, since
+        that verdict fails the media and empties its key (a valid upload would be lost)."""
+        deadline = time.monotonic() + self.settings.assembly_grace_seconds
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                self.ctx.storage.head(media.storage_key)
+                return None
+            except BlobNotFound:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return Failure(
+                        FailureReason.OBJECT_MISSING,
+                        f"the multipart upload of media {media.id} no longer exists in storage "
+                        "and nothing was assembled (aborted or expired)",
+                    )
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, _LONGEST_PAUSE)
 
     def _pending_multipart(self, principal: Principal, media_id: str) -> Media:
         media = self.ctx.load_visible(principal, media_id)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from media_grpc.adapters.blob_storage import BlobNotFound, ObjectInfo, StoredPart
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain.errors import (
     FailedPrecondition,
@@ -32,7 +33,10 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 @pytest.fixture
 def settings() -> UploadSettings:
     return UploadSettings(
-        multipart_threshold_bytes=6 * MiB, part_size_bytes=5 * MiB, initial_part_urls=2
+        multipart_threshold_bytes=6 * MiB,
+        part_size_bytes=5 * MiB,
+        initial_part_urls=2,
+        assembly_grace_seconds=0.2,
     )
 
 
@@ -253,6 +257,54 @@ def test_upload_assembled_by_a_concurrent_completion_still_completes_once(
     done = service.complete_upload(ALICE, media.id, etags)
     again = service.complete_upload(ALICE, media.id, etags)
     assert done.status is again.status is Status.UPLOADED
+    assert len(fake_db.published) == 1
+
+
+class AssembledElsewhere(InMemoryBlobStorage):
+    """Storage while another server's completion assembles the upload: the upload is gone (at
+    ListParts, or at CompleteMultipartUpload when ``listed`` keeps the parts listed before),
+    and the object shows only after ``hidden_heads`` HEADs, as some stores order it."""
+
+    def __init__(self, hidden_heads: int) -> None:
+        super().__init__()
+        self.hidden_heads = hidden_heads
+        self.heads = 0
+        self.listed: list[StoredPart] | None = None
+
+    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        return self.listed if self.listed is not None else super().list_parts(key, upload_id)
+
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> None:
+        raise BlobNotFound(upload_id)  # the other server's completion assembled it first
+
+    def head(self, key: str) -> ObjectInfo:
+        self.heads += 1
+        if self.heads <= self.hidden_heads:
+            raise BlobNotFound(key)
+        return super().head(key)
+
+
+@pytest.mark.parametrize("gone_at", ["listing", "assembly"])
+def test_an_upload_another_server_is_assembling_completes_once_its_object_shows(
+    fake_db: FakeDatabase, settings: UploadSettings, gone_at: str
+) -> None:
+    storage = AssembledElsewhere(hidden_heads=3)
+    service = UploadService(ServiceContext(fake_db.uow, storage, now=lambda: NOW), settings)
+    media = start(service)
+    assert media.multipart is not None
+    upload_id = media.multipart.upload_id
+    etags = sorted(upload_parts(storage, media, DATA, [1, 2, 3]).items())
+    if gone_at == "assembly":
+        storage.listed = storage.list_parts(media.storage_key, upload_id)
+    InMemoryBlobStorage.complete_multipart_upload(storage, media.storage_key, upload_id, etags)
+
+    done = service.complete_upload(ALICE, media.id, etags)
+
+    assert done.status is Status.UPLOADED
+    assert storage.heads > storage.hidden_heads  # waited through the hidden HEADs
+    assert storage.objects[media.storage_key].data == DATA  # nothing emptied
     assert len(fake_db.published) == 1
 
 
