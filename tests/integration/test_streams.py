@@ -4,8 +4,8 @@ answering, and the caps refuse the next stream with RESOURCE_EXHAUSTED and Retry
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,18 +153,20 @@ async def first_messages_of_a_burst(port: int, streams: int, seconds: float) -> 
         for _ in range(4)
     ]
     answered = 0
+    all_answered = asyncio.Event()
 
     async def follow(i: int) -> None:
         nonlocal answered
         call = health_pb2_grpc.HealthStub(channels[i % 4]).Watch(health_pb2.HealthCheckRequest())
         async for _message in call:
             answered += 1
+            if answered == streams:
+                all_answered.set()
             return
 
     tasks = [asyncio.create_task(follow(i)) for i in range(streams)]
-    deadline = time.monotonic() + seconds
-    while answered < streams and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(all_answered.wait(), seconds)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
