@@ -141,14 +141,20 @@ def make_clip(
     return path
 
 
-def _rewrite_mp4(
-    source: Path, path: Path, faststart: bool = False, shift_seconds: Fraction = Fraction(0)
+def _rewrite(
+    source: Path,
+    path: Path,
+    container: str = "mp4",
+    options: dict[str, str] | None = None,
+    shift_seconds: Fraction = Fraction(0),
 ) -> Path:
-    """``source``'s packets copied into a new MP4, index first when ``faststart``, every
-    timestamp ``shift_seconds`` earlier (packets before 0 s are then left out by an edit list,
-    as a cut made without re-encoding leaves them)."""
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(source)) as src, av.open(str(path), "w", format="mp4", options=options) as out:
+    """``source``'s packets copied into a new file of ``container`` (muxer ``options``), every
+    timestamp ``shift_seconds`` earlier (in an MP4, packets before 0 s are then left out by an
+    edit list, as a cut made without re-encoding leaves them)."""
+    with (
+        av.open(str(source)) as src,
+        av.open(str(path), "w", format=container, options=options or {}) as out,
+    ):
         streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
         for packet in src.demux():
             if packet.dts is None or packet.pts is None or packet.time_base is None:
@@ -163,7 +169,7 @@ def _rewrite_mp4(
 def make_faststart_clip(path: Path, width: int = 320, height: int = 180) -> Path:
     """A 2 s MP4 with its index first (``faststart``, as streaming tools write it)."""
     whole = make_clip(path.with_suffix(".whole.mp4"), width, height, seconds=2)
-    return _rewrite_mp4(whole, path, faststart=True)
+    return _rewrite(whole, path, options={"movflags": "faststart"})
 
 
 def make_truncated_clip(
@@ -194,16 +200,7 @@ def make_cut_webm(path: Path, fraction: float, live: bool = False) -> Path:
         path.with_suffix(".whole.webm"), 320, 180, 2, codec="libvpx-vp9", container="webm"
     )
     if live:
-        with (
-            av.open(str(whole)) as src,
-            av.open(str(path), "w", format="webm", options={"live": "1"}) as out,
-        ):
-            streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
-            for packet in src.demux():
-                if packet.dts is not None:
-                    packet.stream = streams[packet.stream.index]
-                    out.mux(packet)
-        whole = path
+        whole = _rewrite(whole, path, "webm", {"live": "1"})
     data = whole.read_bytes()
     path.write_bytes(data[: int(len(data) * fraction)])
     return path
@@ -212,4 +209,4 @@ def make_cut_webm(path: Path, fraction: float, live: bool = False) -> Path:
 def make_edit_listed_clip(path: Path, width: int = 320, height: int = 180) -> Path:
     """A whole MP4 whose edit list leaves its first second's audio packets out of playback."""
     whole = make_clip(path.with_suffix(".whole.mp4"), width, height, seconds=2)
-    return _rewrite_mp4(whole, path, shift_seconds=Fraction(1))
+    return _rewrite(whole, path, shift_seconds=Fraction(1))

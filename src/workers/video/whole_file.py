@@ -21,7 +21,7 @@ from pathlib import Path
 
 from media_grpc.domain.model import FailureReason
 from workers.stage import MediaRejected
-from workers.video.safe_open import decoding, open_input, sniff_container
+from workers.video.safe_open import decoding, open_input
 
 #: EBML ids (with their length marker bits) of the Matroska header, Segment and Void elements.
 _EBML_HEADER_ID = 0x1A45DFA3
@@ -54,7 +54,8 @@ def _vint(data: bytes, at: int, *, marker: bool) -> tuple[int, int, bool] | None
 
 def matroska_declared_end(head: bytes) -> int | None:
     """Where the file's Segment ends, in bytes from the start, as its header says; None when
-    the size is unknown (a live recording) or the header cannot be read this far."""
+    the file is not Matroska/WebM, the size is unknown (a live recording) or the header cannot
+    be read this far."""
     at = 0
     while True:
         element = _vint(head, at, marker=True)
@@ -64,8 +65,9 @@ def matroska_declared_end(head: bytes) -> int | None:
         data_start = at + element[1] + size[1]
         if element[0] == _SEGMENT_ID:
             return None if size[2] else data_start + size[0]
-        if element[0] not in (_EBML_HEADER_ID, _VOID_ID) or size[2]:
-            return None
+        before_segment = (_EBML_HEADER_ID, _VOID_ID) if at else (_EBML_HEADER_ID,)
+        if element[0] not in before_segment or size[2]:
+            return None  # not Matroska (it starts with the EBML header), or unreadable
         at = data_start + size[0]
 
 
@@ -80,8 +82,7 @@ def _check_declared_size(path: Path) -> None:
 
 def require_every_sample(path: Path, allowed: tuple[str, ...]) -> None:
     """Raise MediaRejected CORRUPT unless the whole file the header describes is there."""
-    if sniff_container(path) == "matroska":
-        _check_declared_size(path)
+    _check_declared_size(path)  # Matroska only: any other head declares no Segment
     with open_input(path, allowed, ignore_edits=True) as src, decoding():
         read = {stream.index: 0 for stream in src.streams}
         for packet in src.demux():

@@ -3,6 +3,7 @@ interrupted upload cuts it, and checked through the stages that run for a POST_V
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -25,8 +26,7 @@ from workers.video.whole_file import matroska_declared_end, require_every_sample
 ALLOWED = VideoSettings().allowed_containers
 
 
-def rejection(call: object) -> MediaRejected:
-    assert callable(call)
+def rejection(call: Callable[[], object]) -> MediaRejected:
     with pytest.raises(MediaRejected) as caught:
         call()
     assert caught.value.reason is FailureReason.CORRUPT
@@ -114,3 +114,8 @@ def test_a_live_webm_of_unknown_size_and_duration_is_processed(
 )
 def test_an_unreadable_matroska_head_says_nothing(head: bytes) -> None:
     assert matroska_declared_end(head) is None
+
+
+def test_an_mp4_head_declares_no_matroska_segment(tmp_path: Path) -> None:
+    clip = make_faststart_clip(tmp_path / "whole.mp4")
+    assert matroska_declared_end(clip.read_bytes()[:4096]) is None
