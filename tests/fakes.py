@@ -19,6 +19,7 @@ from media_grpc.adapters.blob_storage import (
     StoredPart,
 )
 from media_grpc.adapters.change_listener import RESYNC, ChangeListener
+from media_grpc.adapters.idle_buckets import count_idle_in, forget_idle_in
 from media_grpc.adapters.import_repository import AbstractImportRepository
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.outbox import AbstractOutbox
@@ -395,13 +396,10 @@ class InMemoryOwnerLimits(AbstractOwnerLimits):
         return tokens
 
     def forget_idle(self, refilled_before: float, limit: int) -> int:
-        idle = [owner for owner, (_, at) in self.buckets.items() if at < refilled_before][:limit]
-        for owner in idle:
-            del self.buckets[owner]
-        return len(idle)
+        return forget_idle_in(self.buckets, refilled_before, limit)
 
     def count_idle(self, refilled_before: float, limit: int) -> int:
-        return min(limit, sum(at < refilled_before for _, at in self.buckets.values()))
+        return count_idle_in(self.buckets, refilled_before, limit)
 
 
 class RecordingOutbox(AbstractOutbox):

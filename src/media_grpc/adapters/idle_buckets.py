@@ -27,10 +27,12 @@ their whole transaction, so one runs entirely before the other.
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Delete, Select, delete, func, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
+
+K = TypeVar("K")
 
 
 class IdleBuckets(abc.ABC):
@@ -61,3 +63,18 @@ def count_statement(table: Any, refilled_before: float, limit: int) -> Select[in
     """The number of idle rows, counting no further than ``limit``."""
     idle = select(table.c.refilled_at).where(table.c.refilled_at < refilled_before).limit(limit)
     return select(func.count()).select_from(idle.subquery())
+
+
+def forget_idle_in(
+    buckets: dict[K, tuple[float, float]], refilled_before: float, limit: int
+) -> int:
+    """``forget_idle`` on in-memory buckets: key -> (tokens, refilled_at)."""
+    idle = [key for key, (_, at) in buckets.items() if at < refilled_before][:limit]
+    for key in idle:
+        del buckets[key]
+    return len(idle)
+
+
+def count_idle_in(buckets: dict[K, tuple[float, float]], refilled_before: float, limit: int) -> int:
+    """``count_idle`` on in-memory buckets: key -> (tokens, refilled_at)."""
+    return min(limit, sum(at < refilled_before for _, at in buckets.values()))

@@ -15,7 +15,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from media_grpc.adapters.idle_buckets import IdleBuckets, count_statement, forget_statement
+from media_grpc.adapters.idle_buckets import (
+    IdleBuckets,
+    count_idle_in,
+    count_statement,
+    forget_idle_in,
+    forget_statement,
+)
 from media_grpc.adapters.orm import OwnerCallRateRow
 from media_grpc.domain.errors import Unavailable
 
@@ -66,14 +72,11 @@ class InMemoryCallRates(AbstractCallRates):
 
     def forget_idle(self, refilled_before: float, limit: int) -> int:
         with self._lock:
-            idle = [key for key, (_, at) in self.buckets.items() if at < refilled_before][:limit]
-            for key in idle:
-                del self.buckets[key]
-            return len(idle)
+            return forget_idle_in(self.buckets, refilled_before, limit)
 
     def count_idle(self, refilled_before: float, limit: int) -> int:
         with self._lock:
-            return min(limit, sum(at < refilled_before for _, at in self.buckets.values()))
+            return count_idle_in(self.buckets, refilled_before, limit)
 
 
 def _take_statement(insert: Any) -> Any:
