@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 NODE_BIN := node_modules/.bin
 PYTEST_ARGS ?=
 
-.PHONY: help install run serve worker migrate proto proto-check lint buf-lint buf-breaking \
+.PHONY: help install lock run serve worker migrate proto proto-check lint buf-lint buf-breaking \
         contract-baseline promtool fmt test test-unit test-integration test-faults test-browser \
         chromium demo services bench clean
 
@@ -17,17 +17,35 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
+# Every Python package comes from uv.lock (hashes included), installed by uv, which itself is
+# pinned with hashes in requirements-uv.txt. `--locked` refuses a uv.lock that no longer matches
+# pyproject.toml; `make lock` upgrades on purpose.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+SYNC := $(UV) sync --locked --python $(PYTHON) --extra embedded --extra dev
+
+$(UV): requirements-uv.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes -r requirements-uv.txt
+	touch $(UV)
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(SYNC)
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the service with its dev and embedded extras
+install: $(STAMP) ## Create .venv and install the service with its dev and embedded extras, exactly as uv.lock pins them
+
+lock: $(UV) ## Upgrade every pinned dependency (uv.lock) on purpose, reinstall, then regenerate generated/
+	$(UV) lock --upgrade --python $(PYTHON)
+	$(SYNC)
+	touch $(STAMP)
+	$(MAKE) proto
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[embedded,dev,bench]'
+	$(SYNC) --extra bench --inexact
 	touch $(BENCH_STAMP)
 
 $(NODE_BIN)/buf:
@@ -94,8 +112,10 @@ services: ## Start PostgreSQL and RabbitMQ when they are installed here and not 
 
 # The tests run in a random order (pytest-randomly); the header prints "Using --randomly-seed=N".
 # Repeat an order with PYTEST_ARGS=--randomly-seed=N, or run in file order with PYTEST_ARGS="-p no:randomly".
+# A red run reruns each failed test alone and marks those that then pass as FLAKY; it stays red.
 test: $(STAMP) services chromium promtool proto-check lint buf-breaking ## Install what is missing, check generated code and lint, run the whole suite in random order
-	$(BIN)/pytest $(PYTEST_ARGS)
+	rm -f .pytest_cache/v/cache/lastfailed
+	$(BIN)/pytest $(PYTEST_ARGS) || { $(BIN)/python scripts/rerun_failed.py; exit 1; }
 
 test-unit: $(STAMP) ## Unit tests only (no services needed)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -121,4 +141,4 @@ bench: $(BENCH_STAMP) services ## Run the benchmarks and write docs/benchmarks.m
 	$(BIN)/python -m bench
 
 clean: ## Remove the virtualenv, caches and the embedded default's data
-	rm -rf $(VENV) node_modules .buf-deps .pytest_cache .mypy_cache .ruff_cache .media-data
+	rm -rf $(VENV) $(TOOLS) node_modules .buf-deps .pytest_cache .mypy_cache .ruff_cache .media-data

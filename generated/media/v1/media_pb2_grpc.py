@@ -5,7 +5,7 @@ import warnings
 
 from media.v1 import media_pb2 as media_dot_v1_dot_media__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
