@@ -107,7 +107,7 @@ fmt: $(STAMP) ## Format and autofix with ruff
 promtool: ## Install promtool (Debian's prometheus package, as root) when it is missing; the alert rules test needs it
 	bash scripts/ensure-promtool.sh
 
-services: ## Start PostgreSQL and RabbitMQ when they are installed here and not running
+services: ## Start PostgreSQL, RabbitMQ and the strict S3 (Ceph RGW, installed when missing) unless they answer
 	bash scripts/ensure-services.sh
 
 # The tests run in a random order (pytest-randomly); the header prints "Using --randomly-seed=N".

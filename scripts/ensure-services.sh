@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start PostgreSQL and RabbitMQ where they are installed on this machine and not yet answering.
-# Elsewhere, point MEDIA_TEST_DATABASE_URL / MEDIA_TEST_BROKER_URL at your own services
-# (for example `docker compose up -d postgres rabbitmq`).
+# Start PostgreSQL and RabbitMQ where they are installed on this machine and not yet answering,
+# and the strict S3 (Ceph's RADOS Gateway, scripts/strict-s3.sh installs it as root when missing).
+# Elsewhere, point MEDIA_TEST_DATABASE_URL / MEDIA_TEST_BROKER_URL / MEDIA_TEST_S3_URL at your own
+# services (for example `docker compose up -d postgres rabbitmq minio`).
 set -u
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -30,5 +31,8 @@ if ! port_open 5672; then
   else
     echo "ensure-services: RabbitMQ is not running on 127.0.0.1:5672 and not installed here" >&2
   fi
+fi
+if [ -z "${MEDIA_TEST_S3_URL:-}" ]; then
+  bash "$(dirname "$0")/strict-s3.sh" ensure >/dev/null || exit 1
 fi
 exit 0

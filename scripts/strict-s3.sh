@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# A strict S3 for tests and benchmarks: Ceph's RADOS Gateway (Debian's packages) as a one-node
+# cluster under one scratch directory, data in memory (memstore). It refuses what AWS S3 refuses:
+# tampered or expired signatures, signed headers that differ, anonymous writes.
+#
+#   strict-s3.sh ensure                  install when missing, start the shared one when it does not
+#                                        answer (127.0.0.1:$STRICT_S3_PORT), print its endpoint
+#   strict-s3.sh start DIR RGW_PORT MON_PORT [LC_DEBUG_SECONDS]
+#                                        start a cluster of its own in DIR (LC_DEBUG_SECONDS makes a
+#                                        lifecycle "day" that many seconds, for lifecycle tests)
+#   strict-s3.sh stop DIR                stop the cluster in DIR and delete DIR
+#   strict-s3.sh install                 install the packages (as root, with apt-get)
+#
+# Credentials are fixed: STRICT_S3_ACCESS_KEY / STRICT_S3_SECRET_KEY below (a local test store).
+set -euo pipefail
+
+ACCESS_KEY=${STRICT_S3_ACCESS_KEY:-strict-s3-access}
+SECRET_KEY=${STRICT_S3_SECRET_KEY:-strict-s3-secret-key-for-tests}
+PORT=${STRICT_S3_PORT:-7480}
+MON_PORT=${STRICT_S3_MON_PORT:-7481}
+SHARED_DIR=${STRICT_S3_DIR:-${TMPDIR:-/tmp}/media-grpc-strict-s3}
+# Memstore keeps objects in RAM up to this size; deleted objects are freed by rgw's GC.
+MEMSTORE_BYTES=${STRICT_S3_MEMSTORE_BYTES:-$((8 * 1024 * 1024 * 1024))}
+PACKAGES=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
+
+say() { echo "strict-s3: $*" >&2; }
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+install() {
+  command -v radosgw >/dev/null && command -v ceph-osd >/dev/null && command -v ceph-mon >/dev/null \
+    && return 0
+  if [ "$(id -u)" != 0 ]; then
+    say "Ceph's radosgw is not installed; as root: apt-get install ${PACKAGES[*]}"
+    return 1
+  fi
+  say "installing ${PACKAGES[*]} (Debian packages, about 30 s)"
+  # Only Ceph's own daemons are wanted here: their services are started by this script.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" \
+    >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null; }
+}
+
+write_conf() {
+  local dir=$1 rgw_port=$2 mon_port=$3 lc_debug=${4:-}
+  cat >"$dir/ceph.conf" <<CONF
+[global]
+fsid = $(uuidgen)
+mon host = v2:127.0.0.1:$mon_port
+auth cluster required = none
+auth service required = none
+auth client required = none
+ms mon client mode = crc secure
+run dir = $dir/run
+admin socket = $dir/run/\$name.asok
+log file = $dir/log/\$name.log
+pid file = $dir/run/\$name.pid
+mon data = $dir/mon/\$id
+osd data = $dir/osd/\$id
+osd objectstore = memstore
+memstore device bytes = $MEMSTORE_BYTES
+osd pool default size = 1
+osd pool default min size = 1
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+osd crush chooseleaf type = 0
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+paxos propose interval = 0.05
+paxos min wait = 0.01
+osd op num shards = 2
+osd op num threads per shard = 1
+
+[client]
+ms mon client mode = crc secure
+rgw frontends = beast endpoint=127.0.0.1:$rgw_port tcp_nodelay=1
+rgw data = $dir/rgw
+rgw gc obj min wait = 30
+rgw gc processor period = 30
+CONF
+  if [ -n "$lc_debug" ]; then
+    printf 'rgw lc debug interval = %s\n' "$lc_debug" >>"$dir/ceph.conf"
+  fi
+}
+
+start() {
+  local dir=$1 rgw_port=$2 mon_port=$3 lc_debug=${4:-}
+  install
+  if answers "$rgw_port"; then
+    say "something already answers on 127.0.0.1:$rgw_port"
+    return 1
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"/{run,log,mon/a,osd/0,rgw}
+  write_conf "$dir" "$rgw_port" "$mon_port" "$lc_debug"
+  local conf=(-c "$dir/ceph.conf")
+  monmaptool --create --clobber --addv a "[v2:127.0.0.1:$mon_port]" \
+    --fsid "$(awk '/^fsid/ {print $3}' "$dir/ceph.conf")" "$dir/monmap" >/dev/null
+  ceph-mon "${conf[@]}" -i a --mkfs --monmap "$dir/monmap" 2>>"$dir/log/setup.log"
+  ceph-mon "${conf[@]}" -i a 2>>"$dir/log/setup.log"
+  local osd_uuid osd_id
+  osd_uuid=$(uuidgen)
+  osd_id=$(ceph "${conf[@]}" --connect-timeout 20 osd new "$osd_uuid" 2>>"$dir/log/setup.log")
+  ceph-osd "${conf[@]}" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" 2>>"$dir/log/setup.log"
+  ceph-osd "${conf[@]}" -i "$osd_id" 2>>"$dir/log/setup.log"
+  radosgw-admin "${conf[@]}" user create --uid media-grpc-tests --display-name "media-grpc tests" \
+    --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" >/dev/null 2>>"$dir/log/setup.log"
+  radosgw "${conf[@]}" -n client.rgw.a 2>>"$dir/log/setup.log"
+  for _ in $(seq 1 300); do
+    if answers "$rgw_port"; then
+      say "up on http://127.0.0.1:$rgw_port (data in $dir)"
+      echo "http://127.0.0.1:$rgw_port"
+      return 0
+    fi
+    sleep 0.1
+  done
+  say "radosgw did not answer on 127.0.0.1:$rgw_port within 30 s; logs in $dir/log"
+  return 1
+}
+
+stop() {
+  local dir=$1 pid
+  for pidfile in "$dir"/run/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+  done
+  for pidfile in "$dir"/run/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  install) install ;;
+  ensure)
+    if answers "$PORT"; then echo "http://127.0.0.1:$PORT"; exit 0; fi
+    stop "$SHARED_DIR"
+    start "$SHARED_DIR" "$PORT" "$MON_PORT"
+    ;;
+  start) shift; start "$@" ;;
+  stop) shift; stop "$1" ;;
+  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+esac
