@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -69,3 +72,44 @@ def rabbitmq_url() -> Iterator[str]:
             f"amqp://{params.credentials.username}:{params.credentials.password}"
             f"@{params.host}:{params.port}/%2F"
         )
+
+
+@dataclass(frozen=True)
+class S3Service:
+    """An S3 endpoint and the keys it accepts."""
+
+    url: str
+    access_key: str
+    secret_key: str
+
+
+#: The shared strict S3 of scripts/strict-s3.sh (Ceph's RADOS Gateway) and its fixed test keys.
+STRICT_S3_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "strict-s3.sh"
+STRICT_S3_ACCESS_KEY = "strict-s3-access"
+STRICT_S3_SECRET_KEY = "strict-s3-secret-key-for-tests"
+
+
+def strict_s3() -> S3Service:
+    """MEDIA_TEST_S3_URL (with MEDIA_TEST_S3_ACCESS_KEY / _SECRET_KEY) when set, else the shared
+    strict S3 on this machine, started (and installed, as root) by scripts/strict-s3.sh when it
+    does not answer. Never moto: a mock proves nothing of what S3 enforces."""
+    url = os.environ.get("MEDIA_TEST_S3_URL")
+    if url:
+        return S3Service(
+            url,
+            os.environ.get("MEDIA_TEST_S3_ACCESS_KEY", STRICT_S3_ACCESS_KEY),
+            os.environ.get("MEDIA_TEST_S3_SECRET_KEY", STRICT_S3_SECRET_KEY),
+        )
+    started = subprocess.run(
+        ["bash", str(STRICT_S3_SCRIPT), "ensure"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if started.returncode != 0:
+        pytest.fail(
+            "the strict S3 (Ceph's RADOS Gateway) could not be started by scripts/strict-s3.sh: "
+            f"{started.stderr.strip()}; or set MEDIA_TEST_S3_URL"
+        )
+    return S3Service(started.stdout.strip(), STRICT_S3_ACCESS_KEY, STRICT_S3_SECRET_KEY)
