@@ -40,8 +40,8 @@ from media_grpc.service.imports import MediaImports
 from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.owner_rates import OwnerRates
 from media_grpc.service.posts import PostMedia
-from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
+from media_grpc.service.retry_processing import ProcessingRetries
 from media_grpc.service.storage_restore import fail_media_of_lost_objects
 from media_grpc.service.uploads import UploadService
 from media_grpc.service.watching import ChangeFeed, MediaWatching
