@@ -57,7 +57,7 @@ def ours(source: Path, out: Path) -> None:
     included: the same ladder libvips makes."""
     from media_grpc.config.image import ImageSettings
     from media_grpc.domain.model import Purpose
-    from workers.stage import StageJob
+    from media_grpc.domain.stage import StageJob
     from workers.stages import generate_image_variants
 
     settings = ImageSettings(
@@ -76,7 +76,7 @@ def ours_default(source: Path, out: Path) -> None:
     clean full-size WebP (``full``, up to 4096 px)."""
     from media_grpc.config.image import ImageSettings
     from media_grpc.domain.model import Purpose
-    from workers.stage import StageJob
+    from media_grpc.domain.stage import StageJob
     from workers.stages import generate_image_variants
 
     job = StageJob("bench", "bench", Purpose.POST_IMAGE, "image/jpeg", "bench")
@@ -87,7 +87,7 @@ def ours_avif(source: Path, out: Path) -> None:
     """The real stage with ``avif=True``: the 4 WebP sizes plus the same 4 sizes in AVIF."""
     from media_grpc.config.image import ImageSettings
     from media_grpc.domain.model import Purpose
-    from workers.stage import StageJob
+    from media_grpc.domain.stage import StageJob
     from workers.stages import generate_image_variants
 
     settings = ImageSettings(
@@ -107,7 +107,7 @@ def ours_full_decode(source: Path, out: Path) -> None:
     from PIL import Image
 
     from media_grpc.config.image import ImageSettings
-    from workers.stages.image_ladder import render_image_variants
+    from workers.image.image_ladder import render_image_variants
 
     settings = ImageSettings(
         post_sizes=SIZES, jpeg_fallback_size=0, webp_quality=QUALITY, webp_method=EFFORT

@@ -27,7 +27,7 @@ from bench.load import background_load, percentile
 from media_grpc.config.image import ImageSettings
 from media_grpc.config.video import Rung, VideoSettings
 from media_grpc.domain.model import Purpose
-from workers.stage import StageJob, StageResult
+from media_grpc.domain.stage import StageJob, StageResult
 from workers.stage_pool import StagePool
 from workers.stage_registry import TimeLimitedStage
 from workers.stages import generate_image_variants, process_video

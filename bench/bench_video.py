@@ -30,7 +30,7 @@ import av
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import Purpose
-from workers.stage import StageJob
+from media_grpc.domain.stage import StageJob
 from workers.stages import encode_video_ladder
 from workers.video.ladder import plan_ladder
 

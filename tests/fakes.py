@@ -22,11 +22,12 @@ from media_grpc.adapters.change_listener import RESYNC, ChangeListener
 from media_grpc.adapters.idle_buckets import count_idle_in, forget_idle_in
 from media_grpc.adapters.import_repository import AbstractImportRepository
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
+from media_grpc.adapters.media_sweeps import SweepSet
 from media_grpc.adapters.outbox import AbstractOutbox
 from media_grpc.adapters.owner_call_rates import InMemoryCallRates
 from media_grpc.adapters.owner_limits import AbstractOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages
-from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter, SweepSet
+from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain.imports import ImportRecord, ImportState
 from media_grpc.domain.jobs import ProcessingJob

@@ -16,7 +16,7 @@ from pathlib import Path
 from media_grpc import cli, pipeline_bootstrap
 from media_grpc.config import Settings
 from media_grpc.domain.model import JobKind
-from workers.stage import StageJob, StageResult
+from media_grpc.domain.stage import StageJob, StageResult
 from workers.stage_pool import StagePool
 from workers.stage_registry import BoundStage, stages
 

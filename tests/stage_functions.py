@@ -11,7 +11,7 @@ import time
 import warnings
 
 from media_grpc.domain.model import FailureReason
-from workers.stage import MediaRejected
+from media_grpc.domain.stage import MediaRejected
 
 
 def sleep_then_return(seconds: float, value: str) -> str:

@@ -8,7 +8,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import FailureReason, Variant, VariantKind
-from workers.stage import MediaRejected, OutputObject, StageJob, StageOutcome, StageResult
+from media_grpc.domain.stage import MediaRejected, OutputObject, StageJob, StageOutcome, StageResult
 
 #: Longest side of the thumbnail, in pixels.
 SIZE = 150

@@ -22,8 +22,6 @@ from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.owner_call_rates import SqlAlchemyCallRates
 from media_grpc.adapters.s3_storage import S3BlobStorage, build_s3_client
-from media_grpc.adapters.storage_policy import public_read_statement
-from media_grpc.adapters.storage_setup import ensure_bucket, ensure_cors
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.adapters.url_fetcher import PolicyUrlFetcher
 from media_grpc.api.messages import MediaMessages
@@ -40,11 +38,13 @@ from media_grpc.service.imports import MediaImports
 from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.owner_rates import OwnerRates
 from media_grpc.service.posts import PostMedia
-from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
+from media_grpc.service.retry_processing import ProcessingRetries
 from media_grpc.service.storage_restore import fail_media_of_lost_objects
 from media_grpc.service.uploads import UploadService
 from media_grpc.service.watching import ChangeFeed, MediaWatching
+from media_grpc.storage_admin.policy import public_read_statement
+from media_grpc.storage_admin.setup import ensure_bucket, ensure_cors
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from media_grpc.adapters.job_locks import JobLocks
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, JobKind
+from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.processing_job import Handled, JobDisagrees, MediaProcessing
-from workers.stage import StageJob, StageResult
+from media_grpc.service.process_media import Handled, JobDisagrees, MediaProcessing
 from workers.stage_registry import BoundStage
 
 __all__ = ["Handled", "JobDisagrees", "JobHandler"]

@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from media_grpc.domain.failure_text import scrub
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason
-from workers.failure_text import scrub
+from media_grpc.domain.stage import MediaRejected
 from workers.job_handler import Handled, JobDisagrees, JobHandler
-from workers.stage import MediaRejected
 from workers.time_limit import StageCrashed, TimeLimitExceeded
 
 log = logging.getLogger(__name__)

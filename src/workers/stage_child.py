@@ -14,8 +14,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from media_grpc.domain.stage import MediaRejected
 from media_grpc.observability.logs import LogFormat, bound, configure_logging
-from workers.stage import MediaRejected
 
 
 def _rss_bytes() -> int:

@@ -28,8 +28,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from media_grpc.domain.model import FailureReason
+from media_grpc.domain.stage import MediaRejected
 from media_grpc.observability.logs import current_fields, logging_setup
-from workers.stage import MediaRejected
 from workers.stage_child import serve
 from workers.time_limit import StageCrashed, TimeLimitExceeded
 

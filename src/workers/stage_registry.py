@@ -14,7 +14,7 @@ from typing import Any
 
 from media_grpc.config import Settings
 from media_grpc.domain.model import JobKind
-from workers.stage import StageJob, StageResult
+from media_grpc.domain.stage import StageJob, StageResult
 from workers.stage_pool import StagePool
 from workers.stages import generate_image_variants, process_video
 

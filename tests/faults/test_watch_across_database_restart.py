@@ -16,7 +16,7 @@ from media.v1 import media_pb2 as pb
 
 from tests.faults.conftest import Served
 from tests.faults.test_database_restart import postgres_cluster, terminate_backends
-from tests.unit.pipeline.media_factory import png_bytes
+from tests.unit.uploaded_media import png_bytes
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults

@@ -14,9 +14,9 @@ import boto3
 import pytest
 import requests
 
-from media_grpc.adapters.storage_setup import ensure_cors
 from media_grpc.config.storage import StorageSettings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from media_grpc.storage_admin.setup import ensure_cors
 
 APP_ORIGIN = "http://localhost:3000"
 

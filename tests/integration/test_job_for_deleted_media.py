@@ -16,7 +16,7 @@ from media_grpc.domain.principal import Principal
 from media_grpc.service.deletion import MediaDeletion
 from tests.integration.records import load, store
 from tests.media_records import make_media
-from tests.unit.pipeline.test_job_handler import DeletingStage
+from tests.unit.service.test_process_media import DeletingStage
 from workers.job_handler import Handled, JobHandler
 
 

@@ -31,7 +31,7 @@ from media_grpc.domain.model import Failure, FailureReason, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.owner_rates import OwnerRates
-from media_grpc.service.processing import ProcessingRetries
+from media_grpc.service.retry_processing import ProcessingRetries
 from tests.fakes import InMemoryBlobStorage
 from tests.integration.tcp_proxy import TcpProxy
 from tests.media_records import make_media

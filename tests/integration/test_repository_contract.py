@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from media_grpc.adapters.database import build_engine, build_session_factory
+from media_grpc.adapters.media_sweeps import SweepSet
 from media_grpc.adapters.migrations import upgrade_to_head
-from media_grpc.adapters.repository import MediaFilter, SweepSet
+from media_grpc.adapters.repository import MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from media_grpc.domain.model import Media, Purpose, Status
 from tests.fakes import FakeDatabase

@@ -22,7 +22,7 @@ from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
 from media_grpc.domain.model import Failure, FailureReason, Purpose, Status
 from media_grpc.observability.logs import TextFormatter
-from media_grpc.service.processing import RETRIES_KEY
+from media_grpc.service.retry_processing import RETRIES_KEY
 from tests.integration.records import load, store
 from tests.log_capture import captured
 from tests.media_records import make_media

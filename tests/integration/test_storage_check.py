@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from media_grpc.adapters.s3_storage import build_s3_client
-from media_grpc.adapters.storage_conformance import Probe, StorageCheckError
-from media_grpc.adapters.storage_setup import set_up_bucket
-from media_grpc.commands.storage_checks import check_storage, check_storage_on_startup
 from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
-from media_grpc.service.storage_report import StorageReport
+from media_grpc.runtime.storage_check import check_storage_on_startup
+from media_grpc.storage_admin.checks import check_storage
+from media_grpc.storage_admin.conformance import Probe, StorageCheckError
+from media_grpc.storage_admin.report import StorageReport
+from media_grpc.storage_admin.setup import set_up_bucket
 
 NOT_ENFORCED_BY_MOTO = [
     Probe.TAMPERED_SIGNATURE,

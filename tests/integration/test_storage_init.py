@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from media_grpc.adapters.s3_storage import build_s3_client
-from media_grpc.adapters.storage_policy import ARCHIVE_RULE_ID, PUBLIC_READ_SID, bucket_policy
-from media_grpc.adapters.storage_setup import (
+from media_grpc.config.storage import StorageSettings
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from media_grpc.storage_admin.policy import ARCHIVE_RULE_ID, PUBLIC_READ_SID, bucket_policy
+from media_grpc.storage_admin.setup import (
     CORS_RULE_ID,
     LIFECYCLE_RULE_ID,
     lifecycle_rules,
     set_up_bucket,
 )
-from media_grpc.config.storage import StorageSettings
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 
 ORIGINS = ["https://app.example.com", "http://localhost:3000"]
 

@@ -7,6 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
+# A job handler on fakes, for the use case's tests (service/) and the transport's (workers/).
+from tests.unit.job_handlers import make_handler, real_stages
+
+__all__ = ["make_handler", "real_stages", "restored_logging"]
+
 
 @pytest.fixture
 def restored_logging() -> Iterator[None]:

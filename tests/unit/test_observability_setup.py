@@ -15,9 +15,9 @@ from media_grpc.cli import default_log_format
 from media_grpc.config import Settings
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import Purpose
+from media_grpc.domain.stage import StageJob
 from media_grpc.observability.logs import bound, configure_logging, current_fields
 from media_grpc.observability.metrics import serve_metrics
-from workers.stage import StageJob
 from workers.stages import generate_image_variants
 
 

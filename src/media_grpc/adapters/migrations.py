@@ -8,9 +8,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-import media_grpc.migrations
-
-SCRIPT_LOCATION = str(Path(media_grpc.migrations.__file__).parent)
+#: The Alembic scripts (``media_grpc/migrations/``), found by path: importing that package would
+#: make it and adapters/ import each other (its env.py imports ``adapters.orm``).
+SCRIPT_LOCATION = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def alembic_config(url: str) -> Config:

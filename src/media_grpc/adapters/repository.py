@@ -1,19 +1,19 @@
-"""The media repository port and its SQLAlchemy implementation."""
+"""The media repository port and its SQLAlchemy implementation.
+
+The sweeps' sets of media live in ``media_sweeps.py``, CreateUploadSession's statements in
+``upload_session_statements.py``.
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     Table,
-    bindparam,
     delete,
     false,
     func,
@@ -33,7 +33,12 @@ from media_grpc.adapters.media_mapping import (
     variant_values,
 )
 from media_grpc.adapters.media_reads import read_media
+from media_grpc.adapters.media_sweeps import SWEEP_SETS, SweepSet
 from media_grpc.adapters.orm import MediaRow, VariantRow
+from media_grpc.adapters.upload_session_statements import (
+    INSERT_BELOW_PENDING_CAP,
+    OPEN_SESSION_EXPIRIES,
+)
 from media_grpc.domain.model import Media, Purpose, Status, Variant
 
 _MEDIA: Table = MediaRow.__table__  # type: ignore[assignment]
@@ -41,44 +46,6 @@ _VARIANT: Table = VariantRow.__table__  # type: ignore[assignment]
 
 
 _INSERT_MEDIA = insert(_MEDIA)
-#: CreateUploadSession's PENDING count, built once: building a statement per call cost as
-#: much CPU as running it, and Core columns skip the ORM's compilation of entities.
-_OPEN_SESSION_EXPIRIES = (
-    select(_MEDIA.c.expires_at)
-    .where(
-        _MEDIA.c.owner_id == bindparam("owner_id"),
-        _MEDIA.c.status == Status.PENDING.value,
-        _MEDIA.c.expires_at > bindparam("now"),
-    )
-    .order_by(_MEDIA.c.expires_at)
-    .limit(bindparam("limit"))
-)
-
-
-#: CreateUploadSession's INSERT, made only while the owner holds fewer than ``cap`` PENDING
-#: sessions still open at ``now``: the PENDING count and the insert in one round trip.
-_INSERT_BELOW_PENDING_CAP = (
-    insert(_MEDIA)
-    .from_select(
-        [c.name for c in _MEDIA.columns],
-        select(*[bindparam(c.name, type_=c.type) for c in _MEDIA.columns]).where(
-            select(func.count())
-            .select_from(
-                select(_MEDIA.c.id)
-                .where(
-                    _MEDIA.c.owner_id == bindparam("owner_id"),
-                    _MEDIA.c.status == Status.PENDING.value,
-                    _MEDIA.c.expires_at > bindparam("now"),
-                )
-                .limit(bindparam("cap"))
-                .subquery()
-            )
-            .scalar_subquery()
-            < bindparam("cap")
-        ),
-    )
-    .returning(_MEDIA.c.id)
-)
 
 
 @dataclass(frozen=True)
@@ -90,31 +57,6 @@ class MediaFilter:
     purpose: Purpose | None = None
     limit: int = 50
     after: tuple[datetime, str] | None = None
-
-
-class SweepSet(StrEnum):
-    """The media a lifecycle sweep acts on (service/sweeps.py), given the time ``now`` and the
-    sweep's cutoff ``before``; ``find_for_sweep`` answers each, oldest first."""
-
-    #: PENDING media whose session expired before ``now`` (oldest expiry first).
-    EXPIRED_PENDING = "expired_pending"
-    #: READY media of a post purpose, attached to no post, unchanged since ``before``.
-    UNATTACHED_READY = "unattached_ready"
-    #: DELETED media deleted before ``before``.
-    DELETED = "deleted"
-    #: FAILED media whose upload never completed (no pinned ETag), failed before their
-    #: session's URLs expired, and whose URLs have expired by ``now``: a late PUT may have
-    #: written their key. The sweep moves ``updated_at`` past ``expires_at``.
-    FAILED_SESSIONS = "failed_sessions"
-    #: FAILED media (refused at completion or failed in processing), unchanged since
-    #: ``before``, whose session URLs expired by ``now``.
-    FAILED_UPLOADS = "failed_uploads"
-    #: Completed media (pinned ETag) that are READY, FAILED or DELETED, whose session URLs
-    #: expired by ``now`` and whose upload key was not swept yet: a PUT between completion
-    #: and expiry may have written it. The sweep sets ``upload_swept_at`` (oldest expiry first).
-    UNSWEPT_UPLOADS = "unswept_uploads"
-    #: UPLOADED or PROCESSING media unchanged since ``before``.
-    STUCK = "stuck"
 
 
 class AbstractMediaRepository(abc.ABC):
@@ -180,69 +122,6 @@ class AbstractMediaRepository(abc.ABC):
         """The media attached to a post (never DELETED ones), in display order."""
 
 
-_FINAL = [Status.READY.value, Status.FAILED.value, Status.DELETED.value]
-
-#: Each sweep set as SQL: its criteria given ``now`` and ``before``, and the time it is
-#: oldest first by.
-_SWEEP_SETS: dict[
-    SweepSet, tuple[Callable[[datetime, datetime], list[ColumnElement[bool]]], Any]
-] = {
-    SweepSet.EXPIRED_PENDING: (
-        lambda now, _before: [MediaRow.status == Status.PENDING.value, MediaRow.expires_at < now],
-        MediaRow.expires_at,
-    ),
-    SweepSet.UNATTACHED_READY: (
-        lambda _now, before: [
-            MediaRow.status == Status.READY.value,
-            MediaRow.post_id.is_(None),
-            MediaRow.purpose != Purpose.PROFILE_IMAGE.value,
-            MediaRow.updated_at < before,
-        ],
-        MediaRow.updated_at,
-    ),
-    SweepSet.DELETED: (
-        lambda _now, before: [
-            MediaRow.status == Status.DELETED.value,
-            func.coalesce(MediaRow.deleted_at, MediaRow.updated_at) < before,
-        ],
-        MediaRow.updated_at,
-    ),
-    SweepSet.FAILED_SESSIONS: (
-        lambda now, _before: [
-            MediaRow.status == Status.FAILED.value,
-            MediaRow.etag.is_(None),
-            MediaRow.expires_at < now,
-            MediaRow.updated_at <= MediaRow.expires_at,
-        ],
-        MediaRow.updated_at,
-    ),
-    SweepSet.FAILED_UPLOADS: (
-        lambda now, before: [
-            MediaRow.status == Status.FAILED.value,
-            MediaRow.expires_at < now,
-            MediaRow.updated_at < before,
-        ],
-        MediaRow.updated_at,
-    ),
-    SweepSet.UNSWEPT_UPLOADS: (
-        lambda now, _before: [
-            MediaRow.etag.is_not(None),
-            MediaRow.upload_swept_at.is_(None),
-            MediaRow.expires_at < now,
-            MediaRow.status.in_(_FINAL),
-        ],
-        MediaRow.expires_at,
-    ),
-    SweepSet.STUCK: (
-        lambda _now, before: [
-            MediaRow.status.in_([Status.UPLOADED.value, Status.PROCESSING.value]),
-            MediaRow.updated_at < before,
-        ],
-        MediaRow.updated_at,
-    ),
-}
-
-
 class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -267,7 +146,7 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         if media.variants:
             raise ValueError("a new upload session has no variants")
         values = {**row_values(media), "now": now, "cap": cap}
-        if self.session.execute(_INSERT_BELOW_PENDING_CAP, values).first() is None:
+        if self.session.execute(INSERT_BELOW_PENDING_CAP, values).first() is None:
             return False
         self._variants_read[media.id] = []
         return True
@@ -347,7 +226,7 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
 
     def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
         found = self.session.execute(
-            _OPEN_SESSION_EXPIRIES, {"owner_id": owner_id, "now": now, "limit": limit}
+            OPEN_SESSION_EXPIRIES, {"owner_id": owner_id, "now": now, "limit": limit}
         ).scalars()
         # SQLite returns naive datetimes; everything stored is UTC.
         return [at if at.tzinfo else at.replace(tzinfo=UTC) for at in found]
@@ -355,7 +234,7 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def find_for_sweep(
         self, which: SweepSet, now: datetime, before: datetime, limit: int, *, claim: bool = False
     ) -> list[Media]:
-        criteria, oldest = _SWEEP_SETS[which]
+        criteria, oldest = SWEEP_SETS[which]
         stmt = select(MediaRow).where(*criteria(now, before)).order_by(oldest, MediaRow.id)
         return self._sweep(stmt, limit, claim)
 

@@ -14,8 +14,8 @@ from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.service.deletion import MediaDeletion
 from media_grpc.service.imports import ImportRequest, MediaImports
 from media_grpc.service.posts import PostMedia
-from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries
+from media_grpc.service.retry_processing import ProcessingRetries
 from media_grpc.service.uploads import UploadRequest, UploadService
 from media_grpc.service.watching import MediaWatching
 

@@ -8,8 +8,8 @@ import json
 import grpc
 
 from media_grpc.client import ClientError
+from media_grpc.client_options import add_client_options, as_json, connect, fail
 from media_grpc.commands import add_command
-from media_grpc.commands.client_options import add_client_options, as_json, connect, fail
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,8 +12,8 @@ from tqdm import tqdm
 from media_grpc.client import ClientError
 from media_grpc.client.import_rows import read_rows
 from media_grpc.client.importer import ImportCounts, Importer, default_map_path
+from media_grpc.client_options import add_client_options, connect, fail
 from media_grpc.commands import add_command
-from media_grpc.commands.client_options import add_client_options, connect, fail
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,7 +14,7 @@ from media_grpc.config import Settings
 from media_grpc.observability.metrics import serve_metrics
 
 if TYPE_CHECKING:
-    from media_grpc.commands.server_processes import ServerProcesses
+    from media_grpc.runtime.server_processes import ServerProcesses
 
 log = logging.getLogger("media_grpc.serve")
 #: Seconds between checks that the child server processes still run.
@@ -42,10 +42,10 @@ def run(args: argparse.Namespace) -> int:
     """run the gRPC server"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
-    from media_grpc.commands.heap import settle_heap
-    from media_grpc.commands.server_processes import ServerProcesses, check_processes
-    from media_grpc.commands.storage_checks import check_storage_on_startup
     from media_grpc.pipeline_bootstrap import build_pipeline
+    from media_grpc.runtime.heap import settle_heap
+    from media_grpc.runtime.server_processes import ServerProcesses, check_processes
+    from media_grpc.runtime.storage_check import check_storage_on_startup
     from media_grpc.service.cleanup_schedule import ScheduledCleanup
 
     settings = Settings()

@@ -32,8 +32,8 @@ def _unreachable_hint(settings: Settings) -> str:
 def run_init(_args: argparse.Namespace) -> int:
     """create the bucket, its CORS rule and its multipart clean-up rule"""
     # Imported here: `media-grpc --help` and the client commands need none of it.
-    from media_grpc.adapters.storage_setup import StorageSetupError, set_up_bucket
     from media_grpc.bootstrap import build_storage_client
+    from media_grpc.storage_admin.setup import StorageSetupError, set_up_bucket
 
     settings = Settings()
     client = build_storage_client(settings)
@@ -48,9 +48,9 @@ def run_init(_args: argparse.Namespace) -> int:
 
 def run_check(_args: argparse.Namespace) -> int:
     """report which protections of presigned uploads the storage enforces"""
-    from media_grpc.adapters.storage_conformance import StorageCheckError
     from media_grpc.bootstrap import build_storage_client
-    from media_grpc.commands.storage_checks import check_storage
+    from media_grpc.storage_admin.checks import check_storage
+    from media_grpc.storage_admin.conformance import StorageCheckError
 
     settings = Settings()
     try:

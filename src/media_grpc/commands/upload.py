@@ -12,14 +12,14 @@ from media.v1 import media_pb2 as pb
 from tqdm import tqdm
 
 from media_grpc.client import ClientError, Progress, Uploader, parse_purpose
-from media_grpc.commands import add_command
-from media_grpc.commands.client_options import (
+from media_grpc.client_options import (
     add_client_options,
     as_json,
     connect,
     describe,
     fail,
 )
+from media_grpc.commands import add_command
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,8 +8,8 @@ import grpc
 from media.v1 import media_pb2 as pb
 
 from media_grpc.client import ClientError
+from media_grpc.client_options import add_client_options, connect, describe, fail
 from media_grpc.commands import add_command
-from media_grpc.commands.client_options import add_client_options, connect, describe, fail
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

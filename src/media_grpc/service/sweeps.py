@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from media_grpc.adapters.repository import SweepSet
+from media_grpc.adapters.media_sweeps import SweepSet
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain import lifecycle

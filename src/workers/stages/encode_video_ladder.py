@@ -19,7 +19,7 @@ from av.video.frame import PictureType, VideoFrame
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, Variant, VariantKind
-from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.stages.probe_media import VideoProbe, probe
 from workers.video import hls
 from workers.video.ladder import PlannedRung, plan_ladder

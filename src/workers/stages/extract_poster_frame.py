@@ -16,7 +16,7 @@ from PIL import Image
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, Variant, VariantKind
-from workers.stage import MediaRejected, OutputObject, StageJob, StageOutcome, StageResult
+from media_grpc.domain.stage import MediaRejected, OutputObject, StageJob, StageOutcome, StageResult
 from workers.stages.probe_media import VideoProbe, probe
 from workers.video.ladder import plan_ladder
 from workers.video.safe_open import decoding, open_input

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import FailureReason, Purpose
-from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
-from workers.stages import exif_summary
-from workers.stages.image_ladder import fit_within, render_image_variants
-from workers.stages.image_open import (
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome, StageResult
+from workers.image import exif_summary
+from workers.image.image_ladder import fit_within, render_image_variants
+from workers.image.image_open import (
     decoding_limits,
     format_name,
     frame_count,
@@ -22,7 +22,7 @@ from workers.stages.image_open import (
     open_checked,
     register_plugins,
 )
-from workers.stages.placeholder import blurhash_of
+from workers.image.placeholder import blurhash_of
 
 
 def run(job: StageJob, source_path: Path, work_dir: Path, settings: ImageSettings) -> StageResult:

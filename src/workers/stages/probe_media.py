@@ -17,7 +17,7 @@ from av.video.stream import VideoStream
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason
-from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.video.probe import VideoProbe as VideoProbe  # re-exported for the stages
 from workers.video.safe_open import decoding, open_input
 

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from media_grpc.config.video import VideoSettings
-from workers.stage import StageJob, StageOutcome, StageResult
+from media_grpc.domain.stage import StageJob, StageOutcome, StageResult
 from workers.stages import encode_video_ladder, extract_poster_frame
 from workers.stages.probe_media import probe
 from workers.video.whole_file import require_every_sample

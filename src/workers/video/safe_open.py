@@ -16,9 +16,9 @@ from pathlib import Path
 import av
 from av.container import InputContainer
 
+from media_grpc.domain.failure_text import describe
 from media_grpc.domain.model import FailureReason
-from workers.failure_text import describe
-from workers.stage import MediaRejected
+from media_grpc.domain.stage import MediaRejected
 
 #: ISO BMFF / QuickTime top-level boxes a file may start with.
 _MOV_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"})

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from media_grpc.domain.model import FailureReason
-from workers.stage import MediaRejected
+from media_grpc.domain.stage import MediaRejected
 from workers.video.safe_open import decoding, open_input
 
 #: EBML ids (with their length marker bits) of the Matroska header, Segment and Void elements.

@@ -26,12 +26,12 @@ from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import JobKind, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.pipeline_bootstrap import build_consumer, build_relay, topology_for
 from media_grpc.service.uploads import UploadRequest
 from tests.services import rabbitmq_url
 from tests.waiting import eventually
 from workers.consumer import RabbitMqConsumer
-from workers.stage import StageJob, StageResult
 
 #: Short retry delays, so a job exhausts its three attempts in about a second.
 TEST_DELAYS = [0.3, 0.6]

@@ -23,6 +23,7 @@ from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
 from media_grpc.bootstrap import Application
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import FailureReason, JobKind, Status
+from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.pipeline_bootstrap import build_consumer, topology_for
 from tests.integration.pipeline.conftest import (
     TEST_DELAYS,
@@ -38,7 +39,6 @@ from tests.integration.pipeline.conftest import (
 from tests.integration.tcp_proxy import TcpProxy
 from tests.waiting import eventually
 from workers.job_handler import Handled, JobHandler
-from workers.stage import StageJob, StageResult
 
 
 def outbox_rows(app: Application, media_ids: list[str]) -> list[OutboxRow]:

@@ -14,10 +14,10 @@ import pytest
 import requests
 from PIL import Image
 
-from media_grpc.adapters.storage_policy import ensure_public_read_policy
 from media_grpc.bootstrap import Application
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.storage_admin.policy import ensure_public_read_policy
 from tests import media_factory as mf
 from tests.integration.pipeline.conftest import running_relay, running_worker, upload, wait_for
 

@@ -10,7 +10,7 @@ from media_grpc.domain.model import Failure, FailureReason, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.archive import original_keys
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.processing import ProcessingRetries
+from media_grpc.service.retry_processing import ProcessingRetries
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 from tests.media_records import make_media
 

@@ -22,7 +22,7 @@ from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.watching import ChangeFeed, MediaWatching
 from tests.fakes import FakeDatabase, InMemoryBlobStorage, ScriptedChangeListener
-from tests.unit.pipeline.media_factory import png_bytes, uploaded
+from tests.unit.uploaded_media import png_bytes, uploaded
 
 ALICE = Principal("alice")
 T = TypeVar("T")

@@ -9,9 +9,9 @@ from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.domain.model import Failure, FailureReason, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.processing import ProcessingRetries
+from media_grpc.service.retry_processing import ProcessingRetries
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.pipeline.media_factory import png_bytes, uploaded
+from tests.unit.uploaded_media import png_bytes, uploaded
 
 ALICE = Principal("alice")
 

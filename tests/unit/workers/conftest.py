@@ -6,8 +6,8 @@ import pytest
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import Purpose
+from media_grpc.domain.stage import StageJob
 from tests.video_factory import SMALL_RUNGS
-from workers.stage import StageJob
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, VariantKind
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from tests.hls_reader import decode_rendition, master_entries, media_segments
 from tests.video_factory import SMALL_RUNGS, make_clip, shows_marker
-from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.stages import encode_video_ladder
 from workers.video import hls
 

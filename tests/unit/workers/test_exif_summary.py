@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image
 
 from tests import media_factory as mf
-from workers.stages import exif_summary
+from workers.image import exif_summary
 
 
 def exif_of(tags: dict[int, object], exif_ifd: dict[int, object] | None = None) -> Image.Exif:

@@ -8,8 +8,8 @@ from PIL import Image
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import VariantKind
+from media_grpc.domain.stage import StageJob, StageOutcome
 from tests.video_factory import make_clip, shows_marker
-from workers.stage import StageJob, StageOutcome
 from workers.stages import extract_poster_frame
 
 

@@ -11,8 +11,8 @@ from PIL import Image, ImageFile
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import FailureReason, Purpose, VariantKind
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from tests import media_factory as mf
-from workers.stage import MediaRejected, StageJob, StageOutcome, StageResult
 from workers.stages import generate_image_variants
 
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -11,8 +11,8 @@ from PIL import Image, ImageStat
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import VariantKind
 from tests import media_factory as mf
-from workers.stages.image_ladder import fit_within, render_image_variants
-from workers.stages.placeholder import PLACEHOLDER_BACKGROUND, blurhash_of
+from workers.image.image_ladder import fit_within, render_image_variants
+from workers.image.placeholder import PLACEHOLDER_BACKGROUND, blurhash_of
 
 
 def test_a_poster_set_gets_prefixed_names_and_keys_and_the_poster_kind(tmp_path: Path) -> None:

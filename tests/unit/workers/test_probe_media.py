@@ -8,8 +8,8 @@ import pytest
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome
 from tests.video_factory import make_clip, make_cut_webm
-from workers.stage import MediaRejected, StageJob, StageOutcome
 from workers.stages import probe_media
 from workers.stages.probe_media import probe
 

@@ -13,9 +13,9 @@ import pytest
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason, VariantKind
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome
 from tests.hls_reader import decode_rendition, master_entries
 from tests.video_factory import make_clip
-from workers.stage import MediaRejected, StageJob, StageOutcome
 from workers.stage_pool import StagePool
 from workers.stage_registry import TimeLimitedStage
 from workers.stages import process_video

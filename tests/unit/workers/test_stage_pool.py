@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from media_grpc.domain.model import FailureReason
+from media_grpc.domain.stage import MediaRejected
 from media_grpc.observability import logs
 from tests import stage_functions
-from workers.stage import MediaRejected
 from workers.stage_pool import StagePool
 from workers.time_limit import StageCrashed, TimeLimitExceeded
 

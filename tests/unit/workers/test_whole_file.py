@@ -11,6 +11,7 @@ import pytest
 
 from media_grpc.config.video import VideoSettings
 from media_grpc.domain.model import FailureReason
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome
 from tests.video_factory import (
     make_clip,
     make_clip_cut_between_frames,
@@ -19,7 +20,6 @@ from tests.video_factory import (
     make_faststart_clip,
     make_truncated_clip,
 )
-from workers.stage import MediaRejected, StageJob, StageOutcome
 from workers.stages import encode_video_ladder, process_video
 from workers.video.whole_file import matroska_declared_end, require_every_sample
 

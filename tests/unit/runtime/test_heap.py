@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from media_grpc.commands.heap import YOUNG_THRESHOLD, settle_heap
+from media_grpc.runtime.heap import YOUNG_THRESHOLD, settle_heap
 
 
 class Built:

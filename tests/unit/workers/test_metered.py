@@ -13,8 +13,8 @@ from media_grpc.domain.model import JobKind
 from media_grpc.observability.logs import JsonFormatter
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 from tests.log_capture import captured
-from tests.unit.pipeline.conftest import FlakyStage
-from tests.unit.pipeline.media_factory import png_bytes, uploaded
+from tests.unit.job_handlers import FlakyStage
+from tests.unit.uploaded_media import png_bytes, uploaded
 from workers.job_handler import JobHandler
 from workers.metered import MeteredRetryMiddleware, count_published
 from workers.retries import Action

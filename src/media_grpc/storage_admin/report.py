@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from media_grpc.adapters.storage_conformance import Probe, ProbeResult
+from media_grpc.storage_admin.conformance import Probe, ProbeResult
 
 #: Protections without which presigned uploads are unsafe: ``storage check`` fails without them.
 RELIED_ON = frozenset(

@@ -1,6 +1,6 @@
 """The one shape every processing stage has.
 
-A stage module (``stages/generate_image_variants.py``, ``stages/encode_video_ladder.py``, ...)
+A stage module (``workers/stages/generate_image_variants.py``, ``encode_video_ladder.py``, ...)
 exposes ``run(job, source_path, work_dir, settings) -> StageResult``. It reads the original from
 ``source_path``, writes its outputs as files under ``work_dir`` and returns what it made; the
 transport uploads them and records the result. Stages never touch the broker, the database or

@@ -1,4 +1,4 @@
-"""The storage check that `media-grpc storage check` prints and `serve` runs at start-up."""
+"""`serve`'s storage check at start-up: a thread that runs ``storage check`` and logs the result."""
 
 from __future__ import annotations
 
@@ -6,32 +6,12 @@ import logging
 import threading
 from typing import Any
 
-from media_grpc.adapters.storage_conformance import StorageCheckError, run_conformance
 from media_grpc.bootstrap import Application
 from media_grpc.config import Settings
-from media_grpc.service.storage_report import StorageReport
+from media_grpc.storage_admin.checks import check_storage
+from media_grpc.storage_admin.conformance import StorageCheckError
 
 log = logging.getLogger("media_grpc.storage")
-
-#: An origin ``storage check`` expects the bucket's CORS rules to refuse.
-DISALLOWED_ORIGIN = "https://storage-check.invalid"
-
-
-def is_development_endpoint(settings: Settings) -> bool:
-    return settings.embeds_s3 or settings.storage.development_endpoint
-
-
-def check_storage(client: Any, settings: Settings) -> StorageReport:
-    """Run every probe against the configured bucket. Raises StorageCheckError."""
-    results = run_conformance(
-        client, settings.s3_bucket, settings.storage.cors_allowed_origins, DISALLOWED_ORIGIN
-    )
-    return StorageReport(
-        endpoint=str(client.meta.endpoint_url),
-        bucket=settings.s3_bucket,
-        results=results,
-        development=is_development_endpoint(settings),
-    )
 
 
 def check_storage_on_startup(app: Application) -> threading.Thread | None:

@@ -1,6 +1,6 @@
 """`storage init`: the bucket, its CORS rule for browser PUTs, its multipart clean-up rule, the
 bucket policy that makes only derivatives public and the rule archiving originals
-(adapters/storage_policy.py).
+(storage_admin/policy.py).
 
 Every step reads what the bucket has before writing, so a second run changes nothing and says so.
 Rules of other owners on the same bucket (other CORS rules, other lifecycle rules) are kept; ours
@@ -13,7 +13,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from media_grpc.adapters.bucket_settings import (
+from media_grpc.config.storage import StorageSettings
+from media_grpc.storage_admin.bucket_settings import (
     NotSupported,
     cors_rules,
     error_code,
@@ -21,8 +22,7 @@ from media_grpc.adapters.bucket_settings import (
     lifecycle_rules,
     set_or_updated,
 )
-from media_grpc.adapters.storage_policy import ensure_archive_rule, ensure_public_read_policy
-from media_grpc.config.storage import StorageSettings
+from media_grpc.storage_admin.policy import ensure_archive_rule, ensure_public_read_policy
 
 #: ID of the CORS rule this service owns.
 CORS_RULE_ID = "media-grpc-browser-uploads"

@@ -1,5 +1,9 @@
 """A job handler on fakes: FakeDatabase, InMemoryBlobStorage, in-process locks, and the
-thumbnail stage (not the registry's choice, so these tests pin the transport, not a stage)."""
+thumbnail stage (not the registry's choice, so these tests pin the transport, not a stage).
+
+Its fixtures are registered in tests/unit/conftest.py: the use case's tests (service/) and the
+transport's (workers/) share them.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,11 @@ import pytest
 from media_grpc.adapters.job_locks import InProcessJobLocks
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import JobKind
+from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.service.context import ServiceContext
 from tests import thumbnail_stage
-from tests.unit.pipeline.media_factory import NOW
+from tests.unit.uploaded_media import NOW
 from workers.job_handler import JobHandler
-from workers.stage import StageJob, StageResult
 from workers.stage_registry import BoundStage
 
 

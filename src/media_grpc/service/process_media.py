@@ -30,10 +30,10 @@ from media_grpc.domain import lifecycle
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Failure, FailureReason, JobKind, Media, Status, Variant
+from media_grpc.domain.stage import MediaRejected, StageJob, StageResult
 from media_grpc.service import profile_images
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.processing import RETRYABLE
-from workers.stage import MediaRejected, StageJob, StageResult
+from media_grpc.service.retry_processing import RETRYABLE
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from media_grpc.adapters import storage_probes as probes
-from media_grpc.adapters.storage_probing import Probe, ProbeResult, Scratch
-from media_grpc.adapters.storage_read_probes import read_probes
+from media_grpc.storage_admin import probes
+from media_grpc.storage_admin.probing import Probe, ProbeResult, Scratch
+from media_grpc.storage_admin.read_probes import read_probes
 
 __all__ = ["Probe", "ProbeResult", "StorageCheckError", "run_conformance"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from media_grpc.adapters.storage_conformance import Probe, ProbeResult
-from media_grpc.service.storage_report import RELIED_ON, StorageReport
+from media_grpc.storage_admin.conformance import Probe, ProbeResult
+from media_grpc.storage_admin.report import RELIED_ON, StorageReport
 
 
 def report(not_enforced: set[Probe], development: bool = False) -> StorageReport:

@@ -20,9 +20,9 @@ from types import FrameType
 from typing import cast
 
 from media_grpc.bootstrap import build_application
-from media_grpc.commands.heap import settle_heap
 from media_grpc.config import Settings, SettingsError
 from media_grpc.observability.logs import LogFormat, configure_logging
+from media_grpc.runtime.heap import settle_heap
 
 log = logging.getLogger("media_grpc.serve")
 

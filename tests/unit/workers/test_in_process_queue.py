@@ -10,8 +10,8 @@ import pytest
 from media_grpc.adapters.job_publisher import PublishFailed
 from media_grpc.domain.model import FailureReason, JobKind, Status
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.pipeline.conftest import FlakyStage
-from tests.unit.pipeline.media_factory import png_bytes, uploaded
+from tests.unit.job_handlers import FlakyStage
+from tests.unit.uploaded_media import png_bytes, uploaded
 from workers.in_process_queue import InProcessQueue
 from workers.job_handler import JobHandler
 from workers.retries import RetryMiddleware

@@ -14,14 +14,14 @@ from media_grpc.adapters.job_locks import InProcessJobLocks
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Failure, FailureReason, JobKind, Purpose, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.pipeline.conftest import FlakyStage, thumbnail_stages
-from tests.unit.pipeline.media_factory import png_bytes, uploaded
+from tests.unit.job_handlers import FlakyStage, thumbnail_stages
+from tests.unit.uploaded_media import png_bytes, uploaded
 from workers.job_handler import Handled, JobHandler
 from workers.retries import Action, RetryMiddleware
-from workers.stage import StageJob, StageResult
 
 MakeHandler = Callable[..., JobHandler]
 

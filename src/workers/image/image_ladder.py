@@ -19,8 +19,8 @@ from PIL import Image, ImageOps
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import Variant, VariantKind
-from workers.stage import OutputObject
-from workers.stages.image_colour import for_encoding
+from media_grpc.domain.stage import OutputObject
+from workers.image.image_colour import for_encoding
 
 #: Box-reduce by an integer factor first when shrinking more than this (Pillow's
 #: ``reducing_gap``; 3.0 is indistinguishable from plain Lanczos at a fraction of the cost).

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from media_grpc.adapters.storage_policy import (
+from media_grpc.storage_admin.policy import (
     ARCHIVE_RULE_ID,
     PUBLIC_READ_SID,
     ensure_archive_rule,
     ensure_public_read_policy,
 )
-from tests.unit.adapters.test_storage_setup import MinioLikeBucket
+from tests.unit.storage_admin.test_storage_setup import MinioLikeBucket
 
 THEIRS = {
     "Sid": "their-cdn",

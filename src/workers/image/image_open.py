@@ -15,9 +15,9 @@ from pathlib import Path
 import pillow_heif
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from media_grpc.domain.failure_text import describe
 from media_grpc.domain.model import FailureReason
-from workers.failure_text import describe
-from workers.stage import MediaRejected
+from media_grpc.domain.stage import MediaRejected
 
 #: Pillow reports a JPEG carrying an MPO index (many phone photos) as MPO: same decoder.
 _FORMAT_ALIASES = {"MPO": "JPEG"}

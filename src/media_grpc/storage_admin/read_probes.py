@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from media_grpc.adapters.bucket_settings import error_code, lifecycle_rules
-from media_grpc.adapters.storage_policy import describe_archive_rule, is_archive_rule
-from media_grpc.adapters.storage_probing import Probe, ProbeResult, Scratch, unsigned_url
 from media_grpc.domain.keys import PRIVATE_PREFIXES, PUBLIC_PREFIXES
+from media_grpc.storage_admin.bucket_settings import error_code, lifecycle_rules
+from media_grpc.storage_admin.policy import describe_archive_rule, is_archive_rule
+from media_grpc.storage_admin.probing import Probe, ProbeResult, Scratch, unsigned_url
 
 BODY = b"media-grpc storage check\n"
 

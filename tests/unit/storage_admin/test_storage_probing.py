@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from media_grpc.adapters.storage_probing import (
+from media_grpc.storage_admin.probing import (
     Probe,
     ProbeResult,
     unsigned_url,

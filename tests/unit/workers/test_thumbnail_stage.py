@@ -9,9 +9,9 @@ from PIL import Image
 
 from media_grpc.config.image import ImageSettings
 from media_grpc.domain.model import FailureReason, Purpose
+from media_grpc.domain.stage import MediaRejected, StageJob, StageOutcome
 from tests import thumbnail_stage
-from tests.unit.pipeline.media_factory import png_bytes
-from workers.stage import MediaRejected, StageJob, StageOutcome
+from tests.unit.uploaded_media import png_bytes
 
 JOB = StageJob("m-1", "alice", Purpose.POST_IMAGE, "image/png", "posts/alice/x.png")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from media_grpc.adapters.storage_setup import ensure_cors, is_abort_rule, set_up_bucket
 from media_grpc.config.storage import StorageSettings
+from media_grpc.storage_admin.setup import ensure_cors, is_abort_rule, set_up_bucket
 
 
 def client_error(code: str, operation: str) -> ClientError:

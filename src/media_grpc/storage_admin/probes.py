@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import requests
 from botocore.exceptions import ClientError
 
-from media_grpc.adapters.bucket_settings import error_code, lifecycle_rules
-from media_grpc.adapters.storage_probing import (
+from media_grpc.storage_admin.bucket_settings import error_code, lifecycle_rules
+from media_grpc.storage_admin.probing import (
     EXPIRED_AFTER_SECONDS,
     EXPIRING_URL_SECONDS,
     Probe,
@@ -22,7 +22,7 @@ from media_grpc.adapters.storage_probing import (
     with_other_key,
     with_tampered_signature,
 )
-from media_grpc.adapters.storage_setup import is_abort_rule
+from media_grpc.storage_admin.setup import is_abort_rule
 
 #: What every probe uploads.
 BODY = b"media-grpc storage check\n"

@@ -8,12 +8,12 @@ from collections.abc import Callable
 import pytest
 
 from media_grpc.domain.model import FailureReason, JobKind, Status
+from media_grpc.domain.stage import MediaRejected
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.pipeline.conftest import FlakyStage
-from tests.unit.pipeline.media_factory import png_bytes, uploaded
+from tests.unit.job_handlers import FlakyStage
+from tests.unit.uploaded_media import png_bytes, uploaded
 from workers.job_handler import JobHandler
 from workers.retries import Action, RetryMiddleware
-from workers.stage import MediaRejected
 from workers.stage_registry import BoundStage
 
 MakeHandler = Callable[..., JobHandler]

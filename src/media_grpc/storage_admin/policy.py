@@ -14,14 +14,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from media_grpc.adapters.bucket_settings import (
+from media_grpc.domain.keys import ORIGINALS_PREFIX, PUBLIC_PREFIXES
+from media_grpc.storage_admin.bucket_settings import (
     NotSupported,
     error_code,
     if_supported,
     lifecycle_rules,
     set_or_updated,
 )
-from media_grpc.domain.keys import ORIGINALS_PREFIX, PUBLIC_PREFIXES
 
 #: Sid of the policy statement this service owns.
 PUBLIC_READ_SID = "media-grpc-public-derivatives"

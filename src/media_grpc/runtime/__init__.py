@@ -1,0 +1,1 @@
+"""What runs a process: its threads and child processes, started, stopped and drained."""
