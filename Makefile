@@ -24,7 +24,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-SYNC := $(UV) sync --locked --python $(PYTHON) --extra embedded --extra dev
+SYNC := $(UV) sync --quiet --locked --python $(PYTHON) --extra embedded --extra dev
 
 $(UV): requirements-uv.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)

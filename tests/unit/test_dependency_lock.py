@@ -30,7 +30,7 @@ def uv_command() -> str:
 
 def check_lock(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [uv_command(), "lock", "--check", "--offline"],
+        [uv_command(), "lock", "--check"],
         cwd=project,
         capture_output=True,
         text=True,
