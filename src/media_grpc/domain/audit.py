@@ -30,7 +30,6 @@ class AuditAction(enum.StrEnum):
     PURGED = "purged"
     IMPORTED = "imported"
     RETRIED = "retried"
-    ARCHIVED = "archived"
     RESTORED = "restored"
 
 
