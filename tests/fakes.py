@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+from media_grpc.adapters.audit_log import AbstractAuditLog
 from media_grpc.adapters.blob_storage import (
     BlobNotFound,
     BlobStorage,
@@ -29,6 +31,7 @@ from media_grpc.adapters.owner_limits import AbstractOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages
 from media_grpc.adapters.repository import AbstractMediaRepository, MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
+from media_grpc.domain.audit import EventFilter, MediaEvent
 from media_grpc.domain.imports import ImportRecord, ImportState
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Media, Purpose, Status
@@ -469,6 +472,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self._buckets = dict(self.store.buckets)
         self.limits = InMemoryOwnerLimits(self._buckets)
         self.call_rates = InMemoryCallRates(dict(self.store.call_buckets))
+        self.events = InMemoryAuditLog(self.store.events)
         return self
 
     def commit(self) -> None:
@@ -481,6 +485,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.store.call_buckets = dict(self.call_rates.buckets)
         self.store.published.extend(self._jobs)
         self._jobs.clear()
+        self.events.commit()
         deleted = set(self.outbox.deleted)
         self.store.published = [j for j in self.store.published if j.job_id not in deleted]
         for job_id in deleted:
@@ -490,6 +495,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.store.commits += 1
 
     def rollback(self) -> None:
+        self.events.staged.clear()
         self._rows.clear()
         self._rows.update(copy.deepcopy(self.store.media))
         self._imports.clear()
@@ -498,6 +504,47 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.outbox.deleted.clear()
         self._buckets.clear()
         self._buckets.update(self.store.buckets)
+
+
+class InMemoryAuditLog(AbstractAuditLog):
+    """Events staged until the unit of work commits, then appended to ``committed`` with a
+    sequence and the time of the commit (the fake's "database clock")."""
+
+    def __init__(self, committed: list[MediaEvent]) -> None:
+        self.committed = committed
+        self.staged: list[MediaEvent] = []
+
+    def record(self, event: MediaEvent) -> None:
+        self.staged.append(event)
+
+    def commit(self) -> None:
+        for event in self.staged:
+            sequence = len(self.committed) + 1
+            now = datetime.now(UTC)
+            self.committed.append(dataclasses.replace(event, sequence=sequence, occurred_at=now))
+        self.staged.clear()
+
+    def page(self, which: EventFilter, after: int | None, limit: int) -> list[MediaEvent]:
+        def matches(e: MediaEvent) -> bool:
+            assert e.occurred_at is not None and e.sequence is not None
+            return (
+                (not which.media_id or e.media_id == which.media_id)
+                and (not which.owner_id or e.owner_id == which.owner_id)
+                and (which.since is None or e.occurred_at >= which.since)
+                and (which.until is None or e.occurred_at < which.until)
+                and (after is None or e.sequence > after)
+            )
+
+        return [e for e in self.committed if matches(e)][:limit]
+
+    def count_before(self, cutoff: datetime, limit: int) -> int:
+        return len([e for e in self.committed if e.occurred_at and e.occurred_at < cutoff][:limit])
+
+    def forget_before(self, cutoff: datetime, limit: int) -> int:
+        old = [e for e in self.committed if e.occurred_at and e.occurred_at < cutoff][:limit]
+        for event in old:
+            self.committed.remove(event)
+        return len(old)
 
 
 class FakeDatabase:
@@ -514,6 +561,8 @@ class FakeDatabase:
 
         self.buckets: dict[str, tuple[float, float]] = {}
         self.call_buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        #: The audit events committed, in order (sequence and time set at commit).
+        self.events: list[MediaEvent] = []
         self.commits = 0
 
     def uow(self) -> FakeUnitOfWork:

@@ -185,7 +185,9 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     outbox_signal = OutboxSignal()
     read_factory = build_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     ctx = ServiceContext(
-        uow=lambda: SqlAlchemyUnitOfWork(session_factory, outbox_signal),
+        uow=lambda: SqlAlchemyUnitOfWork(
+            session_factory, outbox_signal, audit_events=settings.lifecycle.audit_events
+        ),
         storage=storage,
         read=lambda: SqlAlchemyUnitOfWork(read_factory),
     )

@@ -8,6 +8,7 @@ import sys
 from pydantic import ValidationError
 
 from media_grpc.commands import (
+    audit,
     cleanup,
     get,
     import_media,
@@ -37,6 +38,7 @@ COMMANDS = (
     get,
     ls,
     watch,
+    audit,
 )
 #: Commands that log JSON by default in production: their logs go to a collector.
 LONG_RUNNING = frozenset({"serve", "worker", "relay"})

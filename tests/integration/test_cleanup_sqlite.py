@@ -12,6 +12,7 @@ from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.orm import OutboxRow
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.config.lifecycle import LifecycleSettings
+from media_grpc.domain.audit import AuditAction, EventFilter
 from media_grpc.domain.model import Failure, FailureReason, Purpose, Status
 from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.context import ServiceContext
@@ -97,3 +98,36 @@ def test_recovery_sweeps_run_on_sqlite(tmp_path: Path) -> None:
     assert after["stuck"].status is Status.UPLOADED
     assert "old-failure" not in after
     assert (outbox.outbox_rows_deleted, left) == (1, [])
+
+
+def test_audit_events_are_recorded_listed_and_forgotten_on_sqlite(tmp_path: Path) -> None:
+    engine = build_engine(f"sqlite:///{tmp_path / 'media.db'}")
+    upgrade_to_head(engine)
+    sessions = build_session_factory(engine)
+    clock = [datetime.now(UTC)]  # the events' time is the database's: keep near it
+    ctx = ServiceContext(
+        uow=lambda: SqlAlchemyUnitOfWork(sessions),
+        storage=InMemoryBlobStorage(),
+        now=lambda: clock[0],
+    )
+    rows = [make_media("deleted-old", Status.DELETED, age=timedelta(days=10), now=clock[0])]
+    with ctx.uow() as uow:
+        uow.media.add(rows[0])
+        uow.commit()
+
+    try:
+        CleanupService(ctx, LifecycleSettings()).run()  # purges the media: one PURGED event
+        with ctx.uow() as uow:
+            (purged,) = uow.events.page(EventFilter(media_id="deleted-old"), None, 10)
+            assert purged.occurred_at is not None
+            recorded_at = purged.occurred_at.replace(tzinfo=UTC)
+            later = EventFilter(media_id="deleted-old", since=recorded_at + timedelta(minutes=1))
+            assert uow.events.page(later, None, 10) == []
+        clock[0] += timedelta(days=2)  # two days on: past a one-day retention
+        report = CleanupService(ctx, LifecycleSettings(audit_retention_days=1)).run()
+    finally:
+        engine.dispose()
+
+    assert purged.action is AuditAction.PURGED
+    assert abs(recorded_at - datetime.now(UTC)) < timedelta(minutes=5)
+    assert report.audit_events_deleted == 1

@@ -267,6 +267,86 @@ JOB_KIND_VIDEO: JobKind.ValueType  # 2
 """Probe, poster frames and the HLS ladder of a video."""
 Global___JobKind: _TypeAlias = JobKind  # noqa: Y015
 
+class _MediaEventAction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MediaEventActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MediaEventAction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MEDIA_EVENT_ACTION_UNSPECIFIED: _MediaEventAction.ValueType  # 0
+    MEDIA_EVENT_ACTION_SESSION_CREATED: _MediaEventAction.ValueType  # 1
+    MEDIA_EVENT_ACTION_UPLOAD_COMPLETED: _MediaEventAction.ValueType  # 2
+    MEDIA_EVENT_ACTION_UPLOAD_REFUSED: _MediaEventAction.ValueType  # 3
+    """CompleteUpload refused the object, or its session expired (outcome: the failure reason)."""
+    MEDIA_EVENT_ACTION_UPLOAD_ABORTED: _MediaEventAction.ValueType  # 4
+    MEDIA_EVENT_ACTION_PROCESSING_STARTED: _MediaEventAction.ValueType  # 5
+    MEDIA_EVENT_ACTION_PROCESSING_READY: _MediaEventAction.ValueType  # 6
+    MEDIA_EVENT_ACTION_PROCESSING_FAILED: _MediaEventAction.ValueType  # 7
+    """Processing failed (outcome: the failure reason; detail: its message)."""
+    MEDIA_EVENT_ACTION_ATTACHED: _MediaEventAction.ValueType  # 8
+    MEDIA_EVENT_ACTION_DETACHED: _MediaEventAction.ValueType  # 9
+    MEDIA_EVENT_ACTION_PROFILE_REPLACED: _MediaEventAction.ValueType  # 10
+    """A newer profile image of the owner became READY and replaced (deleted) this one."""
+    MEDIA_EVENT_ACTION_DELETED: _MediaEventAction.ValueType  # 11
+    MEDIA_EVENT_ACTION_PURGED: _MediaEventAction.ValueType  # 12
+    """The cleanup removed the record for good (its events stay)."""
+    MEDIA_EVENT_ACTION_IMPORTED: _MediaEventAction.ValueType  # 13
+    MEDIA_EVENT_ACTION_RETRIED: _MediaEventAction.ValueType  # 14
+    MEDIA_EVENT_ACTION_RESTORED: _MediaEventAction.ValueType  # 15
+    """A restore of the archived original was started (RetryProcessing)."""
+
+class MediaEventAction(_MediaEventAction, metaclass=_MediaEventActionEnumTypeWrapper):
+    """MediaEventAction is what happened to a media."""
+
+MEDIA_EVENT_ACTION_UNSPECIFIED: MediaEventAction.ValueType  # 0
+MEDIA_EVENT_ACTION_SESSION_CREATED: MediaEventAction.ValueType  # 1
+MEDIA_EVENT_ACTION_UPLOAD_COMPLETED: MediaEventAction.ValueType  # 2
+MEDIA_EVENT_ACTION_UPLOAD_REFUSED: MediaEventAction.ValueType  # 3
+"""CompleteUpload refused the object, or its session expired (outcome: the failure reason)."""
+MEDIA_EVENT_ACTION_UPLOAD_ABORTED: MediaEventAction.ValueType  # 4
+MEDIA_EVENT_ACTION_PROCESSING_STARTED: MediaEventAction.ValueType  # 5
+MEDIA_EVENT_ACTION_PROCESSING_READY: MediaEventAction.ValueType  # 6
+MEDIA_EVENT_ACTION_PROCESSING_FAILED: MediaEventAction.ValueType  # 7
+"""Processing failed (outcome: the failure reason; detail: its message)."""
+MEDIA_EVENT_ACTION_ATTACHED: MediaEventAction.ValueType  # 8
+MEDIA_EVENT_ACTION_DETACHED: MediaEventAction.ValueType  # 9
+MEDIA_EVENT_ACTION_PROFILE_REPLACED: MediaEventAction.ValueType  # 10
+"""A newer profile image of the owner became READY and replaced (deleted) this one."""
+MEDIA_EVENT_ACTION_DELETED: MediaEventAction.ValueType  # 11
+MEDIA_EVENT_ACTION_PURGED: MediaEventAction.ValueType  # 12
+"""The cleanup removed the record for good (its events stay)."""
+MEDIA_EVENT_ACTION_IMPORTED: MediaEventAction.ValueType  # 13
+MEDIA_EVENT_ACTION_RETRIED: MediaEventAction.ValueType  # 14
+MEDIA_EVENT_ACTION_RESTORED: MediaEventAction.ValueType  # 15
+"""A restore of the archived original was started (RetryProcessing)."""
+Global___MediaEventAction: _TypeAlias = MediaEventAction  # noqa: Y015
+
+class _MediaEventActorKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MediaEventActorKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MediaEventActorKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    MEDIA_EVENT_ACTOR_KIND_UNSPECIFIED: _MediaEventActorKind.ValueType  # 0
+    MEDIA_EVENT_ACTOR_KIND_USER: _MediaEventActorKind.ValueType  # 1
+    """A user, for themselves."""
+    MEDIA_EVENT_ACTOR_KIND_SERVICE: _MediaEventActorKind.ValueType  # 2
+    """A service principal, for the owner in on_behalf_of."""
+    MEDIA_EVENT_ACTOR_KIND_SYSTEM: _MediaEventActorKind.ValueType  # 3
+    """The service itself: a worker's job ("worker") or the lifecycle cleanup ("cleanup")."""
+
+class MediaEventActorKind(_MediaEventActorKind, metaclass=_MediaEventActorKindEnumTypeWrapper):
+    """MediaEventActorKind says who acted."""
+
+MEDIA_EVENT_ACTOR_KIND_UNSPECIFIED: MediaEventActorKind.ValueType  # 0
+MEDIA_EVENT_ACTOR_KIND_USER: MediaEventActorKind.ValueType  # 1
+"""A user, for themselves."""
+MEDIA_EVENT_ACTOR_KIND_SERVICE: MediaEventActorKind.ValueType  # 2
+"""A service principal, for the owner in on_behalf_of."""
+MEDIA_EVENT_ACTOR_KIND_SYSTEM: MediaEventActorKind.ValueType  # 3
+"""The service itself: a worker's job ("worker") or the lifecycle cleanup ("cleanup")."""
+Global___MediaEventActorKind: _TypeAlias = MediaEventActorKind  # noqa: Y015
+
 @_typing.final
 class Failure(_message.Message):
     """Failure says why a media is FAILED."""
@@ -1081,6 +1161,134 @@ class ListMediaResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListMediaResponse: _TypeAlias = ListMediaResponse  # noqa: Y015
+
+@_typing.final
+class ListMediaEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    media_id: _builtins.str
+    """Only this media's events (default: every media)."""
+    owner_id: _builtins.str
+    """Only this owner's events (default: every owner)."""
+    page_size: _builtins.int
+    """At most this many (default 50, at most 500)."""
+    page_token: _builtins.str
+    """The next_page_token of the previous page, issued for the same filter."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Only events that occurred at or after this time (database clock; default: the oldest)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Only events that occurred before this time (default: now)."""
+
+    def __init__(
+        self,
+        *,
+        media_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "media_id", b"media_id", "owner_id", b"owner_id", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMediaEventsRequest: _TypeAlias = ListMediaEventsRequest  # noqa: Y015
+
+@_typing.final
+class MediaEvent(_message.Message):
+    """MediaEvent is one change to one media. It holds no secret: no token, no presigned URL."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    MEDIA_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_KIND_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ON_BEHALF_OF_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    """The order events were recorded in (increasing, with gaps)."""
+    media_id: _builtins.str
+    owner_id: _builtins.str
+    actor_kind: Global___MediaEventActorKind.ValueType
+    actor: _builtins.str
+    """The user's or service's subject, or "worker" / "cleanup"."""
+    on_behalf_of: _builtins.str
+    """For a service principal: the owner it acted for."""
+    action: Global___MediaEventAction.ValueType
+    outcome: _builtins.str
+    """"ok", or a failure reason's name (e.g. "CORRUPT", "EXPIRED") for a refusal or failure."""
+    detail: _builtins.str
+    """A readable detail (a failure message, the post attached to); never a secret."""
+    request_id: _builtins.str
+    """The x-request-id of the RPC (or the job id, for a worker) that made the change."""
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp:
+        """When the change was committed, by the database's clock."""
+
+    def __init__(
+        self,
+        *,
+        sequence: _builtins.int = ...,
+        media_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        actor_kind: Global___MediaEventActorKind.ValueType = ...,
+        actor: _builtins.str = ...,
+        on_behalf_of: _builtins.str = ...,
+        action: Global___MediaEventAction.ValueType = ...,
+        outcome: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "actor_kind", b"actor_kind", "detail", b"detail", "media_id", b"media_id", "occurred_at", b"occurred_at", "on_behalf_of", b"on_behalf_of", "outcome", b"outcome", "owner_id", b"owner_id", "request_id", b"request_id", "sequence", b"sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MediaEvent: _TypeAlias = MediaEvent  # noqa: Y015
+
+@_typing.final
+class ListMediaEventsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty on the last page."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___MediaEvent]: ...
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___MediaEvent] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMediaEventsResponse: _TypeAlias = ListMediaEventsResponse  # noqa: Y015
 
 @_typing.final
 class WatchMediaRequest(_message.Message):

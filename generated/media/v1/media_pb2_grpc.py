@@ -125,6 +125,11 @@ class MediaServiceStub:
                 request_serializer=media_dot_v1_dot_media__pb2.ResolveLegacyUrlRequest.SerializeToString,
                 response_deserializer=media_dot_v1_dot_media__pb2.ResolveLegacyUrlResponse.FromString,
                 _registered_method=True)
+        self.ListMediaEvents = channel.unary_unary(
+                '/media.v1.MediaService/ListMediaEvents',
+                request_serializer=media_dot_v1_dot_media__pb2.ListMediaEventsRequest.SerializeToString,
+                response_deserializer=media_dot_v1_dot_media__pb2.ListMediaEventsResponse.FromString,
+                _registered_method=True)
 
 
 class MediaServiceServicer:
@@ -271,6 +276,16 @@ class MediaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMediaEvents(self, request, context):
+        """ListMediaEvents (service role only) pages through the audit trail: one event for every
+        change to a media (session created, completed, processing, attach, detach, delete, purge,
+        import, retry, restore), who made it and when, in the order they were recorded. Events
+        outlive their media for MEDIA_LIFECYCLE__AUDIT_RETENTION_DAYS; no RPC changes one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MediaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -363,6 +378,11 @@ def add_MediaServiceServicer_to_server(servicer, server):
                     servicer.ResolveLegacyUrl,
                     request_deserializer=media_dot_v1_dot_media__pb2.ResolveLegacyUrlRequest.FromString,
                     response_serializer=media_dot_v1_dot_media__pb2.ResolveLegacyUrlResponse.SerializeToString,
+            ),
+            'ListMediaEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMediaEvents,
+                    request_deserializer=media_dot_v1_dot_media__pb2.ListMediaEventsRequest.FromString,
+                    response_serializer=media_dot_v1_dot_media__pb2.ListMediaEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -852,6 +872,33 @@ class MediaService:
             '/media.v1.MediaService/ResolveLegacyUrl',
             media_dot_v1_dot_media__pb2.ResolveLegacyUrlRequest.SerializeToString,
             media_dot_v1_dot_media__pb2.ResolveLegacyUrlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMediaEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/media.v1.MediaService/ListMediaEvents',
+            media_dot_v1_dot_media__pb2.ListMediaEventsRequest.SerializeToString,
+            media_dot_v1_dot_media__pb2.ListMediaEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -98,6 +98,12 @@ class MediaServiceStub:
     """ResolveLegacyUrl (service role only) returns the media imported from a legacy URL, so a
     gateway can redirect or rewrite old links.
     """
+    ListMediaEvents: _grpc.UnaryUnaryMultiCallable[_media_pb2.ListMediaEventsRequest, _media_pb2.ListMediaEventsResponse]
+    """ListMediaEvents (service role only) pages through the audit trail: one event for every
+    change to a media (session created, completed, processing, attach, detach, delete, purge,
+    import, retry, restore), who made it and when, in the order they were recorded. Events
+    outlive their media for MEDIA_LIFECYCLE__AUDIT_RETENTION_DAYS; no RPC changes one.
+    """
 
 @_typing.type_check_only
 class MediaServiceAsyncStub(MediaServiceStub):
@@ -162,6 +168,12 @@ class MediaServiceAsyncStub(MediaServiceStub):
     ResolveLegacyUrl: _aio.UnaryUnaryMultiCallable[_media_pb2.ResolveLegacyUrlRequest, _media_pb2.ResolveLegacyUrlResponse]  # type: ignore[assignment]
     """ResolveLegacyUrl (service role only) returns the media imported from a legacy URL, so a
     gateway can redirect or rewrite old links.
+    """
+    ListMediaEvents: _aio.UnaryUnaryMultiCallable[_media_pb2.ListMediaEventsRequest, _media_pb2.ListMediaEventsResponse]  # type: ignore[assignment]
+    """ListMediaEvents (service role only) pages through the audit trail: one event for every
+    change to a media (session created, completed, processing, attach, detach, delete, purge,
+    import, retry, restore), who made it and when, in the order they were recorded. Events
+    outlive their media for MEDIA_LIFECYCLE__AUDIT_RETENTION_DAYS; no RPC changes one.
     """
 
 class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -332,6 +344,18 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_media_pb2.ResolveLegacyUrlResponse, _abc.Awaitable[_media_pb2.ResolveLegacyUrlResponse]]:
         """ResolveLegacyUrl (service role only) returns the media imported from a legacy URL, so a
         gateway can redirect or rewrite old links.
+        """
+
+    @_abc_1.abstractmethod
+    def ListMediaEvents(
+        self,
+        request: _media_pb2.ListMediaEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_media_pb2.ListMediaEventsResponse, _abc.Awaitable[_media_pb2.ListMediaEventsResponse]]:
+        """ListMediaEvents (service role only) pages through the audit trail: one event for every
+        change to a media (session created, completed, processing, attach, detach, delete, purge,
+        import, retry, restore), who made it and when, in the order they were recorded. Events
+        outlive their media for MEDIA_LIFECYCLE__AUDIT_RETENTION_DAYS; no RPC changes one.
         """
 
 def add_MediaServiceServicer_to_server(servicer: MediaServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

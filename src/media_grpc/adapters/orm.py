@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -178,3 +179,35 @@ class OwnerCallRateRow(Base):
     refilled_at: Mapped[float] = mapped_column(Float)
     #: Whether the last call took a token (what the upsert returns).
     admitted: Mapped[bool] = mapped_column(Boolean)
+
+
+class MediaEventRow(Base):
+    """The audit trail (domain/audit.py): append-only for the service, kept for
+    ``MEDIA_LIFECYCLE__AUDIT_RETENTION_DAYS`` after the event, whatever became of the media."""
+
+    __tablename__ = "media_event"
+
+    #: The order events were recorded in, and the page tokens' position.
+    sequence: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    media_id: Mapped[str] = mapped_column(String(36))
+    owner_id: Mapped[str] = mapped_column(String(128))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    on_behalf_of: Mapped[str] = mapped_column(String(128), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    request_id: Mapped[str] = mapped_column(String(128), default="")
+    #: The database's clock, at insert.
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        Index("ix_media_event_media", "media_id", "sequence"),
+        Index("ix_media_event_owner", "owner_id", "sequence"),
+        # The retention sweep and time-range listings.
+        Index("ix_media_event_occurred", "occurred_at"),
+    )

@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from media_grpc.adapters.audit_log import AbstractAuditLog, SqlAlchemyAuditLog
 from media_grpc.adapters.import_repository import (
     AbstractImportRepository,
     SqlAlchemyImportRepository,
@@ -32,6 +33,8 @@ class AbstractUnitOfWork(abc.ABC):
     limits: AbstractOwnerLimits
     #: Per-owner call rates taken in this transaction (RetryProcessing's).
     call_rates: AbstractCallRates
+    #: The audit trail: an event recorded here exists exactly when this unit commits.
+    events: AbstractAuditLog
 
     def __enter__(self) -> Self:
         return self
@@ -60,10 +63,15 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     """Opens a session on enter; rolls back whatever was not committed on exit."""
 
     def __init__(
-        self, session_factory: sessionmaker[Session], outbox_signal: OutboxSignal | None = None
+        self,
+        session_factory: sessionmaker[Session],
+        outbox_signal: OutboxSignal | None = None,
+        *,
+        audit_events: bool = True,
     ) -> None:
         self.session_factory = session_factory
         self.outbox_signal = outbox_signal
+        self.audit_events = audit_events
 
     def __enter__(self) -> Self:
         self.session = self.session_factory()
@@ -76,6 +84,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
         self.limits = SqlAlchemyOwnerLimits(self.session)
         self.call_rates = SqlAlchemyCallRates(self.session)
+        self.events = SqlAlchemyAuditLog(self.session, recording=self.audit_events)
         return super().__enter__()
 
     def end(self, error: BaseException | None) -> None:

@@ -8,9 +8,11 @@ import grpc
 from media.v1 import media_pb2, media_pb2_grpc
 
 from media_grpc.api import verdicts
+from media_grpc.api.audit_messages import event_filter, media_event
 from media_grpc.api.auth_interceptor import current_principal
 from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_pb, timestamp
 from media_grpc.domain.errors import FailedPrecondition
+from media_grpc.service.audit_queries import AuditQueries
 from media_grpc.service.deletion import MediaDeletion
 from media_grpc.service.imports import ImportRequest, MediaImports
 from media_grpc.service.posts import PostMedia
@@ -34,6 +36,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         watching: MediaWatching | None = None,
         retries: ProcessingRetries | None = None,
         imports: MediaImports | None = None,
+        audit: AuditQueries | None = None,
     ) -> None:
         self.uploads = uploads
         self.queries = queries
@@ -43,6 +46,7 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         self.watching = watching or MediaWatching(queries.ctx)
         self.retries = retries or ProcessingRetries(queries.ctx)
         self.imports = imports
+        self.audit = audit or AuditQueries(queries.ctx, queries.page_tokens)
 
     def CreateUploadSession(
         self, request: media_pb2.CreateUploadSessionRequest, context: Context
@@ -99,6 +103,19 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         found, missing = self.queries.batch_get(current_principal(), list(request.media_ids))
         return media_pb2.BatchGetMediaResponse(
             media=[self.messages.media(m) for m in found], not_found_ids=missing
+        )
+
+    def ListMediaEvents(
+        self, request: media_pb2.ListMediaEventsRequest, context: Context
+    ) -> media_pb2.ListMediaEventsResponse:
+        page = self.audit.list(
+            current_principal(),
+            event_filter(request),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return media_pb2.ListMediaEventsResponse(
+            events=[media_event(e) for e in page.events], next_page_token=page.next_page_token
         )
 
     def ListMedia(

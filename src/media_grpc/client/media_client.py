@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -128,6 +129,38 @@ class MediaClient:
             token = page.next_page_token
             if not token:
                 return
+
+    def events(
+        self,
+        *,
+        media_id: str = "",
+        owner_id: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        page_size: int = 100,
+    ) -> Iterator[pb.MediaEvent]:
+        """The audit trail (service tokens only), oldest first, page by page."""
+        request = pb.ListMediaEventsRequest(
+            media_id=media_id, owner_id=owner_id, page_size=page_size
+        )
+        if since is not None:
+            request.start_time.FromDatetime(since)
+        if until is not None:
+            request.end_time.FromDatetime(until)
+        count = 0
+        while True:
+            page = self.stub.ListMediaEvents(
+                request, metadata=self.metadata(), timeout=self.timeout
+            )
+            for event in page.events:
+                yield event
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            if not page.next_page_token:
+                return
+            request.page_token = page.next_page_token
 
     def watch(
         self, media_id: str, *, timeout: float | None = None, poll_interval: float = 1.0

@@ -34,3 +34,9 @@ class LifecycleSettings(BaseModel):
     #: rate of MEDIA_LIMITS__*) is full, as a missing row is: callers see no difference. At
     #: least the longest refill plus RATE_BUCKET_CLOCK_SKEW_SECONDS.
     rate_bucket_retention_seconds: float = Field(default=3600.0, gt=0)
+    #: Whether every change to a media writes an audit event (ListMediaEvents). Off only to
+    #: measure what the events cost; what was recorded is kept and listed either way.
+    audit_events: bool = True
+    #: Days an audit event is kept after it occurred, whatever became of its media; the
+    #: cleanup deletes older ones in batches.
+    audit_retention_days: float = Field(default=365.0, gt=0)

@@ -17,6 +17,10 @@ from media_grpc.domain.model import Media
 DEFAULT_RESTORE_DAYS = 7
 
 
+class RestoreStarted(FailedPrecondition):
+    """The original is archived and this call started its restore."""
+
+
 def original_keys(media: Media) -> list[str]:
     """Where the job reads the original: its frozen copy under ``originals/`` first, then the
     upload's key."""
@@ -50,7 +54,7 @@ def require_readable_original(
     if state.restoring:
         raise FailedPrecondition(f"{archived}; its restore is in progress: retry when it is done")
     if storage.request_restore(key, days=restore_days):
-        raise FailedPrecondition(
+        raise RestoreStarted(
             f"{archived}; a restore for {restore_days} day(s) has been started: retry when it "
             "is done (hours, depending on the storage class)"
         )

@@ -2,7 +2,7 @@
 or completed sessions, queue stuck media again, delete media never attached to a post, purge
 deleted and failed records after their retention, delete old published outbox rows, forget
 per-owner rate-limit buckets left idle (adapters/idle_buckets.py: full by then, as a missing
-row is).
+row is), delete audit events older than their retention.
 
 Each sweep claims a batch of rows in one transaction (FOR UPDATE SKIP LOCKED on PostgreSQL),
 acts on storage while it holds them, changes their status and commits. A second run at the same
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from media_grpc.adapters.blob_storage import BlobStorageUnavailable
@@ -68,6 +68,8 @@ class CleanupReport:
     outbox_rows_deleted: int = 0
     #: Per-owner rate-limit buckets (both tables) unused for their retention, deleted.
     rate_buckets_forgotten: int = 0
+    #: Audit events older than MEDIA_LIFECYCLE__AUDIT_RETENTION_DAYS, deleted.
+    audit_events_deleted: int = 0
     #: Object keys asked to go (already-missing ones included).
     objects_deleted: int = 0
     #: Media left for the next run because storage failed, as ``media_id: error``.
@@ -86,6 +88,7 @@ class CleanupReport:
             ("failed upload records purged", self.failed_purged),
             ("published outbox rows deleted", self.outbox_rows_deleted),
             ("idle rate-limit buckets forgotten", self.rate_buckets_forgotten),
+            ("audit events past retention deleted", self.audit_events_deleted),
         ]
         if not self.dry_run:
             rows.append(("object keys deleted", self.objects_deleted))
@@ -111,6 +114,7 @@ class CleanupService:
             self._drain(report, lambda: self._outbox_batch(report, now))
             for buckets in BUCKET_PORTS:
                 self._drain(report, partial(self._bucket_batch, buckets, report, now))
+            self._drain(report, lambda: self._events_batch(report, now))
             _count_in_metrics(report)
         log.info("cleanup finished", extra={"cleanup": vars(report)})
         return report
@@ -166,6 +170,9 @@ class CleanupService:
             report.rate_buckets_forgotten = sum(
                 buckets(uow).count_idle(idle_before, DRY_RUN_LIMIT) for buckets in BUCKET_PORTS
             )
+            report.audit_events_deleted = uow.events.count_before(
+                self._events_before(now), DRY_RUN_LIMIT
+            )
 
     def _outbox_batch(self, report: CleanupReport, now: datetime) -> int:
         with self.ctx.uow() as uow:
@@ -192,6 +199,17 @@ class CleanupService:
         report.rate_buckets_forgotten += gone
         return gone
 
+    def _events_batch(self, report: CleanupReport, now: datetime) -> int:
+        """Delete one batch of the oldest audit events past their retention, commit."""
+        with self.ctx.uow() as uow:
+            gone = uow.events.forget_before(self._events_before(now), self.settings.batch_size)
+            uow.commit()
+        report.audit_events_deleted += gone
+        return gone
+
+    def _events_before(self, now: datetime) -> datetime:
+        return now - timedelta(days=self.settings.audit_retention_days)
+
     def _buckets_idle_before(self, now: datetime) -> float:
         """Epoch seconds, as the buckets' ``refilled_at``."""
         return now.timestamp() - self.settings.rate_bucket_retention_seconds
@@ -217,4 +235,5 @@ def _count_in_metrics(report: CleanupReport) -> None:
         metrics.CLEANUP_ACTIONS.labels(sweep.metric).inc(getattr(report, sweep.counter))
     metrics.CLEANUP_ACTIONS.labels("outbox_purged").inc(report.outbox_rows_deleted)
     metrics.CLEANUP_ACTIONS.labels("rate_bucket_forgotten").inc(report.rate_buckets_forgotten)
+    metrics.CLEANUP_ACTIONS.labels("audit_event_deleted").inc(report.audit_events_deleted)
     metrics.UPLOADS_FAILED.labels(FailureReason.EXPIRED.value).inc(report.expired_sessions)

@@ -15,12 +15,14 @@ from datetime import datetime
 
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.domain import lifecycle
+from media_grpc.domain.audit import Actor, AuditAction
 from media_grpc.domain.checksums import check_same_sha256
 from media_grpc.domain.errors import FailedPrecondition, InvalidArgument
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason, Media, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.observability import metrics
+from media_grpc.service import audit_trail
 from media_grpc.service.context import ServiceContext, check_visible
 from media_grpc.service.keyed_locks import KeyedLocks
 from media_grpc.service.multipart import MultipartUploads
@@ -107,6 +109,9 @@ class UploadCompletion:
                 uploaded = _uploaded(locked, verified, now, sha256)
                 uow.media.save(uploaded)
             uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), uploaded, now))
+            audit_trail.record(
+                uow, uploaded, Actor.of(principal, uploaded.owner_id), AuditAction.UPLOAD_COMPLETED
+            )
             uow.commit()
         # Counted here, where the transition happened: a repeated completion returns above.
         metrics.UPLOADS_COMPLETED.labels(uploaded.purpose.value).inc()
@@ -125,6 +130,13 @@ class UploadCompletion:
                         self.ctx.now(),
                     )
                     uow.media.save(locked)
+                    audit_trail.record(
+                        uow,
+                        locked,
+                        Actor.of(principal, locked.owner_id),
+                        AuditAction.UPLOAD_ABORTED,
+                        outcome=FailureReason.ABORTED.value,
+                    )
                     uow.commit()
                 media = locked
         if media.status is not Status.FAILED:
@@ -149,6 +161,14 @@ class UploadCompletion:
             if failed_here:
                 lifecycle.mark_failed(locked, verdict.failure, self.ctx.now())
                 uow.media.save(locked)
+                audit_trail.record(
+                    uow,
+                    locked,
+                    Actor.of(principal, locked.owner_id),
+                    AuditAction.UPLOAD_REFUSED,
+                    outcome=verdict.failure.reason.value,
+                    detail=verdict.failure.message,
+                )
                 uow.commit()
         self.verifier.discard(locked)
         if not failed_here:

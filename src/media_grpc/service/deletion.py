@@ -12,9 +12,11 @@ from datetime import datetime
 
 from media_grpc.adapters.blob_storage import BlobStorage
 from media_grpc.domain import keys, lifecycle
+from media_grpc.domain.audit import Actor, AuditAction
 from media_grpc.domain.ids import check_media_id
 from media_grpc.domain.model import Media, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.service import audit_trail
 from media_grpc.service.context import ServiceContext, check_visible
 
 
@@ -63,7 +65,12 @@ class MediaDeletion:
         check_media_id(media_id)
         with self.ctx.uow() as uow:
             media = check_visible(principal, uow.media.get(media_id, for_update=True), media_id)
+            newly = media.status is not Status.DELETED
             erase(self.ctx.storage, media, self.ctx.now())
             uow.media.save(media)
+            if newly:
+                audit_trail.record(
+                    uow, media, Actor.of(principal, media.owner_id), AuditAction.DELETED
+                )
             uow.commit()
         return media

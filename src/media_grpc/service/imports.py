@@ -22,6 +22,7 @@ from media_grpc.adapters.url_fetcher import UrlFetcher
 from media_grpc.config.imports import ImportSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain import keys, lifecycle
+from media_grpc.domain.audit import AuditAction
 from media_grpc.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -46,6 +47,7 @@ from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.domain.sniffing import SNIFF_BYTES, sniff
+from media_grpc.service import audit_trail
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.import_stream import CappedStream
 from media_grpc.service.upload_policy import policy_for
@@ -242,6 +244,13 @@ class MediaImports:
             uow.media.add(media)
             uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), media, now))
             uow.imports.save(replace(current, state=ImportState.IMPORTED, updated_at=now))
+            audit_trail.record(
+                uow,
+                media,
+                audit_trail.calling_service(media.owner_id),
+                AuditAction.IMPORTED,
+                detail=f"from {audit_trail.without_secrets(record.source_url)}",
+            )
             uow.commit()
         return True
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from media_grpc.domain.attachment import Verdict, judge, ownership
+from media_grpc.domain.audit import Actor, AuditAction
 from media_grpc.domain.errors import Conflict, FailedPrecondition, InvalidArgument, check_at_most
 from media_grpc.domain.ids import (
     MEDIA_IDS_PER_CALL,
@@ -22,6 +23,7 @@ from media_grpc.domain.ids import (
 )
 from media_grpc.domain.model import Media
 from media_grpc.domain.principal import Principal
+from media_grpc.service import audit_trail
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import erase
 
@@ -96,9 +98,19 @@ class PostMedia:
                 else:
                     continue
                 if (media.post_id, media.post_position) != target:
+                    attaching = target[0] is not None
                     media.post_id, media.post_position = target
                     media.updated_at = now
                     uow.media.save(media)
+                    audit_trail.record(
+                        uow,
+                        media,
+                        Actor.of(principal, owner_id),
+                        AuditAction.ATTACHED if attaching else AuditAction.DETACHED,
+                        detail=f"post {post_id}, position {target[1]}"
+                        if attaching
+                        else f"post {post_id} (edited)",
+                    )
                     changed = True
             if changed:
                 uow.commit()
@@ -114,6 +126,13 @@ class PostMedia:
             for media in attached:
                 erase(self.ctx.storage, media, now)
                 uow.media.save(media)
+                audit_trail.record(
+                    uow,
+                    media,
+                    Actor.of(principal, media.owner_id),
+                    AuditAction.DETACHED,
+                    detail=f"post {post_id} (deleted: the media is deleted)",
+                )
             uow.commit()
         return [m.id for m in attached]
 

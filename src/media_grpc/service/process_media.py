@@ -27,11 +27,12 @@ from pathlib import Path
 from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable
 from media_grpc.adapters.job_locks import JobLocks
 from media_grpc.domain import lifecycle
+from media_grpc.domain.audit import WORKER, AuditAction
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Failure, FailureReason, JobKind, Media, Status, Variant
 from media_grpc.domain.stage import MediaRejected, StageJob, StageResult
-from media_grpc.service import profile_images
+from media_grpc.service import audit_trail, profile_images
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.retry_processing import RETRYABLE
 
@@ -119,6 +120,14 @@ class MediaProcessing:
             media.variants, media.hls_key = [], None
             lifecycle.mark_failed(media, failure, self.ctx.now())
             uow.media.save(media)
+            audit_trail.record(
+                uow,
+                media,
+                WORKER,
+                AuditAction.PROCESSING_FAILED,
+                outcome=failure.reason.value,
+                detail=failure.message,
+            )
             uow.commit()
         log.warning("job %s: media %s FAILED %s", job.job_id, job.media_id, failure.reason)
 
@@ -142,6 +151,7 @@ class MediaProcessing:
             if media is not None and media.status in _RUNNABLE:
                 lifecycle.move(media, Status.PROCESSING, self.ctx.now())
                 uow.media.save(media)
+                audit_trail.record(uow, media, WORKER, AuditAction.PROCESSING_STARTED)
                 uow.commit()
                 return True
         log.info("job %s: media %s moved on while it was frozen", job.job_id, job.media_id)
@@ -214,6 +224,7 @@ class MediaProcessing:
                 lifecycle.move(media, Status.READY, self.ctx.now())
                 profile_images.make_current(uow, self.ctx.storage, media, self.ctx.now())
                 uow.media.save(media)
+                audit_trail.record(uow, media, WORKER, AuditAction.PROCESSING_READY)
                 uow.commit()
         if deleted:
             self._discard(job, prefix)

@@ -14,7 +14,9 @@ from datetime import datetime
 from media_grpc.adapters.blob_storage import BlobStorage
 from media_grpc.adapters.repository import MediaFilter
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
+from media_grpc.domain.audit import WORKER, AuditAction
 from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.service import audit_trail
 from media_grpc.service.deletion import erase
 
 #: Most other READY profile images deleted at once (more only exist after a migration from a
@@ -55,6 +57,13 @@ def make_current(
     for previous in replaced:
         erase(storage, previous, now)
         uow.media.save(previous)
+        audit_trail.record(
+            uow,
+            previous,
+            WORKER,
+            AuditAction.PROFILE_REPLACED,
+            detail=f"replaced by media {media.id}",
+        )
     return replaced
 
 

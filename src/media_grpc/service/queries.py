@@ -123,7 +123,8 @@ class MediaQueries:
 
 
 class PageTokens:
-    """Opaque page tokens: ``base64url(json position) . base64url(HMAC)``, bound to the owner.
+    """Opaque page tokens: ``base64url(json position) . base64url(HMAC)``, bound to a scope
+    (the owner, for ListMedia; the filter, for ListMediaEvents).
 
     A token is checked for size and its HMAC before anything parses it, so a forged or
     hostile token (deep JSON nesting, another owner's position) is INVALID_ARGUMENT.
@@ -133,10 +134,26 @@ class PageTokens:
         self.key = key
 
     def issue(self, last: Media, owner_id: str) -> str:
-        payload = json.dumps([last.created_at.isoformat(), last.id]).encode()
-        return f"{_b64(payload)}.{_b64(self._mac(payload, owner_id))}"
+        return self.issue_position([last.created_at.isoformat(), last.id], owner_id)
 
     def read(self, token: str, owner_id: str) -> tuple[datetime, str] | None:
+        position = self.read_position(token, owner_id)
+        if position is None:
+            return None
+        try:
+            created_at, media_id = position
+            return datetime.fromisoformat(str(created_at)), str(media_id)
+        except (ValueError, TypeError):
+            raise _bad_token("is not one this service issued for this listing") from None
+
+    def issue_position(self, position: list[str | int], scope: str) -> str:
+        """A token for ``position`` in the listing named by ``scope`` (the owner, for
+        ListMedia): it reads back only for the same scope."""
+        payload = json.dumps(position).encode()
+        return f"{_b64(payload)}.{_b64(self._mac(payload, scope))}"
+
+    def read_position(self, token: str, scope: str) -> list[str | int] | None:
+        """The position ``token`` was issued for in ``scope``; None for no token."""
         if not token:
             return None
         if len(token) > MAX_PAGE_TOKEN_CHARS:
@@ -145,20 +162,22 @@ class PageTokens:
             body, _, mac = token.partition(".")
             payload = base64.urlsafe_b64decode(body.encode("ascii"))
             valid = hmac.compare_digest(
-                base64.urlsafe_b64decode(mac.encode("ascii")), self._mac(payload, owner_id)
+                base64.urlsafe_b64decode(mac.encode("ascii")), self._mac(payload, scope)
             )
         except (ValueError, binascii.Error):
             valid = False
         if not valid:
             raise _bad_token("is not one this service issued for this listing")
         try:
-            created_at, media_id = json.loads(payload)
-            return datetime.fromisoformat(created_at), str(media_id)
-        except (ValueError, TypeError):
-            raise _bad_token("is not one this service issued for this listing") from None
+            position = json.loads(payload)
+        except ValueError:
+            position = None
+        if not isinstance(position, list):
+            raise _bad_token("is not one this service issued for this listing")
+        return position
 
-    def _mac(self, payload: bytes, owner_id: str) -> bytes:
-        signed = owner_id.encode() + b"\0" + payload
+    def _mac(self, payload: bytes, scope: str) -> bytes:
+        signed = scope.encode() + b"\0" + payload
         return hmac.new(self.key, signed, hashlib.sha256).digest()[:PAGE_TOKEN_MAC_BYTES]
 
 

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from media_grpc.adapters.owner_call_rates import InMemoryCallRates
 from media_grpc.config.limits import LimitSettings
 from media_grpc.domain import lifecycle
+from media_grpc.domain.audit import Actor, AuditAction
 from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.domain.ids import check_media_id
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import FailureReason, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
-from media_grpc.service import archive
+from media_grpc.service import archive, audit_trail
 from media_grpc.service.context import ServiceContext, check_visible
 from media_grpc.service.owner_rates import OwnerRates, RatedCall
 
@@ -82,7 +83,19 @@ class ProcessingRetries:
                     raise refusal
             # In this transaction: on SQLite it holds the write lock another connection waits on.
             self.rates.admit(RatedCall.RETRY, media.owner_id, uow)
-            archive.require_readable_original(self.ctx.storage, media, self.restore_days)
+            try:
+                archive.require_readable_original(self.ctx.storage, media, self.restore_days)
+            except archive.RestoreStarted as started:
+                audit_trail.record(
+                    uow,
+                    media,
+                    Actor.of(principal, media.owner_id),
+                    AuditAction.RESTORED,
+                    outcome="started",
+                    detail=str(started),
+                )
+                uow.commit()
+                raise
             now = self.ctx.now()
             lifecycle.move(media, Status.UPLOADED, now)
             media.failure = None
@@ -91,6 +104,13 @@ class ProcessingRetries:
                 media.metadata[TIME_LIMIT_KEY] = f"{limit:g}"
             uow.media.save(media)
             uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), media, now))
+            audit_trail.record(
+                uow,
+                media,
+                Actor.of(principal, media.owner_id),
+                AuditAction.RETRIED,
+                detail=f"after {reason.value}" if reason else "",
+            )
             uow.commit()
         return media
 

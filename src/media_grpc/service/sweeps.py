@@ -11,8 +11,10 @@ from media_grpc.adapters.media_sweeps import SweepSet
 from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain import lifecycle
+from media_grpc.domain.audit import CLEANUP, AuditAction
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason, Media, Status
+from media_grpc.service import audit_trail
 from media_grpc.service.context import ServiceContext
 
 
@@ -86,10 +88,14 @@ def _expire(_ctx: ServiceContext, uow: AbstractUnitOfWork, media: Media, now: da
     message = "the upload session expired before the upload was completed"
     lifecycle.mark_failed(media, Failure(FailureReason.EXPIRED, message), now)
     uow.media.save(media)
+    audit_trail.record(
+        uow, media, CLEANUP, AuditAction.UPLOAD_REFUSED, outcome="EXPIRED", detail=message
+    )
 
 
 def _purge(_ctx: ServiceContext, uow: AbstractUnitOfWork, media: Media, _now: datetime) -> None:
     uow.media.purge(media.id)
+    audit_trail.record(uow, media, CLEANUP, AuditAction.PURGED)
 
 
 def _mark_swept(_ctx: ServiceContext, uow: AbstractUnitOfWork, media: Media, now: datetime) -> None:
@@ -126,6 +132,9 @@ def _delete_unattached(
     lifecycle.move(media, Status.DELETED, now)
     media.deleted_at = now
     uow.media.save(media)
+    audit_trail.record(
+        uow, media, CLEANUP, AuditAction.DELETED, detail="attached to no post in time"
+    )
 
 
 EXPIRE = Sweep(

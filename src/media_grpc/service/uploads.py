@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from media_grpc.adapters.blob_storage import PresignedRequest, StoredPart
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain import keys
+from media_grpc.domain.audit import Actor, AuditAction
 from media_grpc.domain.checksums import declared_sha256
 from media_grpc.domain.errors import (
     AlreadyExists,
@@ -20,6 +21,7 @@ from media_grpc.domain.errors import (
 from media_grpc.domain.file_names import sanitize_file_name
 from media_grpc.domain.model import Media, MultipartSession, Purpose, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.service import audit_trail
 from media_grpc.service.completion import UploadCompletion
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.limits import UploadAdmission
@@ -90,6 +92,9 @@ class UploadService:
                         self.admission.add(uow, media, now)
                     else:
                         uow.media.add(media)
+                    audit_trail.record(
+                        uow, media, Actor.of(principal, owner_id), AuditAction.SESSION_CREATED
+                    )
                     uow.commit()
         except Exception as error:
             if multipart is not None:

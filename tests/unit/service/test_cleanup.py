@@ -32,8 +32,9 @@ def make_media(
     purpose: Purpose = Purpose.POST_IMAGE,
     age: timedelta = timedelta(0),
     post_id: str | None = None,
+    now: datetime = NOW,
 ) -> Media:
-    at = NOW - age
+    at = now - age
     key = keys.original_key(purpose, "alice", media_id, "image/jpeg", at)
     return Media(
         id=media_id,
