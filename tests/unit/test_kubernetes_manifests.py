@@ -320,3 +320,22 @@ def test_selectors_of_services_budgets_policies_and_autoscalers_select_pods(
             target = r["spec"]["scaleTargetRef"]
             find(production, target["kind"], target["name"])
             assert r["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+
+
+def test_the_scaling_docs_count_the_connections_the_manifests_open(
+    production: list[dict[str, Any]],
+) -> None:
+    """docs/operations.md (Scaling): a process's pool is max(pool size, RPC threads) plus as
+    many overflow connections; a server adds its change feed's LISTEN connection."""
+    defaults = Settings.model_fields
+    per_pod = {}
+    for name in ("media-server", "media-worker"):
+        spec = pod_spec(find(production, "Deployment", name))
+        assert spec is not None
+        env = environment(production, spec["containers"][0])
+        pool = int(env.get("MEDIA_DATABASE_POOL_SIZE", defaults["database_pool_size"].default))
+        threads = int(env.get("MEDIA_GRPC_MAX_WORKERS", defaults["grpc_max_workers"].default))
+        per_pod[name] = 2 * max(pool, threads) + (name == "media-server")
+    operations = (KUBERNETES.parents[1] / "docs" / "operations.md").read_text()
+    assert f"(servers at their maximum x {per_pod['media-server']})" in operations
+    assert f"(workers at theirs x {per_pod['media-worker']})" in operations
