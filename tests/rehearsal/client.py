@@ -24,21 +24,10 @@ T = TypeVar("T")
 #: Codes a call is tried again for (on another server): the server went away or its
 #: connection did. Each call that changes something carries an idempotency key.
 RETRIED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+#: No retryPolicy: Client.call sends a failed call again itself, and counts it.
 SERVICE_CONFIG = {
     "loadBalancingConfig": [{"round_robin": {}}],
-    "methodConfig": [
-        {
-            "name": [{"service": "media.v1.MediaService"}],
-            "timeout": "10s",
-            "retryPolicy": {
-                "maxAttempts": 5,
-                "initialBackoff": "0.1s",
-                "maxBackoff": "1s",
-                "backoffMultiplier": 2,
-                "retryableStatusCodes": ["UNAVAILABLE"],
-            },
-        }
-    ],
+    "methodConfig": [{"name": [{"service": "media.v1.MediaService"}], "timeout": "10s"}],
 }
 
 
@@ -48,7 +37,6 @@ def spread_channel(targets: list[str]) -> grpc.Channel:
         "ipv4:" + ",".join(targets),
         options=[
             ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
-            ("grpc.enable_retries", 1),
         ],
     )
 
