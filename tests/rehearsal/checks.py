@@ -56,9 +56,10 @@ def watch_across_nodes(cluster: Cluster, urls: Urls, count: int) -> str:
     """WatchMedia on s1 sees READY for media completed through s2 and processed on a worker
     node."""
     watcher, uploader = cluster.stub("s1"), cluster.stub("s2")
-    client = Client(uploader, cluster.auth, f"watcher-{cluster.prefix}")
     seen: dict[str, list[int]] = {}
     for index in range(count):
+        # A user per media: the session limits of one user would cap the count.
+        client = Client(uploader, cluster.auth, f"watcher-{cluster.prefix}-{index}")
         data = jpeg(index)
         session = client.create(data, f"{cluster.prefix}-watch-{index}")
         urls.add_session(session)
