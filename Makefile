@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install lock run serve worker migrate proto proto-check lint buf-lint buf-breaking \
         contract-baseline promtool fmt test test-unit test-integration test-faults test-browser \
-        chromium demo services bench clean
+        chromium demo services bench rehearsal scaling-figures clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -134,6 +134,13 @@ test-browser: $(STAMP) chromium ## Browser tests only: the demo page in Chromium
 
 demo: $(STAMP) ## Embedded service, reference gateway (:8080) and demo page (http://localhost:3000)
 	$(BIN)/python examples/demo.py
+
+scaling-figures: $(STAMP) ## Rewrite the figures of docs/operations.md's Scaling section from docs/benchmarks.md (after make bench)
+	$(BIN)/python scripts/scaling_section.py
+
+# Root only (network namespaces); `make test` runs a short version (tests/rehearsal/).
+rehearsal: $(STAMP) services ## Several-node rehearsal: 2 serve + 2 worker nodes in network namespaces, 200 uploads, a server and a worker killed
+	$(BIN)/python -m tests.rehearsal $(REHEARSAL_ARGS)
 
 # The video benchmark's reference is the ffmpeg CLI (Debian's package; the product uses PyAV only).
 bench: $(BENCH_STAMP) services ## Run the benchmarks and write docs/benchmarks.md
