@@ -12,7 +12,8 @@ from media_grpc.api.auth_interceptor import current_principal
 from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_pb, timestamp
 from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.service.deletion import MediaDeletion
-from media_grpc.service.imports import ImportRequest, MediaImports
+from media_grpc.service.import_requests import ImportRequest
+from media_grpc.service.imports import MediaImports
 from media_grpc.service.posts import PostMedia
 from media_grpc.service.processing import ProcessingRetries
 from media_grpc.service.queries import MediaQueries

@@ -16,7 +16,9 @@ from media_grpc.domain.imports import ImportReason, ImportRefused, ImportState, 
 from media_grpc.domain.model import Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.imports import ImportRequest, MediaImports
+from media_grpc.service.import_records import claim_import
+from media_grpc.service.import_requests import ImportRequest
+from media_grpc.service.imports import MediaImports
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 
 SERVICE = Principal("post-service", is_service=True)
@@ -95,7 +97,7 @@ def test_an_import_in_progress_is_not_started_twice_until_its_lease_runs_out(
 ) -> None:
     fetcher = DictFetcher({request().url: PNG})
     service = imports(fake_db, memory_storage, fetcher, clock)
-    record, _ = service._claim(request())  # a server that then died mid-fetch
+    record, _ = claim_import(service.ctx, service.settings, request())  # then died mid-fetch
 
     with pytest.raises(Conflict):
         service.import_media(SERVICE, request())
