@@ -22,6 +22,7 @@ from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain import keys, lifecycle
 from media_grpc.domain.errors import (
     Conflict,
+    InvalidArgument,
     MediaNotFound,
     ResourceExhausted,
     Unavailable,
@@ -60,7 +61,12 @@ class MediaImports:
     def import_media(self, principal: Principal, request: ImportRequest) -> ImportResult:
         principal.require_service("ImportMedia")
         check_import_request(request)
-        self.fetcher.check(request.url)
+        try:
+            self.fetcher.check(request.url)
+        except ImportRefused as e:
+            if e.import_reason is ImportReason.INVALID_URL:
+                raise InvalidArgument(e.message, field="url") from None
+            raise
         if request.validate_only:
             return ImportResult(media=None, created=False)
         if not self.slots.acquire(blocking=False):
@@ -88,6 +94,16 @@ class MediaImports:
                 self.ctx, record, ImportReason.UNREACHABLE.value, "object storage is unavailable"
             )
             raise Unavailable("object storage is unavailable; import again later") from None
+        except Exception:
+            # Whatever stopped it, the record must not stay FETCHING (the same URL would be
+            # "in progress" until the lease runs out).
+            record_failed(
+                self.ctx,
+                record,
+                ImportReason.INTERRUPTED.value,
+                "the import stopped on an unexpected error; import again",
+            )
+            raise
         log.info("import of %s stored as media %s", request.url[:200], media.id)
         return ImportResult(media=media, created=True)
 
