@@ -85,19 +85,23 @@ def allow_entry(entry: str) -> tuple[str, int | None]:
     ``[2001:db8::1]:8443``; a bare IPv6 address has no port.
     """
     text = entry.strip().lower()
+    has_port = False
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else rest
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise ValueError(f"allowlist entry {entry!r}: write an IPv6 address as [address]:port")
+        has_port, port_text = bool(rest), rest[1:]
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
+        has_port = True
     else:
         host, port_text = text, ""
     host = host.rstrip(".")
     if not valid_host(host.removeprefix(".")):
         raise ValueError(f"allowlist entry {entry!r}: not a host name or IP address")
-    if not port_text:
+    if not has_port:
         return host, None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise ValueError(f"allowlist entry {entry!r}: the port must be 1 to 65535")
     return host, int(port_text)
 
