@@ -202,3 +202,31 @@ def test_a_client_pinging_faster_than_allowed_is_sent_away(app: Application) -> 
     finally:
         running.stop(0)
     assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_client_pinging_at_the_allowed_interval_keeps_its_stream(app: Application) -> None:
+    # grpc's default (one ping per 5 minutes without data) would send this client away.
+    running = create_server(
+        app.servicer(),
+        app.verifier,
+        "127.0.0.1:0",
+        streams=StreamSettings(min_client_ping_interval_seconds=0.5, public_idle_seconds=4),
+    )
+    try:
+        with own_connection(
+            f"127.0.0.1:{running.port}",
+            **{
+                "grpc.keepalive_time_ms": 1000,
+                "grpc.keepalive_permit_without_calls": 1,
+                "grpc.http2.max_pings_without_data": 0,
+            },
+        ) as channel:
+            call = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(), timeout=30
+            )
+            messages = [m.status for m in call]  # ends at the idle limit, 4 s
+            code = call.code()  # type: ignore[attr-defined]
+    finally:
+        running.stop(0)
+    assert code == grpc.StatusCode.OK
+    assert messages == [health_pb2.HealthCheckResponse.SERVING]
