@@ -4,6 +4,9 @@ calls and health Check keep working; HTTP/2 bounds each connection."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -230,3 +233,54 @@ def test_a_client_pinging_at_the_allowed_interval_keeps_its_stream(app: Applicat
         running.stop(0)
     assert code == grpc.StatusCode.OK
     assert messages == [health_pb2.HealthCheckResponse.SERVING]
+
+
+#: A client that opens one health Watch, says so, then waits on it.
+WATCHING_CLIENT = """
+import sys, grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+channel = grpc.insecure_channel(sys.argv[1])
+call = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+next(call)
+print("open", flush=True)
+for _ in call:
+    pass
+"""
+
+
+def admitted(target: str) -> bool:
+    """Whether one more stream without a token opens now (on a connection of its own)."""
+    with own_connection(target) as channel:
+        call = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(), timeout=10
+        )
+        opened = refusal_of(call) == ""
+        call.cancel()
+        return opened
+
+
+def test_a_peer_that_stops_answering_pings_loses_its_connection_and_its_streams(
+    app: Application,
+) -> None:
+    running = create_server(
+        app.servicer(),
+        app.verifier,
+        "127.0.0.1:0",
+        streams=StreamSettings(
+            public_per_peer=1, keepalive_seconds=0.5, keepalive_timeout_seconds=0.5
+        ),
+    )
+    target = f"127.0.0.1:{running.port}"
+    client = subprocess.Popen(
+        [sys.executable, "-c", WATCHING_CLIENT, target], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert client.stdout is not None and client.stdout.readline().strip() == "open"
+        full = not admitted(target)  # the peer's one stream is taken
+        client.send_signal(signal.SIGSTOP)  # alive, silent: answers no ping
+        eventually(lambda: admitted(target), "the frozen peer's stream to be freed", timeout=20)
+    finally:
+        client.kill()
+        client.wait(10)
+        running.stop(0)
+    assert full

@@ -186,6 +186,13 @@ def connection_limits(streams: StreamSettings) -> list[tuple[str, int]]:
         ("grpc.max_concurrent_streams", streams.max_concurrent_streams_per_connection),
         ("grpc.keepalive_time_ms", ms(streams.keepalive_seconds)),
         ("grpc.keepalive_timeout_ms", ms(streams.keepalive_timeout_seconds)),
+        # grpc core closes a connection on an unanswered ping after the ping timeout (its
+        # keepalive timeout alone is not enforced: grpc/grpc#39239); default one minute.
+        ("grpc.http2.ping_timeout_ms", ms(streams.keepalive_timeout_seconds)),
+        # Keep pinging a connection whose streams send nothing (an idle health Watch): grpc
+        # otherwise stops after two pings without data and spaces them 5 minutes apart.
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.http2.min_time_between_pings_ms", ms(streams.keepalive_seconds)),
         ("grpc.keepalive_permit_without_calls", 0),
         (
             "grpc.http2.min_ping_interval_without_data_ms",
