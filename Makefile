@@ -10,7 +10,7 @@ NODE_BIN := node_modules/.bin
 PYTEST_ARGS ?=
 
 .PHONY: help install lock run serve worker migrate proto proto-check lint buf-lint buf-breaking \
-        contract-baseline promtool fmt test test-unit test-integration test-faults test-browser \
+        contract-baseline promtool fmt test test-unit fuzz test-integration test-faults test-browser \
         chromium demo services bench rehearsal scaling-figures clean
 
 help: ## List the targets
@@ -119,6 +119,10 @@ test: $(STAMP) services chromium promtool proto-check lint buf-breaking ## Insta
 
 test-unit: $(STAMP) ## Unit tests only (no services needed)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# tests/fuzz runs inside `make test` with a fixed budget (tests/fuzz/budget.py); this is the long hunt.
+fuzz: $(STAMP) ## Fuzz the parsers and policies that take hostile input for longer (MEDIA_FUZZ_EXAMPLES, default here 20000 per target)
+	MEDIA_FUZZ_EXAMPLES=$${MEDIA_FUZZ_EXAMPLES:-20000} $(BIN)/pytest tests/fuzz -p no:randomly $(PYTEST_ARGS)
 
 test-integration: $(STAMP) services ## Integration and end-to-end tests only
 	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)

@@ -155,6 +155,9 @@ def run() -> str:
         names = make_files(files)
         with legacy_host(files) as port:
             running.add_server(
-                {"MEDIA_IMPORT__ALLOWED_HOSTS": '["127.0.0.1"]', "MEDIA_IMPORT__ALLOW_HTTP": "true"}
+                {
+                    "MEDIA_IMPORT__ALLOWED_HOSTS": f'["127.0.0.1:{port}"]',
+                    "MEDIA_IMPORT__ALLOW_HTTP": "true",
+                }
             )
             return measure(running, work, port, names, quiet)

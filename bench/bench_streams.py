@@ -57,6 +57,10 @@ SERVER_ENV = {
     "MEDIA_LIMITS__MAX_PENDING_SESSIONS": "0",
     "MEDIA_STREAMS__WATCH_PER_PRINCIPAL": "100000",
     "MEDIA_STREAMS__MAX_OPEN": "100000",
+    # All health watchers come from this one address, STREAMS_PER_CHANNEL to a connection.
+    "MEDIA_STREAMS__PUBLIC_MAX_OPEN": "10000",
+    "MEDIA_STREAMS__PUBLIC_PER_PEER": "10000",
+    "MEDIA_STREAMS__PUBLIC_PER_CONNECTION": "10000",
     "MEDIA_METRICS_PORT": "0",
     # A smaller pool for smoke runs on a shared database server (MEDIA_BENCH_GRPC_MAX_WORKERS).
     **(

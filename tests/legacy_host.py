@@ -70,6 +70,25 @@ def dripping(head: bytes, *, every: float = 0.2, for_at_most: float = 60.0) -> R
     return route
 
 
+def dripping_headers(*, every: float = 0.2, for_at_most: float = 60.0) -> Route:
+    """A status line, then one byte of a header every ``every`` seconds: no read waits long,
+    the headers never end."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        end = time.monotonic() + for_at_most
+        try:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            handler.wfile.flush()
+            while time.monotonic() < end:
+                time.sleep(every)  # the slow server itself, not a test waiting
+                handler.wfile.write(b"a")
+                handler.wfile.flush()
+        except OSError:
+            return
+
+    return route
+
+
 def redirect(location: str, status: int = 302) -> Route:
     def route(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(status)

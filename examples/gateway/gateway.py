@@ -2,236 +2,164 @@
 
 - Routes come from the contract: every RPC with a ``google.api.http`` annotation is served at its
   path (``POST /api/v1/media/upload-session``, ``GET /api/v1/media/{media_id}``, ...), JSON in
-  and out with proto3 JSON names (camelCase), through the generated stub.
+  and out with proto3 JSON names (camelCase), through the generated stub (transcoding.py).
 - The user's token (``Authorization: Bearer ...``) is verified here first (signature, expiry,
-  issuer, audience: the service's own ``MEDIA_AUTH__*`` settings) and forwarded as metadata.
+  issuer, audience: the service's own ``MEDIA_AUTH__*`` settings), before any body is read, and
+  forwarded as metadata. Like ``media-grpc serve``, it refuses to listen beyond loopback with
+  the development secret (anyone can sign tokens with it).
+- Bodies are bounded before they are read (``--max-body-bytes``): a larger Content-Length is 413
+  at once, a missing one 411 where a route takes a body; malformed HTTP (``Content-Length: -1``)
+  is 400 from the parser. A body that is not a JSON object is 400 with a ``google.rpc.Status``
+  body and a BadRequest detail.
 - CORS for the app's origin only (``--allow-origin``); other origins get no CORS headers.
 - A gRPC error becomes its HTTP status with ``{"code", "message", "details"}``: the
-  ``google.rpc`` details (BadRequest, PreconditionFailure, ErrorInfo, RetryInfo) as JSON.
+  ``google.rpc`` details (BadRequest, PreconditionFailure, ErrorInfo, RetryInfo) as JSON. Errors
+  of the transport never show the backend's address.
 - Every call has a deadline (``--deadline``, seconds); a call past it answers 504.
 
+Server: aiohttp (``aiohttp.web``). The gateway is asyncio end to end: one event loop serves every
+connection and awaits the grpc.aio channel on the same loop, so a slow or idle client costs a
+socket and a coroutine, never a thread (the ``http.server`` version held a thread per
+connection). aiohttp was chosen over an ASGI stack (Starlette or FastAPI on uvicorn) because one
+library is the whole server: its C HTTP parser (llhttp) refuses malformed framing,
+``client_max_size`` bounds what a handler reads, and ``web.run_app`` handles signals, with no
+ASGI server to pick and configure. Put TLS and connection limits in front (a load balancer) as
+for any service.
+
 Run: ``python examples/gateway/gateway.py --listen 127.0.0.1:8080 --target 127.0.0.1:50051``.
-Standard stdlib HTTP server: an example, not a production server.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import logging
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+import sys
 
-import grpc
-from google.api import annotations_pb2
-from google.protobuf import descriptor, json_format
-from google.rpc import error_details_pb2  # noqa: F401  (registers the detail types for JSON)
-from grpc_status import rpc_status
-from media.v1 import media_pb2, media_pb2_grpc
+import grpc.aio
+from aiohttp import web
+from media.v1 import media_pb2_grpc
+from transcoding import Answer, Gateway, bad_body, status_body
 
 from media_grpc.adapters.jwt_tokens import TokenVerifier
-from media_grpc.config import Settings
-from media_grpc.domain.errors import Unauthenticated
+from media_grpc.config import Settings, SettingsError
 
 log = logging.getLogger("gateway")
 
-#: gRPC status -> HTTP status, as grpc-gateway and Envoy's transcoder map them.
-HTTP_STATUS = {
-    grpc.StatusCode.OK: 200,
-    grpc.StatusCode.CANCELLED: 499,
-    grpc.StatusCode.UNKNOWN: 500,
-    grpc.StatusCode.INVALID_ARGUMENT: 400,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
-    grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.ALREADY_EXISTS: 409,
-    grpc.StatusCode.PERMISSION_DENIED: 403,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
-    grpc.StatusCode.FAILED_PRECONDITION: 400,
-    grpc.StatusCode.ABORTED: 409,
-    grpc.StatusCode.OUT_OF_RANGE: 400,
-    grpc.StatusCode.UNIMPLEMENTED: 501,
-    grpc.StatusCode.INTERNAL: 500,
-    grpc.StatusCode.UNAVAILABLE: 503,
-    grpc.StatusCode.DATA_LOSS: 500,
-    grpc.StatusCode.UNAUTHENTICATED: 401,
-}
+#: Largest request body read, in bytes: the routes take small JSON objects.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+#: Seconds a client has to send its body once its headers are in.
+BODY_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class Route:
-    """One annotated RPC: HTTP method, path pattern, request type and whether a body maps."""
+def make_app(
+    gateway: Gateway, allow_origin: str, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> web.Application:
+    """The aiohttp application: every route of ``gateway``, CORS for ``allow_origin``."""
 
-    http_method: str
-    pattern: re.Pattern[str]
-    rpc: str
-    request_type: Any
-    has_body: bool
+    def cors(request: web.Request, response: web.StreamResponse) -> None:
+        if request.headers.get("Origin") == allow_origin:
+            response.headers["Access-Control-Allow-Origin"] = allow_origin
+            response.headers["Vary"] = "Origin"
 
-
-def routes_from_contract() -> list[Route]:
-    """The ``google.api.http`` annotations of MediaService, as routes."""
-    service = media_pb2.DESCRIPTOR.services_by_name["MediaService"]
-    found = []
-    for method in service.methods:
-        options = method.GetOptions()
-        if not options.HasExtension(annotations_pb2.http):
-            continue
-        rule = options.Extensions[annotations_pb2.http]
-        verb = rule.WhichOneof("pattern")
-        if verb is None or verb == "custom":
-            continue
-        path = getattr(rule, verb)
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
-        found.append(
-            Route(
-                verb.upper(),
-                re.compile(f"^{regex}$"),
-                method.name,
-                _message_class(method.input_type),
-                bool(rule.body),
-            )
+    def answer(request: web.Request, result: Answer) -> web.Response:
+        status, body = result
+        response = web.Response(
+            status=status, body=json.dumps(body).encode(), content_type="application/json"
         )
-    return found
+        cors(request, response)
+        return response
+
+    async def preflight(request: web.Request) -> web.Response:
+        allowed = request.headers.get("Origin") == allow_origin
+        response = web.Response(status=204 if allowed else 403)
+        if allowed:
+            cors(request, response)
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE"
+            response.headers["Access-Control-Allow-Headers"] = "authorization, content-type"
+            response.headers["Access-Control-Max-Age"] = "600"
+        return response
+
+    async def serve(request: web.Request) -> web.Response:
+        found = gateway.route(request.method, request.path)
+        if found is None:
+            message = f"no route {request.method} {request.path[:200]}"
+            return answer(request, (404, status_body(grpc.StatusCode.NOT_FOUND, message)))
+        route, params = found
+        token = gateway.authenticate(request.headers.get("Authorization", ""))
+        if not isinstance(token, str):
+            return answer(request, token)  # nothing of the body read
+        body = b""
+        if route.has_body:
+            refusal = _body_refusal(request, max_body_bytes)
+            if refusal is not None:
+                return answer(request, refusal)
+            body = await _read_body(request)
+        return answer(request, await gateway.call(route, params, token, body))
+
+    app = web.Application(client_max_size=max_body_bytes)
+    app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
+    for method in ("GET", "POST", "DELETE"):
+        app.router.add_route(method, "/{tail:.*}", serve)
+    return app
 
 
-def _message_class(message: descriptor.Descriptor) -> Any:
-    return getattr(media_pb2, message.name)
+def _body_refusal(request: web.Request, max_body_bytes: int) -> Answer | None:
+    length = request.content_length
+    if length is None:
+        return 411, bad_body("a Content-Length header is required")[1]
+    if length > max_body_bytes:
+        return 413, bad_body(f"the body is over {max_body_bytes} bytes")[1]
+    return None
 
 
-class Gateway:
-    """Turns one HTTP request into one RPC; no HTTP server details here (easy to test)."""
-
-    def __init__(
-        self, stub: media_pb2_grpc.MediaServiceStub, verifier: TokenVerifier, deadline: float
-    ) -> None:
-        self.stub = stub
-        self.verifier = verifier
-        self.deadline = deadline
-        self.routes = routes_from_contract()
-
-    def handle(
-        self, method: str, path: str, authorization: str, body: bytes
-    ) -> tuple[int, dict[str, Any]]:
-        for route in self.routes:
-            match = route.pattern.match(path)
-            if match and route.http_method == method:
-                return self._call(route, match.groupdict(), authorization, body)
-        return 404, {"code": 5, "message": f"no route {method} {path}", "details": []}
-
-    def _call(
-        self, route: Route, params: dict[str, str], authorization: str, body: bytes
-    ) -> tuple[int, dict[str, Any]]:
-        token = authorization.removeprefix("Bearer ").strip()
-        try:
-            self.verifier.principal(token)
-        except Unauthenticated as e:
-            return 401, {"code": 16, "message": str(e), "details": []}
-        try:
-            fields = json.loads(body) if route.has_body and body else {}
-            request = json_format.ParseDict({**fields, **params}, route.request_type())
-        except (ValueError, json_format.ParseError) as e:
-            return 400, {"code": 3, "message": f"invalid JSON body: {e}", "details": []}
-        call: Callable[..., Any] = getattr(self.stub, route.rpc)
-        try:
-            response = call(
-                request, metadata=[("authorization", f"Bearer {token}")], timeout=self.deadline
-            )
-        except grpc.RpcError as error:
-            return error_response(error)
-        return 200, json_format.MessageToDict(response)
+async def _read_body(request: web.Request) -> bytes:
+    async with asyncio.timeout(BODY_SECONDS):
+        return await request.read()  # at most client_max_size, checked while reading
 
 
-def error_response(error: Any) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and JSON body of a failed call, with its google.rpc details."""
-    code: grpc.StatusCode = error.code()
-    answer: dict[str, Any] = {
-        "code": code.value[0],
-        "message": error.details() or code.name,
-        "details": [],
-    }
-    status = rpc_status.from_call(error)
-    if status is not None:
-        answer["details"] = [json_format.MessageToDict(d) for d in status.details]
-    return HTTP_STATUS.get(code, 500), answer
+def check_listen(settings: Settings, listen: str) -> None:
+    """Exit when ``listen`` reaches beyond this machine and tokens can be forged (the
+    development secret, or a short one), as ``media-grpc serve`` does."""
+    try:
+        settings.check_listen(listen)
+    except SettingsError as e:
+        sys.exit(f"gateway: {e}")
 
 
-def make_handler(gateway: Gateway, allow_origin: str) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _cors(self) -> None:
-            if self.headers.get("Origin") == allow_origin:
-                self.send_header("Access-Control-Allow-Origin", allow_origin)
-                self.send_header("Vary", "Origin")
-
-        def do_OPTIONS(self) -> None:
-            allowed = self.headers.get("Origin") == allow_origin
-            self.send_response(204 if allowed else 403)
-            if allowed:
-                self._cors()
-                self.send_header("Access-Control-Allow-Methods", "GET, POST, DELETE")
-                self.send_header("Access-Control-Allow-Headers", "authorization, content-type")
-                self.send_header("Access-Control-Max-Age", "600")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            status, answer = gateway.handle(
-                self.command,
-                self.path.split("?", 1)[0],
-                self.headers.get("Authorization", ""),
-                body,
-            )
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self._cors()
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            self._serve()
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def do_DELETE(self) -> None:
-            self._serve()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.info("%s %s", self.command, self.path.split("?", 1)[0])
-
-    return Handler
+async def serve_forever(args: argparse.Namespace, settings: Settings) -> None:
+    channel = grpc.aio.insecure_channel(args.target)
+    gateway = Gateway(
+        media_pb2_grpc.MediaServiceStub(channel), TokenVerifier(settings.auth), args.deadline
+    )
+    app = make_app(gateway, args.allow_origin, max_body_bytes=args.max_body_bytes)
+    runner = web.AppRunner(app, access_log=log)
+    await runner.setup()
+    host, port = args.listen.rsplit(":", 1)
+    await web.TCPSite(runner, host.strip("[]"), int(port)).start()
+    log.info("gateway on http://%s -> %s, CORS for %s", args.listen, args.target, args.allow_origin)
+    try:
+        await asyncio.Event().wait()  # until cancelled (Ctrl-C, SIGTERM)
+    finally:
+        await runner.cleanup()
+        await channel.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--listen", default="127.0.0.1:8080")
     parser.add_argument("--target", default="127.0.0.1:50051", help="media-grpc address")
     parser.add_argument("--allow-origin", default="http://localhost:3000")
     parser.add_argument("--deadline", type=float, default=10.0, help="seconds per call")
-    args = parser.parse_args()
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(message)s")
-    channel = grpc.insecure_channel(args.target)
-    gateway = Gateway(
-        media_pb2_grpc.MediaServiceStub(channel), TokenVerifier(Settings().auth), args.deadline
-    )
-    host, port = args.listen.rsplit(":", 1)
-    server = ThreadingHTTPServer((host, int(port)), make_handler(gateway, args.allow_origin))
-    log.info("gateway on http://%s -> %s, CORS for %s", args.listen, args.target, args.allow_origin)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        channel.close()
+    settings = Settings()
+    check_listen(settings, args.listen)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(args, settings))
 
 
 if __name__ == "__main__":

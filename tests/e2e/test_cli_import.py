@@ -30,15 +30,16 @@ def host() -> Iterator[LegacyHost]:
 
 
 @pytest.fixture
-def importing_server(tmp_path: Path) -> Iterator[ServedProcess]:
-    """The embedded default with 127.0.0.1 on the import allowlist (plain http allowed)."""
+def importing_server(tmp_path: Path, host: LegacyHost) -> Iterator[ServedProcess]:
+    """The embedded default with the legacy host (127.0.0.1 and its port) on the import
+    allowlist (plain http allowed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     env.update(
         MEDIA_DATA_DIR=str(tmp_path / "data"),
         MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
         MEDIA_EMBEDDED_S3_PORT=str(free_port()),
         MEDIA_METRICS_PORT=str(free_port()),
-        MEDIA_IMPORT__ALLOWED_HOSTS='["127.0.0.1"]',
+        MEDIA_IMPORT__ALLOWED_HOSTS=f'["127.0.0.1:{host.port}"]',
         MEDIA_IMPORT__ALLOW_HTTP="true",
     )
     served = start_serve(env)

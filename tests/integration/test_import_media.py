@@ -3,6 +3,7 @@ explicitly, as the import policy allows for tests), PostgreSQL and the moto S3 s
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,15 @@ from tests.integration.uploading import (
     outbox_jobs,
     rpc_error,
 )
-from tests.legacy_host import LegacyHost, body, dripping, endless, legacy_host, redirect
+from tests.legacy_host import (
+    LegacyHost,
+    body,
+    dripping,
+    dripping_headers,
+    endless,
+    legacy_host,
+    redirect,
+)
 from tests.media_factory import make_jpeg
 
 Auth = Callable[..., list[tuple[str, str]]]
@@ -37,12 +46,13 @@ def host() -> Iterator[LegacyHost]:
 
 
 @pytest.fixture(scope="module")
-def importer(settings: Settings) -> Iterator[Application]:
-    """A server whose import policy lists 127.0.0.1 (exactly) and ``.localhost`` (a suffix)."""
+def importer(settings: Settings, host: LegacyHost) -> Iterator[Application]:
+    """A server whose import policy lists 127.0.0.1 (exactly) and ``.localhost`` (a suffix), both
+    at the legacy host's port only."""
     configured = settings.model_copy(
         update={
             "import_": ImportSettings(
-                allowed_hosts=["127.0.0.1", ".localhost"],
+                allowed_hosts=[f"127.0.0.1:{host.port}", f".localhost:{host.port}"],
                 allow_http=True,
                 max_redirects=3,
                 total_timeout_seconds=3,
@@ -348,3 +358,52 @@ def test_an_import_for_a_post_is_attached_to_it(
         )
     )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_at_the_total_time_limit(
+    istub: Stub, auth: Auth, host: LegacyHost
+) -> None:
+    # Each byte comes well within the read timeout (2 s); the total (3 s) must still hold.
+    url = route(host, "drip-headers.jpg", dripping_headers(every=0.3, for_at_most=30))
+    started = time.monotonic()
+
+    assert refused(istub, auth, url) == (grpc.StatusCode.FAILED_PRECONDITION, "TIMEOUT")
+    assert time.monotonic() - started < 10
+
+
+def test_a_redirect_to_another_port_of_an_allowed_host_is_refused(
+    istub: Stub, auth: Auth, host: LegacyHost, tmp_path: Path
+) -> None:
+    with legacy_host() as other:
+        secret = route(other, "secret.jpg", body(jpeg_bytes(tmp_path), "image/jpeg"))
+        url = route(host, "to-other-port.jpg", redirect(secret))
+
+        answer = refused(istub, auth, url)
+
+        assert answer == (grpc.StatusCode.FAILED_PRECONDITION, "HOST_NOT_ALLOWED")
+        assert sum(other.hits.values()) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://localhost..:{port}/a.jpg", "http://[localhost]:{port}/a.jpg", "http://x:99999/a"],
+)
+def test_a_malformed_url_is_invalid_argument(
+    istub: Stub, auth: Auth, host: LegacyHost, url: str
+) -> None:
+    error = rpc_error(lambda: import_media(istub, auth, url.format(port=host.port)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+
+
+@pytest.mark.parametrize(
+    "location", ["http://localhost..:{port}/a.jpg", "http://[localhost]:{port}/a.jpg"]
+)
+def test_a_redirect_to_a_malformed_url_fails_the_import_and_the_next_call_tries_again(
+    istub: Stub, auth: Auth, host: LegacyHost, location: str
+) -> None:
+    url = route(host, "to-malformed.jpg", redirect(location.format(port=host.port)))
+
+    first = refused(istub, auth, url, owner="dave")
+    second = refused(istub, auth, url, owner="dave")  # not ABORTED "in progress"
+
+    assert first == second == (grpc.StatusCode.FAILED_PRECONDITION, "INVALID_URL")

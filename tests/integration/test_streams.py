@@ -118,25 +118,44 @@ def test_more_open_streams_than_rpc_threads_leave_unary_calls_answering(
 
 
 def test_the_server_wide_stream_cap_refuses_the_next_stream_with_retry_info(
-    app: Application,
+    app: Application, auth: Auth, unique_user: str
 ) -> None:
     running = create_server(
-        app.servicer(), app.verifier, "127.0.0.1:0", streams=StreamSettings(max_open=3)
+        app.servicer(),
+        app.verifier,
+        "127.0.0.1:0",
+        streams=StreamSettings(max_open=3, public_max_open=1),
     )
     streams = OpenStreams()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = media_pb2_grpc.MediaServiceStub(channel)
             health = health_pb2_grpc.HealthStub(channel)
-            for _ in range(3):
-                streams.hold(health.Watch(health_pb2.HealthCheckRequest(), timeout=60))
+            media_id = create_session(stub, auth, unique_user, b"x" * 100).media_id
+            streams.hold(health.Watch(health_pb2.HealthCheckRequest(), timeout=60))
+            for _ in range(2):
+                streams.hold(
+                    stub.WatchMedia(
+                        pb.WatchMediaRequest(media_id=media_id),
+                        metadata=auth(unique_user),
+                        timeout=60,
+                    )
+                )
             with pytest.raises(grpc.RpcError) as refused:
-                next(health.Watch(health_pb2.HealthCheckRequest(), timeout=10))
+                next(
+                    stub.WatchMedia(
+                        pb.WatchMediaRequest(media_id=media_id),
+                        metadata=auth(unique_user),
+                        timeout=10,
+                    )
+                )
             still = health.Check(health_pb2.HealthCheckRequest(), timeout=5)
     finally:
         streams.close()
         running.stop(0)
 
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "already holds 3 open streams" in str(refused.value.details())
     assert retry_delay(refused.value) > 0
     assert still.status == health_pb2.HealthCheckResponse.SERVING
 
@@ -176,8 +195,10 @@ async def first_messages_of_a_burst(port: int, streams: int, seconds: float) -> 
 
 
 def test_a_burst_of_two_thousand_new_streams_all_open(app: Application) -> None:
-    # grpc core alone would refuse part of a burst past 1,000 calls not yet taken up.
-    running = create_server(app.servicer(), app.verifier, "127.0.0.1:0")
+    # grpc core alone would refuse part of a burst past 1,000 calls not yet taken up. The
+    # budget of streams without a token is raised to let the whole burst in.
+    wide = StreamSettings(public_max_open=BURST, public_per_peer=BURST, public_per_connection=BURST)
+    running = create_server(app.servicer(), app.verifier, "127.0.0.1:0", streams=wide)
     try:
         answered = asyncio.run(first_messages_of_a_burst(running.port, BURST, seconds=30))
     finally:

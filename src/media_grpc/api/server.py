@@ -174,6 +174,35 @@ def pending_call_limits(streams: StreamSettings) -> list[tuple[str, int]]:
     ]
 
 
+def connection_limits(streams: StreamSettings) -> list[tuple[str, int]]:
+    """HTTP/2 bounds of each connection: concurrent streams, the server's keepalive pings (a
+    dead peer's connection and streams are freed), how often a client may ping (faster pingers
+    get GOAWAY after ``max_ping_strikes``), and idle connections closed."""
+
+    def ms(seconds: float) -> int:
+        return int(seconds * 1000)
+
+    return [
+        ("grpc.max_concurrent_streams", streams.max_concurrent_streams_per_connection),
+        ("grpc.keepalive_time_ms", ms(streams.keepalive_seconds)),
+        ("grpc.keepalive_timeout_ms", ms(streams.keepalive_timeout_seconds)),
+        # grpc core closes a connection on an unanswered ping after the ping timeout (its
+        # keepalive timeout alone is not enforced: grpc/grpc#39239); default one minute.
+        ("grpc.http2.ping_timeout_ms", ms(streams.keepalive_timeout_seconds)),
+        # Keep pinging a connection whose streams send nothing (an idle health Watch): grpc
+        # otherwise stops after two pings without data and spaces them 5 minutes apart.
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.http2.min_time_between_pings_ms", ms(streams.keepalive_seconds)),
+        ("grpc.keepalive_permit_without_calls", 0),
+        (
+            "grpc.http2.min_ping_interval_without_data_ms",
+            ms(streams.min_client_ping_interval_seconds),
+        ),
+        ("grpc.http2.max_ping_strikes", streams.max_ping_strikes),
+        ("grpc.max_connection_idle_ms", ms(streams.max_connection_idle_seconds)),
+    ]
+
+
 async def _start(
     servicer: MediaServicer,
     verifier: TokenVerifier,
@@ -193,7 +222,11 @@ async def _start(
             UploadMetricsInterceptor(),
             StreamLimitInterceptor(streams),
         ],
-        options=[("grpc.so_reuseport", 1 if reuse_port else 0), *pending_call_limits(streams)],
+        options=[
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
+            *pending_call_limits(streams),
+            *connection_limits(streams),
+        ],
     )
     media_pb2_grpc.add_MediaServiceServicer_to_server(servicer, server)
     health_servicer = health_aio.HealthServicer()

@@ -14,7 +14,8 @@ from media_grpc.api.messages import MediaMessages, purpose_from_pb, status_from_
 from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.service.audit_queries import AuditQueries
 from media_grpc.service.deletion import MediaDeletion
-from media_grpc.service.imports import ImportRequest, MediaImports
+from media_grpc.service.import_requests import ImportRequest
+from media_grpc.service.imports import MediaImports
 from media_grpc.service.posts import PostMedia
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.retry_processing import ProcessingRetries

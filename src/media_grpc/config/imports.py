@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from media_grpc.domain.import_policy import allow_entry
 
 
 class ImportSettings(BaseModel):
     #: Hosts the server may fetch from: exact names (``cdn.example.com``) or suffixes starting
     #: with a dot (``.utfs.io`` matches ``x.utfs.io`` and ``utfs.io``). Empty: import is off.
+    #: An entry allows the scheme's default port (443, or 80 for http) unless it names its own
+    #: (``cdn.example.com:8443``, ``[2001:db8::1]:8443``): other ports of an allowed host stay
+    #: closed.
     #: A host listed exactly is fetched even where it resolves to a private or loopback address
     #: (a host inside your network, or tests); every other host must resolve to public addresses.
     allowed_hosts: list[str] = Field(default_factory=list)
@@ -29,6 +34,13 @@ class ImportSettings(BaseModel):
     max_concurrent: int = Field(default=4, ge=1, le=64)
     #: User-Agent header of the fetches.
     user_agent: str = "media-grpc-import/1"
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _entries_parse(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            allow_entry(entry)  # ValueError names the entry
+        return entries
 
     @property
     def enabled(self) -> bool:

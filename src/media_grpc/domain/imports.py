@@ -1,14 +1,11 @@
-"""Imports from legacy URLs: the record that makes them idempotent, and the fetch policy.
+"""Imports from legacy URLs: the record that makes them idempotent, and why one is refused.
 
-The policy decides which URLs the server may fetch: only allowlisted hosts, only http(s), and
-only public addresses, so that an import can never reach into the network the server runs in
-(cloud metadata, databases, admin ports). A host listed exactly is trusted with any address.
+Which URLs the server may fetch is the policy of ``domain/import_policy.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -32,6 +29,7 @@ class ImportState(StrEnum):
 class ImportReason(StrEnum):
     """Why an import was refused (the ErrorInfo reason and the map's ``reason`` code)."""
 
+    INVALID_URL = "INVALID_URL"
     HOST_NOT_ALLOWED = "HOST_NOT_ALLOWED"
     SCHEME_NOT_ALLOWED = "SCHEME_NOT_ALLOWED"
     ADDRESS_NOT_ALLOWED = "ADDRESS_NOT_ALLOWED"
@@ -42,6 +40,8 @@ class ImportReason(StrEnum):
     TOO_LARGE = "TOO_LARGE"
     EMPTY = "EMPTY"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    #: The import stopped on an error of the server's own; importing again tries once more.
+    INTERRUPTED = "INTERRUPTED"
 
 
 @dataclass
@@ -67,38 +67,6 @@ class ImportRecord:
 def import_key(idempotency_key: str) -> str:
     """The record key of an idempotency key (URLs are too long for an index)."""
     return hashlib.sha256(idempotency_key.encode()).hexdigest()
-
-
-def host_listed_exactly(host: str, allowed: list[str]) -> bool:
-    return _normal(host) in {_normal(entry) for entry in allowed if not entry.startswith(".")}
-
-
-def host_allowed(host: str, allowed: list[str]) -> bool:
-    """Exact names, or ``.suffix`` entries matching the domain and its subdomains."""
-    name = _normal(host)
-    if not name:
-        return False
-    for entry in allowed:
-        wanted = _normal(entry)
-        if wanted.startswith("."):
-            if name == wanted[1:] or name.endswith(wanted):
-                return True
-        elif name == wanted:
-            return True
-    return False
-
-
-def address_allowed(address: str) -> bool:
-    """Only globally routable unicast addresses: no private, loopback, link-local (cloud
-    metadata at 169.254.169.254), shared (100.64/10), multicast or reserved ranges."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def _normal(host: str) -> str:
-    return host.strip().lower().rstrip(".").strip("[]")
 
 
 class ImportRefused(VerificationFailed):

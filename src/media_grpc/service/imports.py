@@ -12,67 +12,37 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from media_grpc.adapters.blob_storage import BlobStorageUnavailable
-from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.adapters.url_fetcher import UrlFetcher
 from media_grpc.config.imports import ImportSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain import keys, lifecycle
-from media_grpc.domain.audit import AuditAction
 from media_grpc.domain.errors import (
-    AlreadyExists,
     Conflict,
-    FailedPrecondition,
     InvalidArgument,
     MediaNotFound,
     ResourceExhausted,
     Unavailable,
-    check_at_most,
 )
 from media_grpc.domain.file_names import sanitize_file_name
-from media_grpc.domain.ids import check_owner_id, check_post_id
 from media_grpc.domain.imports import (
-    MAX_URL_CHARS,
     ImportReason,
     ImportRecord,
     ImportRefused,
-    ImportState,
-    import_key,
 )
-from media_grpc.domain.jobs import ProcessingJob
-from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.model import Media, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.domain.sniffing import SNIFF_BYTES, sniff
-from media_grpc.service import audit_trail
 from media_grpc.service.context import ServiceContext
+from media_grpc.service.import_records import claim_import, record_failed, record_imported
+from media_grpc.service.import_requests import ImportRequest, ImportResult, check_import_request
 from media_grpc.service.import_stream import CappedStream
 from media_grpc.service.upload_policy import policy_for
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImportRequest:
-    url: str
-    owner_id: str
-    purpose: Purpose
-    post_id: str = ""
-    post_position: int = 0
-    #: Empty: the URL itself.
-    idempotency_key: str = ""
-    #: Check the URL against the policy only.
-    validate_only: bool = False
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    media: Media | None
-    #: False when an earlier import of the same key was returned.
-    created: bool
 
 
 @dataclass(eq=False)
@@ -90,8 +60,13 @@ class MediaImports:
 
     def import_media(self, principal: Principal, request: ImportRequest) -> ImportResult:
         principal.require_service("ImportMedia")
-        _check(request)
-        self.fetcher.check(request.url)
+        check_import_request(request)
+        try:
+            self.fetcher.check(request.url)
+        except ImportRefused as e:
+            if e.import_reason is ImportReason.INVALID_URL:
+                raise InvalidArgument(e.message, field="url") from None
+            raise
         if request.validate_only:
             return ImportResult(media=None, created=False)
         if not self.slots.acquire(blocking=False):
@@ -106,17 +81,29 @@ class MediaImports:
             self.slots.release()
 
     def _import(self, request: ImportRequest) -> ImportResult:
-        record, earlier = self._claim(request)
+        record, earlier = claim_import(self.ctx, self.settings, request)
         if earlier is not None:
             return ImportResult(media=earlier, created=False)
         try:
             media = self._fetch_and_record(request, record)
         except ImportRefused as e:
-            self._fail(record, e.import_reason.value, e.message)
+            record_failed(self.ctx, record, e.import_reason.value, e.message)
             raise
         except BlobStorageUnavailable:
-            self._fail(record, ImportReason.UNREACHABLE.value, "object storage is unavailable")
+            record_failed(
+                self.ctx, record, ImportReason.UNREACHABLE.value, "object storage is unavailable"
+            )
             raise Unavailable("object storage is unavailable; import again later") from None
+        except Exception:
+            # Whatever stopped it, the record must not stay FETCHING (the same URL would be
+            # "in progress" until the lease runs out).
+            record_failed(
+                self.ctx,
+                record,
+                ImportReason.INTERRUPTED.value,
+                "the import stopped on an unexpected error; import again",
+            )
+            raise
         log.info("import of %s stored as media %s", request.url[:200], media.id)
         return ImportResult(media=media, created=True)
 
@@ -129,60 +116,6 @@ class MediaImports:
         if media is None:
             raise MediaNotFound(f"no media was imported from {url[:200]!r}")
         return media
-
-    def _claim(self, request: ImportRequest) -> tuple[ImportRecord, Media | None]:
-        """This call's import record (FETCHING under a lease), or the earlier import's media."""
-        now = self.ctx.now()
-        lease = now + timedelta(
-            seconds=self.settings.total_timeout_seconds + self.settings.takeover_margin_seconds
-        )
-        fresh = ImportRecord(
-            key=import_key(request.idempotency_key or request.url),
-            source_url=request.url,
-            owner_id=request.owner_id,
-            purpose=request.purpose,
-            state=ImportState.FETCHING,
-            media_id=self.ctx.new_id(),
-            attempts=1,
-            lease_until=lease,
-            created_at=now,
-            updated_at=now,
-            post_id=request.post_id or None,
-            post_position=request.post_position,
-        )
-        with self.ctx.uow() as uow:
-            if request.post_id:
-                _check_post_owner(uow, request.post_id, request.owner_id)
-            if uow.imports.add_if_absent(fresh):
-                uow.commit()
-                return fresh, None
-            record = uow.imports.get(fresh.key, for_update=True)
-            assert record is not None
-            _check_same(record, request)
-            if record.state is ImportState.IMPORTED:
-                earlier = uow.media.get(record.media_id)
-                if earlier is not None:
-                    return record, earlier
-            elif record.state is ImportState.FETCHING and record.lease_until > now:
-                raise Conflict(
-                    f"an import of this URL is in progress (attempt {record.attempts}); "
-                    "call again once it has finished"
-                )
-            taken = replace(
-                record,
-                state=ImportState.FETCHING,
-                media_id=fresh.media_id,
-                attempts=record.attempts + 1,
-                lease_until=lease,
-                updated_at=now,
-                post_id=fresh.post_id,
-                post_position=fresh.post_position,
-                reason=None,
-                message=None,
-            )
-            uow.imports.save(taken)
-            uow.commit()
-            return taken, None
 
     def _fetch_and_record(self, request: ImportRequest, record: ImportRecord) -> Media:
         policy = policy_for(self.uploads, request.purpose)
@@ -227,104 +160,16 @@ class MediaImports:
         lifecycle.mark_uploaded(
             media, etag=info.etag, version_id=info.version_id, mime_type=sniffed, now=now
         )
-        if not self._record(record, media, now):
+        if not record_imported(self.ctx, record, media, now):
             self._discard(key)
             raise Conflict("another call took this import over; call again to get its media")
         return media
-
-    def _record(self, record: ImportRecord, media: Media, now: datetime) -> bool:
-        """Media UPLOADED, its job queued and the import done, together; False when another
-        call took the import over meanwhile (this one outlived its lease)."""
-        with self.ctx.uow() as uow:
-            current = uow.imports.get(record.key, for_update=True)
-            if current is None or current.media_id != record.media_id:
-                return False
-            if media.post_id:
-                _check_post_owner(uow, media.post_id, media.owner_id)
-            uow.media.add(media)
-            uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), media, now))
-            uow.imports.save(replace(current, state=ImportState.IMPORTED, updated_at=now))
-            audit_trail.record(
-                uow,
-                media,
-                audit_trail.calling_service(media.owner_id),
-                AuditAction.IMPORTED,
-                detail=f"from {audit_trail.without_secrets(record.source_url)}",
-            )
-            uow.commit()
-        return True
-
-    def _fail(self, record: ImportRecord, reason: str, message: str) -> None:
-        with self.ctx.uow() as uow:
-            current = uow.imports.get(record.key, for_update=True)
-            if current is None or current.media_id != record.media_id:
-                return
-            failed = replace(
-                current,
-                state=ImportState.FAILED,
-                reason=reason,
-                message=message,
-                updated_at=self.ctx.now(),
-            )
-            uow.imports.save(failed)
-            uow.commit()
 
     def _discard(self, key: str) -> None:
         try:
             self.ctx.storage.delete([key])
         except BlobStorageUnavailable as e:
             log.warning("import: %s left for the cleanup: %s", key, e)
-
-
-def _check(request: ImportRequest) -> None:
-    if not request.url or len(request.url) > MAX_URL_CHARS:
-        raise InvalidArgument(
-            f"url must be 1 to {MAX_URL_CHARS} characters",
-            field="url",
-            limit=f"{MAX_URL_CHARS} characters",
-            value=str(len(request.url)),
-        )
-    if any(ord(c) < 32 for c in request.url + request.idempotency_key):
-        raise InvalidArgument("url and idempotency_key must not contain control characters")
-    if not request.owner_id:
-        raise InvalidArgument(
-            "owner_id is required: the user the media belongs to", field="owner_id"
-        )
-    check_owner_id(request.owner_id)
-    if request.post_id:
-        check_post_id(request.post_id)
-    check_at_most(
-        len(request.idempotency_key),
-        MAX_URL_CHARS,
-        field="idempotency_key",
-        message="idempotency_key must be at most {limit} characters",
-    )
-    if request.post_position < 0:
-        raise InvalidArgument(
-            "post_position must be 0 or more",
-            field="post_position",
-            value=str(request.post_position),
-        )
-
-
-def _check_same(record: ImportRecord, request: ImportRequest) -> None:
-    if (record.source_url, record.owner_id, record.purpose) != (
-        request.url,
-        request.owner_id,
-        request.purpose,
-    ):
-        raise AlreadyExists(
-            "this idempotency key was used for another import (URL, owner or purpose differ); "
-            "use a new key for a different import"
-        )
-
-
-def _check_post_owner(uow: AbstractUnitOfWork, post_id: str, owner_id: str) -> None:
-    others = {m.owner_id for m in uow.media.find_by_post(post_id)} - {owner_id}
-    if others:
-        raise FailedPrecondition(
-            f"post {post_id[:128]!r} holds media of another owner; a post belongs to one owner"
-        )
 
 
 def _file_name(url: str) -> str:

@@ -13,10 +13,13 @@ ADDRESSES = {
     "rebound.utfs.io": ["93.184.216.34", "169.254.169.254"],
     "inside.utfs.io": ["10.0.0.7"],
     "files.internal": ["10.0.0.8"],
+    "nat64.utfs.io": ["64:ff9b::a00:5"],
+    "sixtofour.utfs.io": ["2002:a00:5::1"],
 }
 
 
 def fake_resolve(host: str, port: int) -> list[str]:
+    host.encode("idna")  # as socket.getaddrinfo does: UnicodeError for an odd name
     if host not in ADDRESSES:
         raise OSError("no such host")
     return ADDRESSES[host]
@@ -73,3 +76,29 @@ def test_a_host_that_does_not_resolve_is_unreachable() -> None:
 
 def test_user_info_does_not_smuggle_another_host() -> None:
     assert reason("https://legacy.utfs.io@169.254.169.254/latest") == "HOST_NOT_ALLOWED"
+
+
+def test_hosts_behind_nat64_or_6to4_are_refused_naming_the_ipv4_they_carry() -> None:
+    with pytest.raises(ImportRefused) as refused:
+        fetcher().check("https://nat64.utfs.io/a.jpg")
+    assert refused.value.reason == "ADDRESS_NOT_ALLOWED"
+    assert "NAT64" in refused.value.message and "10.0.0.5" in refused.value.message
+    assert reason("https://sixtofour.utfs.io/a.jpg") == "ADDRESS_NOT_ALLOWED"
+
+
+def test_another_port_of_an_allowed_host_is_not_allowed() -> None:
+    assert reason("https://legacy.utfs.io:8443/a.jpg") == "HOST_NOT_ALLOWED"
+    assert reason("https://files.internal:5432/") == "HOST_NOT_ALLOWED"
+    listed = PolicyUrlFetcher(
+        ImportSettings(allowed_hosts=["legacy.utfs.io:8443"]), resolver=fake_resolve
+    )
+    assert listed.check("https://legacy.utfs.io:8443/a.jpg").port == 8443
+    with pytest.raises(ImportRefused):
+        listed.check("https://legacy.utfs.io/a.jpg")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://legacy.utfs.io..:443/", "https://[legacy.utfs.io]/", "https://a:99999/"]
+)
+def test_a_malformed_url_is_invalid_before_any_lookup(url: str) -> None:
+    assert reason(url) == "INVALID_URL"

@@ -8,15 +8,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from media_grpc.adapters.url_fetcher import FetchedBody, Target, UrlFetcher
+from media_grpc.adapters.url_fetcher import FetchedBody, PolicyUrlFetcher, Target, UrlFetcher
 from media_grpc.config.imports import ImportSettings
 from media_grpc.config.uploads import UploadSettings
-from media_grpc.domain.errors import Conflict, PermissionDenied, ResourceExhausted
+from media_grpc.domain.errors import (
+    Conflict,
+    InvalidArgument,
+    PermissionDenied,
+    ResourceExhausted,
+)
 from media_grpc.domain.imports import ImportReason, ImportRefused, ImportState, import_key
 from media_grpc.domain.model import Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.imports import ImportRequest, MediaImports
+from media_grpc.service.import_records import claim_import
+from media_grpc.service.import_requests import ImportRequest
+from media_grpc.service.imports import MediaImports
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 
 SERVICE = Principal("post-service", is_service=True)
@@ -24,9 +31,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
 
 
 class DictFetcher(UrlFetcher):
-    """Serves bytes by URL; a URL mapped to an ImportRefused raises it; counts fetches."""
+    """Serves bytes by URL; a URL mapped to an exception raises it; counts fetches."""
 
-    def __init__(self, files: dict[str, bytes | ImportRefused]) -> None:
+    def __init__(self, files: dict[str, bytes | Exception]) -> None:
         self.files = files
         self.fetches: list[str] = []
 
@@ -37,7 +44,7 @@ class DictFetcher(UrlFetcher):
     def open(self, url: str) -> Iterator[FetchedBody]:
         self.fetches.append(url)
         found = self.files[url]
-        if isinstance(found, ImportRefused):
+        if isinstance(found, Exception):
             raise found
         yield FetchedBody(url=url, declared_length=None, chunks=iter([found[:10], found[10:]]))
 
@@ -95,7 +102,7 @@ def test_an_import_in_progress_is_not_started_twice_until_its_lease_runs_out(
 ) -> None:
     fetcher = DictFetcher({request().url: PNG})
     service = imports(fake_db, memory_storage, fetcher, clock)
-    record, _ = service._claim(request())  # a server that then died mid-fetch
+    record, _ = claim_import(service.ctx, service.settings, request())  # then died mid-fetch
 
     with pytest.raises(Conflict):
         service.import_media(SERVICE, request())
@@ -157,3 +164,33 @@ def test_imports_beyond_the_concurrency_cap_are_refused_with_a_retry_delay(
 
     assert refused.value.retry_after_seconds > 0
     assert done.created
+
+
+def test_an_import_stopped_by_an_unexpected_error_is_failed_not_left_fetching(
+    fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage, clock: Clock
+) -> None:
+    url = request().url
+    service = imports(fake_db, memory_storage, DictFetcher({url: UnicodeError("label")}), clock)
+
+    with pytest.raises(UnicodeError):
+        service.import_media(SERVICE, request())
+    record = fake_db.imports[import_key(url)]
+
+    assert (record.state, record.reason) == (ImportState.FAILED, "INTERRUPTED")
+
+
+def test_a_malformed_url_is_invalid_argument_before_any_record(
+    fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage, clock: Clock
+) -> None:
+    service = MediaImports(
+        ServiceContext(uow=fake_db.uow, storage=memory_storage, now=clock),
+        PolicyUrlFetcher(ImportSettings(allowed_hosts=["legacy.test"])),
+        UploadSettings(),
+        ImportSettings(allowed_hosts=["legacy.test"]),
+    )
+
+    with pytest.raises(InvalidArgument, match="not a valid host") as refused:
+        service.import_media(SERVICE, request("https://legacy.test..:443/a.png"))
+
+    assert refused.value.field == "url"
+    assert not fake_db.imports
