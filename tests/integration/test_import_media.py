@@ -407,3 +407,22 @@ def test_a_redirect_to_a_malformed_url_fails_the_import_and_the_next_call_tries_
     second = refused(istub, auth, url, owner="dave")  # not ABORTED "in progress"
 
     assert first == second == (grpc.StatusCode.FAILED_PRECONDITION, "INVALID_URL")
+
+
+def test_an_import_is_in_the_audit_trail_as_the_service_for_the_owner_without_the_query(
+    istub: Stub, auth: Auth, host: LegacyHost, tmp_path: Path
+) -> None:
+    url = route(host, "signed.jpg?token=s3cr3t", body(jpeg_bytes(tmp_path), "image/jpeg"))
+    owner = f"u-{uuid.uuid4().hex[:8]}"
+
+    media = import_media(istub, auth, url, owner=owner).media
+    page = istub.ListMediaEvents(
+        pb.ListMediaEventsRequest(media_id=media.id), metadata=auth("auditor", role="service")
+    )
+
+    (event,) = page.events
+    assert event.action == pb.MEDIA_EVENT_ACTION_IMPORTED
+    assert event.actor_kind == pb.MEDIA_EVENT_ACTOR_KIND_SERVICE
+    assert (event.actor, event.on_behalf_of, event.owner_id) == ("post-service", owner, owner)
+    assert event.detail == f"from {url.split('?', 1)[0]}"
+    assert "s3cr3t" not in str(event)

@@ -52,6 +52,7 @@ def without_secrets(url: str) -> str:
     """``url`` without its query, fragment or user info: a legacy URL may carry a token."""
     try:
         parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+        host = parts.netloc.rpartition("@")[2]
+        return f"{parts.scheme}://{host}{parts.path}"
     except ValueError:
         return "(a malformed URL)"
