@@ -21,4 +21,5 @@ def call(
     try:
         return method(request, metadata=client.metadata(), timeout=client.timeout)
     except grpc.RpcError as e:
-        raise ClientError(f"{e.code().name}: {e.details()}") from e  # type: ignore[attr-defined]
+        code = e.code()  # type: ignore[attr-defined]
+        raise ClientError(f"{code.name}: {e.details()}", code) from e  # type: ignore[attr-defined]

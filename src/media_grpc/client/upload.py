@@ -14,7 +14,7 @@ import grpc
 from media.v1 import media_pb2 as pb
 
 from media_grpc.client.calls import call
-from media_grpc.client.content_types import guess_content_type
+from media_grpc.client.content_types import declared_type, guess_content_type
 from media_grpc.client.hashing import HASH_WHILE_SENDING_BYTES, file_sha256
 from media_grpc.client.media_client import ClientError
 from media_grpc.client.parts import PartSender, part_length
@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 __all__ = ["Progress", "Uploader", "guess_content_type"]
 
 log = logging.getLogger("media_grpc.client")
+
+#: Refusals after which the session can never complete (the media is FAILED or gone, or the
+#: request can never be right); any other error keeps the state, so that a re-run resumes.
+REFUSED_FOR_GOOD = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.OUT_OF_RANGE,
+    }
+)
 
 
 class Uploader:
@@ -81,12 +92,17 @@ class Uploader:
         purpose_name = pb.Purpose.Name(purpose)
         state = states.load()
         media: pb.Media | None = None
-        if state is not None and state.matches(self.client.address, path, purpose_name):
-            log.info("resuming the upload of media %s", state.media_id)
-            media = self._resume(path, state, states)
-        if media is None:
-            state = self._create(path, purpose, states)
-            media = self._send_and_complete(path, state, states, already={})
+        try:
+            if state is not None and state.matches(self.client.address, path, purpose_name):
+                log.info("resuming the upload of media %s", state.media_id)
+                media = self._resume(path, state, states)
+            if media is None:
+                state = self._create(path, purpose, states)
+                media = self._send_and_complete(path, state, states, already={})
+        except ClientError as error:
+            if error.code in REFUSED_FOR_GOOD:
+                states.remove()  # this session can never complete: a re-run starts afresh
+            raise
         states.remove()
         if self.wait and media.status not in (pb.STATUS_READY, pb.STATUS_FAILED):
             media = self.client.wait(media.id, timeout=self.wait_timeout)
@@ -97,7 +113,7 @@ class Uploader:
         request = pb.CreateUploadSessionRequest(
             purpose=purpose,
             file_name=path.name,
-            content_type=self.content_type or guess_content_type(path),
+            content_type=declared_type(path, self.content_type),
             size_bytes=size,
             idempotency_key=uuid.uuid4().hex,
         )
