@@ -86,10 +86,8 @@ def default_log_level(command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(
-        args.log_level or default_log_level(args.command),
-        args.log_format or default_log_format(args.command),
-    )
+    args.log_level = args.log_level or default_log_level(args.command)  # serve hands it on
+    configure_logging(args.log_level, args.log_format or default_log_format(args.command))
     try:
         status = int(args.handler(args))
         sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
