@@ -5,11 +5,14 @@ reason of each FAILED media in `ls`."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import re
+import struct
 import subprocess
+import termios
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,6 +134,7 @@ def test_in_a_terminal_each_log_line_is_written_above_the_progress_bar(
     env = user_env(server, unique_user)
     image = noisy_png(tmp_path / "big.png", 2000, 1700)  # about 10 MiB: two parts
     controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))  # 100 columns
     process = subprocess.Popen(
         [CLI, "--log-level", "INFO", "upload", str(image), "--purpose", "post_image", "--no-wait"],
         env=env,
