@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install lock run serve worker migrate proto proto-check lint buf-lint buf-breaking \
         contract-baseline promtool fmt test test-unit fuzz test-integration test-faults test-browser \
-        chromium demo services bench rehearsal scaling-figures clean
+        chromium shell-tools demo services bench rehearsal scaling-figures clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -113,7 +113,7 @@ services: ## Start PostgreSQL, RabbitMQ and the strict S3 (Ceph RGW, installed w
 # The tests run in a random order (pytest-randomly); the header prints "Using --randomly-seed=N".
 # Repeat an order with PYTEST_ARGS=--randomly-seed=N, or run in file order with PYTEST_ARGS="-p no:randomly".
 # A red run reruns each failed test alone and marks those that then pass as FLAKY; it stays red.
-test: $(STAMP) services chromium promtool proto-check lint buf-breaking ## Install what is missing, check generated code and lint, run the whole suite in random order
+test: $(STAMP) services chromium shell-tools promtool proto-check lint buf-breaking ## Install what is missing, check generated code and lint, run the whole suite in random order
 	rm -f .pytest_cache/v/cache/lastfailed
 	$(BIN)/pytest $(PYTEST_ARGS) || { $(BIN)/python scripts/rerun_failed.py; exit 1; }
 
@@ -124,7 +124,7 @@ test-unit: $(STAMP) ## Unit tests only (no services needed)
 fuzz: $(STAMP) ## Fuzz the parsers and policies that take hostile input for longer (MEDIA_FUZZ_EXAMPLES, default here 20000 per target)
 	MEDIA_FUZZ_EXAMPLES=$${MEDIA_FUZZ_EXAMPLES:-20000} $(BIN)/pytest tests/fuzz -p no:randomly $(PYTEST_ARGS)
 
-test-integration: $(STAMP) services ## Integration and end-to-end tests only
+test-integration: $(STAMP) services shell-tools ## Integration and end-to-end tests only
 	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
 
 test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM, 503 storage, broker outage, worker SIGKILL); part of `make test`
@@ -132,6 +132,9 @@ test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM
 
 chromium: ## Install Debian's Chromium for the browser tests when /usr/bin/chromium is missing
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+shell-tools: ## Install curl, jq and openssl (Debian's) when missing: the README's first upload uses them, and a test runs it
+	command -v curl >/dev/null && command -v jq >/dev/null && command -v openssl >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq openssl)
 
 test-browser: $(STAMP) chromium ## Browser tests only: the demo page in Chromium (Playwright)
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)

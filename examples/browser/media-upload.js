@@ -100,7 +100,9 @@ export class MediaUploader {
     const key = this.resumeKey(file, purpose);
     const saved = this.storage?.getItem(key);
     if (saved) {
-      const resumed = await this.resume(JSON.parse(saved), file, { onProgress, signal })
+      const state = JSON.parse(saved);
+      const resumed = await this.abandonedOnAbort(state.mediaId, key, signal,
+        () => this.resume(state, file, { onProgress, signal }))
         .catch((e) => { if (e.name === "AbortError") throw e; return null; });
       if (resumed) { this.storage?.removeItem(key); return resumed; }
       this.storage?.removeItem(key);
@@ -108,22 +110,39 @@ export class MediaUploader {
     const session = await this.call("POST", "/upload-session", {
       purpose, fileName: file.name, contentType: file.type, sizeBytes: String(file.size),
     }, signal);
-    if (session.singlePut) {
-      await this.withRetries(() => putWithProgress(session.singlePut.url, file, {
-        headers: session.singlePut.headers, signal,
-        onProgress: (loaded) => onProgress?.({ loaded, total: file.size }),
-      }), signal);
-      await this.call("POST", `/${session.mediaId}/complete`, { mediaId: session.mediaId }, signal);
-      return session.mediaId;
+    return this.abandonedOnAbort(session.mediaId, key, signal, async () => {
+      if (session.singlePut) {
+        await this.withRetries(() => putWithProgress(session.singlePut.url, file, {
+          headers: session.singlePut.headers, signal,
+          onProgress: (loaded) => onProgress?.({ loaded, total: file.size }),
+        }), signal);
+        await this.call("POST", `/${session.mediaId}/complete`, { mediaId: session.mediaId }, signal);
+        return session.mediaId;
+      }
+      const multipart = session.multipart;
+      const state = { mediaId: session.mediaId, partSize: Number(multipart.partSize),
+        partCount: multipart.partCount };
+      this.storage?.setItem(key, JSON.stringify(state));
+      const urls = new Map((multipart.partUrls || []).map((p) => [p.partNumber, p.url]));
+      await this.sendParts(state, file, new Map(), urls, { onProgress, signal });
+      this.storage?.removeItem(key);
+      return state.mediaId;
+    });
+  }
+
+  /** Run `sending`; when `signal` aborts it, the parts in flight stop (their PUTs are
+   * aborted) and the session is abandoned with AbortUpload, so that storage frees what it
+   * holds and a later pick of the same file starts afresh. */
+  async abandonedOnAbort(mediaId, key, signal, sending) {
+    try {
+      return await sending();
+    } catch (e) {
+      if (signal?.aborted) {  // the user's abort; a reload ends the PUTs but keeps the session
+        this.storage?.removeItem(key);
+        await this.abort(mediaId).catch(() => {});  // the user left: nothing to tell them
+      }
+      throw e;
     }
-    const multipart = session.multipart;
-    const state = { mediaId: session.mediaId, partSize: Number(multipart.partSize),
-      partCount: multipart.partCount };
-    this.storage?.setItem(key, JSON.stringify(state));
-    const urls = new Map((multipart.partUrls || []).map((p) => [p.partNumber, p.url]));
-    await this.sendParts(state, file, new Map(), urls, { onProgress, signal });
-    this.storage?.removeItem(key);
-    return state.mediaId;
   }
 
   async resume(state, file, { onProgress, signal }) {

@@ -9,7 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import requests
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
 from PIL import Image
 
 from tests.browser.conftest import PART_SIZE, ROOT, Demo
@@ -17,6 +20,7 @@ from tests.waiting import eventually
 
 SCREENSHOT = ROOT / "docs" / "images" / "demo-page.png"
 #: An access-log line of the embedded S3 for a stored PUT of an upload (part or whole).
+MiB = 1024 * 1024
 STORED_PUT = re.compile(r"media_grpc\.embedded\.s3 PUT /media/(uploads/(?:posts|profiles)/\S+) 200")
 
 
@@ -169,3 +173,64 @@ def test_a_part_whose_put_fails_is_retried_with_backoff_and_the_upload_completes
     assert failed, "no part PUT was intercepted"
     assert page.text_content("#status") == "Status: READY"
     assert len(stored_puts(demo, since)) == part_count
+
+
+def test_abort_stops_the_parts_and_abandons_the_session_with_abort_upload(
+    demo: Demo, page: Any, tmp_path: Path
+) -> None:
+    big = write_png(tmp_path / "abort.png", (3300, 3200), noise=True)
+    part_count = -(-big.stat().st_size // PART_SIZE)
+    puts: list[str] = []
+    page.on("request", lambda request: puts.append(request.url) if request.method == "PUT" else 0)
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send(  # 2 MiB/s up: the upload is still going when Abort is clicked
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 2 * MiB},
+    )
+    token = demo.token("erin")
+    page.goto(demo.page_url(token) + "&concurrency=2")
+    page.set_input_files("#file", str(big))
+    wait_for(lambda: page.evaluate("window.demo.progress.some((p) => p > 0)"), "bytes going up")
+    page.click("#abort")
+    wait_for(lambda: finished(page), "the abort")
+    started = len(puts)
+
+    assert page.text_content("#status") == "Aborted."
+    with grpc.insecure_channel(f"127.0.0.1:{demo.grpc_port}") as channel:
+        listed = media_pb2_grpc.MediaServiceStub(channel).ListMedia(
+            pb.ListMediaRequest(), metadata=[("authorization", f"Bearer {token}")]
+        )
+    [media] = listed.media
+    assert media.status == pb.STATUS_FAILED  # AbortUpload was called before "Aborted." showed
+    assert media.failure.reason == pb.FAILURE_REASON_ABORTED
+    assert 1 <= started < part_count  # the parts not yet begun never were
+    resume_keys = "Object.keys(localStorage).filter((k) => k.startsWith('media-upload:'))"
+    assert page.evaluate(resume_keys) == []  # a later pick of the file starts afresh
+    assert len(puts) == started  # and no part began after the abort
+
+
+def test_the_page_shows_the_variant_that_fits_its_width_not_the_full_size_one(
+    demo: Demo, page: Any, tmp_path: Path
+) -> None:
+    photo = write_png(tmp_path / "phone.png", (4032, 3024))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(demo.page_url(demo.token("frank")))
+    page.set_input_files("#file", str(photo))
+    wait_for(lambda: finished(page), "the upload to finish", 180)
+    assert page.text_content("#status") == "Status: READY"
+    wait_for(
+        lambda: page.evaluate("document.getElementById('variant')?.naturalWidth > 0"),
+        "the variant image to load",
+        30,
+    )
+    shown = page.evaluate(
+        """() => {
+            const img = document.getElementById("variant");
+            return [img.alt, img.naturalWidth, document.getElementById("result").clientWidth,
+                    window.devicePixelRatio];
+        }"""
+    )
+    alt, natural, width, ratio = shown
+    assert width * ratio <= natural < 4032, shown  # sharp, but not the 4032 px original
+    assert alt == "w1200 variant", shown  # the smallest of the widths 150 … 1200, 4032 that fits

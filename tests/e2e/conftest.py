@@ -56,8 +56,10 @@ def start_serve(
         cwd=slow_stage_cli.ROOT,
     )
     address = env["MEDIA_GRPC_LISTEN"]
-    deadline = time.monotonic() + 30
-    with grpc.insecure_channel(address) as channel:
+    deadline = time.monotonic() + 90  # a start (migrations included) on a loaded machine
+    # Retried every second at most: the default backoff grows past a minute while it starts.
+    quick = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 1000)]
+    with grpc.insecure_channel(address, options=quick) as channel:
         while True:
             try:
                 grpc.channel_ready_future(channel).result(timeout=1)

@@ -43,10 +43,12 @@ def test_upload_killed_half_way_resumes_with_only_the_missing_parts_and_ends_rea
     state = tmp_path / "big.png.upload-state.json"
     token = embedded_server.cli("token", "--user", "resumer").strip()
     env = {**embedded_server.env, "MEDIA_TOKEN": token, "MEDIA_ADDRESS": embedded_server.address}
-    command = [CLI, "upload", str(image), "--purpose", "post_image", "--parallel", "2"]
+    # Its log lines and bar on stderr although stderr is a pipe here, not a terminal.
+    command = [CLI, "--log-level", "INFO", "upload", str(image), "--purpose", "post_image"]
+    command += ["--parallel", "2"]
 
     first = subprocess.Popen(
-        [*command, "--limit-rate", str(8 * MiB)],
+        [*command, "--limit-rate", str(8 * MiB), "--progress"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
+from media_grpc.adapters.database import scratch_database
 from media_grpc.bootstrap import Application
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from tests.e2e.conftest import CLI, ServedProcess, free_port, start_serve, stop
@@ -28,11 +29,26 @@ Metadata = list[tuple[str, str]]
 BURST, PENDING_CAP = 8, 6
 
 
-def serve_env(app: Application, **extra: str) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def limits_database(database_template: tuple[str, str]) -> Iterator[str]:
+    """A migrated database of this module's own.
+
+    Not the suite's: a `media-grpc serve` without a broker relays every pending outbox row of
+    its database to its in-process queue, and queues again every media left UPLOADED or
+    PROCESSING (its start-up recovery). On the suite's database that is the backlog of every
+    test that ran before this module (the suite's test server runs no pipeline: its uploads
+    stay UPLOADED, their jobs unpublished): the processes under test would spend the CPU on
+    processing it, and log every job, while the limits are measured against 30 s deadlines."""
+    server_url, template = database_template
+    with scratch_database(server_url, "media_limits", template=template) as url:
+        yield url
+
+
+def serve_env(app: Application, database_url: str, **extra: str) -> dict[str, str]:
     settings = app.settings
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     env.update(
-        MEDIA_DATABASE_URL=str(settings.database_url),
+        MEDIA_DATABASE_URL=database_url,
         MEDIA_S3_ENDPOINT_URL=str(settings.s3_endpoint_url),
         MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
         MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
@@ -55,13 +71,16 @@ def serve_env(app: Application, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def two_servers(app: Application) -> Iterator[list[media_pb2_grpc.MediaServiceStub]]:
+def two_servers(
+    app: Application, limits_database: str
+) -> Iterator[list[media_pb2_grpc.MediaServiceStub]]:
     """Two `media-grpc serve` processes on two ports, one database; a stub to each."""
     served: list[ServedProcess] = []
     channels: list[grpc.Channel] = []
     try:
         for _ in range(2):
-            served.append(start_serve(serve_env(app)))
+            served.append(start_serve(serve_env(app, limits_database)))
+            _lines(served[-1].process)  # read, so that a full pipe never stops its logging
             channels.append(grpc.insecure_channel(served[-1].address))
         yield [media_pb2_grpc.MediaServiceStub(c) for c in channels]
     finally:
@@ -180,9 +199,9 @@ def test_the_pending_cap_is_exact_under_concurrent_calls_to_two_processes(
 
 
 def test_serve_with_two_processes_shares_the_port_and_the_limits(
-    app: Application, auth: Callable[..., Metadata], unique_user: str
+    app: Application, limits_database: str, auth: Callable[..., Metadata], unique_user: str
 ) -> None:
-    env = serve_env(app, MEDIA_GRPC_PROCESSES="2")
+    env = serve_env(app, limits_database, MEDIA_GRPC_PROCESSES="2")
     served = start_serve(env)
     lines = _lines(served.process)
     try:

@@ -14,6 +14,7 @@ from media_grpc.config.auth import AuthSettings
 from media_grpc.domain.errors import Unauthenticated
 from media_grpc.domain.ids import problem
 from media_grpc.domain.principal import Principal
+from media_grpc.domain.token_shape import malformed
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
@@ -84,6 +85,9 @@ class TokenVerifier:
             raise Unauthenticated("the bearer token's audience is not accepted here") from None
         except jwt.InvalidIssuerError:
             raise Unauthenticated("the bearer token's issuer is not accepted here") from None
+        except jwt.DecodeError as e:
+            message = malformed(token) or f"the bearer token is not valid: {str(e)[:200]}"
+            raise Unauthenticated(message) from None
         except jwt.InvalidTokenError as e:
             raise Unauthenticated(f"the bearer token is not valid: {str(e)[:200]}") from None
         self._check_lifetime(claims)

@@ -14,6 +14,8 @@ import grpc
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
+from media_grpc.domain.token_shape import malformed
+
 #: Statuses after which a media no longer changes on its own.
 FINAL_STATUSES = frozenset({pb.STATUS_READY, pb.STATUS_FAILED, pb.STATUS_DELETED})
 #: WatchMedia errors after which polling GetMedia is the way to follow a media.
@@ -27,7 +29,12 @@ _NO_WATCH_CODES = frozenset(
 
 
 class ClientError(Exception):
-    """What went wrong, in words for the person at the terminal."""
+    """What went wrong, in words for the person at the terminal; ``code`` is the server's
+    status when the server refused."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def parse_purpose(value: str) -> pb.Purpose.ValueType:
@@ -63,6 +70,8 @@ class MediaClient:
         root_certificates: bytes | None = None,
         timeout: float = 30.0,
     ) -> None:
+        if problem := malformed(token):
+            raise ClientError(problem)
         self.address = address
         self.token = token
         self.timeout = timeout

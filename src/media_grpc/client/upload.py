@@ -3,76 +3,42 @@ retries, resume after an interruption, completion, then following the media to R
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import mimetypes
 import threading
 import uuid
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import grpc
 from media.v1 import media_pb2 as pb
 
+from media_grpc.client.calls import call
+from media_grpc.client.content_types import declared_type, guess_content_type
+from media_grpc.client.hashing import HASH_WHILE_SENDING_BYTES, file_sha256
 from media_grpc.client.media_client import ClientError
+from media_grpc.client.parts import PartSender, part_length
+from media_grpc.client.progress import Progress
 from media_grpc.client.resume import StateFile, UploadState, state_path
-from media_grpc.client.transfer import RateLimiter, Transfer, UrlExpired
+from media_grpc.client.transfer import RateLimiter, Transfer
 
 if TYPE_CHECKING:
     from media_grpc.client.media_client import MediaClient
 
+__all__ = ["Progress", "Uploader", "guess_content_type"]
+
 log = logging.getLogger("media_grpc.client")
 
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
-
-#: MIME types Python's mimetypes may not know.
-EXTRA_TYPES = {
-    ".heic": "image/heic",
-    ".heif": "image/heif",
-    ".avif": "image/avif",
-    ".webp": "image/webp",
-    ".mkv": "video/x-matroska",
-    ".mov": "video/quicktime",
-}
-#: Part URLs asked for per GetUploadPartUrls call.
-URL_BATCH = 100
-
-
-class Progress:
-    """Told how an upload advances; the CLI draws a bar, a library user may log."""
-
-    def start(self, total: int, done: int) -> None: ...
-
-    def advance(self, n: int) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def guess_content_type(path: Path) -> str:
-    return (
-        EXTRA_TYPES.get(path.suffix.lower())
-        or mimetypes.guess_type(path.name)[0]
-        or "application/octet-stream"
-    )
-
-
-#: Files at least this large are hashed while they are sent, so that they are read once, and
-#: their sha256 goes to CompleteUpload; smaller ones are hashed first and declared to
-#: CreateUploadSession, where a single PUT's URL signs it.
-HASH_WHILE_SENDING_BYTES = 64 * 1024 * 1024
-
-
-def file_sha256(path: Path, stop: threading.Event | None = None) -> str:
-    """The file's hex sha256; "" when ``stop`` is set before the end."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            if stop is not None and stop.is_set():
-                return ""
-            digest.update(chunk)
-    return digest.hexdigest()
+#: Refusals after which the session can never complete (the media is FAILED or gone, or the
+#: request can never be right); any other error keeps the state, so that a re-run resumes.
+REFUSED_FOR_GOOD = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.OUT_OF_RANGE,
+    }
+)
 
 
 class Uploader:
@@ -111,11 +77,13 @@ class Uploader:
         self.progress = progress or Progress()
         self.transfer = Transfer(attempts=attempts, limiter=RateLimiter(limit_rate))
         self.hash_while_sending_bytes = hash_while_sending_bytes
-        #: Part numbers this process sent (a resumed upload sends only the missing ones).
-        self.sent_parts: list[int] = []
-        self._urls: dict[int, str] = {}
+        self.parts = PartSender(client, self.transfer, self.progress, self.parallel, urls={})
         self._single_put: pb.SinglePutUpload | None = None
-        self._url_lock = threading.Lock()
+
+    @property
+    def sent_parts(self) -> list[int]:
+        """Part numbers this process sent (a resumed upload sends only the missing ones)."""
+        return self.parts.sent_parts
 
     def upload(self, path: Path, purpose: pb.Purpose.ValueType) -> pb.Media:
         if not path.is_file():
@@ -124,12 +92,17 @@ class Uploader:
         purpose_name = pb.Purpose.Name(purpose)
         state = states.load()
         media: pb.Media | None = None
-        if state is not None and state.matches(self.client.address, path, purpose_name):
-            log.info("resuming the upload of media %s", state.media_id)
-            media = self._resume(path, state, states)
-        if media is None:
-            state = self._create(path, purpose, states)
-            media = self._send_and_complete(path, state, states, already={})
+        try:
+            if state is not None and state.matches(self.client.address, path, purpose_name):
+                log.info("resuming the upload of media %s", state.media_id)
+                media = self._resume(path, state, states)
+            if media is None:
+                state = self._create(path, purpose, states)
+                media = self._send_and_complete(path, state, states, already={})
+        except ClientError as error:
+            if error.code in REFUSED_FOR_GOOD:
+                states.remove()  # this session can never complete: a re-run starts afresh
+            raise
         states.remove()
         if self.wait and media.status not in (pb.STATUS_READY, pb.STATUS_FAILED):
             media = self.client.wait(media.id, timeout=self.wait_timeout)
@@ -140,14 +113,14 @@ class Uploader:
         request = pb.CreateUploadSessionRequest(
             purpose=purpose,
             file_name=path.name,
-            content_type=self.content_type or guess_content_type(path),
+            content_type=declared_type(path, self.content_type),
             size_bytes=size,
             idempotency_key=uuid.uuid4().hex,
         )
         declared = size < self.hash_while_sending_bytes
         if declared:
             request.sha256 = file_sha256(path)
-        session = self._call(self.client.stub.CreateUploadSession, request)
+        session = call(self.client, self.client.stub.CreateUploadSession, request)
         state = UploadState(
             address=self.client.address,
             media_id=session.media_id,
@@ -161,7 +134,13 @@ class Uploader:
             state.upload_id = multipart.upload_id
             state.part_size = int(multipart.part_size)
             state.part_count = int(multipart.part_count)
-            self._urls = {p.part_number: p.url for p in multipart.part_urls}
+            self.parts = PartSender(
+                self.client,
+                self.transfer,
+                self.progress,
+                self.parallel,
+                urls={p.part_number: p.url for p in multipart.part_urls},
+            )
         else:
             self._single_put = session.single_put
         states.save(state)
@@ -178,7 +157,8 @@ class Uploader:
         if not state.part_count:
             return None  # a single PUT cannot be resumed: send the file again
         try:
-            listed = self._call(
+            listed = call(
+                self.client,
                 self.client.stub.ListUploadedParts,
                 pb.ListUploadedPartsRequest(media_id=state.media_id),
             )
@@ -196,7 +176,7 @@ class Uploader:
         already = {
             p.part_number: p.etag
             for p in listed.parts
-            if p.size_bytes == _part_length(state, p.part_number)
+            if p.size_bytes == part_length(state, p.part_number)
         }
         log.info("storage holds %d of %d parts", len(already), state.part_count)
         return self._send_and_complete(path, state, states, already=already)
@@ -204,13 +184,13 @@ class Uploader:
     def _send_and_complete(
         self, path: Path, state: UploadState, states: StateFile, *, already: dict[int, str]
     ) -> pb.Media:
-        self.progress.start(state.size_bytes, sum(_part_length(state, n) for n in already))
+        self.progress.start(state.size_bytes, sum(part_length(state, n) for n in already))
         hasher, stop = ThreadPoolExecutor(1, thread_name_prefix="sha256"), threading.Event()
         # hashlib releases the GIL on large buffers: the file is hashed while it is sent.
         digest = None if state.sha256_declared else hasher.submit(file_sha256, path, stop)
         try:
             if state.part_count:
-                etags = self._send_parts(path, state, states, already)
+                etags = self.parts.send(path, state, states, already)
                 request = pb.CompleteUploadRequest(
                     media_id=state.media_id,
                     parts=[
@@ -228,79 +208,13 @@ class Uploader:
             stop.set()  # a failed transfer does not wait for the hash of the whole file
             hasher.shutdown(cancel_futures=True)
             self.progress.close()
-        answer: pb.CompleteUploadResponse = self._call(self.client.stub.CompleteUpload, request)
+        answer: pb.CompleteUploadResponse = call(
+            self.client, self.client.stub.CompleteUpload, request
+        )
         return answer.media
-
-    def _send_parts(
-        self, path: Path, state: UploadState, states: StateFile, already: dict[int, str]
-    ) -> dict[int, str]:
-        etags = dict(already)
-        state.parts = {str(n): e for n, e in already.items()}
-        states.save(state)
-        missing = [n for n in range(1, state.part_count + 1) if n not in already]
-        with ThreadPoolExecutor(self.parallel, thread_name_prefix="part") as pool:
-            futures = {pool.submit(self._send_part, path, state, states, n): n for n in missing}
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
-            for future in done:
-                if future.exception() is None:
-                    number, etag = future.result()
-                    etags[number] = etag
-            for future in done:
-                if (error := future.exception()) is not None:
-                    raise ClientError(
-                        f"part {futures[future]} could not be sent: {error}; "
-                        "run the same command again to resume"
-                    ) from error
-        return etags
-
-    def _send_part(
-        self, path: Path, state: UploadState, states: StateFile, number: int
-    ) -> tuple[int, str]:
-        offset = (number - 1) * state.part_size
-        with path.open("rb") as f:
-            f.seek(offset)
-            data = f.read(_part_length(state, number))
-        try:
-            etag = self.transfer.put(self._url(state, number), data, {}, self.progress.advance)
-        except UrlExpired:
-            with self._url_lock:
-                self._urls.pop(number, None)
-            etag = self.transfer.put(self._url(state, number), data, {}, self.progress.advance)
-        states.part_done(state, number, etag)
-        self.sent_parts.append(number)
-        log.info("part %d/%d sent", number, state.part_count)
-        return number, etag
-
-    def _url(self, state: UploadState, number: int) -> str:
-        with self._url_lock:
-            if number not in self._urls:
-                wanted = [
-                    n
-                    for n in range(number, state.part_count + 1)
-                    if n not in self._urls and str(n) not in state.parts
-                ][:URL_BATCH]
-                answer = self._call(
-                    self.client.stub.GetUploadPartUrls,
-                    pb.GetUploadPartUrlsRequest(media_id=state.media_id, part_numbers=wanted),
-                )
-                self._urls.update({p.part_number: p.url for p in answer.part_urls})
-            return self._urls[number]
 
     def _current(self, media_id: str) -> pb.Media | None:
         try:
             return self.client.get(media_id)
         except grpc.RpcError:
             return None
-
-    def _call(self, method: grpc.UnaryUnaryMultiCallable[Req, Resp], request: Req) -> Resp:
-        try:
-            return method(request, metadata=self.client.metadata(), timeout=self.client.timeout)
-        except grpc.RpcError as e:
-            raise ClientError(f"{e.code().name}: {e.details()}") from e  # type: ignore[attr-defined]
-
-
-def _part_length(state: UploadState, number: int) -> int:
-    start = (number - 1) * state.part_size
-    return max(0, min(state.part_size, state.size_bytes - start))

@@ -29,8 +29,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_client_options(parser)
 
 
+def failure(media: pb.Media) -> str:
+    """Why a media FAILED: its reason and the service's message."""
+    reason = pb.FailureReason.Name(media.failure.reason).removeprefix("FAILURE_REASON_")
+    return f"{reason}: {media.failure.message}"
+
+
 def run(args: argparse.Namespace) -> int:
-    """list your media, newest first"""
+    """list your media, newest first (a FAILED one with its reason)"""
     try:
         status = parse_status(args.status) if args.status else pb.STATUS_UNSPECIFIED
         purpose = parse_purpose(args.purpose) if args.purpose else pb.PURPOSE_UNSPECIFIED
@@ -43,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     created = media.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
                     kind = pb.Purpose.Name(media.purpose).removeprefix("PURPOSE_")
-                    print(
+                    line = (
                         f"{media.id}  {status_name(media):10} {kind:13} "
                         f"{media.size_bytes:>12}  {created}  {media.file_name}"
                     )
+                    print(f"{line}  ({failure(media)})" if media.HasField("failure") else line)
     except ClientError as e:
         return fail(str(e))
     except grpc.RpcError as e:

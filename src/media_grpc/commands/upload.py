@@ -10,6 +10,7 @@ from typing import Never
 
 from media.v1 import media_pb2 as pb
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from media_grpc.client import ClientError, Progress, Uploader, parse_purpose
 from media_grpc.client_options import (
@@ -34,12 +35,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-wait", action="store_true", help="do not wait for processing")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait (600)")
     parser.add_argument("--json", action="store_true", help="print the media as JSON")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        action="store_true",
+        help="draw the progress bar even when stderr is not a terminal",
+    )
+    shown.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_client_options(parser)
 
 
 class BarProgress(Progress):
-    """A tqdm bar on stderr, in bytes."""
+    """A tqdm bar on stderr, in bytes; log records are written above it while it is drawn."""
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -72,10 +79,12 @@ def run(args: argparse.Namespace) -> int:
     Creates an upload session, PUTs the file to storage (in parallel parts when it is large),
     completes the upload and follows the media until it is READY. If it is interrupted, running
     the same command again sends only the missing parts (the state is kept in
-    FILE.upload-state.json)."""
+    FILE.upload-state.json; a refusal for good removes it). The file's real type is checked
+    before anything is sent. The progress bar (on stderr) is drawn when stderr is a terminal."""
+    drawn = args.progress or (not args.no_progress and sys.stderr.isatty())
     try:
         purpose = parse_purpose(args.purpose)
-        with connect(args) as client:
+        with connect(args) as client, logging_redirect_tqdm():
             uploader = Uploader(
                 client,
                 content_type=args.content_type,
@@ -83,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 limit_rate=args.limit_rate,
                 wait=not args.no_wait,
                 wait_timeout=args.timeout,
-                progress=None if args.no_progress else BarProgress(args.file.name),
+                progress=BarProgress(args.file.name) if drawn else None,
             )
             media = uploader.upload(args.file, purpose)
     except ClientError as e:

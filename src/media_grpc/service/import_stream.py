@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from media_grpc.domain.imports import ImportReason, ImportRefused
+from media_grpc.domain.sizes import human_size
 
 
 class CappedStream:
@@ -44,6 +45,6 @@ class CappedStream:
             if self.received > self.max_bytes:
                 raise ImportRefused(
                     ImportReason.TOO_LARGE,
-                    f"the file is over the {self.max_bytes}-byte limit of its purpose",
+                    f"the file is over the {human_size(self.max_bytes)} limit of its purpose",
                 )
             self._buffer.extend(chunk)

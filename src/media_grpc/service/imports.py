@@ -35,6 +35,7 @@ from media_grpc.domain.imports import (
 )
 from media_grpc.domain.model import Media, Status
 from media_grpc.domain.principal import Principal
+from media_grpc.domain.sizes import human_size
 from media_grpc.domain.sniffing import SNIFF_BYTES, sniff
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.import_records import claim_import, record_failed, record_imported
@@ -179,5 +180,5 @@ def _file_name(url: str) -> str:
 
 def _too_large(max_bytes: int) -> ImportRefused:
     return ImportRefused(
-        ImportReason.TOO_LARGE, f"the file is over the {max_bytes}-byte limit of its purpose"
+        ImportReason.TOO_LARGE, f"the file is over the {human_size(max_bytes)} limit of its purpose"
     )

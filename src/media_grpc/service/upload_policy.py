@@ -5,6 +5,7 @@ from __future__ import annotations
 from media_grpc.config.uploads import PurposePolicy, UploadSettings
 from media_grpc.domain.errors import InvalidArgument
 from media_grpc.domain.model import Purpose
+from media_grpc.domain.sizes import human_size
 
 
 def policy_for(settings: UploadSettings, purpose: Purpose) -> PurposePolicy:
@@ -37,8 +38,8 @@ def check_declared(
         )
     if size_bytes > policy.max_bytes:
         raise InvalidArgument(
-            f"size_bytes {size_bytes} is over the {policy.max_bytes}-byte limit "
-            f"for {purpose.value}",
+            f"size_bytes {human_size(size_bytes)} is over the {human_size(policy.max_bytes)} "
+            f"limit for {purpose.value}",
             field="size_bytes",
             limit=str(policy.max_bytes),
             value=str(size_bytes),
