@@ -1,5 +1,6 @@
 """Multipart upload through our client (`media_grpc.client.Uploader`) against one raw PUT of the
-same bytes to the same S3 endpoint (moto), interleaved in the same run.
+same bytes to the same S3 endpoint (the strict S3, Ceph's RADOS Gateway), interleaved in the
+same run.
 
 Ours is measured twice over: the whole upload (CreateUploadSession, the parts in parallel while
 the client hashes the file, CompleteUpload with that sha256 and the server's verification), and

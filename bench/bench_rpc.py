@@ -1,4 +1,5 @@
-"""CreateUploadSession and CompleteUpload over a real channel against PostgreSQL and moto.
+"""CreateUploadSession and CompleteUpload over a real channel against PostgreSQL and the
+strict S3 (Ceph's RADOS Gateway).
 
 `media-grpc serve` with one server process, then with `MEDIA_GRPC_PROCESSES=2` (two server
 processes sharing one port); 1, 16 and 64 concurrent callers from one grpc.aio process. The
@@ -142,7 +143,7 @@ def watched(running: Stack, server: subprocess.Popen[bytes]) -> dict[str, list[i
     return {
         "server": descendants(server.pid),
         "postgres": backend_pids(running.database_url),
-        "moto": [running.moto_pid],
+        "S3": list(running.s3.pids),
     }
 
 
@@ -238,7 +239,7 @@ def table(rows: list[Row]) -> str:
     floor = {(s, c): r.rate for s, n, c, r in rows if n == "Health.Check"}
     lines = [
         "| server processes | RPC | callers | calls/s | p50 ms | p99 ms | errors "
-        "| x Health.Check | client CPU | server CPU | postgres CPU | moto CPU | machine busy |",
+        "| x Health.Check | client CPU | server CPU | postgres CPU | S3 CPU | machine busy |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for servers, name, callers, r in rows:
@@ -247,7 +248,7 @@ def table(rows: list[Row]) -> str:
             f"| {servers} | {RPC_NAMES[name]} | {callers} | {r.rate:,.0f} | "
             f"{r.percentile(50):.1f} | {r.percentile(99):.1f} | {r.errors} | "
             f"{r.rate / floor[servers, callers]:.2f} | {r.client_cpu:.2f} | "
-            f"{cpu['server']:.2f} | {cpu['postgres']:.2f} | {cpu['moto']:.2f} | "
+            f"{cpu['server']:.2f} | {cpu['postgres']:.2f} | {cpu.get('S3', 0.0):.2f} | "
             f"{r.machine_busy:.0%} |"
         )
     return "\n".join(lines)
@@ -302,8 +303,9 @@ def analysis(rows: list[Row]) -> str:
             out.append(
                 f"- {RPC_NAMES[name]}, {processes} server process(es), {TARGET_CALLERS} callers: "
                 f"CPU per call {per_call['server']:.2f} ms in the server, "
-                f"{per_call['postgres']:.2f} ms in PostgreSQL, {per_call['moto']:.2f} ms in "
-                f"moto, {r.client_cpu / r.rate * 1000:.2f} ms in the load generator; the "
+                f"{per_call['postgres']:.2f} ms in PostgreSQL, {per_call.get('S3', 0.0):.2f} ms "
+                f"in the S3 store, "
+                f"{r.client_cpu / r.rate * 1000:.2f} ms in the load generator; the "
                 f"largest is {busiest}. The machine was {r.machine_busy:.0%} busy"
                 + (
                     " (saturated: more processes cannot add calls/s here)."
@@ -337,9 +339,7 @@ async def run_all() -> str:
             await wait_for_processes(log, processes)
             await measure(running, server, port, processes, rows)
             if processes == 1:
-                parts = rpc_parts.breakdown(
-                    running.database_url, running.s3_endpoint, running.bucket
-                )
+                parts = rpc_parts.breakdown(running.database_url, running.s3, running.bucket)
                 for name in ("Create", "Complete"):
                     profiles[name] = await profile(port, server.pid, name)
             stop_server(running, server)
@@ -348,7 +348,8 @@ Each figure runs {SECONDS:g} s after a warm-up. Callers are closed loops (the ne
 when the previous one answered); CompleteUpload completes sessions whose 256-byte object was
 PUT beforehand. CPU columns are in cores (1.00 = one core busy) over the run: the load
 generator itself, all processes of the `media-grpc serve` measured, this database's
-PostgreSQL backends, moto. "machine busy" is the whole machine, other tenants included. With
+PostgreSQL backends, the S3 store (radosgw, ceph-osd, ceph-mon; 0 when it runs elsewhere).
+"machine busy" is the whole machine, other tenants included. With
 more than one server process the callers use {PROCESS_SETTINGS[-1] * 4} channels (connections),
 which the kernel spreads over the processes.
 {quiet}

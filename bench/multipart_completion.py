@@ -80,7 +80,7 @@ def completion_report(done: list[Round], small: list[float]) -> str:
         f"{outside * 1000:.0f} ms of it outside the server's call and {inside:+.2f} s inside."
     )
     return f"""CompleteUpload's storage calls, each sent alone with boto3 to the same endpoint in
-the same rounds (seconds; moto answers the ranged GET by loading the whole object):
+the same rounds (seconds):
 
 | storage call | median | per round |
 |---|---:|---|

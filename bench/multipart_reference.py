@@ -15,13 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 from bench.stack import Stack
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain.sniffing import SNIFF_BYTES
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 
 #: CompleteUpload's storage calls for a multipart upload, in the order it makes them.
 COMPLETION_CALLS = (
@@ -33,18 +31,13 @@ _TEXT_FIELD = re.compile(r"\b(method|media_id|duration_ms)=(\S+)")
 
 
 def s3_client(running: Stack) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=running.s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-    )
+    return running.s3.client()
 
 
 def delete_big_objects(running: Stack, smallest: int = 2**20) -> None:
-    """Delete every object of ``smallest`` bytes or more: the endpoint (moto) holds objects in
-    its memory, and each round's uploads would otherwise stay there for the rounds after."""
+    """Delete every object of ``smallest`` bytes or more: the endpoint (the strict S3 on
+    memstore) holds objects in its memory, and each round's uploads would otherwise stay there
+    for the rounds after."""
     s3 = s3_client(running)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=running.bucket):
         for item in page.get("Contents", []):
