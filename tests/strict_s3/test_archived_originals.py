@@ -187,7 +187,7 @@ def test_an_original_in_a_class_read_directly_is_archived_and_a_retry_processes_
 
 
 @pytest.mark.parametrize("archiving_service", ["GLACIER"], indirect=True)
-def test_an_original_in_a_class_needing_a_restore_makes_a_retry_name_the_key_to_restore(
+def test_an_original_in_a_class_needing_a_restore_makes_a_retry_name_the_key_until_restored(
     archiving_service: RunningService, unique_user: str
 ) -> None:
     service = archiving_service
@@ -205,3 +205,19 @@ def test_an_original_in_a_class_needing_a_restore_makes_a_retry_name_the_key_to_
         f"storage cannot restore it on request: restore {frozen_key(failed)} by hand, then retry"
     )
     assert get(service, unique_user, failed.id).status == pb.STATUS_FAILED
+    key = frozen_key(failed)
+    service.s3.copy_object(
+        Bucket=service.bucket,
+        Key=key,
+        CopySource={"Bucket": service.bucket, "Key": key},
+        StorageClass="STANDARD",
+    )
+    retried = service.stub.RetryProcessing(
+        pb.RetryProcessingRequest(media_id=failed.id), metadata=service.auth(unique_user)
+    )
+    assert retried.media.status == pb.STATUS_UPLOADED
+    eventually(
+        lambda: get(service, unique_user, failed.id).status == pb.STATUS_READY,
+        "the media READY after the original was restored by hand",
+        timeout=30,
+    )

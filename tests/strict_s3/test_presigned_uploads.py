@@ -10,12 +10,14 @@ URL completes it.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import grpc
 import pytest
 from media.v1 import media_pb2 as pb
 
+from media_grpc.domain.keys import ORIGINALS_PREFIX, UPLOADS_PREFIX
 from tests.integration.uploading import error_reason, rpc_error
 from tests.strict_s3.service import RunningService
 from tests.strict_s3.uploads import (
@@ -30,6 +32,7 @@ from tests.strict_s3.uploads import (
     tampered,
     unsigned,
 )
+from tests.waiting import eventually
 
 #: Longer than any URL the service signs (MEDIA_UPLOADS__URL_TTL_SECONDS, 15 minutes).
 PAST_EXPIRY = timedelta(minutes=16)
@@ -226,3 +229,35 @@ def test_an_upload_part_of_another_size_than_signed_is_refused(
     assert answer.status_code == 403
     put(second.url, data[part_size:]).raise_for_status()
     assert_part_refusal_can_be_put_right(service, unique_user, created, data)
+
+
+def test_bytes_other_than_the_declared_sha256_pass_the_store_and_the_job_fails_them(
+    service: RunningService, unique_user: str
+) -> None:
+    """Ceph's RADOS Gateway (16) does not verify a signed x-amz-checksum-sha256 (AWS S3 does):
+    the service's own check, the job's hash of the original, is what refuses the bytes."""
+    declared = png_bytes()
+    sent = declared[:-1] + bytes([declared[-1] ^ 1])  # same size, one bit changed
+    created = session(service, unique_user, declared, sha256=hashlib.sha256(declared).hexdigest())
+    assert "x-amz-checksum-sha256" in created.single_put.headers
+
+    answer = put(created.single_put.url, sent, dict(created.single_put.headers))
+
+    assert answer.status_code == 200
+    service.stub.CompleteUpload(
+        pb.CompleteUploadRequest(media_id=created.media_id), metadata=service.auth(unique_user)
+    )
+    failed = eventually(
+        lambda: (
+            (m := media_status(service, unique_user, created.media_id)).status == pb.STATUS_FAILED
+            and m
+        ),
+        "the job to fail the media",
+        timeout=30,
+    )
+    assert failed.failure.reason == pb.FAILURE_REASON_CHECKSUM_MISMATCH
+    for prefix in (UPLOADS_PREFIX, ORIGINALS_PREFIX):
+        listed = service.s3.list_objects_v2(
+            Bucket=service.bucket, Prefix=f"{prefix}posts/{unique_user}/"
+        )
+        assert listed.get("KeyCount", 0) == 0, f"{prefix} still holds the media"

@@ -33,14 +33,16 @@ def big_png_like(size: int) -> bytes:
 
 
 def session(
-    service: RunningService, user: str, data: bytes, content_type: str = "image/png"
+    service: RunningService, user: str, data: bytes, *, sha256: str = ""
 ) -> pb.CreateUploadSessionResponse:
+    """A session for a PNG of ``data``'s size (with a declared ``sha256``, hex, if given)."""
     answer: pb.CreateUploadSessionResponse = service.stub.CreateUploadSession(
         pb.CreateUploadSessionRequest(
             purpose=pb.PURPOSE_POST_IMAGE,
             file_name="photo.png",
-            content_type=content_type,
+            content_type="image/png",
             size_bytes=len(data),
+            sha256=sha256,
         ),
         metadata=service.auth(user),
     )
