@@ -27,7 +27,7 @@ from media.v1 import media_pb2 as pb
 
 from bench import profiling
 from bench.load import background_load
-from bench.multipart_completion import Ours, Round, completion_report
+from bench.multipart_completion import Ours, Round, completion_report, completion_verdict, p99
 from bench.multipart_reference import (
     COMPLETION_CALLS,
     completion_calls,
@@ -197,11 +197,6 @@ def small_completions(running: Stack, n: int) -> list[float]:
     return seconds
 
 
-def p99(seconds: list[float]) -> float:
-    ordered = sorted(seconds)
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-
-
 def rounds(running: Stack, work: Path, path: Path) -> tuple[list[Round], list[float], list[float]]:
     """The rounds, each with its 1 KiB completions and raw PUT; the storage calls alone go
     after ours in even rounds and before it in odd ones, so that neither always follows the
@@ -246,9 +241,7 @@ def measure(running: Stack, work: Path, quiet: str) -> str:
     after = [r.ours.after for r in done]
     ratio = mib / median(whole) / reference
     verdict = "Met" if ratio >= TARGET_RATIO else "Missed"
-    big_worst, small_p99 = max(after), p99(small)
-    complete_ratio = big_worst / small_p99
-    complete_verdict = "Met" if complete_ratio <= TARGET_COMPLETE_RATIO else "Missed"
+    small_p99 = p99(small)
     beyond = median([r.beyond for r in done])
     return f"""{__doc__}
 {mib:.0f} MiB file, parts of the server's default size, {PARALLEL} in parallel; medians of
@@ -274,14 +267,12 @@ Target: ours >= {TARGET_RATIO}x one raw PUT. Here: {ratio:.2f}x for the whole up
 
 {profile}
 
-CompleteUpload with a declared sha256 (the job checks it; completion reads the first 64 KiB):
-the {mib:.0f} MiB multipart file, slowest of {len(after)} (assembly included)
-{big_worst * 1000:.0f} ms; a 1 KiB single PUT, p99 of {len(small)} interleaved calls
-{small_p99 * 1000:.1f} ms (median {median(small) * 1000:.1f} ms). Ratio
-{complete_ratio:.1f}x; target <= {TARGET_COMPLETE_RATIO:.0f}x (for a 1 GiB file).
-**{complete_verdict}.** Beyond its storage calls (median of the per-round differences, above)
-the big file's completion takes {beyond * 1000:+.0f} ms, against that p99 of
-{small_p99 * 1000:.1f} ms.
+{completion_verdict([r.ours.complete_call for r in done], small, TARGET_COMPLETE_RATIO, mib)}
+The job checks the sha256; completion reads the first 64 KiB. From the last part's answer, the
+upload also waited for the client's own sha256 thread (median
+{median([r.ours.waited for r in done]) * 1000:.0f} ms, slowest {max(after) * 1000:.0f} ms in
+all). Beyond its storage calls (median of the per-round differences, above) the big file's
+completion takes {beyond * 1000:+.0f} ms, against the 1 KiB p99 of {small_p99 * 1000:.1f} ms.
 """
 
 

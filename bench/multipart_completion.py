@@ -24,6 +24,11 @@ class Ours:
     #: Last part answered to CompleteUpload sent (the client's sha256 thread finishing).
     waited: float
 
+    @property
+    def complete_call(self) -> float:
+        """The CompleteUpload call alone, sent to answered, as the client saw it."""
+        return self.after - self.waited
+
 
 @dataclass(frozen=True)
 class Round:
@@ -104,3 +109,23 @@ between the last part's answer and sending CompleteUpload (the client waits ther
 sha256 thread); inside it {inside * 1000:+.0f} ms (median), where the server's own work is
 bounded by the whole 1 KiB completion ({median(small) * 1000:.1f} ms median, its 64 KiB GET
 included). {resolved}"""
+
+
+def p99(seconds: list[float]) -> float:
+    """The 99th percentile (nearest rank); of fewer than 100 values, close to the largest."""
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def completion_verdict(big: list[float], small: list[float], target: float, mib: float) -> str:
+    """CompleteUpload of the big file (each call alone, sha256 declared) against that of a
+    1 KiB object: p99 against p99, Met when the ratio is at most ``target``."""
+    ratio = p99(big) / p99(small)
+    verdict = "Met" if ratio <= target else "Missed"
+    return (
+        f"CompleteUpload with a declared sha256, the call alone (sent to answered): the {mib:.0f} "
+        f"MiB multipart file, p99 of {len(big)} (the slowest; assembly included) "
+        f"{p99(big) * 1000:.0f} ms; a 1 KiB single PUT, p99 of {len(small)} interleaved calls "
+        f"{p99(small) * 1000:.1f} ms (median {statistics.median(small) * 1000:.1f} ms). Ratio "
+        f"{ratio:.1f}x; target <= {target:g}x. **{verdict}.**"
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import profiling
-from bench.multipart_completion import Ours, Round, completion_report
+from bench.multipart_completion import Ours, Round, completion_report, completion_verdict
 from bench.multipart_reference import COMPLETION_CALLS, logged_durations
 
 LIST, ASSEMBLE, GET = COMPLETION_CALLS
@@ -95,3 +95,21 @@ def test_time_within_counts_only_the_handlers_samples_by_the_outermost_part_belo
         "_mark_uploaded": pytest.approx(0.02),
         "other": pytest.approx(0.01),
     }
+
+
+def test_the_completion_verdict_sets_the_big_files_p99_against_the_small_ones() -> None:
+    small = [0.010] * 98 + [0.020, 0.030]
+    report = completion_verdict([0.030, 0.050, 0.040], small, 3.0, 1024)
+    assert "the 1024 MiB multipart file, p99 of 3 (the slowest; assembly included) 50 ms" in report
+    assert "a 1 KiB single PUT, p99 of 100 interleaved calls 20.0 ms (median 10.0 ms)" in report
+    assert "Ratio 2.5x; target <= 3x. **Met.**" in report
+
+
+def test_the_completion_verdict_is_missed_above_the_target() -> None:
+    report = completion_verdict([0.100], [0.010, 0.010], 3.0, 1024)
+    assert "Ratio 10.0x; target <= 3x. **Missed.**" in report
+
+
+def test_the_completion_call_alone_leaves_out_the_clients_wait_for_its_hash() -> None:
+    upload = Ours("m", whole=10.0, before=0.02, parts=2.0, after=0.9, waited=0.6)
+    assert upload.complete_call == pytest.approx(0.3)
