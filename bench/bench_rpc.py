@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 
 from bench import profiling, rpc_parts
 from bench.load import Call, Result, background_load, drive
+from bench.rpc_account import per_call_account
 from bench.stack import Stack, stack
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
@@ -208,8 +209,9 @@ class Fanned:
         return complete
 
 
-async def profile(port: int, pid: int, name: str) -> str:
-    """py-spy on one server process while 64 callers run ``name``; a summary table."""
+async def profile(running: Stack, server: subprocess.Popen[bytes], port: int, name: str) -> str:
+    """py-spy on one server process while TARGET_CALLERS callers run ``name``: a summary table
+    and the CPU account of one call (rpc_account.py) from the same run."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         client = Client(channel)
         call: Callable[[int], Awaitable[object]] = client.create
@@ -219,13 +221,18 @@ async def profile(port: int, pid: int, name: str) -> str:
             call, limit = client.completer(prepared), len(prepared)
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "profile.txt"
-            sampler = profiling.record(pid, PROFILE_SECONDS, raw)
+            sampler = profiling.record(server.pid, PROFILE_SECONDS, raw)
             await asyncio.sleep(0.3)
-            await drive(call, 64, PROFILE_SECONDS, limit=limit)
+            watch = watched(running, server)
+            result = await drive(call, TARGET_CALLERS, PROFILE_SECONDS, limit=limit, watch=watch)
             sampler.wait(timeout=60)
             if not raw.exists():
                 return "_py-spy could not attach (it needs ptrace rights)._"
-            return profiling.summarise(raw)
+            target = TARGET_COMPLETE_RATE if name == "Complete" else TARGET_RATE
+            account = per_call_account(
+                result, profiling.category_shares(raw), os.cpu_count() or 1, RPC_NAMES[name], target
+            )
+            return f"{profiling.summarise(raw)}\n\n{account}"
 
 
 RPC_NAMES = {
@@ -341,7 +348,7 @@ async def run_all() -> str:
             if processes == 1:
                 parts = rpc_parts.breakdown(running.database_url, running.s3, running.bucket)
                 for name in ("Create", "Complete"):
-                    profiles[name] = await profile(port, server.pid, name)
+                    profiles[name] = await profile(running, server, port, name)
             stop_server(running, server)
     return f"""{__doc__}
 Each figure runs {SECONDS:g} s after a warm-up. Callers are closed loops (the next call leaves
@@ -356,9 +363,12 @@ which the kernel spreads over the processes.
 
 {table(rows)}
 
-Targets (issue 13) at {TARGET_CALLERS} callers:
+Targets (issues 13 and 21) at {TARGET_CALLERS} callers:
 
 {verdict(rows)}
+
+A missed target is explained by the CPU account of its call under "Where a server's time goes"
+(below): every millisecond of CPU one call costs, by process and, in the server, by component.
 
 {analysis(rows)}
 
@@ -366,8 +376,8 @@ Targets (issue 13) at {TARGET_CALLERS} callers:
 
 {parts}
 
-py-spy (`--gil`, Python CPU time of one `media-grpc serve` process) with 64 callers and one
-server process for {PROFILE_SECONDS:g} s, each sample attributed to the innermost frame in a
+py-spy (`--gil`, Python CPU time of one `media-grpc serve` process) with {TARGET_CALLERS} callers
+and one server process for {PROFILE_SECONDS:g} s, each sample attributed to the innermost frame in a
 known package. py-spy samples less often than asked when the machine is saturated: with a few
 hundred samples a share is good to a few points.
 

@@ -90,8 +90,7 @@ def _category(frames: list[tuple[str, str]]) -> str:
     return "other (stdlib, threads)"
 
 
-def summarise(raw: Path, top: int = 10) -> str:
-    """Two Markdown tables: time by component, and the hottest functions (self time)."""
+def _counts(raw: Path) -> tuple[Counter[str], Counter[str], int]:
     by_category: Counter[str] = Counter()
     by_leaf: Counter[str] = Counter()
     total = 0
@@ -103,6 +102,18 @@ def summarise(raw: Path, top: int = 10) -> str:
         by_category[_category(frames)] += count
         func, file = frames[-1]
         by_leaf[f"`{func}` ({_short(file)})"] += count
+    return by_category, by_leaf, total
+
+
+def category_shares(raw: Path) -> dict[str, float]:
+    """Each component's share (0..1) of the samples, largest first; empty without samples."""
+    by_category, _leaves, total = _counts(raw)
+    return {name: n / total for name, n in by_category.most_common()} if total else {}
+
+
+def summarise(raw: Path, top: int = 10) -> str:
+    """Two Markdown tables: time by component, and the hottest functions (self time)."""
+    by_category, by_leaf, total = _counts(raw)
     if not total:
         return "_py-spy collected no samples._"
     lines = ["| component (innermost frame) | share |", "|---|---:|"]
