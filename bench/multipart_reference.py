@@ -43,6 +43,7 @@ def delete_big_objects(running: Stack, smallest: int = 2**20) -> None:
         for item in page.get("Contents", []):
             if item["Size"] >= smallest:
                 s3.delete_object(Bucket=running.bucket, Key=item["Key"])
+    running.s3.collect_garbage()
 
 
 def raw_put(running: Stack, data: bytes, n: int) -> float:

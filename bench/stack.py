@@ -85,6 +85,14 @@ class S3Endpoint:
     secret_key: str
     pids: tuple[int, ...] = ()
 
+    def collect_garbage(self) -> None:
+        """Free now what deleted objects hold in the shared strict S3 (memstore keeps them in
+        RAM until rgw's garbage collection, 30 s or more later); nothing for another store."""
+        if self.pids:
+            subprocess.run(
+                ["bash", str(STRICT_S3_SCRIPT), "gc"], capture_output=True, timeout=120, check=False
+            )
+
     def client(self) -> Any:
         return boto3.client(
             "s3",
@@ -141,6 +149,7 @@ def bucket_of_its_own(s3: S3Endpoint) -> Iterator[str]:
             if keys:
                 client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
         client.delete_bucket(Bucket=bucket)
+        s3.collect_garbage()
 
 
 @dataclass

@@ -13,6 +13,8 @@
 #   strict-s3.sh stop DIR                stop the cluster in DIR and delete DIR
 #   strict-s3.sh pids [DIR]              the pids of the daemons of the cluster in DIR (default: the
 #                                        shared one), for CPU accounting
+#   strict-s3.sh gc [DIR]                free now the memory of deleted objects (rgw's garbage
+#                                        collection, which otherwise waits rgw gc obj min wait)
 #   strict-s3.sh install                 install the packages (as root, with apt-get)
 #
 # Credentials are fixed: STRICT_S3_ACCESS_KEY / STRICT_S3_SECRET_KEY below (a local test store).
@@ -171,5 +173,6 @@ case "${1:-}" in
   start) shift; start "$@" ;;
   stop) shift; stop "$1" ;;
   pids) pids "${2:-$SHARED_DIR}" ;;
-  *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+  gc) radosgw-admin -c "${2:-$SHARED_DIR}/ceph.conf" gc process --include-all 2>/dev/null ;;
+  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

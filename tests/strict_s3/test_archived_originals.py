@@ -35,8 +35,7 @@ from tests.services import (
     postgres_url,
 )
 from tests.strict_s3.service import RunningService, running_service, strict_settings
-from tests.strict_s3.test_public_prefixes import ready_media
-from tests.strict_s3.uploads import png_bytes, put, session
+from tests.strict_s3.uploads import get_media, png_bytes, put, ready_media, session
 from tests.waiting import eventually
 
 #: Seconds of a lifecycle "day" on the test's own store (rgw lc debug interval).
@@ -114,17 +113,10 @@ def failed_media(service: RunningService, user: str) -> pb.Media:
         pb.CompleteUploadRequest(media_id=created.media_id), metadata=service.auth(user)
     )
     return eventually(
-        lambda: (m := get(service, user, created.media_id)).status == pb.STATUS_FAILED and m,
+        lambda: (m := get_media(service, user, created.media_id)).status == pb.STATUS_FAILED and m,
         "the media FAILED by the broken stage",
         timeout=30,
     )
-
-
-def get(service: RunningService, user: str, media_id: str) -> pb.Media:
-    answer: pb.GetMediaResponse = service.stub.GetMedia(
-        pb.GetMediaRequest(media_id=media_id), metadata=service.auth(user)
-    )
-    return answer.media
 
 
 def frozen_key(media: pb.Media) -> str:
@@ -176,13 +168,13 @@ def test_an_original_in_a_class_read_directly_is_archived_and_a_retry_processes_
 
     assert retried.media.status == pb.STATUS_UPLOADED
     done = eventually(
-        lambda: (m := get(service, unique_user, failed.id)).status == pb.STATUS_READY and m,
+        lambda: (m := get_media(service, unique_user, failed.id)).status == pb.STATUS_READY and m,
         "the retried media READY",
         timeout=30,
     )
     assert done.variants
     assert storage_class(service, frozen_key(failed)) == "COLD"
-    original = get(service, unique_user, ready.id).original_url
+    original = get_media(service, unique_user, ready.id).original_url
     assert requests.get(original, timeout=10).status_code == 200
 
 
@@ -204,7 +196,7 @@ def test_an_original_in_a_class_needing_a_restore_makes_a_retry_name_the_key_unt
         f"the original of media {failed.id} is archived (storage class GLACIER) and this "
         f"storage cannot restore it on request: restore {frozen_key(failed)} by hand, then retry"
     )
-    assert get(service, unique_user, failed.id).status == pb.STATUS_FAILED
+    assert get_media(service, unique_user, failed.id).status == pb.STATUS_FAILED
     key = frozen_key(failed)
     service.s3.copy_object(
         Bucket=service.bucket,
@@ -217,7 +209,7 @@ def test_an_original_in_a_class_needing_a_restore_makes_a_retry_name_the_key_unt
     )
     assert retried.media.status == pb.STATUS_UPLOADED
     eventually(
-        lambda: get(service, unique_user, failed.id).status == pb.STATUS_READY,
+        lambda: get_media(service, unique_user, failed.id).status == pb.STATUS_READY,
         "the media READY after the original was restored by hand",
         timeout=30,
     )

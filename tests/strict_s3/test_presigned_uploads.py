@@ -23,6 +23,7 @@ from tests.strict_s3.service import RunningService
 from tests.strict_s3.uploads import (
     MiB,
     big_png_like,
+    get_media,
     part_urls,
     png_bytes,
     presigning_in_the_past,
@@ -38,13 +39,6 @@ from tests.waiting import eventually
 PAST_EXPIRY = timedelta(minutes=16)
 
 
-def media_status(service: RunningService, user: str, media_id: str) -> pb.Media:
-    answer = service.stub.GetMedia(
-        pb.GetMediaRequest(media_id=media_id), metadata=service.auth(user)
-    )
-    return answer.media
-
-
 def assert_completion_finds_no_object(service: RunningService, user: str, media_id: str) -> None:
     """CompleteUpload of a single PUT whose bytes the store refused: OBJECT_MISSING, FAILED,
     nothing in storage (docs/uploads.md, "Which refusals are final")."""
@@ -55,7 +49,7 @@ def assert_completion_finds_no_object(service: RunningService, user: str, media_
     )
     assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(refused) == "OBJECT_MISSING"
-    media = media_status(service, user, media_id)
+    media = get_media(service, user, media_id)
     assert media.status == pb.STATUS_FAILED
     assert media.failure.reason == pb.FAILURE_REASON_OBJECT_MISSING
 
@@ -169,7 +163,7 @@ def assert_part_refusal_can_be_put_right(
         )
     )
     assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert media_status(service, user, media_id).status == pb.STATUS_PENDING
+    assert get_media(service, user, media_id).status == pb.STATUS_PENDING
 
     parts = send_parts(part_urls(service, user, media_id, [1, 2]), data, part_size)
     completed = service.stub.CompleteUpload(
@@ -249,7 +243,7 @@ def test_bytes_other_than_the_declared_sha256_pass_the_store_and_the_job_fails_t
     )
     failed = eventually(
         lambda: (
-            (m := media_status(service, unique_user, created.media_id)).status == pb.STATUS_FAILED
+            (m := get_media(service, unique_user, created.media_id)).status == pb.STATUS_FAILED
             and m
         ),
         "the job to fail the media",

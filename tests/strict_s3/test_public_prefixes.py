@@ -12,31 +12,9 @@ from PIL import Image
 
 from media_grpc.domain.keys import ORIGINALS_PREFIX, UPLOADS_PREFIX
 from tests.strict_s3.service import ALLOWED_ORIGIN, RunningService
-from tests.strict_s3.uploads import png_bytes, put, session
-from tests.waiting import eventually
+from tests.strict_s3.uploads import png_bytes, put, ready_media, session
 
 OTHER_ORIGIN = "https://attacker.strict-s3.test"
-
-
-def ready_media(service: RunningService, user: str) -> pb.Media:
-    """An image uploaded, completed and processed by the in-process worker: READY."""
-    data = png_bytes(640, 480)
-    created = session(service, user, data)
-    put(created.single_put.url, data, dict(created.single_put.headers)).raise_for_status()
-    service.stub.CompleteUpload(
-        pb.CompleteUploadRequest(media_id=created.media_id), metadata=service.auth(user)
-    )
-
-    def media() -> pb.Media:
-        answer: pb.GetMediaResponse = service.stub.GetMedia(
-            pb.GetMediaRequest(media_id=created.media_id), metadata=service.auth(user)
-        )
-        assert answer.media.status != pb.STATUS_FAILED, answer.media.failure.message
-        return answer.media
-
-    return eventually(
-        lambda: (m := media()).status == pb.STATUS_READY and m, "the media READY", timeout=60
-    )
 
 
 def object_url(service: RunningService, key: str) -> str:

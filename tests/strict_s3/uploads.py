@@ -16,6 +16,7 @@ from PIL import Image
 from media_grpc.adapters.s3_storage import S3BlobStorage
 from media_grpc.bootstrap import Application
 from tests.strict_s3.service import RunningService
+from tests.waiting import eventually
 
 MiB = 1024 * 1024
 
@@ -101,3 +102,31 @@ def send_parts(urls: list[str], data: bytes, part_size: int) -> list[pb.Complete
         answer.raise_for_status()
         parts.append(pb.CompletedPart(part_number=number, etag=answer.headers["ETag"]))
     return parts
+
+
+def ready_media(service: RunningService, user: str) -> pb.Media:
+    """An image uploaded, completed and processed by the in-process worker: READY."""
+    data = png_bytes(640, 480)
+    created = session(service, user, data)
+    put(created.single_put.url, data, dict(created.single_put.headers)).raise_for_status()
+    service.stub.CompleteUpload(
+        pb.CompleteUploadRequest(media_id=created.media_id), metadata=service.auth(user)
+    )
+
+    def media() -> pb.Media:
+        answer: pb.GetMediaResponse = service.stub.GetMedia(
+            pb.GetMediaRequest(media_id=created.media_id), metadata=service.auth(user)
+        )
+        assert answer.media.status != pb.STATUS_FAILED, answer.media.failure.message
+        return answer.media
+
+    return eventually(
+        lambda: (m := media()).status == pb.STATUS_READY and m, "the media READY", timeout=60
+    )
+
+
+def get_media(service: RunningService, user: str, media_id: str) -> pb.Media:
+    answer: pb.GetMediaResponse = service.stub.GetMedia(
+        pb.GetMediaRequest(media_id=media_id), metadata=service.auth(user)
+    )
+    return answer.media
