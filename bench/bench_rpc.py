@@ -209,9 +209,9 @@ class Fanned:
         return complete
 
 
-async def profile(running: Stack, server: subprocess.Popen[bytes], port: int, name: str) -> str:
-    """py-spy on one server process while TARGET_CALLERS callers run ``name``: a summary table
-    and the CPU account of one call (rpc_account.py) from the same run."""
+async def profile(port: int, pid: int, name: str) -> tuple[str, dict[str, float]]:
+    """py-spy on one server process while TARGET_CALLERS callers run ``name``: a summary
+    table, and each component's share of the samples (for rpc_account.py)."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         client = Client(channel)
         call: Callable[[int], Awaitable[object]] = client.create
@@ -221,18 +221,24 @@ async def profile(running: Stack, server: subprocess.Popen[bytes], port: int, na
             call, limit = client.completer(prepared), len(prepared)
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "profile.txt"
-            sampler = profiling.record(server.pid, PROFILE_SECONDS, raw)
+            sampler = profiling.record(pid, PROFILE_SECONDS, raw)
             await asyncio.sleep(0.3)
-            watch = watched(running, server)
-            result = await drive(call, TARGET_CALLERS, PROFILE_SECONDS, limit=limit, watch=watch)
+            await drive(call, TARGET_CALLERS, PROFILE_SECONDS, limit=limit)
             sampler.wait(timeout=60)
             if not raw.exists():
-                return "_py-spy could not attach (it needs ptrace rights)._"
-            target = TARGET_COMPLETE_RATE if name == "Complete" else TARGET_RATE
-            account = per_call_account(
-                result, profiling.category_shares(raw), os.cpu_count() or 1, RPC_NAMES[name], target
-            )
-            return f"{profiling.summarise(raw)}\n\n{account}"
+                return "_py-spy could not attach (it needs ptrace rights)._", {}
+            return profiling.summarise(raw), profiling.category_shares(raw)
+
+
+def account(rows: list[Row], name: str, shares: dict[str, float]) -> str:
+    """The CPU account of one call of ``name``: the CPU per call of its timed run at
+    TARGET_CALLERS callers and one server process (no profiler attached), the server's split
+    by the profiled run's shares."""
+    timed = _at(rows, 1, name, TARGET_CALLERS)
+    if timed is None:
+        return ""
+    target = TARGET_COMPLETE_RATE if name == "Complete" else TARGET_RATE
+    return per_call_account(timed, shares, os.cpu_count() or 1, RPC_NAMES[name], target)
 
 
 RPC_NAMES = {
@@ -338,6 +344,7 @@ async def run_all() -> str:
     quiet = background_load()
     with stack(servers=0) as running:
         profiles: dict[str, str] = {}
+        accounts: dict[str, str] = {}
         parts = ""
         for processes in PROCESS_SETTINGS:
             log = Path(tempfile.mkdtemp()) / "serve.log"
@@ -348,7 +355,8 @@ async def run_all() -> str:
             if processes == 1:
                 parts = rpc_parts.breakdown(running.database_url, running.s3, running.bucket)
                 for name in ("Create", "Complete"):
-                    profiles[name] = await profile(running, server, port, name)
+                    profiles[name], shares = await profile(port, server.pid, name)
+                    accounts[name] = account(rows, name, shares)
             stop_server(running, server)
     return f"""{__doc__}
 Each figure runs {SECONDS:g} s after a warm-up. Callers are closed loops (the next call leaves
@@ -385,9 +393,13 @@ CreateUploadSession:
 
 {profiles.get("Create", "")}
 
+{accounts.get("Create", "")}
+
 CompleteUpload:
 
 {profiles.get("Complete", "")}
+
+{accounts.get("Complete", "")}
 """
 
 

@@ -1,6 +1,6 @@
-"""Where each millisecond of CPU of one call goes, across every process that serves it: the
-figures of one profiled run (CPU of each process per call, read from /proc) and the shares of
-the server's py-spy samples. Every figure in the text is computed from them."""
+"""Where each millisecond of CPU of one call goes, across every process that serves it: the CPU
+of each process per call in a timed run (read from /proc) and the shares of the server's py-spy
+samples in a profiled one. Every figure in the text is computed from them."""
 
 from __future__ import annotations
 
@@ -43,10 +43,11 @@ def per_call_account(
         f"CPU per call on {cores} cores: {total - budget:.2f} ms per call over that budget, "
         f"whatever the concurrency"
     )
-    return f"""{rpc}, CPU per call in the profiled run ({result.calls:,} calls at
-{result.rate:,.0f}/s; the server's share is split by the components of its py-spy samples,
-which see its Python threads holding the GIL, so the gRPC C core's own threads are spread in
-proportion):
+    return f"""{rpc}, CPU per call at {result.rate:,.0f} calls/s ({result.calls:,} calls, timed, no
+profiler attached). The server's share is split by the components of its py-spy samples (taken
+apart, at the same concurrency), which see its Python threads holding the GIL, so the gRPC C
+core's own threads are spread in proportion. The S3 store's is the whole store's: on a shared
+one, other users' requests are in it.
 
 | where | CPU ms per call |
 |---|---:|
