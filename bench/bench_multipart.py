@@ -27,12 +27,20 @@ from media.v1 import media_pb2 as pb
 
 from bench import profiling
 from bench.load import background_load
-from bench.multipart_completion import Ours, Round, completion_report, completion_verdict, p99
+from bench.multipart_completion import (
+    Ours,
+    Round,
+    completion_report,
+    completion_verdict,
+    p99,
+    parts_verdict,
+)
 from bench.multipart_reference import (
     COMPLETION_CALLS,
     completion_calls,
     delete_big_objects,
     logged_durations,
+    raw_parts,
     raw_put,
 )
 from bench.stack import Stack, stack
@@ -197,7 +205,9 @@ def small_completions(running: Stack, n: int) -> list[float]:
     return seconds
 
 
-def rounds(running: Stack, work: Path, path: Path) -> tuple[list[Round], list[float], list[float]]:
+def rounds(
+    running: Stack, work: Path, path: Path
+) -> tuple[list[Round], list[float], list[float], list[float]]:
     """The rounds, each with its 1 KiB completions and raw PUT; the storage calls alone go
     after ours in even rounds and before it in odd ones, so that neither always follows the
     other. One completion of the storage calls alone goes first, unmeasured: the endpoint's
@@ -206,10 +216,12 @@ def rounds(running: Stack, work: Path, path: Path) -> tuple[list[Round], list[fl
     completion_calls(running, data, -1)
     measured: list[tuple[Ours, dict[str, float]]] = []
     raw: list[float] = []
+    parts: list[float] = []
     small: list[float] = []
     for n in range(ROUNDS):
         small += small_completions(running, n)
         raw.append(raw_put(running, data, n))
+        parts.append(raw_parts(running, data, n, PARALLEL))
         if n % 2:
             calls = completion_calls(running, data, n)
             measured.append((ours(running, path, n), calls))
@@ -218,14 +230,14 @@ def rounds(running: Stack, work: Path, path: Path) -> tuple[list[Round], list[fl
             measured.append((upload, completion_calls(running, data, n)))
         delete_big_objects(running)
     logged = logged_durations(work / "server.log", "CompleteUpload")
-    return [Round(o, logged[o.media_id], calls) for o, calls in measured], raw, small
+    return [Round(o, logged[o.media_id], calls) for o, calls in measured], raw, parts, small
 
 
 def measure(running: Stack, work: Path, quiet: str) -> str:
     path = work / "video.mp4"
     make_file(path)
     mib = path.stat().st_size / 2**20
-    done, raw, small = rounds(running, work, path)
+    done, raw, raw_part_puts, small = rounds(running, work, path)
     profile = profiled_completion(running, work, path)
     reference = mib / statistics.median(raw)
 
@@ -253,6 +265,7 @@ nothing processes the uploads meanwhile. {quiet}
 {row("reference: one raw presigned PUT of the same bytes", raw)}
 {row("ours: whole upload (session, parts hashed as sent, complete)", whole)}
 {row("ours: part transfers alone", parts)}
+{row(f"reference: the same parts PUT raw, {PARALLEL} in parallel, from memory", raw_part_puts)}
 
 Where the rest of the whole upload goes (median seconds): before the first part byte
 (CreateUploadSession; files of 64 MiB or more are hashed while their parts are sent)
@@ -262,6 +275,8 @@ the job's) {median(after):.2f}.
 
 Target: ours >= {TARGET_RATIO}x one raw PUT. Here: {ratio:.2f}x for the whole upload,
 {mib / median(parts) / reference:.2f}x for the part transfers. **{verdict}.**
+
+{parts_verdict(median(whole), median(parts), median(raw_part_puts), median(raw))}
 
 {completion_report(done, small)}
 

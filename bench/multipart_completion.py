@@ -129,3 +129,24 @@ def completion_verdict(big: list[float], small: list[float], target: float, mib:
         f"{p99(small) * 1000:.1f} ms (median {statistics.median(small) * 1000:.1f} ms). Ratio "
         f"{ratio:.1f}x; target <= {target:g}x. **{verdict}.**"
     )
+
+
+def parts_verdict(whole: float, ours_parts: float, raw_parts: float, raw_put: float) -> str:
+    """Where the whole upload's gap to one raw PUT lies (seconds, medians): in the store's own
+    multipart (the same parts sent raw against one PUT), or in our client (ours' parts against
+    the same parts sent raw)."""
+    store = raw_put / raw_parts
+    client = raw_parts / ours_parts
+    return (
+        f"Where the gap lies: the same parts sent raw ({raw_parts:.2f} s) reach {store:.2f}x one "
+        f"raw PUT ({raw_put:.2f} s): that is the store's own price of a multipart upload in "
+        f"parts of this size at this parallelism. Ours' part transfers ({ours_parts:.2f} s) reach "
+        f"{client:.2f}x the same parts sent raw: that is our client's price (each part read from "
+        f"the file in 256 KiB chunks, with progress and throttling per chunk, while a thread "
+        f"hashes the file); the session and completion add {whole - ours_parts:.2f} s. "
+        + (
+            "Most of the gap is the store's."
+            if (1 - store) >= (1 - client)
+            else "Most of the gap is our client's."
+        )
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,39 @@ def raw_put(running: Stack, data: bytes, n: int) -> float:
     requests.put(url, data=data, timeout=600).raise_for_status()
     elapsed = time.perf_counter() - started
     s3.delete_object(Bucket=running.bucket, Key=f"raw/{n}.mp4")
+    return elapsed
+
+
+def raw_parts(running: Stack, data: bytes, n: int, parallel: int) -> float:
+    """Seconds for the part PUTs alone of ``data`` as a multipart upload in parts of the
+    server's default size, ``parallel`` at a time, each to a presigned part URL with requests
+    from memory (no session, no hashing, no reading of a file): what the store itself takes
+    for the parts ours sends."""
+    s3, key = s3_client(running), f"raw-parts/{n}.mp4"
+    bucket, part_size = running.bucket, UploadSettings().part_size_bytes
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    offsets = list(range(0, len(data), part_size))
+    urls = [
+        s3.generate_presigned_url(
+            "upload_part",
+            Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number},
+            ExpiresIn=900,
+        )
+        for number in range(1, len(offsets) + 1)
+    ]
+
+    def send(number: int) -> None:
+        offset = offsets[number - 1]
+        with requests.put(
+            urls[number - 1], data=data[offset : offset + part_size], timeout=600
+        ) as answer:
+            answer.raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(send, range(1, len(offsets) + 1)))
+    elapsed = time.perf_counter() - started
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
     return elapsed
 
 

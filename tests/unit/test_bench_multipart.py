@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from bench import profiling
-from bench.multipart_completion import Ours, Round, completion_report, completion_verdict
+from bench.multipart_completion import (
+    Ours,
+    Round,
+    completion_report,
+    completion_verdict,
+    parts_verdict,
+)
 from bench.multipart_reference import COMPLETION_CALLS, logged_durations
 
 LIST, ASSEMBLE, GET = COMPLETION_CALLS
@@ -113,3 +119,16 @@ def test_the_completion_verdict_is_missed_above_the_target() -> None:
 def test_the_completion_call_alone_leaves_out_the_clients_wait_for_its_hash() -> None:
     upload = Ours("m", whole=10.0, before=0.02, parts=2.0, after=0.9, waited=0.6)
     assert upload.complete_call == pytest.approx(0.3)
+
+
+def test_the_parts_verdict_puts_the_gap_on_the_store_when_raw_parts_are_as_slow() -> None:
+    verdict = parts_verdict(whole=14.5, ours_parts=14.2, raw_parts=13.0, raw_put=6.0)
+    assert "the same parts sent raw (13.00 s) reach 0.46x one raw PUT (6.00 s)" in verdict
+    assert "Ours' part transfers (14.20 s) reach 0.92x the same parts sent raw" in verdict
+    assert "the session and completion add 0.30 s" in verdict
+    assert verdict.endswith("Most of the gap is the store's.")
+
+
+def test_the_parts_verdict_puts_the_gap_on_our_client_when_raw_parts_are_fast() -> None:
+    verdict = parts_verdict(whole=14.5, ours_parts=14.2, raw_parts=6.5, raw_put=6.0)
+    assert verdict.endswith("Most of the gap is our client's.")
