@@ -26,6 +26,7 @@ import requests
 from media.v1 import media_pb2 as pb
 
 from bench import profiling
+from bench.client_profile import profiled_client
 from bench.load import background_load
 from bench.multipart_completion import (
     Ours,
@@ -239,6 +240,7 @@ def measure(running: Stack, work: Path, quiet: str) -> str:
     mib = path.stat().st_size / 2**20
     done, raw, raw_part_puts, small = rounds(running, work, path)
     profile = profiled_completion(running, work, path)
+    client = profiled_client(lambda: ours(running, path, ROUNDS + 1), work)
     reference = mib / statistics.median(raw)
 
     def median(seconds: list[float]) -> float:
@@ -277,6 +279,11 @@ Target: ours >= {TARGET_RATIO}x one raw PUT. Here: {ratio:.2f}x for the whole up
 {mib / median(parts) / reference:.2f}x for the part transfers. **{verdict}.**
 
 {parts_verdict(median(whole), median(parts), median(raw_part_puts), median(raw))}
+
+Our client's Python CPU during one more upload of the same file (not timed): py-spy `--gil` on
+the benchmark's own process, each sample by the innermost frame of a known part:
+
+{client}
 
 {completion_report(done, small)}
 

@@ -144,9 +144,13 @@ def parts_verdict(whole: float, ours_parts: float, raw_parts: float, raw_put: fl
         f"{client:.2f}x the same parts sent raw: that is our client's price (each part read from "
         f"the file in 256 KiB chunks, with progress and throttling per chunk, while a thread "
         f"hashes the file); the session and completion add {whole - ours_parts:.2f} s. "
-        + (
-            "Most of the gap is the store's."
-            if (1 - store) >= (1 - client)
-            else "Most of the gap is our client's."
-        )
+        + _larger_share(store, client)
+    )
+
+
+def _larger_share(store: float, client: float) -> str:
+    if abs(store - client) < 0.05:
+        return "The store and our client cost about as much as each other."
+    return (
+        "Most of the gap is the store's." if store < client else "Most of the gap is our client's."
     )

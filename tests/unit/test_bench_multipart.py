@@ -132,3 +132,8 @@ def test_the_parts_verdict_puts_the_gap_on_the_store_when_raw_parts_are_as_slow(
 def test_the_parts_verdict_puts_the_gap_on_our_client_when_raw_parts_are_fast() -> None:
     verdict = parts_verdict(whole=14.5, ours_parts=14.2, raw_parts=6.5, raw_put=6.0)
     assert verdict.endswith("Most of the gap is our client's.")
+
+
+def test_the_parts_verdict_says_when_store_and_client_cost_about_the_same() -> None:
+    verdict = parts_verdict(whole=14.3, ours_parts=13.96, raw_parts=8.64, raw_put=5.43)
+    assert verdict.endswith("The store and our client cost about as much as each other.")

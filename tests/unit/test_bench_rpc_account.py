@@ -59,3 +59,13 @@ def test_category_shares_are_the_components_share_of_the_samples(tmp_path: Path)
         "grpc Python layer": 0.75,
         "SQLAlchemy (ORM, pool, SQL)": 0.25,
     }
+
+
+def test_summarise_takes_the_components_it_is_given(tmp_path: Path) -> None:
+    raw = tmp_path / "profile.txt"
+    raw.write_text("run (src/media_grpc/client/upload.py:70) 2\nput (site-packages/x.py:1) 2\n")
+
+    table = profiling.summarise(raw, categories=(("client/upload.py", "hashing"),))
+
+    assert "| hashing | 50% |" in table
+    assert "| other (stdlib, threads) | 50% |" in table
