@@ -13,13 +13,13 @@ import grpc
 from media.v1 import media_pb2_grpc
 
 from media_grpc.adapters.jwt_tokens import issue_token
-from media_grpc.adapters.storage_setup import set_up_bucket
 from media_grpc.bootstrap import Application, build_application, build_storage_client
 from media_grpc.config import Settings
 from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.config.storage import StorageSettings
 from media_grpc.pipeline_bootstrap import Pipeline, build_pipeline
+from media_grpc.storage_admin.setup import set_up_bucket
 from tests.services import S3Service
 
 #: The browser origin `storage init` allows (CORS) in these tests.
