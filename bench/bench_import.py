@@ -19,14 +19,12 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import boto3
 import requests
 
 from bench.load import background_load
 from bench.stack import Stack, stack
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 
 #: Files per round and their size (MEDIA_BENCH_IMPORT_FILES, MEDIA_BENCH_IMPORT_MIB).
 FILES = int(os.environ.get("MEDIA_BENCH_IMPORT_FILES", "24"))
@@ -66,13 +64,7 @@ def make_files(directory: Path) -> list[str]:
 
 def reference(running: Stack, urls: list[str], round_: int) -> float:
     """Seconds for one GET and one put_object per file, one file after another."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=running.s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-    )
+    s3 = running.s3.client()
     started = time.perf_counter()
     with requests.Session() as http:
         for n, url in enumerate(urls):

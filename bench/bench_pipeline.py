@@ -1,5 +1,5 @@
 """Upload to READY with every real part: gRPC, PostgreSQL, the outbox relay, RabbitMQ, a
-`media-grpc worker` process and moto S3.
+`media-grpc worker` process and the strict S3 (Ceph's RADOS Gateway).
 
 Two measurements, uploads one after the other (latency, not throughput):
 

@@ -1,4 +1,5 @@
-"""CreateUploadSession and CompleteUpload over a real channel against PostgreSQL and moto.
+"""CreateUploadSession and CompleteUpload over a real channel against PostgreSQL and the
+strict S3 (Ceph's RADOS Gateway).
 
 `media-grpc serve` with one server process, then with `MEDIA_GRPC_PROCESSES=2` (two server
 processes sharing one port); 1, 16 and 64 concurrent callers from one grpc.aio process. The
@@ -26,6 +27,7 @@ from sqlalchemy import create_engine, text
 
 from bench import profiling, rpc_parts
 from bench.load import Call, Result, background_load, drive
+from bench.rpc_account import per_call_account
 from bench.stack import Stack, stack
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
@@ -142,7 +144,7 @@ def watched(running: Stack, server: subprocess.Popen[bytes]) -> dict[str, list[i
     return {
         "server": descendants(server.pid),
         "postgres": backend_pids(running.database_url),
-        "moto": [running.moto_pid],
+        "S3": list(running.s3.pids),
     }
 
 
@@ -207,8 +209,9 @@ class Fanned:
         return complete
 
 
-async def profile(port: int, pid: int, name: str) -> str:
-    """py-spy on one server process while 64 callers run ``name``; a summary table."""
+async def profile(port: int, pid: int, name: str) -> tuple[str, dict[str, float]]:
+    """py-spy on one server process while TARGET_CALLERS callers run ``name``: a summary
+    table, and each component's share of the samples (for rpc_account.py)."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         client = Client(channel)
         call: Callable[[int], Awaitable[object]] = client.create
@@ -220,11 +223,22 @@ async def profile(port: int, pid: int, name: str) -> str:
             raw = Path(tmp) / "profile.txt"
             sampler = profiling.record(pid, PROFILE_SECONDS, raw)
             await asyncio.sleep(0.3)
-            await drive(call, 64, PROFILE_SECONDS, limit=limit)
+            await drive(call, TARGET_CALLERS, PROFILE_SECONDS, limit=limit)
             sampler.wait(timeout=60)
             if not raw.exists():
-                return "_py-spy could not attach (it needs ptrace rights)._"
-            return profiling.summarise(raw)
+                return "_py-spy could not attach (it needs ptrace rights)._", {}
+            return profiling.summarise(raw), profiling.category_shares(raw)
+
+
+def account(rows: list[Row], name: str, shares: dict[str, float]) -> str:
+    """The CPU account of one call of ``name``: the CPU per call of its timed run at
+    TARGET_CALLERS callers and one server process (no profiler attached), the server's split
+    by the profiled run's shares."""
+    timed = _at(rows, 1, name, TARGET_CALLERS)
+    if timed is None:
+        return ""
+    target = TARGET_COMPLETE_RATE if name == "Complete" else TARGET_RATE
+    return per_call_account(timed, shares, os.cpu_count() or 1, RPC_NAMES[name], target)
 
 
 RPC_NAMES = {
@@ -238,7 +252,7 @@ def table(rows: list[Row]) -> str:
     floor = {(s, c): r.rate for s, n, c, r in rows if n == "Health.Check"}
     lines = [
         "| server processes | RPC | callers | calls/s | p50 ms | p99 ms | errors "
-        "| x Health.Check | client CPU | server CPU | postgres CPU | moto CPU | machine busy |",
+        "| x Health.Check | client CPU | server CPU | postgres CPU | S3 CPU | machine busy |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for servers, name, callers, r in rows:
@@ -247,7 +261,7 @@ def table(rows: list[Row]) -> str:
             f"| {servers} | {RPC_NAMES[name]} | {callers} | {r.rate:,.0f} | "
             f"{r.percentile(50):.1f} | {r.percentile(99):.1f} | {r.errors} | "
             f"{r.rate / floor[servers, callers]:.2f} | {r.client_cpu:.2f} | "
-            f"{cpu['server']:.2f} | {cpu['postgres']:.2f} | {cpu['moto']:.2f} | "
+            f"{cpu['server']:.2f} | {cpu['postgres']:.2f} | {cpu.get('S3', 0.0):.2f} | "
             f"{r.machine_busy:.0%} |"
         )
     return "\n".join(lines)
@@ -302,8 +316,9 @@ def analysis(rows: list[Row]) -> str:
             out.append(
                 f"- {RPC_NAMES[name]}, {processes} server process(es), {TARGET_CALLERS} callers: "
                 f"CPU per call {per_call['server']:.2f} ms in the server, "
-                f"{per_call['postgres']:.2f} ms in PostgreSQL, {per_call['moto']:.2f} ms in "
-                f"moto, {r.client_cpu / r.rate * 1000:.2f} ms in the load generator; the "
+                f"{per_call['postgres']:.2f} ms in PostgreSQL, {per_call.get('S3', 0.0):.2f} ms "
+                f"in the S3 store, "
+                f"{r.client_cpu / r.rate * 1000:.2f} ms in the load generator; the "
                 f"largest is {busiest}. The machine was {r.machine_busy:.0%} busy"
                 + (
                     " (saturated: more processes cannot add calls/s here)."
@@ -329,6 +344,7 @@ async def run_all() -> str:
     quiet = background_load()
     with stack(servers=0) as running:
         profiles: dict[str, str] = {}
+        accounts: dict[str, str] = {}
         parts = ""
         for processes in PROCESS_SETTINGS:
             log = Path(tempfile.mkdtemp()) / "serve.log"
@@ -337,27 +353,30 @@ async def run_all() -> str:
             await wait_for_processes(log, processes)
             await measure(running, server, port, processes, rows)
             if processes == 1:
-                parts = rpc_parts.breakdown(
-                    running.database_url, running.s3_endpoint, running.bucket
-                )
+                parts = rpc_parts.breakdown(running.database_url, running.s3, running.bucket)
                 for name in ("Create", "Complete"):
-                    profiles[name] = await profile(port, server.pid, name)
+                    profiles[name], shares = await profile(port, server.pid, name)
+                    accounts[name] = account(rows, name, shares)
             stop_server(running, server)
     return f"""{__doc__}
 Each figure runs {SECONDS:g} s after a warm-up. Callers are closed loops (the next call leaves
 when the previous one answered); CompleteUpload completes sessions whose 256-byte object was
 PUT beforehand. CPU columns are in cores (1.00 = one core busy) over the run: the load
 generator itself, all processes of the `media-grpc serve` measured, this database's
-PostgreSQL backends, moto. "machine busy" is the whole machine, other tenants included. With
+PostgreSQL backends, the S3 store (radosgw, ceph-osd, ceph-mon; 0 when it runs elsewhere).
+"machine busy" is the whole machine, other tenants included. With
 more than one server process the callers use {PROCESS_SETTINGS[-1] * 4} channels (connections),
 which the kernel spreads over the processes.
 {quiet}
 
 {table(rows)}
 
-Targets (issue 13) at {TARGET_CALLERS} callers:
+Targets (issues 13 and 21) at {TARGET_CALLERS} callers:
 
 {verdict(rows)}
+
+A missed target is explained by the CPU account of its call under "Where a server's time goes"
+(below): every millisecond of CPU one call costs, by process and, in the server, by component.
 
 {analysis(rows)}
 
@@ -365,8 +384,8 @@ Targets (issue 13) at {TARGET_CALLERS} callers:
 
 {parts}
 
-py-spy (`--gil`, Python CPU time of one `media-grpc serve` process) with 64 callers and one
-server process for {PROFILE_SECONDS:g} s, each sample attributed to the innermost frame in a
+py-spy (`--gil`, Python CPU time of one `media-grpc serve` process) with {TARGET_CALLERS} callers
+and one server process for {PROFILE_SECONDS:g} s, each sample attributed to the innermost frame in a
 known package. py-spy samples less often than asked when the machine is saturated: with a few
 hundred samples a share is good to a few points.
 
@@ -374,9 +393,13 @@ CreateUploadSession:
 
 {profiles.get("Create", "")}
 
+{accounts.get("Create", "")}
+
 CompleteUpload:
 
 {profiles.get("Complete", "")}
+
+{accounts.get("Complete", "")}
 """
 
 

@@ -1,4 +1,4 @@
-"""Open streams against one `media-grpc serve` process (PostgreSQL, moto S3).
+"""Open streams against one `media-grpc serve` process (PostgreSQL, the strict S3).
 
 2,000 open WatchMedia streams: GetMedia p99 against its idle p99, the delay from a READY
 commit to every watcher, and database transactions/s and table scans/s with 2,000 against 10

@@ -12,16 +12,15 @@ from __future__ import annotations
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 from bench.stack import Stack
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain.sniffing import SNIFF_BYTES
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 
 #: CompleteUpload's storage calls for a multipart upload, in the order it makes them.
 COMPLETION_CALLS = (
@@ -33,23 +32,19 @@ _TEXT_FIELD = re.compile(r"\b(method|media_id|duration_ms)=(\S+)")
 
 
 def s3_client(running: Stack) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=running.s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-    )
+    return running.s3.client()
 
 
 def delete_big_objects(running: Stack, smallest: int = 2**20) -> None:
-    """Delete every object of ``smallest`` bytes or more: the endpoint (moto) holds objects in
-    its memory, and each round's uploads would otherwise stay there for the rounds after."""
+    """Delete every object of ``smallest`` bytes or more: the endpoint (the strict S3 on
+    memstore) holds objects in its memory, and each round's uploads would otherwise stay there
+    for the rounds after."""
     s3 = s3_client(running)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=running.bucket):
         for item in page.get("Contents", []):
             if item["Size"] >= smallest:
                 s3.delete_object(Bucket=running.bucket, Key=item["Key"])
+    running.s3.collect_garbage()
 
 
 def raw_put(running: Stack, data: bytes, n: int) -> float:
@@ -62,6 +57,39 @@ def raw_put(running: Stack, data: bytes, n: int) -> float:
     requests.put(url, data=data, timeout=600).raise_for_status()
     elapsed = time.perf_counter() - started
     s3.delete_object(Bucket=running.bucket, Key=f"raw/{n}.mp4")
+    return elapsed
+
+
+def raw_parts(running: Stack, data: bytes, n: int, parallel: int) -> float:
+    """Seconds for the part PUTs alone of ``data`` as a multipart upload in parts of the
+    server's default size, ``parallel`` at a time, each to a presigned part URL with requests
+    from memory (no session, no hashing, no reading of a file): what the store itself takes
+    for the parts ours sends."""
+    s3, key = s3_client(running), f"raw-parts/{n}.mp4"
+    bucket, part_size = running.bucket, UploadSettings().part_size_bytes
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    offsets = list(range(0, len(data), part_size))
+    urls = [
+        s3.generate_presigned_url(
+            "upload_part",
+            Params={"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number},
+            ExpiresIn=900,
+        )
+        for number in range(1, len(offsets) + 1)
+    ]
+
+    def send(number: int) -> None:
+        offset = offsets[number - 1]
+        with requests.put(
+            urls[number - 1], data=data[offset : offset + part_size], timeout=600
+        ) as answer:
+            answer.raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(send, range(1, len(offsets) + 1)))
+    elapsed = time.perf_counter() - started
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
     return elapsed
 
 

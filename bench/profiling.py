@@ -82,16 +82,20 @@ def _frames(line: str) -> tuple[list[tuple[str, str]], int]:
     return frames, int(count)
 
 
-def _category(frames: list[tuple[str, str]]) -> str:
+Categories = tuple[tuple[str, str], ...]
+
+
+def _category(frames: list[tuple[str, str]], categories: Categories = CATEGORIES) -> str:
     for _func, file in reversed(frames):
-        for marker, name in CATEGORIES:
+        for marker, name in categories:
             if marker in file:
                 return name
     return "other (stdlib, threads)"
 
 
-def summarise(raw: Path, top: int = 10) -> str:
-    """Two Markdown tables: time by component, and the hottest functions (self time)."""
+def _counts(
+    raw: Path, categories: Categories = CATEGORIES
+) -> tuple[Counter[str], Counter[str], int]:
     by_category: Counter[str] = Counter()
     by_leaf: Counter[str] = Counter()
     total = 0
@@ -100,9 +104,22 @@ def summarise(raw: Path, top: int = 10) -> str:
             continue
         frames, count = _frames(line)
         total += count
-        by_category[_category(frames)] += count
+        by_category[_category(frames, categories)] += count
         func, file = frames[-1]
         by_leaf[f"`{func}` ({_short(file)})"] += count
+    return by_category, by_leaf, total
+
+
+def category_shares(raw: Path) -> dict[str, float]:
+    """Each component's share (0..1) of the samples, largest first; empty without samples."""
+    by_category, _leaves, total = _counts(raw)
+    return {name: n / total for name, n in by_category.most_common()} if total else {}
+
+
+def summarise(raw: Path, top: int = 10, categories: Categories = CATEGORIES) -> str:
+    """Two Markdown tables: time by component (``categories``: path markers and names, the
+    innermost matching frame wins), and the hottest functions (self time)."""
+    by_category, by_leaf, total = _counts(raw, categories)
     if not total:
         return "_py-spy collected no samples._"
     lines = ["| component (innermost frame) | share |", "|---|---:|"]

@@ -1,5 +1,5 @@
 """What CreateUploadSession and CompleteUpload cost without gRPC: each part of the use case
-called in this process, one thread, against the same PostgreSQL database and moto server."""
+called in this process, one thread, against the same PostgreSQL database and S3 store."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bench.stack import S3Endpoint
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
 from media_grpc.domain.model import Purpose
 from media_grpc.domain.principal import Principal
 from media_grpc.domain.sniffing import SNIFF_BYTES
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from media_grpc.service.uploads import UploadRequest
 
 CALLS = 300
@@ -39,12 +39,12 @@ def cost(call: Callable[[], object], calls: int = CALLS) -> Cost:
     )
 
 
-def breakdown(database_url: str, s3_endpoint: str, bucket: str) -> str:
+def breakdown(database_url: str, s3: S3Endpoint, bucket: str) -> str:
     settings = Settings(
         database_url=database_url,
-        s3_endpoint_url=s3_endpoint,
-        s3_access_key_id=EMBEDDED_ACCESS_KEY,
-        s3_secret_access_key=EMBEDDED_SECRET_KEY,  # type: ignore[arg-type]
+        s3_endpoint_url=s3.url,
+        s3_access_key_id=s3.access_key,
+        s3_secret_access_key=s3.secret_key,  # type: ignore[arg-type]
         s3_bucket=bucket,
     )
     app = build_application(settings, migrate=False)
@@ -129,8 +129,8 @@ def _measure(app: Application) -> str:
     remainder = create.cpu_us - sum(c.cpu_us for _, c in parts)
     lines = [
         f"In this process, without gRPC, one thread, {CALLS} calls each (CPU time: waiting on",
-        "PostgreSQL or moto is not in it). Rows marked *measured* ran alone, as written; the",
-        "remainder is computed (whole minus the measured rows) and holds the COMMIT and the",
+        "PostgreSQL or the S3 store is not in it). Rows marked *measured* ran alone, as written;",
+        "the remainder is computed (whole minus the measured rows) and holds the COMMIT and the",
         "domain code. Parts measured alone each open a transaction of their own,",
         "so their sum can differ from the same work inside the one transaction of the use case.",
         "",
@@ -158,7 +158,7 @@ def _measure(app: Application) -> str:
         f"| read the media (one statement, no transaction) | {load.cpu_us:,.0f} "
         f"| {load.wall_us:,.0f} |",
         f"| read_start: the ranged GET completion sends (header-signed, botocore's HTTP session "
-        f"-> moto) | {start.cpu_us:,.0f} | {start.wall_us:,.0f} |",
+        f"-> S3) | {start.cpu_us:,.0f} | {start.wall_us:,.0f} |",
         f"| the same GET through boto3 get_object (reference) | {boto.cpu_us:,.0f} "
         f"| {boto.wall_us:,.0f} |",
     ]

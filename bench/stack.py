@@ -1,5 +1,6 @@
-"""Real parts for benchmarks: a fresh PostgreSQL database, a moto S3 server process and
-`media-grpc serve` processes, each started the way an operator starts them."""
+"""Real parts for benchmarks: a fresh PostgreSQL database, the strict S3 (Ceph's RADOS Gateway of
+`make services`, or MEDIA_BENCH_S3_URL) with a bucket of the run's own, and `media-grpc serve`
+processes, each started the way an operator starts them."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 import grpc
+from botocore.config import Config
 
 from media_grpc.adapters.database import scratch_database
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 
 #: Where the benchmarks find PostgreSQL (a database of their own is created there per run).
 DATABASE_URL = os.environ.get(
@@ -27,6 +29,11 @@ DATABASE_URL = os.environ.get(
 #: Where the benchmarks find RabbitMQ (exchanges and queues under a prefix of the run's own).
 BROKER_URL = os.environ.get("MEDIA_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 BIN = Path(sys.executable).parent
+#: scripts/strict-s3.sh: installs and starts the strict S3 when it does not answer.
+STRICT_S3_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "strict-s3.sh"
+#: The fixed keys of scripts/strict-s3.sh's test user (a local test store).
+STRICT_S3_ACCESS_KEY = "strict-s3-access"
+STRICT_S3_SECRET_KEY = "strict-s3-secret-key-for-tests"
 
 
 def free_port() -> int:
@@ -68,25 +75,96 @@ def process(
             child.wait()
 
 
+@dataclass(frozen=True)
+class S3Endpoint:
+    """An S3 endpoint, the keys it accepts and the processes serving it on this machine (for
+    CPU accounting; empty when they are not known, e.g. a MEDIA_BENCH_S3_URL elsewhere)."""
+
+    url: str
+    access_key: str
+    secret_key: str
+    pids: tuple[int, ...] = ()
+
+    def collect_garbage(self) -> None:
+        """Free now what deleted objects hold in the shared strict S3 (memstore keeps them in
+        RAM until rgw's garbage collection, 30 s or more later); nothing for another store."""
+        if self.pids:
+            subprocess.run(
+                ["bash", str(STRICT_S3_SCRIPT), "gc"], capture_output=True, timeout=120, check=False
+            )
+
+    def client(self) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(signature_version="s3v4"),
+        )
+
+
+def strict_s3() -> S3Endpoint:
+    """MEDIA_BENCH_S3_URL (with MEDIA_BENCH_S3_ACCESS_KEY / _SECRET_KEY) when set, else the
+    shared strict S3 of `make services` (Ceph's RADOS Gateway), started when it does not answer.
+    Never moto: the benchmarks measure what a real S3 costs."""
+    url = os.environ.get("MEDIA_BENCH_S3_URL")
+    if url:
+        return S3Endpoint(
+            url,
+            os.environ.get("MEDIA_BENCH_S3_ACCESS_KEY", STRICT_S3_ACCESS_KEY),
+            os.environ.get("MEDIA_BENCH_S3_SECRET_KEY", STRICT_S3_SECRET_KEY),
+        )
+    script = ["bash", str(STRICT_S3_SCRIPT)]
+    started = subprocess.run(
+        [*script, "ensure"], capture_output=True, text=True, timeout=300, check=False
+    )
+    if started.returncode != 0:
+        raise RuntimeError(f"scripts/strict-s3.sh could not start the strict S3: {started.stderr}")
+    pids = subprocess.run([*script, "pids"], capture_output=True, text=True, check=False)
+    return S3Endpoint(
+        started.stdout.strip(),
+        STRICT_S3_ACCESS_KEY,
+        STRICT_S3_SECRET_KEY,
+        tuple(int(p) for p in pids.stdout.split()),
+    )
+
+
 @contextmanager
-def moto_server() -> Iterator[tuple[str, int]]:
-    """moto's S3 server in a process of its own; yields the endpoint URL and its pid."""
-    port = free_port()
-    with process([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]) as child:
-        wait_for_port(port, child)
-        yield f"http://127.0.0.1:{port}", child.pid
+def bucket_of_its_own(s3: S3Endpoint) -> Iterator[str]:
+    """A new bucket; emptied (objects and unfinished multipart uploads) and deleted on exit,
+    so the shared store does not keep what a run wrote."""
+    client, bucket = s3.client(), f"media-bench-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=bucket)
+    try:
+        yield bucket
+    finally:
+        for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+            for upload in page.get("Uploads", []):
+                client.abort_multipart_upload(
+                    Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        client.delete_bucket(Bucket=bucket)
+        s3.collect_garbage()
 
 
 @dataclass
 class Stack:
     database_url: str
-    s3_endpoint: str
+    s3: S3Endpoint
     bucket: str
     env: dict[str, str]
     exits: ExitStack
     servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
-    moto_pid: int = 0
+
+    @property
+    def s3_endpoint(self) -> str:
+        return self.s3.url
 
     def add_server(self, extra_env: dict[str, str] | None = None, log: Path | None = None) -> int:
         """One more `media-grpc serve` process on a free port; returns the port."""
@@ -116,15 +194,17 @@ class Stack:
         return "ipv4:" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
 
-def server_env(database_url: str, s3_endpoint: str, bucket: str) -> dict[str, str]:
+def server_env(database_url: str, s3: S3Endpoint, bucket: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     env.update(
         MEDIA_ENVIRONMENT="development",
         MEDIA_DATABASE_URL=database_url,
-        MEDIA_S3_ENDPOINT_URL=s3_endpoint,
-        MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
-        MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
+        MEDIA_S3_ENDPOINT_URL=s3.url,
+        MEDIA_S3_ACCESS_KEY_ID=s3.access_key,
+        MEDIA_S3_SECRET_ACCESS_KEY=s3.secret_key,
         MEDIA_S3_BUCKET=bucket,
+        # Its conformance check writes probe objects on every start; the benchmarks measure calls.
+        MEDIA_STORAGE__CHECK_ON_STARTUP="false",
         # The per-owner limits stay on (their queries run on every call) but never refuse: the
         # benchmarks measure what calls cost, not the limits.
         MEDIA_LIMITS__UPLOAD_SESSIONS_PER_SECOND="1000000",
@@ -135,16 +215,6 @@ def server_env(database_url: str, s3_endpoint: str, bucket: str) -> dict[str, st
         MEDIA_LIMITS__PART_URLS_BURST="1000000",
     )
     return env
-
-
-def create_bucket(endpoint: str, bucket: str) -> None:
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-    ).create_bucket(Bucket=bucket)
 
 
 @contextmanager
@@ -169,18 +239,18 @@ def broker_prefix(broker_url: str) -> Iterator[str]:
 
 @contextmanager
 def stack(servers: int = 1, *, broker: bool = False) -> Iterator[Stack]:
-    """PostgreSQL (fresh database), moto S3 and ``servers`` `media-grpc serve` processes;
-    with ``broker``, RabbitMQ under a prefix of the run's own (add workers with add_worker)."""
+    """PostgreSQL (fresh database), the strict S3 (a bucket of the run's own) and ``servers``
+    `media-grpc serve` processes; with ``broker``, RabbitMQ under a prefix of the run's own (add
+    workers with add_worker)."""
     with ExitStack() as exits:
         database_url = exits.enter_context(scratch_database(DATABASE_URL, "media_bench"))
-        endpoint, moto_pid = exits.enter_context(moto_server())
-        bucket = f"media-bench-{uuid.uuid4().hex[:8]}"
-        create_bucket(endpoint, bucket)
-        env = server_env(database_url, endpoint, bucket)
+        s3 = strict_s3()
+        bucket = exits.enter_context(bucket_of_its_own(s3))
+        env = server_env(database_url, s3, bucket)
         if broker:
             env["MEDIA_BROKER_URL"] = BROKER_URL
             env["MEDIA_BROKER_PREFIX"] = exits.enter_context(broker_prefix(BROKER_URL))
-        running = Stack(database_url, endpoint, bucket, env, exits, moto_pid=moto_pid)
+        running = Stack(database_url, s3, bucket, env, exits)
         for _ in range(servers):
             running.add_server()
         yield running

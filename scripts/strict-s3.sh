@@ -5,10 +5,16 @@
 #
 #   strict-s3.sh ensure                  install when missing, start the shared one when it does not
 #                                        answer (127.0.0.1:$STRICT_S3_PORT), print its endpoint
-#   strict-s3.sh start DIR RGW_PORT MON_PORT [LC_DEBUG_SECONDS]
+#   strict-s3.sh start DIR RGW_PORT MON_PORT [LC_DEBUG_SECONDS [STORAGE_CLASS ...]]
 #                                        start a cluster of its own in DIR (LC_DEBUG_SECONDS makes a
-#                                        lifecycle "day" that many seconds, for lifecycle tests)
+#                                        lifecycle "day" that many seconds, for lifecycle tests; 0 or
+#                                        "" keeps real days); each STORAGE_CLASS (e.g. COLD) is added
+#                                        beside STANDARD, with a data pool of its own
 #   strict-s3.sh stop DIR                stop the cluster in DIR and delete DIR
+#   strict-s3.sh pids [DIR]              the pids of the daemons of the cluster in DIR (default: the
+#                                        shared one), for CPU accounting
+#   strict-s3.sh gc [DIR]                free now the memory of deleted objects (rgw's garbage
+#                                        collection, which otherwise waits rgw gc obj min wait)
 #   strict-s3.sh install                 install the packages (as root, with apt-get)
 #
 # Credentials are fixed: STRICT_S3_ACCESS_KEY / STRICT_S3_SECRET_KEY below (a local test store).
@@ -79,13 +85,26 @@ rgw data = $dir/rgw
 rgw gc obj min wait = 30
 rgw gc processor period = 30
 CONF
-  if [ -n "$lc_debug" ]; then
+  if [ -n "$lc_debug" ] && [ "$lc_debug" != 0 ]; then
     printf 'rgw lc debug interval = %s\n' "$lc_debug" >>"$dir/ceph.conf"
   fi
 }
 
+# A storage class beside STANDARD in the default placement, its data in a pool of its own. Done
+# before radosgw starts, so that it reads the zone with the class in it.
+add_storage_class() {
+  local dir=$1 class=$2 pool
+  pool="default.rgw.$(echo "$class" | tr '[:upper:]' '[:lower:]').data"
+  radosgw-admin -c "$dir/ceph.conf" zonegroup placement add --rgw-zonegroup default \
+    --placement-id default-placement --storage-class "$class" >/dev/null 2>>"$dir/log/setup.log"
+  radosgw-admin -c "$dir/ceph.conf" zone placement add --rgw-zone default \
+    --placement-id default-placement --storage-class "$class" --data-pool "$pool" \
+    >/dev/null 2>>"$dir/log/setup.log"
+}
+
 start() {
   local dir=$1 rgw_port=$2 mon_port=$3 lc_debug=${4:-}
+  shift $(($# < 4 ? $# : 4))
   install
   if answers "$rgw_port"; then
     say "something already answers on 127.0.0.1:$rgw_port"
@@ -106,6 +125,7 @@ start() {
   ceph-osd "${conf[@]}" -i "$osd_id" 2>>"$dir/log/setup.log"
   radosgw-admin "${conf[@]}" user create --uid media-grpc-tests --display-name "media-grpc tests" \
     --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" >/dev/null 2>>"$dir/log/setup.log"
+  for class in "$@"; do add_storage_class "$dir" "$class"; done
   radosgw "${conf[@]}" -n client.rgw.a 2>>"$dir/log/setup.log"
   for _ in $(seq 1 300); do
     if answers "$rgw_port"; then
@@ -135,6 +155,14 @@ stop() {
   rm -rf "$dir"
 }
 
+pids() {
+  local dir=$1 pidfile
+  for pidfile in "$dir"/run/*.pid; do
+    [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"
+  done
+  return 0
+}
+
 case "${1:-}" in
   install) install ;;
   ensure)
@@ -144,5 +172,7 @@ case "${1:-}" in
     ;;
   start) shift; start "$@" ;;
   stop) shift; stop "$1" ;;
-  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+  pids) pids "${2:-$SHARED_DIR}" ;;
+  gc) radosgw-admin -c "${2:-$SHARED_DIR}/ceph.conf" gc process --include-all 2>/dev/null ;;
+  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

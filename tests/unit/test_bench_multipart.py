@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from bench import profiling
-from bench.multipart_completion import Ours, Round, completion_report
+from bench.multipart_completion import (
+    Ours,
+    Round,
+    completion_report,
+    completion_verdict,
+    parts_verdict,
+)
 from bench.multipart_reference import COMPLETION_CALLS, logged_durations
 
 LIST, ASSEMBLE, GET = COMPLETION_CALLS
@@ -95,3 +101,39 @@ def test_time_within_counts_only_the_handlers_samples_by_the_outermost_part_belo
         "_mark_uploaded": pytest.approx(0.02),
         "other": pytest.approx(0.01),
     }
+
+
+def test_the_completion_verdict_sets_the_big_files_p99_against_the_small_ones() -> None:
+    small = [0.010] * 98 + [0.020, 0.030]
+    report = completion_verdict([0.030, 0.050, 0.040], small, 3.0, 1024)
+    assert "the 1024 MiB multipart file, p99 of 3 (the slowest; assembly included) 50 ms" in report
+    assert "a 1 KiB single PUT, p99 of 100 interleaved calls 20.0 ms (median 10.0 ms)" in report
+    assert "Ratio 2.5x; target <= 3x. **Met.**" in report
+
+
+def test_the_completion_verdict_is_missed_above_the_target() -> None:
+    report = completion_verdict([0.100], [0.010, 0.010], 3.0, 1024)
+    assert "Ratio 10.0x; target <= 3x. **Missed.**" in report
+
+
+def test_the_completion_call_alone_leaves_out_the_clients_wait_for_its_hash() -> None:
+    upload = Ours("m", whole=10.0, before=0.02, parts=2.0, after=0.9, waited=0.6)
+    assert upload.complete_call == pytest.approx(0.3)
+
+
+def test_the_parts_verdict_puts_the_gap_on_the_store_when_raw_parts_are_as_slow() -> None:
+    verdict = parts_verdict(whole=14.5, ours_parts=14.2, raw_parts=13.0, raw_put=6.0)
+    assert "the same parts sent raw (13.00 s) reach 0.46x one raw PUT (6.00 s)" in verdict
+    assert "Ours' part transfers (14.20 s) reach 0.92x the same parts sent raw" in verdict
+    assert "the session and completion add 0.30 s" in verdict
+    assert verdict.endswith("Most of the gap is the store's.")
+
+
+def test_the_parts_verdict_puts_the_gap_on_our_client_when_raw_parts_are_fast() -> None:
+    verdict = parts_verdict(whole=14.5, ours_parts=14.2, raw_parts=6.5, raw_put=6.0)
+    assert verdict.endswith("Most of the gap is our client's.")
+
+
+def test_the_parts_verdict_says_when_store_and_client_cost_about_the_same() -> None:
+    verdict = parts_verdict(whole=14.3, ours_parts=13.96, raw_parts=8.64, raw_put=5.43)
+    assert verdict.endswith("The store and our client cost about as much as each other.")
