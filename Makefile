@@ -125,7 +125,7 @@ fuzz: $(STAMP) ## Fuzz the parsers and policies that take hostile input for long
 	MEDIA_FUZZ_EXAMPLES=$${MEDIA_FUZZ_EXAMPLES:-20000} $(BIN)/pytest tests/fuzz -p no:randomly $(PYTEST_ARGS)
 
 test-integration: $(STAMP) services shell-tools ## Integration and end-to-end tests only
-	$(BIN)/pytest tests/integration tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest tests/integration tests/e2e tests/strict_s3 $(PYTEST_ARGS)
 
 test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM, 503 storage, broker outage, worker SIGKILL); part of `make test`
 	$(BIN)/pytest tests/faults -m faults $(PYTEST_ARGS)
