@@ -64,7 +64,6 @@ class Application:
     verifier: TokenVerifier
     outbox_signal: OutboxSignal = field(default_factory=OutboxSignal)
     local_s3: LocalS3 | None = None
-    closers: list[Any] = field(default_factory=list)
     change_feed: ChangeFeed | None = None
 
     def change_listener(self) -> ChangeListener:
@@ -136,8 +135,6 @@ class Application:
         return CleanupService(self.ctx, self.settings.lifecycle)
 
     def close(self) -> None:
-        for closer in reversed(self.closers):
-            closer()
         if self.change_feed is not None:
             self.change_feed.close()
         self.engine.dispose()
