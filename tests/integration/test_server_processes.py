@@ -29,13 +29,20 @@ def test_child_server_processes_exit_when_serve_is_killed(app: Application) -> N
     served = start_serve(serve_env(app, MEDIA_GRPC_PROCESSES="3"))
     lines = _lines(served.process)
     children: set[int] = set()
+    output: list[str] = []
 
     def both_children_serving() -> bool:
         while not lines.empty():
-            found = CHILD_SERVING.search(lines.get_nowait())
+            output.append(lines.get_nowait())
+            found = CHILD_SERVING.search(output[-1])
             if found:
                 children.add(int(found.group(1)))
         return len(children) == 2
+
+    def noticed_by_both() -> bool:
+        while not lines.empty():
+            output.append(lines.get_nowait())
+        return sum("server process: parent process died" in line for line in output) == 2
 
     try:
         eventually(both_children_serving, "two child server processes serving", 60)
@@ -51,6 +58,8 @@ def test_child_server_processes_exit_when_serve_is_killed(app: Application) -> N
             ),
             15,
         )
+        # The pipe told them (not a signal): how fast is for make bench, not a timed test.
+        eventually(noticed_by_both, "both children to log their parent's death", 5)
     finally:
         stop(served.process)
         for pid in children:
