@@ -18,7 +18,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """publish pending outbox jobs to RabbitMQ"""
-    # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
     from media_grpc.pipeline_bootstrap import build_pipeline
     from media_grpc.runtime.process_runtime import ProcessRuntime

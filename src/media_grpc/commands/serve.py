@@ -27,7 +27,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """run the gRPC server"""
-    # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.runtime.serving import ServeOptions, serve
 
     settings = Settings()

@@ -28,7 +28,6 @@ def _kinds(value: str) -> list[JobKind]:
 
 def run(args: argparse.Namespace) -> int:
     """process uploaded media from RabbitMQ"""
-    # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.runtime.working import work
 
     settings = Settings()
