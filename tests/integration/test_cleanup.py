@@ -36,6 +36,7 @@ from media_grpc.domain.model import (
 )
 from media_grpc.service.cleanup import CleanupReport, CleanupService
 from media_grpc.service.context import ServiceContext
+from tests.media_records import make_media
 
 FIVE_MIB = 5 * 1024 * 1024
 
@@ -58,22 +59,17 @@ def add_media(
 ) -> Media:
     media_id = str(uuid.uuid4())
     owner = f"user-{media_id[:8]}"
-    key = keys.original_key(purpose, owner, media_id, "image/jpeg", at)
-    media = Media(
-        id=media_id,
-        owner_id=owner,
-        purpose=purpose,
+    media = make_media(
+        owner,
         status=status,
-        storage_key=key,
-        file_name="a.jpg",
-        declared_content_type="image/jpeg",
-        size_bytes=3,
-        created_at=at,
-        updated_at=at,
-        expires_at=at + timedelta(minutes=15),
+        purpose=purpose,
+        variant_names=(),
         post_id=post_id,
-        deleted_at=at if status is Status.DELETED else None,
+        media_id=media_id,
+        at=at,
+        content_type="image/jpeg",
     )
+    key = media.storage_key
     if status in (Status.READY, Status.DELETED):
         app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=key, Body=b"abc")
         prefix = keys.output_prefix(key, video=purpose.is_video)

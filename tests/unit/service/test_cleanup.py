@@ -20,6 +20,7 @@ from media_grpc.runtime.process_runtime import ProcessRuntime
 from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.cleanup_schedule import ScheduledCleanup
 from media_grpc.service.context import ServiceContext
+from tests import media_records as records
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 from tests.waiting import eventually
 
@@ -34,22 +35,15 @@ def make_media(
     age: timedelta = timedelta(0),
     post_id: str | None = None,
 ) -> Media:
-    at = NOW - age
-    key = keys.original_key(purpose, "alice", media_id, "image/jpeg", at)
-    return Media(
-        id=media_id,
-        owner_id="alice",
-        purpose=purpose,
+    return records.make_media(
+        "alice",
         status=status,
-        storage_key=key,
-        file_name="a.jpg",
-        declared_content_type="image/jpeg",
-        size_bytes=3,
-        created_at=at,
-        updated_at=at,
-        expires_at=at + timedelta(minutes=15),
+        purpose=purpose,
+        variant_names=(),
         post_id=post_id,
-        deleted_at=at if status is Status.DELETED else None,
+        media_id=media_id,
+        at=NOW - age,
+        content_type="image/jpeg",
     )
 
 
