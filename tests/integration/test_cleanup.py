@@ -194,18 +194,14 @@ class SlowCountingStorage(S3BlobStorage):
         super().delete(keys)
 
 
-def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_errors(
-    app: Application,
-) -> None:
-    at = era()
-    media = [add_media(app, Status.READY, at) for _ in range(8)]
-    media += [add_media(app, Status.PENDING, at) for _ in range(4)]
-    storage = SlowCountingStorage(app)
+def two_runs_at_once(app: Application, now: datetime, storage: BlobStorage) -> list[CleanupReport]:
+    """Two cleanup runs at ``now`` (batches of 2), started together on two threads; their
+    reports, once both ended (each within 60 s)."""
     reports: list[CleanupReport] = []
     start = threading.Barrier(2)
 
     def run() -> None:
-        service = sweeper(app, at + timedelta(days=2), storage, batch_size=2)
+        service = sweeper(app, now, storage, batch_size=2)
         start.wait()
         reports.append(service.run())
 
@@ -214,6 +210,17 @@ def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_error
         t.start()
     for t in threads:
         t.join(60)
+    return reports
+
+
+def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_errors(
+    app: Application,
+) -> None:
+    at = era()
+    media = [add_media(app, Status.READY, at) for _ in range(8)]
+    media += [add_media(app, Status.PENDING, at) for _ in range(4)]
+    storage = SlowCountingStorage(app)
+    reports = two_runs_at_once(app, at + timedelta(days=2), storage)
 
     assert len(reports) == 2
     assert [r.errors for r in reports] == [[], []]
@@ -263,19 +270,7 @@ def test_two_runs_at_once_sweep_late_puts_and_requeue_stuck_media_exactly_once(
         app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=media.storage_key, Body=b"x")
     stuck = [add_media(app, Status.PROCESSING, at) for _ in range(4)]
     storage = SlowCountingStorage(app)
-    reports: list[CleanupReport] = []
-    start = threading.Barrier(2)
-
-    def run() -> None:
-        service = sweeper(app, at + timedelta(days=2), storage, batch_size=2)
-        start.wait()
-        reports.append(service.run())
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    reports = two_runs_at_once(app, at + timedelta(days=2), storage)
     stuck_ids = [m.id for m in stuck]
     with build_session_factory(app.engine)() as session:
         jobs = list(
