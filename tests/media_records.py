@@ -16,11 +16,19 @@ def make_media(
     purpose: Purpose = Purpose.POST_IMAGE,
     variant_names: tuple[str, ...] = ("thumb", "medium"),
     post_id: str | None = None,
+    media_id: str | None = None,
+    at: datetime | None = None,
+    content_type: str | None = None,
+    expires_at: datetime | None = None,
 ) -> Media:
-    """A media with variant records under its output prefix (objects are not written)."""
-    now = datetime.now(UTC)
-    media_id = str(uuid.uuid4())
-    content_type = "video/mp4" if purpose.is_video else "image/jpeg"
+    """A media with variant records under its output prefix (objects are not written).
+
+    Created and last updated ``at`` (now), its session expiring ``expires_at`` (15 minutes
+    later); a DELETED media was deleted ``at``. Variants only when READY.
+    """
+    now = at or datetime.now(UTC)
+    media_id = media_id or str(uuid.uuid4())
+    content_type = content_type or ("video/mp4" if purpose.is_video else "image/jpeg")
     key = keys.original_key(purpose, owner_id, media_id, content_type, now)
     prefix = keys.output_prefix(key, video=purpose.is_video)
     ready = status is Status.READY
@@ -36,7 +44,8 @@ def make_media(
         size_bytes=100,
         created_at=now,
         updated_at=now,
-        expires_at=now + timedelta(minutes=15),
+        expires_at=expires_at or now + timedelta(minutes=15),
+        deleted_at=now if status is Status.DELETED else None,
         variants=[
             Variant(name, VariantKind.IMAGE, f"{prefix}{name}.webp", 10, 10, 0, "image/webp", 10)
             for name in (variant_names if ready else ())

@@ -64,7 +64,6 @@ class Application:
     verifier: TokenVerifier
     outbox_signal: OutboxSignal = field(default_factory=OutboxSignal)
     local_s3: LocalS3 | None = None
-    closers: list[Any] = field(default_factory=list)
     change_feed: ChangeFeed | None = None
 
     def change_listener(self) -> ChangeListener:
@@ -136,8 +135,6 @@ class Application:
         return CleanupService(self.ctx, self.settings.lifecycle)
 
     def close(self) -> None:
-        for closer in reversed(self.closers):
-            closer()
         if self.change_feed is not None:
             self.change_feed.close()
         self.engine.dispose()
@@ -153,9 +150,9 @@ def _create_public_read_bucket(client: Any, bucket: str) -> None:
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
-def build_application(settings: Settings, *, migrate: bool | None = None) -> Application:
-    """Build from settings. ``migrate`` defaults to True for the embedded SQLite database."""
-    settings.check_runnable()
+def _object_storage(settings: Settings) -> tuple[Any, str | None, LocalS3 | None]:
+    """The S3 client, its endpoint, and in the embedded default the local S3 endpoint serving
+    it (started, its bucket set up as `storage init` would)."""
     local_s3 = None
     endpoint = settings.s3_endpoint_url
     access_key = settings.s3_access_key_id
@@ -173,6 +170,31 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     if local_s3 is not None:
         _create_public_read_bucket(client, settings.s3_bucket)
         ensure_cors(client, settings.s3_bucket, settings.storage)  # as `storage init` writes it
+    return client, endpoint, local_s3
+
+
+def _service_context(
+    engine: Engine, storage: BlobStorage, *, audit_events: bool
+) -> tuple[ServiceContext, OutboxSignal]:
+    """What every use case runs with: units of work (a status change NOTIFYs, an outbox row
+    wakes the relay through the signal, a change writes its audit event), autocommit reads,
+    and the blob storage."""
+    session_factory = build_session_factory(engine)
+    install_status_notifications(session_factory)
+    outbox_signal = OutboxSignal()
+    read_factory = build_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    ctx = ServiceContext(
+        uow=lambda: SqlAlchemyUnitOfWork(session_factory, outbox_signal, audit_events=audit_events),
+        storage=storage,
+        read=lambda: SqlAlchemyUnitOfWork(read_factory),
+    )
+    return ctx, outbox_signal
+
+
+def build_application(settings: Settings, *, migrate: bool | None = None) -> Application:
+    """Build from settings. ``migrate`` defaults to True for the embedded SQLite database."""
+    settings.check_runnable()
+    client, endpoint, local_s3 = _object_storage(settings)
     engine = build_engine(
         settings.resolved_database_url,
         pool_size=max(settings.database_pool_size, settings.grpc_max_workers),
@@ -180,16 +202,8 @@ def build_application(settings: Settings, *, migrate: bool | None = None) -> App
     if migrate if migrate is not None else settings.database_url is None:
         upgrade_to_head(engine)
     storage = S3BlobStorage(client, settings.s3_bucket, part_bytes=settings.uploads.part_size_bytes)
-    session_factory = build_session_factory(engine)
-    install_status_notifications(session_factory)
-    outbox_signal = OutboxSignal()
-    read_factory = build_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
-    ctx = ServiceContext(
-        uow=lambda: SqlAlchemyUnitOfWork(
-            session_factory, outbox_signal, audit_events=settings.lifecycle.audit_events
-        ),
-        storage=storage,
-        read=lambda: SqlAlchemyUnitOfWork(read_factory),
+    ctx, outbox_signal = _service_context(
+        engine, storage, audit_events=settings.lifecycle.audit_events
     )
     if local_s3 is not None and local_s3.restored.lost:
         lost = {o.key: o.reason for o in local_s3.restored.lost if o.bucket == settings.s3_bucket}

@@ -30,22 +30,13 @@ from workers.stage_registry import stage_pool, stages
 
 @dataclass
 class Pipeline:
-    """The relay of a server process, and in the embedded default the worker behind it."""
+    """The relay of a server process, and in the embedded default the worker behind it; the
+    process runtime starts and stops them (``runtime/serving.py``)."""
 
     relay: OutboxRelay
     queue: InProcessQueue | None = None
     #: The warm stage children of the in-process worker.
     pool: StagePool | None = None
-
-    def start(self) -> None:
-        if self.pool is not None:
-            self.pool.start()
-        self.relay.start()
-
-    def stop(self) -> None:
-        self.relay.stop()
-        if self.pool is not None:
-            self.pool.close()
 
 
 def topology_for(settings: Settings) -> Topology:

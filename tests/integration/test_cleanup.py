@@ -36,6 +36,7 @@ from media_grpc.domain.model import (
 )
 from media_grpc.service.cleanup import CleanupReport, CleanupService
 from media_grpc.service.context import ServiceContext
+from tests.media_records import make_media
 
 FIVE_MIB = 5 * 1024 * 1024
 
@@ -58,22 +59,17 @@ def add_media(
 ) -> Media:
     media_id = str(uuid.uuid4())
     owner = f"user-{media_id[:8]}"
-    key = keys.original_key(purpose, owner, media_id, "image/jpeg", at)
-    media = Media(
-        id=media_id,
-        owner_id=owner,
-        purpose=purpose,
+    media = make_media(
+        owner,
         status=status,
-        storage_key=key,
-        file_name="a.jpg",
-        declared_content_type="image/jpeg",
-        size_bytes=3,
-        created_at=at,
-        updated_at=at,
-        expires_at=at + timedelta(minutes=15),
+        purpose=purpose,
+        variant_names=(),
         post_id=post_id,
-        deleted_at=at if status is Status.DELETED else None,
+        media_id=media_id,
+        at=at,
+        content_type="image/jpeg",
     )
+    key = media.storage_key
     if status in (Status.READY, Status.DELETED):
         app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=key, Body=b"abc")
         prefix = keys.output_prefix(key, video=purpose.is_video)
@@ -198,18 +194,14 @@ class SlowCountingStorage(S3BlobStorage):
         super().delete(keys)
 
 
-def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_errors(
-    app: Application,
-) -> None:
-    at = era()
-    media = [add_media(app, Status.READY, at) for _ in range(8)]
-    media += [add_media(app, Status.PENDING, at) for _ in range(4)]
-    storage = SlowCountingStorage(app)
+def two_runs_at_once(app: Application, now: datetime, storage: BlobStorage) -> list[CleanupReport]:
+    """Two cleanup runs at ``now`` (batches of 2), started together on two threads; their
+    reports, once both ended (each within 60 s)."""
     reports: list[CleanupReport] = []
     start = threading.Barrier(2)
 
     def run() -> None:
-        service = sweeper(app, at + timedelta(days=2), storage, batch_size=2)
+        service = sweeper(app, now, storage, batch_size=2)
         start.wait()
         reports.append(service.run())
 
@@ -218,6 +210,17 @@ def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_error
         t.start()
     for t in threads:
         t.join(60)
+    return reports
+
+
+def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_errors(
+    app: Application,
+) -> None:
+    at = era()
+    media = [add_media(app, Status.READY, at) for _ in range(8)]
+    media += [add_media(app, Status.PENDING, at) for _ in range(4)]
+    storage = SlowCountingStorage(app)
+    reports = two_runs_at_once(app, at + timedelta(days=2), storage)
 
     assert len(reports) == 2
     assert [r.errors for r in reports] == [[], []]
@@ -267,19 +270,7 @@ def test_two_runs_at_once_sweep_late_puts_and_requeue_stuck_media_exactly_once(
         app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=media.storage_key, Body=b"x")
     stuck = [add_media(app, Status.PROCESSING, at) for _ in range(4)]
     storage = SlowCountingStorage(app)
-    reports: list[CleanupReport] = []
-    start = threading.Barrier(2)
-
-    def run() -> None:
-        service = sweeper(app, at + timedelta(days=2), storage, batch_size=2)
-        start.wait()
-        reports.append(service.run())
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    reports = two_runs_at_once(app, at + timedelta(days=2), storage)
     stuck_ids = [m.id for m in stuck]
     with build_session_factory(app.engine)() as session:
         jobs = list(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -19,7 +19,7 @@ from media_grpc.api.server import RunningServer, create_server
 from media_grpc.api.servicer import MediaServicer
 from media_grpc.config.auth import AuthSettings
 from media_grpc.config.uploads import UploadSettings
-from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.model import Media
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
@@ -27,6 +27,7 @@ from media_grpc.service.posts import PostMedia
 from media_grpc.service.queries import MediaQueries
 from media_grpc.service.uploads import UploadService
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
+from tests.media_records import make_media
 from tests.waiting import eventually
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -49,19 +50,7 @@ class HeldQueries(MediaQueries):
 @pytest.fixture
 def held() -> Iterator[tuple[RunningServer, HeldQueries]]:
     db = FakeDatabase()
-    db.media["m-1"] = Media(
-        id="m-1",
-        owner_id="alice",
-        purpose=Purpose.POST_IMAGE,
-        status=Status.READY,
-        storage_key="posts/alice/x-m-1.png",
-        file_name="x.png",
-        declared_content_type="image/png",
-        size_bytes=1,
-        created_at=NOW,
-        updated_at=NOW,
-        expires_at=NOW + timedelta(minutes=15),
-    )
+    db.media["m-1"] = make_media("alice", media_id="m-1", at=NOW, content_type="image/png")
     ctx = ServiceContext(uow=db.uow, storage=InMemoryBlobStorage())
     queries = HeldQueries(ctx)
     servicer = MediaServicer(

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from media_grpc.bootstrap import Application
-from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.model import Media, Status
+from tests.media_records import make_media
 
 
 def media(owner: str, status: Status, expires_at: datetime, now: datetime) -> Media:
-    media_id = str(uuid.uuid4())
-    return Media(
-        id=media_id,
-        owner_id=owner,
-        purpose=Purpose.POST_IMAGE,
+    return make_media(
+        owner,
         status=status,
-        storage_key=f"posts/{owner}/{media_id}.png",
-        file_name="a.png",
-        declared_content_type="image/png",
-        mime_type="image/png",
-        size_bytes=10,
-        created_at=now,
-        updated_at=now,
+        variant_names=(),
+        at=now,
+        content_type="image/png",
         expires_at=expires_at,
     )
 

@@ -13,6 +13,7 @@ import pytest
 from media_grpc.adapters.s3_storage import build_s3_client
 from media_grpc.config import Settings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from media_grpc.runtime.process_runtime import ProcessRuntime
 from media_grpc.runtime.storage_check import check_storage_on_startup
 from media_grpc.storage_admin.checks import check_storage
 from media_grpc.storage_admin.conformance import Probe, StorageCheckError
@@ -175,7 +176,7 @@ def test_start_up_check_logs_what_the_storage_does_not_enforce_as_a_warning(
     app = SimpleNamespace(settings=settings, s3_client=client)
 
     with caplog.at_level(logging.WARNING, logger="media_grpc.storage"):
-        thread = check_storage_on_startup(app)  # type: ignore[arg-type]
+        thread = check_storage_on_startup(ProcessRuntime("test"), app)  # type: ignore[arg-type]
         assert thread is not None
         thread.join(timeout=60)
 
@@ -192,8 +193,8 @@ def test_start_up_check_stays_off_for_the_embedded_default_and_when_disabled(
         settings=storage_settings(s3_endpoint, "any", check_on_startup=False), s3_client=None
     )
 
-    assert check_storage_on_startup(embedded) is None  # type: ignore[arg-type]
-    assert check_storage_on_startup(disabled) is None  # type: ignore[arg-type]
+    assert check_storage_on_startup(ProcessRuntime("test"), embedded) is None  # type: ignore[arg-type]
+    assert check_storage_on_startup(ProcessRuntime("test"), disabled) is None  # type: ignore[arg-type]
 
 
 def test_storage_check_on_a_versioned_bucket_removes_every_version_it_wrote(

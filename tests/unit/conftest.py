@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 # A job handler on fakes, for the use case's tests (service/) and the transport's (workers/).
-from tests.unit.job_handlers import make_handler, real_stages
+from tests.unit.job_handlers import flaky_job, make_handler, real_stages
 
-__all__ = ["make_handler", "real_stages", "restored_logging"]
+__all__ = ["flaky_job", "make_handler", "real_stages", "restored_logging"]
 
 
 @pytest.fixture

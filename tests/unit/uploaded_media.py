@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
 from media_grpc.domain.jobs import ProcessingJob
-from media_grpc.domain.keys import original_key
-from media_grpc.domain.model import Media, Purpose, Status
+from media_grpc.domain.model import Status
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
+from tests.media_records import make_media
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -25,22 +26,16 @@ def uploaded(
     db: FakeDatabase, storage: InMemoryBlobStorage, data: bytes, media_id: str = "m-1"
 ) -> ProcessingJob:
     """Store ``data`` as the original of a new UPLOADED media; the job CompleteUpload queues."""
-    key = original_key(Purpose.POST_IMAGE, "alice", media_id, "image/png", NOW)
-    storage.put(key, data, "image/png")
-    media = Media(
-        id=media_id,
-        owner_id="alice",
-        purpose=Purpose.POST_IMAGE,
+    media = make_media(
+        "alice",
         status=Status.UPLOADED,
-        storage_key=key,
-        file_name="a.png",
-        declared_content_type="image/png",
-        size_bytes=len(data),
-        created_at=NOW,
-        updated_at=NOW,
+        media_id=media_id,
+        at=NOW,
+        content_type="image/png",
         expires_at=NOW + timedelta(hours=1),
-        mime_type="image/png",
-        etag=storage.head(key).etag,
     )
+    storage.put(media.storage_key, data, "image/png")
+    etag = storage.head(media.storage_key).etag
+    media = replace(media, file_name="a.png", size_bytes=len(data), etag=etag)
     db.media[media_id] = media
     return ProcessingJob.for_media(f"job-{media_id}", media, NOW)

@@ -58,7 +58,6 @@ class OutboxRelay:
     signal: OutboxSignal = field(default_factory=OutboxSignal)
     after_publish: Sequence[Callable[[ProcessingJob], None]] = ()
     stopping: threading.Event = field(default_factory=threading.Event, init=False)
-    _thread: threading.Thread | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.after_publish = tuple(self.after_publish)
@@ -103,8 +102,8 @@ class OutboxRelay:
             return int(count or 0)
 
     def run(self) -> None:
-        """Relay until ``stop()``: batches back to back, polls when idle, and backs off while
-        the broker (PublishFailed) or the database is unavailable."""
+        """Relay until ``request_stop()``: batches back to back, polls when idle, and backs off
+        while the broker (PublishFailed) or the database is unavailable."""
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(Exception),
             wait=tenacity.wait_exponential(multiplier=0.2, max=self.max_backoff),
@@ -132,14 +131,11 @@ class OutboxRelay:
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning("cannot relay the outbox (%r); retrying in %.1f s", error, wait)
 
-    def start(self) -> None:
-        """Run in a daemon thread of this process."""
-        self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Ask ``run`` to return (after the batch it is publishing); returns at once."""
         self.stopping.set()
         self.signal.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
+
+    def close(self) -> None:
+        """Release the publisher, once ``run`` has returned."""
         self.publisher.close()

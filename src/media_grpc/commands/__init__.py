@@ -1,4 +1,9 @@
-"""One module per `media-grpc` sub-command; each exposes ``register(subparsers)``."""
+"""One module per `media-grpc` sub-command; each exposes ``register(subparsers)``.
+
+A server-side command imports what it runs inside its ``run``, not at the top of its module:
+`media-grpc --help` and the client commands then load none of the server (SQLAlchemy, boto3,
+Pillow, PyAV).
+"""
 
 from __future__ import annotations
 

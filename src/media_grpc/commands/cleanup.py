@@ -21,7 +21,6 @@ def run(args: argparse.Namespace) -> int:
 
     Runs the lifecycle sweeps once (a worker also runs them every
     MEDIA_LIFECYCLE__INTERVAL_SECONDS). Safe to run while another run is going on."""
-    # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
 
     settings = Settings()

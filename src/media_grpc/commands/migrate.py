@@ -14,7 +14,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(_args: argparse.Namespace) -> int:
     """apply database migrations"""
-    # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.adapters.database import build_engine
     from media_grpc.adapters.migrations import upgrade_to_head
 

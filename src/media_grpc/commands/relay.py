@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-from types import FrameType
 
 from media_grpc.commands import add_command
 from media_grpc.config import Settings, SettingsError
@@ -20,29 +18,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """publish pending outbox jobs to RabbitMQ"""
-    # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_application
     from media_grpc.pipeline_bootstrap import build_pipeline
+    from media_grpc.runtime.process_runtime import ProcessRuntime
 
     settings = Settings()
     if not settings.broker_url:
         raise SettingsError("media-grpc relay needs MEDIA_BROKER_URL")
+    runtime = ProcessRuntime("relay")
     app = build_application(settings, migrate=False)
+    runtime.on_stop("application", app.close)
     relay = build_pipeline(app).relay
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received signal %s, stopping", signum)
-        relay.stopping.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    runtime.on_stop("outbox relay", relay.close)
+    runtime.when_stop_requested(relay.request_stop)
+    runtime.handle_signals()
     log.info("relaying the outbox to %s", settings.broker_prefix)
     endpoint = serve_metrics(settings)
+    if endpoint is not None:
+        runtime.on_stop("metrics endpoint", endpoint.stop)
     try:
-        relay.run()
+        relay.run()  # on this thread, until a stop is asked for
     finally:
-        relay.stop()
-        if endpoint is not None:
-            endpoint.stop()
-        app.close()
+        runtime.stop()
     return 0

@@ -31,7 +31,6 @@ def _unreachable_hint(settings: Settings) -> str:
 
 def run_init(_args: argparse.Namespace) -> int:
     """create the bucket, its CORS rule and its multipart clean-up rule"""
-    # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.bootstrap import build_storage_client
     from media_grpc.storage_admin.setup import StorageSetupError, set_up_bucket
 

@@ -18,7 +18,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """print a development bearer token (for grpcurl and tests)"""
-    # Imported here: `media-grpc --help` and the client commands need none of it.
     from media_grpc.adapters.jwt_tokens import issue_token
 
     settings = Settings()

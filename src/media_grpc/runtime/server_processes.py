@@ -6,23 +6,23 @@ the others as spawned child processes that serve RPCs alone. All bind the same p
 SO_REUSEPORT and the kernel spreads new connections over them: a connection, and every call
 on it, stays with one process. Per-owner limits live in the database, so they hold across
 the processes.
+
+A child stops as the first does (drain, then grace) on SIGTERM, SIGINT, or when the first
+process dies, however it dies: it watches a pipe from its parent (``ProcessRuntime``).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import signal
-import threading
-from dataclasses import dataclass, field
-from multiprocessing.process import BaseProcess
-from types import FrameType
+from multiprocessing.connection import Connection
 from typing import cast
 
 from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings, SettingsError
 from media_grpc.observability.logs import LogFormat, configure_logging
 from media_grpc.runtime.heap import settle_heap
+from media_grpc.runtime.process_runtime import ProcessRuntime
 
 log = logging.getLogger("media_grpc.serve")
 
@@ -36,72 +36,46 @@ def check_processes(settings: Settings) -> None:
         )
 
 
-@dataclass(eq=False)
-class ServerProcesses:
-    """The child server processes; ``start`` them once the first server has bound the port."""
-
-    #: The address the first server bound; the children bind it too.
-    address: str
-    #: Child processes to start.
-    count: int
-    #: Seconds in-flight RPCs get to finish on shutdown (``--grace``).
-    grace: float
-    #: Seconds health reports NOT_SERVING before new RPCs are refused (``--drain``).
-    drain: float
-    #: The children's log level and format.
-    logging: tuple[str, str]
-    processes: list[BaseProcess] = field(default_factory=list, init=False)
-
-    def start(self) -> ServerProcesses:
-        spawn = multiprocessing.get_context("spawn")  # never fork a process running gRPC
-        for n in range(self.count):
-            process = spawn.Process(
-                target=serve_child,
-                args=(self.address, self.grace, self.drain, self.logging),
-                name=f"media-grpc-server-{n + 2}",
-            )
-            process.start()
-            self.processes.append(process)
-        return self
-
-    def exited(self) -> list[BaseProcess]:
-        return [p for p in self.processes if not p.is_alive()]
-
-    def signal(self) -> None:
-        """SIGTERM each: they stop as the first does (drain, then ``grace``)."""
-        for process in self.processes:
-            if process.is_alive():
-                process.terminate()
-
-    def join(self) -> None:
-        for process in self.processes:
-            process.join(self.drain + self.grace + 10)
-            if process.is_alive():
-                log.warning("server process %s did not stop; killing it", process.pid)
-                process.kill()
-                process.join()
+def start_server_processes(
+    runtime: ProcessRuntime,
+    address: str,
+    count: int,
+    grace: float,
+    drain: float,
+    logging_: tuple[str, str],
+) -> None:
+    """``count`` child server processes on ``address`` (the port the first server bound)."""
+    for n in range(count):
+        runtime.start_process(
+            f"media-grpc-server-{n + 2}",
+            serve_child,
+            address,
+            grace,
+            drain,
+            logging_,
+            stop_seconds=drain + grace,
+        )
 
 
-def serve_child(address: str, grace: float, drain: float, logging_: tuple[str, str]) -> None:
-    """A child: the gRPC server alone, until SIGTERM or SIGINT."""
+def serve_child(
+    parent: Connection, address: str, grace: float, drain: float, logging_: tuple[str, str]
+) -> None:
+    """A child: the gRPC server alone, until SIGTERM, SIGINT or its parent's death."""
     level, fmt = logging_
     configure_logging(level, cast(LogFormat, fmt))
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    runtime = ProcessRuntime("server process")
+    runtime.handle_signals()
+    runtime.watch_parent(parent)
     app = build_application(Settings(), migrate=False)
-    server = app.serve(address, reuse_port=True)
-    host = address.rsplit(":", 1)[0]
-    pid = multiprocessing.current_process().pid
-    log.info("server process %s serving on %s:%d", pid, host, server.port)
-    print(f"media-grpc server process {pid} serving on {host}:{server.port}", flush=True)
-    settle_heap()
+    runtime.on_stop("application", app.close)
     try:
-        stop.wait()
+        server = app.serve(address, reuse_port=True)
+        runtime.on_stop("grpc server", lambda: server.stop(grace, drain=drain))
+        host = address.rsplit(":", 1)[0]
+        pid = multiprocessing.current_process().pid
+        log.info("server process %s serving on %s:%d", pid, host, server.port)
+        print(f"media-grpc server process {pid} serving on {host}:{server.port}", flush=True)
+        settle_heap()
+        runtime.wait()
     finally:
-        server.stop(grace, drain=drain)
-        app.close()
+        runtime.stop()

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 
 
 class ScheduledCleanup:
-    """A daemon thread calling ``service.run()`` every ``interval`` seconds until ``stop()``.
+    """A loop calling ``service.run()`` every ``interval`` seconds until ``request_stop()``;
+    the process runtime runs it on a thread of its own (``runtime/process_runtime.py``).
 
     A run that fails (database or storage down) is logged and tried again at the next tick.
     """
@@ -22,24 +23,19 @@ class ScheduledCleanup:
         self.service = service
         self.interval = interval
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="cleanup", daemon=True)
-
-    def start(self) -> ScheduledCleanup:
-        if self.interval > 0:
-            self._thread.start()
-        return self
 
     @property
-    def started(self) -> bool:
-        """Whether the thread was started (never, with ``interval`` 0)."""
-        return self._thread.ident is not None
+    def enabled(self) -> bool:
+        """False with ``interval`` 0: the schedule is off and needs no thread."""
+        return self.interval > 0
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def request_stop(self) -> None:
         self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
-    def _loop(self) -> None:
+    def run(self) -> None:
+        """Until ``request_stop()``; returns at once when the schedule is off."""
+        if not self.enabled:
+            return
         while not self._stopping.wait(self.interval):
             try:
                 self.service.run()

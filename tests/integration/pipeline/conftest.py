@@ -28,6 +28,7 @@ from media_grpc.domain.model import JobKind, Media, Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.pipeline_bootstrap import build_consumer, build_relay, topology_for
+from media_grpc.runtime.process_runtime import ProcessRuntime
 from media_grpc.service.uploads import UploadRequest
 from tests.services import rabbitmq_url
 from tests.waiting import eventually
@@ -137,11 +138,12 @@ def running_relay(app: Application, url: str | None = None) -> Iterator[OutboxRe
     settings = app.settings
     publisher = RabbitMqJobPublisher(url or str(settings.broker_url), topology_for(settings))
     relay = build_relay(app, publisher)
-    relay.start()
+    runtime = ProcessRuntime("test")
+    runtime.start_loop("outbox-relay", relay.run, stop=relay.request_stop, then=relay.close)
     try:
         yield relay
     finally:
-        relay.stop()
+        runtime.stop()
 
 
 class BrokenStage:

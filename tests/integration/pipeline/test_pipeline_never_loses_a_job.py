@@ -25,6 +25,7 @@ from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import FailureReason, JobKind, Status
 from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.pipeline_bootstrap import build_consumer, topology_for
+from media_grpc.runtime.process_runtime import ProcessRuntime
 from tests.integration.pipeline.conftest import (
     TEST_DELAYS,
     BrokenStage,
@@ -308,11 +309,11 @@ def test_two_relays_never_publish_the_same_row(pipeline_app: Application, unique
         OutboxRelay(sessions, r, pipeline_app.ctx.now, batch_size=5, poll_interval=0.01)
         for r in recorders
     ]
-    for relay in relays:
-        relay.start()
+    runtime = ProcessRuntime("test")
+    for n, relay in enumerate(relays):
+        runtime.start_loop(f"relay-{n}", relay.run, stop=relay.request_stop, then=relay.close)
     eventually(lambda: not relays[0].pending(), "the relays to publish every row", 30)
-    for relay in relays:
-        relay.stop()
+    runtime.stop()
     ours = {r.id for r in outbox_rows(pipeline_app, media_ids)}
     published = [j for r in recorders for j in r.jobs if j in ours]
     assert sorted(published) == sorted(ours)

@@ -22,6 +22,7 @@ from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import JobKind, Purpose
+from media_grpc.runtime.process_runtime import ProcessRuntime
 from tests.fakes import RecordingPublisher
 from tests.waiting import eventually
 
@@ -111,8 +112,9 @@ def test_running_relay_backs_off_while_publishing_fails_then_publishes_everythin
     thread = threading.Thread(target=relay.run)
     thread.start()
     eventually(lambda: not relay.pending(), "every job published", 10)
-    relay.stop()
+    relay.request_stop()
     thread.join(5)
+    relay.close()
     assert relay.pending() == 0
     assert publisher.jobs == jobs
     assert publisher.closed
@@ -134,8 +136,9 @@ def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Sessio
     thread = threading.Thread(target=relay.run)
     thread.start()
     eventually(lambda: len(publisher.jobs) >= 3, "three jobs published", 10)
-    relay.stop()
+    relay.request_stop()
     thread.join(5)
+    relay.close()
     assert publisher.jobs == jobs
     assert outage["left"] == 0
 
@@ -146,7 +149,7 @@ def test_a_commit_with_outbox_rows_wakes_the_relay_before_its_next_poll(
     signal = OutboxSignal()
     publisher = RecordingPublisher()
     relay = OutboxRelay(sessions, publisher, lambda: NOW, poll_interval=30.0, signal=signal)
-    relay.start()
+    runtime = running(relay)
     try:
         wait_until(lambda: publisher.idled > 0)  # it found nothing and waits for up to 30 s
         with SqlAlchemyUnitOfWork(sessions, signal) as uow:
@@ -154,8 +157,15 @@ def test_a_commit_with_outbox_rows_wakes_the_relay_before_its_next_poll(
             uow.commit()
         wait_until(lambda: bool(publisher.jobs))
     finally:
-        relay.stop()
+        runtime.stop()
     assert [j.job_id for j in publisher.jobs] == ["job-001"]
+
+
+def running(relay: OutboxRelay) -> ProcessRuntime:
+    """The relay on its thread, as a server process runs it; ``stop()`` the runtime after."""
+    runtime = ProcessRuntime("test")
+    runtime.start_loop("outbox-relay", relay.run, stop=relay.request_stop, then=relay.close)
+    return runtime
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5) -> None:
@@ -167,12 +177,12 @@ def test_running_relay_starts_its_publisher_before_any_job_and_closes_it_on_stop
 ) -> None:
     publisher = RecordingPublisher()
     relay = relay_for(sessions, publisher)
-    relay.start()
+    runtime = running(relay)
     try:
         wait_until(lambda: publisher.idled > 0)
         assert (publisher.started, publisher.jobs, publisher.closed) == (1, [], False)
     finally:
-        relay.stop()
+        runtime.stop()
     assert publisher.closed
 
 

@@ -16,9 +16,11 @@ from media_grpc.domain.model import (
     Variant,
     VariantKind,
 )
+from media_grpc.runtime.process_runtime import ProcessRuntime
 from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.cleanup_schedule import ScheduledCleanup
 from media_grpc.service.context import ServiceContext
+from tests import media_records as records
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 from tests.waiting import eventually
 
@@ -34,22 +36,15 @@ def make_media(
     post_id: str | None = None,
     now: datetime = NOW,
 ) -> Media:
-    at = now - age
-    key = keys.original_key(purpose, "alice", media_id, "image/jpeg", at)
-    return Media(
-        id=media_id,
-        owner_id="alice",
-        purpose=purpose,
+    return records.make_media(
+        "alice",
         status=status,
-        storage_key=key,
-        file_name="a.jpg",
-        declared_content_type="image/jpeg",
-        size_bytes=3,
-        created_at=at,
-        updated_at=at,
-        expires_at=at + timedelta(minutes=15),
+        purpose=purpose,
+        variant_names=(),
         post_id=post_id,
-        deleted_at=at if status is Status.DELETED else None,
+        media_id=media_id,
+        at=now - age,
+        content_type="image/jpeg",
     )
 
 
@@ -198,11 +193,13 @@ def test_scheduled_cleanup_runs_every_interval_until_stopped(
     fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
     fake_db.media = {"old": make_media("old", Status.PENDING, age=timedelta(hours=1))}
-    scheduled = ScheduledCleanup(cleanup(fake_db, memory_storage), interval=0.01).start()
+    scheduled = ScheduledCleanup(cleanup(fake_db, memory_storage), interval=0.01)
+    runtime = ProcessRuntime("test")
+    runtime.start_loop("cleanup", scheduled.run, stop=scheduled.request_stop)
     try:
         eventually(lambda: fake_db.media["old"].status is not Status.PENDING, "a scheduled run", 5)
     finally:
-        scheduled.stop()
+        runtime.stop()
 
     assert fake_db.media["old"].status is Status.FAILED
 
@@ -211,10 +208,10 @@ def test_scheduled_cleanup_with_interval_zero_never_starts(
     fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
     fake_db.media = {"old": make_media("old", Status.PENDING, age=timedelta(hours=1))}
-    scheduled = ScheduledCleanup(cleanup(fake_db, memory_storage), interval=0).start()
+    scheduled = ScheduledCleanup(cleanup(fake_db, memory_storage), interval=0)
 
-    assert not scheduled.started  # decided in start(): nothing runs, now or later
-    scheduled.stop()
+    assert not scheduled.enabled  # the runtime starts no thread for it
+    scheduled.run()  # returns at once: nothing runs, now or later
     assert fake_db.media["old"].status is Status.PENDING
     assert fake_db.commits == 0
 

@@ -7,7 +7,7 @@ import pytest
 from media_grpc.config.limits import LimitSettings
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain.errors import ResourceExhausted
-from media_grpc.domain.model import Purpose
+from media_grpc.domain.model import Purpose, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.limits import UploadAdmission
@@ -125,7 +125,9 @@ def test_expired_pending_sessions_do_not_count(
     service = uploads(fake_ctx, Clock(), max_pending_sessions=1, upload_session_burst=100)
     first = service.create_session(Principal("alice"), request())
     fake_db.media[first.media.id].expires_at = first.media.created_at
-    service.create_session(Principal("alice"), request())
+    second = service.create_session(Principal("alice"), request())
+    assert second.media.id != first.media.id
+    assert fake_db.media[second.media.id].status is Status.PENDING
 
 
 def test_a_service_creating_for_an_owner_spends_the_owners_tokens(

@@ -18,12 +18,10 @@ from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.job_handlers import FlakyStage, thumbnail_stages
+from tests.unit.job_handlers import FlakyStage, MakeHandler, thumbnail_stages
 from tests.unit.uploaded_media import png_bytes, uploaded
 from workers.job_handler import Handled, JobHandler
 from workers.retries import Action, RetryMiddleware
-
-MakeHandler = Callable[..., JobHandler]
 
 
 def test_uploaded_image_becomes_ready_with_a_thumbnail_under_its_output_prefix(

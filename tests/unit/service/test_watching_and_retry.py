@@ -6,7 +6,8 @@ import pytest
 
 from media_grpc.config.limits import LimitSettings
 from media_grpc.domain.errors import FailedPrecondition
-from media_grpc.domain.model import Failure, FailureReason, Status
+from media_grpc.domain.jobs import ProcessingJob
+from media_grpc.domain.model import Failure, FailureReason, Media, Status
 from media_grpc.domain.principal import Principal
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.retry_processing import ProcessingRetries
@@ -16,13 +17,23 @@ from tests.unit.uploaded_media import png_bytes, uploaded
 ALICE = Principal("alice")
 
 
+def settled(
+    db: FakeDatabase, storage: InMemoryBlobStorage, status: Status, failure: Failure | None
+) -> tuple[ProcessingJob, Media]:
+    """A PNG's media whose processing ended in ``status`` (with ``failure``), and its job."""
+    job = uploaded(db, storage, png_bytes())
+    media = db.media[job.media_id]
+    media.status = status
+    media.failure = failure
+    return job, media
+
+
 def test_retry_requeues_a_media_whose_processing_failed(
     fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    media = fake_db.media[job.media_id]
-    media.status = Status.FAILED
-    media.failure = Failure(FailureReason.PROCESSING_ERROR, "gave up")
+    job, media = settled(
+        fake_db, memory_storage, Status.FAILED, Failure(FailureReason.PROCESSING_ERROR, "gave up")
+    )
     retried = ProcessingRetries(fake_ctx).retry(ALICE, job.media_id)
     assert retried.status is Status.UPLOADED
     assert retried.failure is None
@@ -48,10 +59,7 @@ def test_retry_of_a_media_that_would_fail_the_same_way_is_refused(
     status: Status,
     reason: FailureReason | None,
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    media = fake_db.media[job.media_id]
-    media.status = status
-    media.failure = Failure(reason, "x") if reason else None
+    job, _ = settled(fake_db, memory_storage, status, Failure(reason, "x") if reason else None)
     with pytest.raises(FailedPrecondition):
         ProcessingRetries(fake_ctx).retry(ALICE, job.media_id)
     assert fake_db.published == []
@@ -60,10 +68,12 @@ def test_retry_of_a_media_that_would_fail_the_same_way_is_refused(
 def test_a_timeout_is_retried_only_after_the_time_limit_was_raised(
     fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    media = fake_db.media[job.media_id]
-    media.status = Status.FAILED
-    media.failure = Failure(FailureReason.TIMEOUT, "the job ran longer than 60 s")
+    job, media = settled(
+        fake_db,
+        memory_storage,
+        Status.FAILED,
+        Failure(FailureReason.TIMEOUT, "the job ran longer than 60 s"),
+    )
     limit = {"seconds": 60.0}
     retries = ProcessingRetries(fake_ctx, time_limit=lambda _purpose: limit["seconds"])
     for _ in range(2):
@@ -82,10 +92,9 @@ def test_a_timeout_is_retried_only_after_the_time_limit_was_raised(
 def test_a_timeout_without_a_time_limit_configured_is_final(
     fake_ctx: ServiceContext, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    media = fake_db.media[job.media_id]
-    media.status = Status.FAILED
-    media.failure = Failure(FailureReason.TIMEOUT, "stopped")
+    job, _ = settled(
+        fake_db, memory_storage, Status.FAILED, Failure(FailureReason.TIMEOUT, "stopped")
+    )
     with pytest.raises(FailedPrecondition):
         ProcessingRetries(fake_ctx).retry(ALICE, job.media_id)
 

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
 from media_grpc.adapters.job_publisher import PublishFailed
-from media_grpc.domain.model import FailureReason, JobKind, Status
+from media_grpc.domain.model import FailureReason, Status
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.job_handlers import FlakyStage
+from tests.unit.job_handlers import MakeFlakyJob, MakeHandler
 from tests.unit.uploaded_media import png_bytes, uploaded
 from workers.in_process_queue import InProcessQueue
-from workers.job_handler import JobHandler
 from workers.retries import RetryMiddleware
-from workers.stage_registry import BoundStage
 
-MakeHandler = Callable[..., JobHandler]
 SHORT_DELAYS = (0.05, 0.1)
 
 
@@ -34,14 +30,10 @@ def test_published_job_runs_on_the_pool_and_the_media_becomes_ready(
 
 
 def test_transient_failures_are_retried_after_their_delays_until_success(
-    make_handler: MakeHandler,
-    real_stages: dict[JobKind, BoundStage],
-    fake_db: FakeDatabase,
-    memory_storage: InMemoryBlobStorage,
+    flaky_job: MakeFlakyJob, fake_db: FakeDatabase
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=2, error=ConnectionError("blip"))
-    queue = InProcessQueue(RetryMiddleware(make_handler(stage), SHORT_DELAYS))
+    job, stage, handler = flaky_job(failures=2, error=ConnectionError("blip"))
+    queue = InProcessQueue(RetryMiddleware(handler, SHORT_DELAYS))
     started = time.monotonic()
     queue.publish(job)
     assert queue.join(timeout=10)
@@ -52,14 +44,10 @@ def test_transient_failures_are_retried_after_their_delays_until_success(
 
 
 def test_job_failing_every_attempt_lands_in_the_dead_list_and_fails_the_media(
-    make_handler: MakeHandler,
-    real_stages: dict[JobKind, BoundStage],
-    fake_db: FakeDatabase,
-    memory_storage: InMemoryBlobStorage,
+    flaky_job: MakeFlakyJob, fake_db: FakeDatabase
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=99, error=ConnectionError("down"))
-    queue = InProcessQueue(RetryMiddleware(make_handler(stage), SHORT_DELAYS))
+    job, stage, handler = flaky_job(failures=99, error=ConnectionError("down"))
+    queue = InProcessQueue(RetryMiddleware(handler, SHORT_DELAYS))
     queue.publish(job)
     assert queue.join(timeout=10)
     queue.close()

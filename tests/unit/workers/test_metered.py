@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from prometheus_client import REGISTRY
@@ -13,14 +13,11 @@ from media_grpc.domain.model import JobKind
 from media_grpc.observability.logs import JsonFormatter
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 from tests.log_capture import captured
-from tests.unit.job_handlers import FlakyStage
+from tests.unit.job_handlers import FlakyStage, MakeFlakyJob, MakeHandler
 from tests.unit.uploaded_media import png_bytes, uploaded
-from workers.job_handler import JobHandler
 from workers.metered import MeteredRetryMiddleware, count_published
 from workers.retries import Action
 from workers.stage_registry import BoundStage
-
-MakeHandler = Callable[..., JobHandler]
 
 
 def sample(name: str, **labels: str) -> float:
@@ -67,17 +64,13 @@ def test_a_retried_then_successful_job_is_counted_and_logged_once_per_delivery(
 
 
 def test_a_job_given_up_on_is_counted_failed_and_dead_lettered(
-    make_handler: MakeHandler,
-    real_stages: dict[JobKind, BoundStage],
-    fake_db: FakeDatabase,
-    memory_storage: InMemoryBlobStorage,
+    flaky_job: MakeFlakyJob, fake_db: FakeDatabase
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=9, error=RuntimeError("boom"))
+    job, _, handler = flaky_job(failures=9, error=RuntimeError("boom"))
     before = sample("media_jobs_dead_lettered_total", kind="image")
     failed_before = sample("media_jobs_consumed_total", kind="image", result="failed")
 
-    settlement = MeteredRetryMiddleware(make_handler(stage), (1.0,)).process(job, attempt=2)
+    settlement = MeteredRetryMiddleware(handler, (1.0,)).process(job, attempt=2)
 
     assert settlement.action is Action.DEAD
     assert sample("media_jobs_dead_lettered_total", kind="image") == before + 1

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import pytest
 
 from media_grpc.domain.model import FailureReason, JobKind, Status
 from media_grpc.domain.stage import MediaRejected
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
-from tests.unit.job_handlers import FlakyStage
+from tests.unit.job_handlers import FlakyStage, MakeFlakyJob, MakeHandler
 from tests.unit.uploaded_media import png_bytes, uploaded
-from workers.job_handler import JobHandler
 from workers.retries import Action, RetryMiddleware
 from workers.stage_registry import BoundStage
 
-MakeHandler = Callable[..., JobHandler]
 DELAYS = (10.0, 60.0, 600.0)
 
 
@@ -25,14 +22,10 @@ class Timeout(Exception):
 
 
 def test_transient_error_is_retried_with_the_delay_of_its_attempt(
-    make_handler: MakeHandler,
-    real_stages: dict[JobKind, BoundStage],
-    fake_db: FakeDatabase,
-    memory_storage: InMemoryBlobStorage,
+    flaky_job: MakeFlakyJob, fake_db: FakeDatabase
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=2, error=ConnectionError("s3 blip"))
-    middleware = RetryMiddleware(make_handler(stage), DELAYS)
+    job, _, handler = flaky_job(failures=2, error=ConnectionError("s3 blip"))
+    middleware = RetryMiddleware(handler, DELAYS)
 
     first = middleware.process(job, attempt=1)
     second = middleware.process(job, attempt=first.attempt)
@@ -45,14 +38,10 @@ def test_transient_error_is_retried_with_the_delay_of_its_attempt(
 
 
 def test_error_on_the_last_attempt_parks_the_job_and_fails_the_media(
-    make_handler: MakeHandler,
-    real_stages: dict[JobKind, BoundStage],
-    fake_db: FakeDatabase,
-    memory_storage: InMemoryBlobStorage,
+    flaky_job: MakeFlakyJob, fake_db: FakeDatabase
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=99, error=RuntimeError("boom"))
-    settlement = RetryMiddleware(make_handler(stage), DELAYS).process(job, attempt=4)
+    job, _, handler = flaky_job(failures=99, error=RuntimeError("boom"))
+    settlement = RetryMiddleware(handler, DELAYS).process(job, attempt=4)
     assert settlement.action is Action.DEAD
     media = fake_db.media[job.media_id]
     assert media.status is Status.FAILED
@@ -117,16 +106,10 @@ def test_corrupt_file_fails_at_once_without_retries(
 
 
 def test_error_listed_as_never_retried_fails_at_once_with_its_reason(
-    make_handler: MakeHandler,
-    real_stages: dict[JobKind, BoundStage],
-    fake_db: FakeDatabase,
-    memory_storage: InMemoryBlobStorage,
+    flaky_job: MakeFlakyJob, fake_db: FakeDatabase
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    stage = FlakyStage(real_stages[JobKind.IMAGE], failures=1, error=Timeout("300 s"))
-    middleware = RetryMiddleware(
-        make_handler(stage), DELAYS, never_retried={Timeout: FailureReason.TIMEOUT}
-    )
+    job, _, handler = flaky_job(failures=1, error=Timeout("300 s"))
+    middleware = RetryMiddleware(handler, DELAYS, never_retried={Timeout: FailureReason.TIMEOUT})
     settlement = middleware.process(job, attempt=1)
     assert settlement.action is Action.DEAD
     failure = fake_db.media[job.media_id].failure

@@ -77,8 +77,16 @@ def test_samples_an_edit_list_leaves_out_are_not_taken_for_a_cut(
     assert result.outcome is StageOutcome.SUCCESS
 
 
-def test_a_whole_faststart_mp4_is_read_whole(tmp_path: Path) -> None:
-    require_every_sample(make_faststart_clip(tmp_path / "whole.mp4"), ALLOWED)
+def test_a_whole_faststart_mp4_passes_and_the_same_file_one_byte_short_does_not(
+    tmp_path: Path,
+) -> None:
+    whole = make_faststart_clip(tmp_path / "whole.mp4")
+    require_every_sample(whole, ALLOWED)  # raises MediaRejected if it took a whole file for cut
+    short = tmp_path / "short.mp4"
+    short.write_bytes(whole.read_bytes()[:-1])
+    assert str(rejection(lambda: require_every_sample(short, ALLOWED))).startswith(
+        "the file is cut short"
+    )
 
 
 @pytest.mark.parametrize("fraction", [0.3, 0.6, 0.9, 0.99])
