@@ -15,8 +15,8 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from io import BufferedIOBase, BufferedReader
 from pathlib import Path
-from typing import BinaryIO
 
 #: Bytes read or written at a time.
 CHUNK = 1024 * 1024
@@ -63,7 +63,7 @@ class _Digests:
         self.sha256 = hashlib.sha256() if wants_sha else None
         self.crc32 = 0 if expected.checksum_crc32_b64 else None
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: bytes | memoryview) -> None:
         self.md5.update(chunk)
         if self.sha256 is not None:
             self.sha256.update(chunk)
@@ -97,15 +97,17 @@ class _Digests:
             )
 
 
-def _stream(opened: list[tuple[BinaryIO, int]]) -> Iterator[bytes]:
+def _stream(opened: list[tuple[BufferedReader, int]]) -> Iterator[memoryview]:
+    """The ranges of ``opened``, through one buffer: each chunk is valid until the next."""
+    buffer = memoryview(bytearray(min(CHUNK, max((n for _, n in opened), default=1))))
     try:
         for file, remaining in opened:
             while remaining > 0:
-                chunk = file.read(min(CHUNK, remaining))
-                if not chunk:
+                got = file.readinto(buffer[: min(len(buffer), remaining)])
+                if not got:
                     raise OSError(f"{file.name} is shorter than recorded")
-                remaining -= len(chunk)
-                yield chunk
+                remaining -= got
+                yield buffer[:got]
     finally:
         for file, _ in opened:
             file.close()
@@ -125,33 +127,34 @@ class BlobFiles:
         (self.root / "blobs").mkdir(parents=True, exist_ok=True)
         return f"blobs/{uuid.uuid4().hex}"
 
-    def write(self, stream: BinaryIO, expected: Expected) -> Written:
+    def write(self, stream: BufferedIOBase, expected: Expected) -> Written:
         """Read exactly ``expected.length`` bytes of ``stream`` into a new segment, checking the
         declared digests; nothing is left behind when a check fails or the stream ends early."""
         name = self._new_name()
         digests = _Digests(expected)
         remaining = expected.length
         path = self.path(name)
+        buffer = memoryview(bytearray(min(CHUNK, max(remaining, 1))))
         try:
             with path.open("xb") as file:
                 while remaining > 0:
-                    chunk = stream.read(min(CHUNK, remaining))
-                    if not chunk:
+                    got = stream.readinto(buffer[: min(len(buffer), remaining)])
+                    if not got:
                         raise BodyRefused(
                             "IncompleteBody",
                             "You did not provide the number of bytes specified by the "
                             "Content-Length HTTP header.",
                         )
-                    remaining -= len(chunk)
-                    digests.update(chunk)
-                    file.write(chunk)
+                    remaining -= got
+                    digests.update(buffer[:got])
+                    file.write(buffer[:got])
             digests.check()
         except BaseException:
             path.unlink(missing_ok=True)
             raise
         return Written(Segment(name, expected.length), digests.md5.hexdigest())
 
-    def write_chunks(self, chunks: Iterable[bytes], length: int) -> Written:
+    def write_chunks(self, chunks: Iterable[memoryview], length: int) -> Written:
         """A new segment holding ``chunks`` (``length`` bytes in all, e.g. a range of another
         body)."""
         name = self._new_name()
@@ -181,11 +184,11 @@ class BlobFiles:
             raise
         return linked
 
-    def read(self, segments: Sequence[Segment], start: int, end: int) -> Iterator[bytes]:
+    def read(self, segments: Sequence[Segment], start: int, end: int) -> Iterator[memoryview]:
         """Bytes ``start..end`` (inclusive) of the body made of ``segments``, in chunks. Only the
         segments the range touches are opened, all of them before this returns, so a body
         replaced or deleted meanwhile is still read whole (open files outlive their names)."""
-        opened: list[tuple[BinaryIO, int]] = []
+        opened: list[tuple[BufferedReader, int]] = []
         offset = 0
         try:
             for segment in segments:
@@ -193,7 +196,7 @@ class BlobFiles:
                 offset += segment.size
                 if last < start or first > end or segment.size == 0:
                     continue
-                opened_file: BinaryIO = self.path(segment.name).open("rb")
+                opened_file = self.path(segment.name).open("rb")
                 opened_file.seek(max(start - first, 0))
                 opened.append((opened_file, min(end, last) - max(start, first) + 1))
         except BaseException:

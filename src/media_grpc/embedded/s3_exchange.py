@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from typing import BinaryIO
+from io import BufferedIOBase
 
 from media_grpc.embedded.blob_files import Expected
 from media_grpc.embedded.s3_errors import S3Error
@@ -50,7 +50,7 @@ class S3Request:
     key: str
     query: dict[str, str]
     headers: dict[str, str]
-    body: BinaryIO
+    body: BufferedIOBase
     length: int
     payload_sha256: str | None = None
     consumed: bool = False  #: whether the body was read
@@ -109,7 +109,7 @@ class S3Request:
 class S3Response:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | Iterator[bytes] = b""
+    body: bytes | Iterator[memoryview] = b""
     length: int | None = None  #: of an iterated body
 
     @classmethod

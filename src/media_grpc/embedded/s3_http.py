@@ -157,7 +157,7 @@ class S3Handler(BaseHTTPRequestHandler):
                 key,
                 query,
                 headers,
-                self.rfile,  # type: ignore[arg-type]
+                self.rfile,
                 length,
                 payload_sha256,
             )

@@ -15,8 +15,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from io import BufferedIOBase
 from pathlib import Path
-from typing import BinaryIO
 
 from media_grpc.embedded.blob_files import BlobFiles, Expected
 from media_grpc.embedded.s3_errors import S3Error, no_such_bucket, no_such_key
@@ -147,7 +147,7 @@ class S3Store:
         self,
         bucket: str,
         key: str,
-        body: BinaryIO,
+        body: BufferedIOBase,
         expected: Expected,
         metadata: dict[str, str],
         storage_class: str,
@@ -177,7 +177,7 @@ class S3Store:
 
     def read(
         self, bucket: str, key: str, start: int, end: int
-    ) -> tuple[StoredObject, Iterator[bytes]]:
+    ) -> tuple[StoredObject, Iterator[memoryview]]:
         """The object and bytes ``start..end`` of its body (its files opened before return)."""
         with self.lock:
             found = self.bucket(bucket).objects.get(key)

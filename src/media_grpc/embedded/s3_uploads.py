@@ -12,8 +12,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from io import BufferedIOBase
 from pathlib import Path
-from typing import BinaryIO
 
 from media_grpc.embedded.blob_files import Expected, Segment
 from media_grpc.embedded.s3_errors import S3Error, no_such_upload
@@ -73,7 +73,13 @@ class MultipartUploads:
         return upload.upload_id
 
     def put_part(
-        self, bucket: str, key: str, upload_id: str, number: int, body: BinaryIO, expected: Expected
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        body: BufferedIOBase,
+        expected: Expected,
     ) -> str:
         """Write part ``number`` from ``body``; its ETag (quoted)."""
         _check_number(number)
