@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.config import Config
 import pytest
 import requests
+from botocore.config import Config
 
 from media_grpc.adapters.storage_setup import ensure_cors
 from media_grpc.config.storage import StorageSettings
