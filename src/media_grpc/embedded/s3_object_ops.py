@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from media_grpc.embedded import s3_xml
 from media_grpc.embedded.s3_errors import S3Error
 from media_grpc.embedded.s3_exchange import S3Request, S3Response, object_headers
+from media_grpc.embedded.s3_records import now
 from media_grpc.embedded.s3_store import ARCHIVE_CLASSES, S3Store
 from media_grpc.embedded.s3_uploads import MultipartUploads
 
@@ -192,7 +193,9 @@ class ObjectOperations:
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and if_none_match.strip().strip('"') in (found.etag, "*"):
             return S3Response(304, {"ETag": headers["ETag"]})
-        if found.storage_class in ARCHIVE_CLASSES and found.restore_until is None:
+        restored = found.restore_until is not None and found.restore_until > now()
+        archived = found.storage_class in ARCHIVE_CLASSES and not restored
+        if archived and request.method == "GET":
             raise S3Error(
                 403,
                 "InvalidObjectState",
