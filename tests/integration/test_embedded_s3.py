@@ -215,3 +215,10 @@ def test_an_anonymous_refusal_carries_cors_headers_for_the_apps_origin(
     assert refused.status_code == 403
     assert "<Code>AccessDenied</Code>" in refused.text
     assert refused.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+
+
+def test_a_bucket_answers_the_region_it_was_created_in(kept: LocalS3) -> None:
+    s3 = client(kept.endpoint_url)
+    name = f"embedded-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"

@@ -59,8 +59,7 @@ class BucketOperations:
     def _get(self, request: S3Request) -> S3Response:
         query = request.query
         if "location" in query:
-            self.store.bucket(request.bucket)
-            return S3Response.xml(s3_xml.location())
+            return S3Response.xml(s3_xml.location(self.store.config(request.bucket, "")))
         if "uploads" in query:
             prefix = query.get("prefix", "")
             in_progress = self.uploads.in_progress(request.bucket, prefix)

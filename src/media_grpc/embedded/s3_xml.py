@@ -171,8 +171,10 @@ def versioning(body: bytes | None) -> bytes:
     return _document("VersioningConfiguration", "")
 
 
-def location() -> bytes:
-    return _document("LocationConstraint", "")
+def location(creation: bytes | None) -> bytes:
+    """GetBucketLocation: the LocationConstraint the bucket was created with (none: us-east-1)."""
+    region = _parse(creation).findtext(".//LocationConstraint") if creation else None
+    return _document("LocationConstraint", escape(region or ""))
 
 
 # Requests ----------------------------------------------------------------------------------------
