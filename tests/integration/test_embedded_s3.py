@@ -3,6 +3,7 @@ access log without query strings, and buckets and objects kept on disk across a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -222,3 +223,35 @@ def test_a_bucket_answers_the_region_it_was_created_in(kept: LocalS3) -> None:
     name = f"embedded-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
+
+
+def test_objects_kept_by_the_earlier_moto_mirror_are_served(tmp_path: Path) -> None:
+    """The layout the moto-based endpoint wrote: one ``<sha256 of key>.data`` beside its record,
+    moto's lower-case metadata with request headers mixed in."""
+    bucket_dir = tmp_path / "s3" / hashlib.sha256(b"legacy").hexdigest()
+    (bucket_dir / "objects").mkdir(parents=True)
+    (bucket_dir / "bucket.json").write_text(json.dumps({"name": "legacy", "requests": {"": ""}}))
+    stem = bucket_dir / "objects" / hashlib.sha256(b"variants/a.webp").hexdigest()
+    stem.with_suffix(".data").write_bytes(b"webp bytes")
+    record = {
+        "key": "variants/a.webp",
+        "size": 10,
+        "sha256": hashlib.sha256(b"webp bytes").hexdigest(),
+        "etag": hashlib.md5(b"webp bytes", usedforsecurity=False).hexdigest(),
+        "storage_class": "STANDARD",
+        "metadata": {
+            "content-type": "image/webp",
+            "x-amz-content-sha256": "ab",
+            "x-amz-meta-a": "b",
+        },
+    }
+    stem.with_suffix(".json").write_text(json.dumps(record))
+    local = LocalS3(0, tmp_path / "s3")
+    s3 = client(local.start())
+    try:
+        answer = s3.get_object(Bucket="legacy", Key="variants/a.webp")
+        assert answer["Body"].read() == b"webp bytes"
+        assert (answer["ContentType"], answer["Metadata"]) == ("image/webp", {"a": "b"})
+        assert answer["ETag"] == f'"{record["etag"]}"'
+    finally:
+        local.stop()

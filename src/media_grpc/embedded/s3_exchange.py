@@ -3,6 +3,7 @@ functions from a :class:`S3Request` to an :class:`S3Response`."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,18 +12,9 @@ from io import BufferedIOBase
 
 from media_grpc.embedded.blob_files import Expected
 from media_grpc.embedded.s3_errors import S3Error
-from media_grpc.embedded.s3_records import StoredObject
+from media_grpc.embedded.s3_records import STORED_HEADERS, StoredObject
 from media_grpc.embedded.s3_xml import MAX_XML_BYTES
 
-#: Headers kept with an object and answered on GET and HEAD, besides ``x-amz-meta-*``.
-STORED_HEADERS = {
-    "content-type": "Content-Type",
-    "cache-control": "Cache-Control",
-    "content-disposition": "Content-Disposition",
-    "content-encoding": "Content-Encoding",
-    "content-language": "Content-Language",
-    "expires": "Expires",
-}
 STORAGE_CLASSES = frozenset(
     {
         "STANDARD",
@@ -73,15 +65,12 @@ class S3Request:
         body = self.body.read(self.length) if self.length else b""
         if len(body) != self.length:
             raise S3Error(400, "IncompleteBody", "The request body ended early")
-        if self.payload_sha256:
-            import hashlib
-
-            if hashlib.sha256(body).hexdigest() != self.payload_sha256:
-                raise S3Error(
-                    400,
-                    "XAmzContentSHA256Mismatch",
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                )
+        if self.payload_sha256 and hashlib.sha256(body).hexdigest() != self.payload_sha256:
+            raise S3Error(
+                400,
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            )
         return body
 
     def stored_headers(self) -> dict[str, str]:

@@ -27,6 +27,29 @@ from typing import Any
 
 from media_grpc.embedded.blob_files import Segment
 
+#: Headers kept with an object and answered on GET and HEAD, besides ``x-amz-meta-*``.
+STORED_HEADERS = {
+    "content-type": "Content-Type",
+    "cache-control": "Cache-Control",
+    "content-disposition": "Content-Disposition",
+    "content-encoding": "Content-Encoding",
+    "content-language": "Content-Language",
+    "expires": "Expires",
+}
+
+
+def kept_headers(metadata: dict[str, str]) -> dict[str, str]:
+    """An object's headers by their usual names: the stored ones and ``x-amz-meta-*`` (a moto
+    mirror's record has them in lower case, with request headers besides)."""
+    kept = {}
+    for name, value in metadata.items():
+        lower = name.lower()
+        if lower in STORED_HEADERS:
+            kept[STORED_HEADERS[lower]] = value
+        elif lower.startswith("x-amz-meta-"):
+            kept[lower] = value
+    return kept
+
 
 def file_name(name: str) -> str:
     """The file or directory name of a bucket or key (any key, ``../`` included, is safe)."""
@@ -89,7 +112,9 @@ class StoredObject:
             size=int(data["size"]),
             etag=str(data["etag"]).strip('"'),
             segments=segments,
-            metadata={str(k): str(v) for k, v in dict(data.get("metadata", {})).items()},
+            metadata=kept_headers(
+                {str(k): str(v) for k, v in dict(data.get("metadata", {})).items()}
+            ),
             storage_class=str(data.get("storage_class") or "STANDARD"),
             last_modified=(
                 datetime.fromisoformat(modified)
