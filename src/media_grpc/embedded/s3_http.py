@@ -92,6 +92,12 @@ class S3Handler(BaseHTTPRequestHandler):
     timeout = 300  #: an idle keep-alive connection is closed after this many seconds
     service: S3Service  # set on a subclass by LocalS3
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True  # the client closed or went quiet: nothing to answer
+
     def handle_expect_100(self) -> bool:
         return True  # "100 Continue" is sent once the signature is checked (see _continue)
 
@@ -171,6 +177,11 @@ class S3Handler(BaseHTTPRequestHandler):
             response = self._error(e, split.path)
         except ValueError as e:
             response = self._error(S3Error(400, "InvalidArgument", str(e)), split.path)
+        except OSError as e:
+            if isinstance(e, ConnectionError | TimeoutError):
+                raise  # the client went away: nobody to answer
+            log.exception("embedded S3: %s %s failed", method, split.path)
+            response = self._error(S3Error(500, "InternalError", str(e.strerror or e)), split.path)
         unread = request is None or not request.consumed or response.status >= 400
         if unread and int(headers.get("content-length") or 0) > 0:
             self.close_connection = True  # a body maybe unread cannot be skipped safely
