@@ -16,7 +16,11 @@ import pytest
 import requests
 from botocore.config import Config
 
-from media_grpc.adapters.storage_setup import ensure_cors
+from media_grpc.adapters.s3_storage import build_s3_client
+from media_grpc.adapters.storage_conformance import Probe
+from media_grpc.adapters.storage_setup import ensure_cors, set_up_bucket
+from media_grpc.commands.storage_checks import check_storage
+from media_grpc.config import Settings
 from media_grpc.config.storage import StorageSettings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 
@@ -255,3 +259,23 @@ def test_objects_kept_by_the_earlier_moto_mirror_are_served(tmp_path: Path) -> N
         assert answer["ETag"] == f'"{record["etag"]}"'
     finally:
         local.stop()
+
+
+def test_storage_check_finds_every_protection_enforced_by_the_embedded_s3(kept: LocalS3) -> None:
+    settings = Settings(
+        s3_endpoint_url=kept.endpoint_url,
+        s3_access_key_id=EMBEDDED_ACCESS_KEY,
+        s3_secret_access_key=EMBEDDED_SECRET_KEY,  # type: ignore[arg-type]
+        s3_bucket=f"check-{uuid.uuid4().hex[:12]}",
+        storage=StorageSettings(cors_allowed_origins=[APP_ORIGIN]),
+    )
+    s3 = build_s3_client(
+        kept.endpoint_url, "us-east-1", EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, "path"
+    )
+    set_up_bucket(s3, settings.s3_bucket, "us-east-1", settings.storage)
+
+    report = check_storage(s3, settings)
+
+    unenforced = [r.probe for r in report.results if r.enforced is False]
+    assert unenforced == [Probe.VERSIONING]  # off: the service compensates (ETag pinning)
+    assert report.exit_code == 0
