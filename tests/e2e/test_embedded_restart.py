@@ -101,7 +101,7 @@ def test_an_object_that_cannot_be_restored_fails_its_media_with_the_reason(
     media_id = upload(first, metadata)
     first.process.kill()  # mid-job, as a crash or Ctrl-C twice would
     first.process.wait(10)
-    for data in (Path(env["MEDIA_DATA_DIR"]) / "s3").rglob("*.data"):
+    for data in (Path(env["MEDIA_DATA_DIR"]) / "s3").glob("*/blobs/*"):  # object bodies
         data.write_bytes(b"damaged")
 
     del env[slow_stage_cli.DELAY_ENV]

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from tests.e2e.conftest import CLI, ServedProcess, free_port
+from tests.moto_s3 import MotoS3
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = LocalS3(port=0)
+    server = MotoS3(port=0)
     yield server.start()
     server.stop()
 

@@ -24,8 +24,9 @@ from media.v1 import media_pb2_grpc
 from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from tests.faults.proxy import FaultyS3Proxy
+from tests.moto_s3 import MotoS3
 from tests.services import postgres_url
 
 CLI = str(Path(sys.executable).parent / "media-grpc")
@@ -47,7 +48,7 @@ def fault_database() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = LocalS3(port=0)
+    server = MotoS3(port=0)
     yield server.start()
     server.stop()
 

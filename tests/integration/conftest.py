@@ -16,7 +16,8 @@ from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.api.server import RunningServer
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from tests.moto_s3 import MotoS3
 from tests.services import postgres_url
 
 Metadata = list[tuple[str, str]]
@@ -47,7 +48,7 @@ def own_database_url(database_template: tuple[str, str]) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on 127.0.0.1, over real HTTP."""
-    server = LocalS3(port=0)
+    server = MotoS3(port=0)
     endpoint = server.start()
     yield endpoint
     server.stop()

@@ -3,6 +3,7 @@ access log without query strings, and buckets and objects kept on disk across a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -13,10 +14,15 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.config import Config
 
+from media_grpc.adapters.s3_storage import build_s3_client
+from media_grpc.config import Settings
 from media_grpc.config.storage import StorageSettings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
-from media_grpc.storage_admin.setup import ensure_cors
+from media_grpc.storage_admin.checks import check_storage
+from media_grpc.storage_admin.conformance import Probe
+from media_grpc.storage_admin.setup import ensure_cors, set_up_bucket
 
 APP_ORIGIN = "http://localhost:3000"
 
@@ -28,6 +34,7 @@ def client(endpoint: str) -> Any:
         aws_access_key_id=EMBEDDED_ACCESS_KEY,
         aws_secret_access_key=EMBEDDED_SECRET_KEY,
         region_name="us-east-1",
+        config=Config(signature_version="s3v4"),
     )
 
 
@@ -140,20 +147,6 @@ def test_the_access_log_names_paths_without_query_strings(
     assert not any("Signature" in line or "?" in line for line in lines)
 
 
-def forget_in_memory(bucket: str) -> None:
-    """What a process exit does to moto's memory: an endpoint without a data dir wipes the bucket
-    (the kept endpoint's files are untouched)."""
-    plain = LocalS3(0)
-    s3 = client(plain.start())
-    try:
-        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
-        for item in listed:
-            s3.delete_object(Bucket=bucket, Key=item["Key"])
-        s3.delete_bucket(Bucket=bucket)
-    finally:
-        plain.stop()
-
-
 def test_objects_config_and_multipart_etags_survive_a_restart(
     tmp_path: Path, kept: LocalS3, bucket: str
 ) -> None:
@@ -180,7 +173,6 @@ def test_objects_config_and_multipart_etags_survive_a_restart(
     s3.delete_object(Bucket=bucket, Key="uploads/deleted")
     big_etag = s3.head_object(Bucket=bucket, Key="uploads/big")["ETag"]
     kept.stop()
-    forget_in_memory(bucket)
 
     again = LocalS3(0, tmp_path / "s3")
     s3 = client(again.start())
@@ -196,7 +188,6 @@ def test_objects_config_and_multipart_etags_survive_a_restart(
         assert anonymous.content == b"v"
     finally:
         again.stop()
-        forget_in_memory(bucket)
 
 
 def test_a_damaged_object_file_is_reported_lost_with_its_reason(
@@ -204,8 +195,7 @@ def test_a_damaged_object_file_is_reported_lost_with_its_reason(
 ) -> None:
     client(kept.endpoint_url).put_object(Bucket=bucket, Key="uploads/x.jpg", Body=b"original")
     kept.stop()
-    forget_in_memory(bucket)
-    for data in (tmp_path / "s3").rglob("*.data"):
+    for data in (tmp_path / "s3").glob("*/blobs/*"):
         data.write_bytes(b"damaged")
 
     again = LocalS3(0, tmp_path / "s3")
@@ -213,10 +203,9 @@ def test_a_damaged_object_file_is_reported_lost_with_its_reason(
     try:
         [lost] = again.restored.lost
         assert (lost.bucket, lost.key) == (bucket, "uploads/x.jpg")
-        assert "does not match the size and sha256" in lost.reason
+        assert "does not match the size recorded" in lost.reason
     finally:
         again.stop()
-        forget_in_memory(bucket)
 
 
 def test_an_anonymous_refusal_carries_cors_headers_for_the_apps_origin(
@@ -231,3 +220,62 @@ def test_an_anonymous_refusal_carries_cors_headers_for_the_apps_origin(
     assert refused.status_code == 403
     assert "<Code>AccessDenied</Code>" in refused.text
     assert refused.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+
+
+def test_a_bucket_answers_the_region_it_was_created_in(kept: LocalS3) -> None:
+    s3 = client(kept.endpoint_url)
+    name = f"embedded-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
+
+
+def test_objects_kept_by_the_earlier_moto_mirror_are_served(tmp_path: Path) -> None:
+    """The layout the moto-based endpoint wrote: one ``<sha256 of key>.data`` beside its record,
+    moto's lower-case metadata with request headers mixed in."""
+    bucket_dir = tmp_path / "s3" / hashlib.sha256(b"legacy").hexdigest()
+    (bucket_dir / "objects").mkdir(parents=True)
+    (bucket_dir / "bucket.json").write_text(json.dumps({"name": "legacy", "requests": {"": ""}}))
+    stem = bucket_dir / "objects" / hashlib.sha256(b"variants/a.webp").hexdigest()
+    stem.with_suffix(".data").write_bytes(b"webp bytes")
+    record = {
+        "key": "variants/a.webp",
+        "size": 10,
+        "sha256": hashlib.sha256(b"webp bytes").hexdigest(),
+        "etag": hashlib.md5(b"webp bytes", usedforsecurity=False).hexdigest(),
+        "storage_class": "STANDARD",
+        "metadata": {
+            "content-type": "image/webp",
+            "x-amz-content-sha256": "ab",
+            "x-amz-meta-a": "b",
+        },
+    }
+    stem.with_suffix(".json").write_text(json.dumps(record))
+    local = LocalS3(0, tmp_path / "s3")
+    s3 = client(local.start())
+    try:
+        answer = s3.get_object(Bucket="legacy", Key="variants/a.webp")
+        assert answer["Body"].read() == b"webp bytes"
+        assert (answer["ContentType"], answer["Metadata"]) == ("image/webp", {"a": "b"})
+        assert answer["ETag"] == f'"{record["etag"]}"'
+    finally:
+        local.stop()
+
+
+def test_storage_check_finds_every_protection_enforced_by_the_embedded_s3(kept: LocalS3) -> None:
+    settings = Settings(
+        s3_endpoint_url=kept.endpoint_url,
+        s3_access_key_id=EMBEDDED_ACCESS_KEY,
+        s3_secret_access_key=EMBEDDED_SECRET_KEY,  # type: ignore[arg-type]
+        s3_bucket=f"check-{uuid.uuid4().hex[:12]}",
+        storage=StorageSettings(cors_allowed_origins=[APP_ORIGIN]),
+    )
+    s3 = build_s3_client(
+        kept.endpoint_url, "us-east-1", EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, "path"
+    )
+    set_up_bucket(s3, settings.s3_bucket, "us-east-1", settings.storage)
+
+    report = check_storage(s3, settings)
+
+    unenforced = [r.probe for r in report.results if r.enforced is False]
+    assert unenforced == [Probe.VERSIONING]  # off: the service compensates (ETag pinning)
+    assert report.exit_code == 0

@@ -31,7 +31,7 @@ NOT_ENFORCED_BY_MOTO = [
     Probe.VERSIONING,
     Probe.ABORT_RULE,
 ]
-#: The embedded S3 (moto behind media_grpc.embedded.local_s3) refuses unsigned writes and
+#: moto behind the front of tests/moto_s3.py refuses unsigned writes and
 #: applies the bucket's CORS rules itself.
 ENFORCED_BY_MOTO = [
     Probe.WRONG_ETAG,
