@@ -1,4 +1,4 @@
-"""The first real path over gRPC, PostgreSQL and the moto S3 server: session, PUT, complete."""
+"""The first real path over gRPC, PostgreSQL and the strict S3: session, PUT, complete."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every refused upload over gRPC, PostgreSQL and moto: the right status code, a FAILED record
+"""Every refused upload over gRPC, PostgreSQL and the strict S3: the right status code, a FAILED record
 with its reason (or no record at all), nothing left in storage, nothing queued."""
 
 from __future__ import annotations
