@@ -1,0 +1,52 @@
+"""Multipart uploads: create, list the stored parts, complete, abort."""
+
+from __future__ import annotations
+
+from media_grpc.adapters.blob_storage import BlobNotFound, StoredPart
+from media_grpc.adapters.s3_client import S3Bucket
+from media_grpc.adapters.s3_errors import translated
+
+
+class S3Multipart(S3Bucket):
+    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        with translated(f"create multipart upload {key}"):
+            answer = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        return str(answer["UploadId"])
+
+    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        parts: list[StoredPart] = []
+        marker = 0
+        with translated(f"list parts of {key}"):
+            while True:
+                answer = self.client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+                parts.extend(
+                    StoredPart(int(p["PartNumber"]), str(p["ETag"]), int(p["Size"]))
+                    for p in answer.get("Parts", [])
+                )
+                if not answer.get("IsTruncated"):
+                    return parts
+                marker = int(answer["NextPartNumberMarker"])
+
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> None:
+        with translated(f"complete multipart upload {key}"):
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]
+                },
+            )
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        try:
+            with translated(f"abort multipart upload {key}"):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except BlobNotFound:
+            return
