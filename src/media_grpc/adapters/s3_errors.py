@@ -9,7 +9,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable
 
-NOT_FOUND_CODES = {"404", "NoSuchKey", "NoSuchUpload", "NotFound", "NoSuchBucket"}
+#: The codes of a multipart upload that is gone (completed, aborted, expired): NoSuchUpload, and
+#: NoSuchKey from Ceph's RADOS Gateway, which answers so for an aborted upload.
+UPLOAD_GONE_CODES = frozenset({"NoSuchUpload", "NoSuchKey"})
+NOT_FOUND_CODES = {"404", "NotFound", "NoSuchBucket", *UPLOAD_GONE_CODES}
 PRECONDITION_CODES = {"412", "PreconditionFailed"}
 
 

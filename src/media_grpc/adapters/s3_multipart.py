@@ -1,4 +1,12 @@
-"""Multipart uploads: create, list the stored parts, complete, abort."""
+"""Multipart uploads: create, list the stored parts, complete, abort.
+
+Where stores differ from AWS S3, handled here (each has a test in
+tests/integration/test_s3_deviations.py):
+- Ceph's RADOS Gateway answers CompleteMultipartUpload with an empty ``<ETag></ETag>``: the
+  assembled object's ETag is then read with a HEAD.
+- It answers ListParts (and UploadPart) of an aborted upload with NoSuchKey, not NoSuchUpload:
+  both mean the upload is gone (``s3_errors.UPLOAD_GONE_CODES``): BlobNotFound.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +41,10 @@ class S3Multipart(S3Bucket):
 
     def complete_multipart_upload(
         self, key: str, upload_id: str, parts: list[tuple[int, str]]
-    ) -> None:
+    ) -> str:
+        """The assembled object's ETag: the answer's, or a HEAD's where the answer has none."""
         with translated(f"complete multipart upload {key}"):
-            self.client.complete_multipart_upload(
+            answer = self.client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=key,
                 UploadId=upload_id,
@@ -43,6 +52,10 @@ class S3Multipart(S3Bucket):
                     "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]
                 },
             )
+            etag = str(answer.get("ETag") or "").strip()
+            if etag in ("", '""'):  # Ceph RGW: <ETag></ETag>
+                etag = str(self.client.head_object(Bucket=self.bucket, Key=key)["ETag"])
+        return etag
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         try:
