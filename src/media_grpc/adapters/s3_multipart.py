@@ -4,7 +4,7 @@ Where stores differ from AWS S3, handled here (each has a test in
 tests/integration/test_s3_deviations.py):
 - Ceph's RADOS Gateway answers CompleteMultipartUpload with an empty ``<ETag></ETag>``: the
   assembled object's ETag is then read with a HEAD.
-- It answers ListParts (and UploadPart) of an aborted upload with NoSuchKey, not NoSuchUpload:
+- It answers ListParts of an aborted upload with NoSuchKey, not NoSuchUpload:
   both mean the upload is gone (``s3_errors.UPLOAD_GONE_CODES``): BlobNotFound.
 """
 
