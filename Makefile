@@ -107,7 +107,7 @@ fmt: $(STAMP) ## Format and autofix with ruff
 promtool: ## Install promtool (Debian's prometheus package, as root) when it is missing; the alert rules test needs it
 	bash scripts/ensure-promtool.sh
 
-services: ## Start PostgreSQL, RabbitMQ and the strict S3 (Ceph RGW, installed when missing) unless they answer
+services: ## Start PostgreSQL, RabbitMQ and the strict S3 (Ceph RGW, installed when missing) unless they answer; the tests take MEDIA_TEST_DATABASE_URL / MEDIA_TEST_BROKER_URL / MEDIA_TEST_S3_URL instead where set
 	bash scripts/ensure-services.sh
 
 # The tests run in a random order (pytest-randomly); the header prints "Using --randomly-seed=N".

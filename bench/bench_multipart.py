@@ -129,9 +129,9 @@ def ours(running: Stack, path: Path, n: int) -> Ours:
 #: Where the server's CompleteUpload handler spends its time, read from py-spy: the function
 #: (and a fragment of its file) below service/completion.py, and what it stands for.
 HANDLER_PARTS = {
-    ("list_parts", "s3_storage.py"): COMPLETION_CALLS[0],
-    ("complete_multipart_upload", "s3_storage.py"): COMPLETION_CALLS[1],
-    ("read_start", "s3_storage.py"): COMPLETION_CALLS[2],
+    ("list_parts", "s3_multipart.py"): COMPLETION_CALLS[0],
+    ("complete_multipart_upload", "s3_multipart.py"): COMPLETION_CALLS[1],
+    ("read_start", "s3_reads.py"): COMPLETION_CALLS[2],
     ("load_visible", "service/context.py"): "PostgreSQL: the media read",
     ("_mark_uploaded", "service/completion.py"): "PostgreSQL: UPLOADED and its job queued",
 }

@@ -136,7 +136,7 @@ def time_within(
     """Seconds of the samples (a ``record(every_thread=True)`` output) whose stack passes
     through a file whose path contains ``within``, by the outermost frame below it that
     matches one of ``parts`` (a function's name without its class, and a path fragment, e.g.
-    ``("read_start", "s3_storage.py")``), named by the function; "other" for the rest."""
+    ``("read_start", "s3_reads.py")``), named by the function; "other" for the rest."""
     seconds: Counter[str] = Counter()
     for line in raw.read_text().splitlines():
         if not line.strip():

@@ -126,7 +126,7 @@ class InMemoryBlobStorage(BlobStorage):
 
     def complete_multipart_upload(
         self, key: str, upload_id: str, parts: list[tuple[int, str]]
-    ) -> None:
+    ) -> str:
         """As S3: every listed part must be stored with that ETag, all but the last >= 5 MiB."""
         if upload_id not in self.uploads:
             raise BlobNotFound(upload_id)
@@ -139,6 +139,7 @@ class InMemoryBlobStorage(BlobStorage):
                 raise BlobStorageUnavailable(f"EntityTooSmall {n}")
         del self.uploads[upload_id]
         self.objects[key] = self._new_object(b"".join(stored[n] for n in numbers), content_type)
+        return self.objects[key].etag
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         self.uploads.pop(upload_id, None)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -16,7 +17,11 @@ import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
+from media_grpc.config.storage import StorageSettings
+from media_grpc.storage_admin.setup import set_up_bucket
 from tests import slow_stage_cli
+from tests.s3_buckets import client_of, delete_bucket, unique_bucket
+from tests.services import strict_s3
 
 
 def free_port() -> int:
@@ -89,6 +94,40 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
         MEDIA_METRICS_PORT=str(free_port()),
     )
     return env
+
+
+@contextmanager
+def on_strict_s3(env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """``env`` storing in a bucket of its own on the strict S3, set up as `storage init` does
+    (no archive rule: the test store has no archive class), deleted with its objects after."""
+    s3 = strict_s3()
+    client = client_of(s3)
+    bucket = unique_bucket("e2e")
+    set_up_bucket(client, bucket, "us-east-1", StorageSettings(archive_after_days=0))
+    try:
+        yield {
+            **env,
+            "MEDIA_S3_ENDPOINT_URL": s3.url,
+            "MEDIA_S3_ACCESS_KEY_ID": s3.access_key,
+            "MEDIA_S3_SECRET_ACCESS_KEY": s3.secret_key,
+            "MEDIA_S3_BUCKET": bucket,
+            # The start-up storage check has tests of its own; here it only costs start-up CPU.
+            "MEDIA_STORAGE__CHECK_ON_STARTUP": "false",
+        }
+    finally:
+        delete_bucket(client, bucket)
+
+
+@pytest.fixture
+def strict_s3_server(tmp_path: Path) -> Iterator[ServedProcess]:
+    """`media-grpc serve` as in the embedded default (SQLite, in-process worker) but storing on
+    the strict S3, on free ports."""
+    with on_strict_s3(embedded_env(tmp_path)) as env:
+        served = start_serve(env)
+        try:
+            yield served
+        finally:
+            stop(served.process)
 
 
 @pytest.fixture

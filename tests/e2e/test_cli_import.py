@@ -1,6 +1,6 @@
-"""`media-grpc import` as an operator runs it against the embedded server: a CSV of legacy URLs
-served by a host on 127.0.0.1, the map, a second run that imports nothing, and a run killed
-half-way that the next run finishes."""
+"""`media-grpc import` as an operator runs it against a server storing on the strict S3: a CSV of
+legacy URLs served by a host on 127.0.0.1, the map, a second run that imports nothing, and a run
+killed half-way that the next run finishes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CLI, ServedProcess, free_port, start_serve, stop
+from tests.e2e.conftest import CLI, ServedProcess, free_port, on_strict_s3, start_serve, stop
 from tests.legacy_host import LegacyHost, body, legacy_host
 from tests.media_factory import make_jpeg
 from tests.video_factory import make_clip
@@ -31,7 +31,7 @@ def host() -> Iterator[LegacyHost]:
 
 @pytest.fixture
 def importing_server(tmp_path: Path, host: LegacyHost) -> Iterator[ServedProcess]:
-    """The embedded default with the legacy host (127.0.0.1 and its port) on the import
+    """SQLite and the strict S3, the legacy host (127.0.0.1 and its port) on the import
     allowlist (plain http allowed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     env.update(
@@ -42,11 +42,12 @@ def importing_server(tmp_path: Path, host: LegacyHost) -> Iterator[ServedProcess
         MEDIA_IMPORT__ALLOWED_HOSTS=f'["127.0.0.1:{host.port}"]',
         MEDIA_IMPORT__ALLOW_HTTP="true",
     )
-    served = start_serve(env)
-    try:
-        yield served
-    finally:
-        stop(served.process)
+    with on_strict_s3(env) as stored_on_strict_s3:
+        served = start_serve(stored_on_strict_s3)
+        try:
+            yield served
+        finally:
+            stop(served.process)
 
 
 def operator_env(server: ServedProcess) -> dict[str, str]:

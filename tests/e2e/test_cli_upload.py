@@ -1,5 +1,6 @@
 """`media-grpc upload` as a user runs it: a 30 MiB image in parts with a progress bar, killed
-half-way, run again (only the missing parts go), and followed to READY."""
+half-way, run again (only the missing parts go), and followed to READY; the server stores on the
+strict S3."""
 
 from __future__ import annotations
 
@@ -37,12 +38,12 @@ def sent_parts(stderr: str) -> set[int]:
 
 
 def test_upload_killed_half_way_resumes_with_only_the_missing_parts_and_ends_ready(
-    embedded_server: ServedProcess, tmp_path: Path
+    strict_s3_server: ServedProcess, tmp_path: Path
 ) -> None:
     image = noisy_png(tmp_path / "big.png")
     state = tmp_path / "big.png.upload-state.json"
-    token = embedded_server.cli("token", "--user", "resumer").strip()
-    env = {**embedded_server.env, "MEDIA_TOKEN": token, "MEDIA_ADDRESS": embedded_server.address}
+    token = strict_s3_server.cli("token", "--user", "resumer").strip()
+    env = {**strict_s3_server.env, "MEDIA_TOKEN": token, "MEDIA_ADDRESS": strict_s3_server.address}
     # Its log lines and bar on stderr although stderr is a pipe here, not a terminal.
     command = [CLI, "--log-level", "INFO", "upload", str(image), "--purpose", "post_image"]
     command += ["--parallel", "2"]
@@ -67,7 +68,7 @@ def test_upload_killed_half_way_resumes_with_only_the_missing_parts_and_ends_rea
     assert part_count >= 4
     assert "%|" in first_err  # the progress bar was drawn on stderr
 
-    with grpc.insecure_channel(embedded_server.address) as channel:
+    with grpc.insecure_channel(strict_s3_server.address) as channel:
         listed = media_pb2_grpc.MediaServiceStub(channel).ListUploadedParts(
             pb.ListUploadedPartsRequest(media_id=saved["media_id"]),
             metadata=[("authorization", f"Bearer {token}")],
@@ -99,7 +100,7 @@ def test_upload_killed_half_way_resumes_with_only_the_missing_parts_and_ends_rea
     assert int(media["size_bytes"]) == image.stat().st_size
     assert not state.exists()
 
-    metrics_url = f"http://127.0.0.1:{embedded_server.env['MEDIA_METRICS_PORT']}/metrics"
+    metrics_url = f"http://127.0.0.1:{strict_s3_server.env['MEDIA_METRICS_PORT']}/metrics"
     exposed = requests.get(metrics_url, timeout=5).text
     for line in (
         'media_upload_sessions_created_total{mode="multipart",purpose="POST_IMAGE"} 1.0',

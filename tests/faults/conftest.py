@@ -1,5 +1,6 @@
-"""Fault tests: real `media-grpc serve` processes against PostgreSQL and moto, with faults
-injected from outside (backends terminated, signals, a misbehaving S3 proxy)."""
+"""Fault tests: real `media-grpc serve` processes against PostgreSQL and the strict S3, with faults
+injected from outside (backends terminated, signals, a misbehaving S3 proxy in front of the
+strict S3: it forwards the Host header as sent, so signatures made for the proxy hold)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
 import grpc
 import pytest
 import requests
@@ -24,10 +23,9 @@ from media.v1 import media_pb2_grpc
 from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from tests.faults.proxy import FaultyS3Proxy
-from tests.moto_s3 import MotoS3
-from tests.services import postgres_url
+from tests.s3_buckets import client_of, delete_bucket, unique_bucket
+from tests.services import S3Service, postgres_url
 
 CLI = str(Path(sys.executable).parent / "media-grpc")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 120
@@ -46,16 +44,9 @@ def fault_database() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server = MotoS3(port=0)
-    yield server.start()
-    server.stop()
-
-
 @pytest.fixture
-def s3_proxy(moto_endpoint: str) -> Iterator[FaultyS3Proxy]:
-    proxy = FaultyS3Proxy(moto_endpoint).start()
+def s3_proxy(s3: S3Service) -> Iterator[FaultyS3Proxy]:  # noqa: F811
+    proxy = FaultyS3Proxy(s3.url).start()
     yield proxy
     proxy.stop()
 
@@ -116,28 +107,26 @@ def _wait_until_serving(process: subprocess.Popen[str], address: str) -> None:
 
 
 @pytest.fixture
-def serve(fault_database: str, s3_proxy: FaultyS3Proxy) -> Iterator[Callable[..., Served]]:
+def serve(
+    fault_database: str,
+    s3: S3Service,  # noqa: F811
+    s3_proxy: FaultyS3Proxy,
+) -> Iterator[Callable[..., Served]]:
     """``serve(*args)`` starts `media-grpc serve` against the database and the S3 proxy."""
     started: list[Served] = []
     auth_settings = AuthSettings()
 
     def start(*args: str) -> Served:
-        bucket = f"media-faults-{uuid.uuid4().hex[:8]}"
-        boto3.client(
-            "s3",
-            endpoint_url=s3_proxy.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=EMBEDDED_ACCESS_KEY,
-            aws_secret_access_key=EMBEDDED_SECRET_KEY,
-        ).create_bucket(Bucket=bucket)
+        bucket = unique_bucket("media-faults")
+        client_of(s3).create_bucket(Bucket=bucket)
         address = f"127.0.0.1:{free_port()}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
         env.update(
             MEDIA_GRPC_LISTEN=address,
             MEDIA_DATABASE_URL=fault_database,
             MEDIA_S3_ENDPOINT_URL=s3_proxy.endpoint,
-            MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
-            MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
+            MEDIA_S3_ACCESS_KEY_ID=s3.access_key,
+            MEDIA_S3_SECRET_ACCESS_KEY=s3.secret_key,
             MEDIA_S3_BUCKET=bucket,
             # The faults here are not about per-owner limits: one owner calls in a loop.
             MEDIA_LIMITS__UPLOAD_SESSIONS_PER_SECOND="100000",
@@ -174,6 +163,7 @@ def serve(fault_database: str, s3_proxy: FaultyS3Proxy) -> Iterator[Callable[...
                 served.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 served.process.kill()
+        delete_bucket(client_of(s3), served.bucket)
 
 
 def _drain(served: Served) -> None:
@@ -184,12 +174,15 @@ def _drain(served: Served) -> None:
 
 
 # The pipeline faults run on the integration fixtures: a database and a RabbitMQ prefix of the
-# test's own, the run's moto.
+# test's own, the run's bucket on the strict S3.
 from tests.integration.conftest import (  # noqa: E402, F401
     app,
     database_template,
     database_url,
     own_database_url,
+    run_bucket,
+    s3,
+    s3_admin,
     s3_endpoint,
     settings,
 )

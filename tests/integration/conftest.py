@@ -1,10 +1,11 @@
-"""Integration fixtures: a fresh PostgreSQL database, the moto S3 server over HTTP, a real
-gRPC server on a free port and a channel to it."""
+"""Integration fixtures: a fresh PostgreSQL database, the strict S3 (Ceph's RADOS Gateway, or
+MEDIA_TEST_S3_URL) with a bucket of this run's own, a real gRPC server on a free port and a
+channel to it."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -16,9 +17,8 @@ from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.api.server import RunningServer
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
-from tests.moto_s3 import MotoS3
-from tests.services import postgres_url
+from tests.s3_buckets import client_of, scratch_bucket
+from tests.services import S3Service, postgres_url, strict_s3
 
 Metadata = list[tuple[str, str]]
 
@@ -46,31 +46,57 @@ def own_database_url(database_template: tuple[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on 127.0.0.1, over real HTTP."""
-    server = MotoS3(port=0)
-    endpoint = server.start()
-    yield endpoint
-    server.stop()
+def s3() -> S3Service:
+    """The strict S3 every storage test meets (never moto: see tests/services.py)."""
+    return strict_s3()
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, s3_endpoint: str) -> Settings:
+def s3_endpoint(s3: S3Service) -> str:
+    return s3.url
+
+
+@pytest.fixture(scope="session")
+def s3_admin(s3: S3Service) -> Any:
+    """A boto3 client of the strict S3, for what tests arrange and inspect there."""
+    return client_of(s3)
+
+
+@pytest.fixture(scope="session")
+def run_bucket(s3_admin: Any) -> Iterator[str]:
+    """The bucket of this test run (unique: runs share the store), deleted at its end."""
+    with scratch_bucket(s3_admin, "media-test") as bucket:
+        yield bucket
+
+
+@pytest.fixture
+def own_bucket(s3_admin: Any) -> Iterator[str]:
+    """A bucket of this test's own, deleted with its contents afterwards."""
+    with scratch_bucket(s3_admin, "media-own") as bucket:
+        yield bucket
+
+
+def s3_settings(s3: S3Service, bucket: str, **more: Any) -> Settings:
+    """Settings of a development server on ``bucket`` of the strict S3."""
     return Settings(
         environment="development",
-        database_url=database_url,
-        s3_endpoint_url=s3_endpoint,
-        s3_access_key_id=EMBEDDED_ACCESS_KEY,
-        s3_secret_access_key=EMBEDDED_SECRET_KEY,  # type: ignore[arg-type]
-        s3_bucket=f"media-test-{uuid.uuid4().hex[:8]}",
+        s3_endpoint_url=s3.url,
+        s3_access_key_id=s3.access_key,
+        s3_secret_access_key=s3.secret_key,  # type: ignore[arg-type]
+        s3_bucket=bucket,
         grpc_listen="127.0.0.1:0",
+        **more,
     )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, s3: S3Service, run_bucket: str) -> Settings:
+    return s3_settings(s3, run_bucket, database_url=database_url)
 
 
 @pytest.fixture(scope="session")
 def app(settings: Settings) -> Iterator[Application]:
     application = build_application(settings, migrate=False)
-    application.s3_client.create_bucket(Bucket=settings.s3_bucket)
     yield application
     application.close()
 

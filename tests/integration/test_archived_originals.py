@@ -1,20 +1,57 @@
-"""Archived originals: RetryProcessing answers FAILED_PRECONDITION and starts the restore."""
+"""Archived originals: RetryProcessing answers FAILED_PRECONDITION and starts the restore.
+
+These run on moto, not on the strict S3: they need an object in an archive class (GLACIER) and
+a restore that completes, and the strict S3 (Ceph's RADOS Gateway, Pacific) has no GLACIER class
+and no RestoreObject. That an original really moves to an archive class under `storage init`'s
+lifecycle rule is proven on the strict S3 by the archive lifecycle test.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
+from pydantic import SecretStr
 
-from media_grpc.bootstrap import Application
+from media_grpc.bootstrap import Application, build_application
+from media_grpc.config import Settings
 from media_grpc.domain.model import Failure, FailureReason, Media, Status
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from tests.integration.records import load, store
 from tests.media_records import make_media
 
 Auth = Callable[..., list[tuple[str, str]]]
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings) -> Iterator[Application]:
+    """The run's settings on a moto S3 of this module's own (see the module's docstring)."""
+    moto = LocalS3(port=0)
+    configured = settings.model_copy(
+        update={
+            "s3_endpoint_url": moto.start(),
+            "s3_access_key_id": EMBEDDED_ACCESS_KEY,
+            "s3_secret_access_key": SecretStr(EMBEDDED_SECRET_KEY),
+            "s3_bucket": f"media-archived-{uuid.uuid4().hex[:8]}",
+        }
+    )
+    application = build_application(configured, migrate=False)
+    application.s3_client.create_bucket(Bucket=configured.s3_bucket)
+    yield application
+    application.close()
+    moto.stop()
+
+
+@pytest.fixture(scope="module")
+def stub(app: Application) -> Iterator[media_pb2_grpc.MediaServiceStub]:
+    running = app.serve("127.0.0.1:0")
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield media_pb2_grpc.MediaServiceStub(channel)
+    running.stop(1)
 
 
 def failed_with_original_in(app: Application, owner: str, storage_class: str) -> Media:

@@ -1,4 +1,4 @@
-"""The lifecycle sweeps against PostgreSQL and S3 (moto over HTTP), two runs at once included.
+"""The lifecycle sweeps against PostgreSQL and the strict S3, two runs at once included.
 
 Each test's media live in a time window of their own, far in the past, and the sweeps run with
 a clock set just after it: other tests' rows (created now) never qualify.

@@ -1,6 +1,6 @@
 """A sha256 given to CompleteUpload (a client that hashed while it sent): recorded as if
 declared to CreateUploadSession, and refused where it contradicts what the media holds. Through a
-real channel, PostgreSQL and moto S3."""
+real channel, PostgreSQL and the strict S3."""
 
 from __future__ import annotations
 

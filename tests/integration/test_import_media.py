@@ -1,5 +1,5 @@
 """ImportMedia and ResolveLegacyUrl through a real channel: a legacy host on 127.0.0.1 (listed
-explicitly, as the import policy allows for tests), PostgreSQL and the moto S3 server."""
+explicitly, as the import policy allows for tests), PostgreSQL and the strict S3."""
 
 from __future__ import annotations
 

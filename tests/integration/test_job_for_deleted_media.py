@@ -1,4 +1,4 @@
-"""A job whose media is deleted while its stage runs, on PostgreSQL and S3 (moto over HTTP)."""
+"""A job whose media is deleted while its stage runs, on PostgreSQL and the strict S3."""
 
 from __future__ import annotations
 

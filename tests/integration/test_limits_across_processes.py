@@ -22,7 +22,6 @@ from media.v1 import media_pb2_grpc
 
 from media_grpc.adapters.database import scratch_database
 from media_grpc.bootstrap import Application
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from tests.e2e.conftest import CLI, ServedProcess, free_port, start_serve, stop
 
 Metadata = list[tuple[str, str]]
@@ -46,12 +45,13 @@ def limits_database(database_template: tuple[str, str]) -> Iterator[str]:
 
 def serve_env(app: Application, database_url: str, **extra: str) -> dict[str, str]:
     settings = app.settings
+    secret = settings.s3_secret_access_key
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     env.update(
         MEDIA_DATABASE_URL=database_url,
         MEDIA_S3_ENDPOINT_URL=str(settings.s3_endpoint_url),
-        MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
-        MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
+        MEDIA_S3_ACCESS_KEY_ID=str(settings.s3_access_key_id),
+        MEDIA_S3_SECRET_ACCESS_KEY=secret.get_secret_value() if secret else "",
         MEDIA_S3_BUCKET=settings.s3_bucket,
         MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
         MEDIA_METRICS_PORT="0",

@@ -1,4 +1,4 @@
-"""The post service's calls over a real channel, PostgreSQL and the moto S3 server."""
+"""The post service's calls over a real channel, PostgreSQL and the strict S3."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The storage adapter's constant-size reads and pinned server-side copies, against moto S3."""
+"""The storage adapter's constant-size reads and pinned server-side copies, on the strict S3."""
 
 from __future__ import annotations
 

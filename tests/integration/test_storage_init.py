@@ -1,38 +1,44 @@
-"""`storage init` against the moto S3 server: bucket, CORS rule, abort rule, bucket policy,
-archive rule; twice is clean."""
+"""`storage init` against the strict S3 (Ceph's RADOS Gateway, or MEDIA_TEST_S3_URL): bucket,
+CORS rule, abort rule, bucket policy, archive rule; twice is clean."""
 
 from __future__ import annotations
 
 import json
-import uuid
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from media_grpc.adapters.s3_storage import build_s3_client
 from media_grpc.config.storage import StorageSettings
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from media_grpc.storage_admin.policy import ARCHIVE_RULE_ID, PUBLIC_READ_SID, bucket_policy
 from media_grpc.storage_admin.setup import (
     CORS_RULE_ID,
     LIFECYCLE_RULE_ID,
+    StorageSetupError,
     lifecycle_rules,
     set_up_bucket,
 )
+from tests.s3_buckets import client_of, delete_bucket, unique_bucket
+from tests.services import S3Service
 
 ORIGINS = ["https://app.example.com", "http://localhost:3000"]
+#: A region of the test store other than us-east-1 (MEDIA_TEST_S3_OTHER_REGION; the strict S3's
+#: zonegroup, ``default``, unless set).
+OTHER_REGION = os.environ.get("MEDIA_TEST_S3_OTHER_REGION", "default")
 
 
 @pytest.fixture
-def client(s3_endpoint: str) -> Any:
-    return build_s3_client(
-        s3_endpoint, "us-east-1", EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, "path"
-    )
+def client(s3_admin: Any) -> Any:
+    return s3_admin
 
 
 @pytest.fixture
-def bucket() -> str:
-    return f"init-{uuid.uuid4().hex[:12]}"
+def bucket(s3_admin: Any) -> Iterator[str]:
+    """A bucket name of this test's own; the bucket, whoever made it, is deleted afterwards."""
+    name = unique_bucket("init")
+    yield name
+    delete_bucket(s3_admin, name)
 
 
 def rules_by_id(client: Any, bucket: str) -> dict[str, dict[str, Any]]:
@@ -127,18 +133,27 @@ def test_storage_init_keeps_rules_it_does_not_own(client: Any, bucket: str) -> N
 
 
 def test_storage_init_creates_the_bucket_in_a_region_outside_us_east_1(
-    s3_endpoint: str, bucket: str
+    s3: S3Service, bucket: str
 ) -> None:
-    client = build_s3_client(
-        s3_endpoint, "eu-west-1", EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, "path"
-    )
+    """A region other than us-east-1 goes out as the LocationConstraint. It must be one the
+    store has: Ceph's RADOS Gateway names its region after its zonegroup (``default`` here)."""
+    client = client_of(s3, OTHER_REGION)
 
-    first = set_up_bucket(client, bucket, "eu-west-1", StorageSettings())
-    second = set_up_bucket(client, bucket, "eu-west-1", StorageSettings())
+    first = set_up_bucket(client, bucket, OTHER_REGION, StorageSettings())
+    second = set_up_bucket(client, bucket, OTHER_REGION, StorageSettings())
 
-    assert first[0] == f"bucket {bucket}: created in eu-west-1"
-    assert client.get_bucket_location(Bucket=bucket)["LocationConstraint"] == "eu-west-1"
+    assert first[0] == f"bucket {bucket}: created in {OTHER_REGION}"
+    assert client.get_bucket_location(Bucket=bucket)["LocationConstraint"] == OTHER_REGION
     assert second[0] == f"bucket {bucket}: exists, unchanged"
+
+
+def test_storage_init_in_a_region_the_store_lacks_fails_with_the_store_s_reason(
+    s3: S3Service, bucket: str
+) -> None:
+    client = client_of(s3, "eu-west-1")
+
+    with pytest.raises(StorageSetupError, match=f"bucket {bucket}: InvalidLocationConstraint"):
+        set_up_bucket(client, bucket, "eu-west-1", StorageSettings())
 
 
 def test_storage_init_writes_the_archive_rule_for_originals_and_the_public_read_policy(

@@ -1,4 +1,4 @@
-"""Multipart uploads over gRPC, PostgreSQL and the moto S3 server: parallel parts, resume,
+"""Multipart uploads over gRPC, PostgreSQL and the strict S3: parallel parts, resume,
 refusals that keep the session open, abort."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Every refused upload over gRPC, PostgreSQL and moto: the right status code, a FAILED record
-with its reason (or no record at all), nothing left in storage, nothing queued."""
+"""Every refused upload over gRPC, PostgreSQL and the strict S3: the right status code, a FAILED
+record with its reason (or no record at all), nothing left in storage, nothing queued."""
 
 from __future__ import annotations
 
@@ -57,8 +57,15 @@ def test_refused_single_put_fails_the_media_and_leaves_storage_empty(
 ) -> None:
     fields = {"sha256": sha256} if sha256 else {}
     session = create_session(stub, auth, unique_user, declared, content_type=content_type, **fields)
-    if stored is not None:
-        put_single(session, stored)  # moto enforces neither signed length nor checksum
+    if stored is not None and len(stored) != len(declared):
+        # The strict S3 refuses a body of another length than signed: these bytes are what a
+        # store that does not enforce it (or a writer with credentials) leaves at the key.
+        key = get_media(stub, auth, unique_user, session.media_id).storage_key
+        app.s3_client.put_object(
+            Bucket=app.settings.s3_bucket, Key=key, Body=stored, ContentType=content_type
+        )
+    elif stored is not None:
+        put_single(session, stored)
 
     error = rpc_error(lambda: complete(stub, auth, unique_user, session.media_id))
 
@@ -118,7 +125,13 @@ def test_a_text_html_put_with_jpeg_magic_is_refused_as_type_mismatch(
     hostile = JPEG[:64] + b"<script>alert(document.cookie)</script>"
     session = create_session(stub, auth, unique_user, hostile, content_type="image/jpeg")
     headers = {**dict(session.single_put.headers), "Content-Type": "text/html"}
-    requests.put(session.single_put.url, data=hostile, headers=headers, timeout=10)
+    refused = requests.put(session.single_put.url, data=hostile, headers=headers, timeout=10)
+    assert refused.status_code == 403  # the strict S3 holds the signed Content-Type
+    # What a store that does not (or a writer with credentials) leaves at the key:
+    key = get_media(stub, auth, unique_user, session.media_id).storage_key
+    app.s3_client.put_object(
+        Bucket=app.settings.s3_bucket, Key=key, Body=hostile, ContentType="text/html"
+    )
 
     error = rpc_error(lambda: complete(stub, auth, unique_user, session.media_id))
 

@@ -114,7 +114,8 @@ class BlobStorage(abc.ABC):
     @abc.abstractmethod
     def complete_multipart_upload(
         self, key: str, upload_id: str, parts: list[tuple[int, str]]
-    ) -> None: ...
+    ) -> str:
+        """Assemble ``parts`` (number, ETag); returns the assembled object's ETag."""
 
     @abc.abstractmethod
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:

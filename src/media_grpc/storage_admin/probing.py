@@ -42,6 +42,7 @@ class Probe(StrEnum):
     ORIGINAL_PRIVATE = "original-private"
     DERIVATIVE_PUBLIC = "derivative-public"
     ARCHIVE_RULE = "archive-originals-rule"
+    ARCHIVE_CLASS = "archive-storage-class"
 
 
 @dataclass(frozen=True)

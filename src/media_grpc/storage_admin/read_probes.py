@@ -1,4 +1,5 @@
-"""The probes of `storage check` about reading: originals private, derivatives public, archiving.
+"""The probes of `storage check` about reading: originals private, derivatives public, archiving
+(the rule, and the storage class it moves originals to).
 
 Each writes one small object under a top-level prefix of the service (``uploads/``,
 ``originals/``, ``variants/``) below the check's scratch prefix, then GETs it without
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from media_grpc.domain.keys import PRIVATE_PREFIXES, PUBLIC_PREFIXES
+from media_grpc.domain.keys import ORIGINALS_PREFIX, PRIVATE_PREFIXES, PUBLIC_PREFIXES
 from media_grpc.storage_admin.bucket_settings import error_code, lifecycle_rules
 from media_grpc.storage_admin.policy import describe_archive_rule, is_archive_rule
 from media_grpc.storage_admin.probing import Probe, ProbeResult, Scratch, unsigned_url
@@ -65,5 +66,40 @@ def archive_rule(scratch: Scratch) -> ProbeResult:
     return ProbeResult(Probe.ARCHIVE_RULE, name, True, detail, ("present", "absent"))
 
 
+def archive_class(scratch: Scratch) -> ProbeResult:
+    """The archive rule's storage class exists: a PUT of a small object in that class is taken.
+
+    A lifecycle rule is not proof: Ceph's RADOS Gateway (and others) accept a transition to a
+    class they do not have and then never move anything, while a PUT naming that class is
+    refused (InvalidArgument, or InvalidStorageClass on MinIO).
+    """
+    name = "archive storage class exists"
+    try:
+        rules = [r for r in lifecycle_rules(scratch.client, scratch.bucket) if is_archive_rule(r)]
+    except ClientError as e:
+        return ProbeResult(Probe.ARCHIVE_CLASS, name, None, f"cannot tell ({error_code(e)})")
+    if not rules:
+        return ProbeResult(Probe.ARCHIVE_CLASS, name, None, "no archive rule to prove")
+    storage_class = str(rules[0]["Transitions"][0].get("StorageClass", ""))
+    key = scratch.key_under(ORIGINALS_PREFIX, "archive-class")
+    try:
+        scratch.client.put_object(
+            Bucket=scratch.bucket, Key=key, Body=BODY, StorageClass=storage_class
+        )
+    except ClientError as e:
+        detail = (
+            f"{storage_class}: a PUT in it is refused ({error_code(e)}): originals are never "
+            "archived; configure that class or MEDIA_STORAGE__ARCHIVE_STORAGE_CLASS"
+        )
+        return ProbeResult(Probe.ARCHIVE_CLASS, name, False, detail, ("exists", "MISSING"))
+    detail = f"{storage_class}: a PUT in it is taken"
+    return ProbeResult(Probe.ARCHIVE_CLASS, name, True, detail, ("exists", "MISSING"))
+
+
 def read_probes(scratch: Scratch) -> list[ProbeResult]:
-    return [original_private(scratch), derivative_public(scratch), archive_rule(scratch)]
+    return [
+        original_private(scratch),
+        derivative_public(scratch),
+        archive_rule(scratch),
+        archive_class(scratch),
+    ]

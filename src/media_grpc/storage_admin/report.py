@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from media_grpc.storage_admin.conformance import Probe, ProbeResult
 
-#: Protections without which presigned uploads are unsafe: ``storage check`` fails without them.
+#: Protections without which presigned uploads are unsafe, and the archive class without which
+#: the archive rule silently does nothing: ``storage check`` fails without them.
 RELIED_ON = frozenset(
     {
         Probe.VALID_PUT,
@@ -22,6 +23,7 @@ RELIED_ON = frozenset(
         Probe.OTHER_KEY,
         Probe.PART_AFTER_ABORT,
         Probe.ORIGINAL_PRIVATE,
+        Probe.ARCHIVE_CLASS,
     }
 )
 

@@ -1,5 +1,5 @@
 """Pipeline fixtures: the real RabbitMQ under a prefix of this test's own, an Application on
-the run's PostgreSQL and moto S3, workers and relays started and stopped per test."""
+the run's PostgreSQL and strict S3, workers and relays started and stopped per test."""
 
 from __future__ import annotations
 

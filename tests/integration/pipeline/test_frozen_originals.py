@@ -1,5 +1,5 @@
 """The job freezes what completion verified, checks the declared sha256, trusts the database
-and leaves nothing of a failure: through a real channel, PostgreSQL, RabbitMQ and moto S3."""
+and leaves nothing of a failure: through a real channel, PostgreSQL, RabbitMQ and the strict S3."""
 
 from __future__ import annotations
 
@@ -104,7 +104,8 @@ def test_a_put_after_ready_changes_nothing_served_or_processed_and_is_swept(
     pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
 ) -> None:
     data = png_bytes(320, 240)
-    session = start_upload(stub, auth, unique_user, data, sha256=hashlib.sha256(data).hexdigest())
+    # No sha256 declared: the store would refuse other bytes under a signed checksum.
+    session = start_upload(stub, auth, unique_user, data)
     complete(stub, auth, unique_user, session.media_id)
     with running_worker(pipeline_app), running_relay(pipeline_app):
         ready = wait_for(pipeline_app, session.media_id, {Status.READY, Status.FAILED})
@@ -113,13 +114,15 @@ def test_a_put_after_ready_changes_nothing_served_or_processed_and_is_swept(
     served = {v.storage_key: storage.head(v.storage_key).etag for v in ready.variants}
     assert served
 
+    script = b"<html><script>alert(1)</script></html>"
     hostile = requests.put(  # the single-PUT URL is still valid until expires_at
         session.single_put.url,
-        data=b"<html><script>alert(1)</script></html>",
-        headers={"Content-Type": "text/html"},
+        data=script + b" " * (len(data) - len(script)),  # the signed length and type
+        headers=dict(session.single_put.headers),
         timeout=10,
     )
     assert hostile.status_code == 200
+    assert storage.read_range(ready.storage_key, 0, len(script) - 1) == script
 
     assert {key: storage.head(key).etag for key in served} == served
     assert storage.read_range(frozen, 0, len(data) - 1) == data

@@ -276,7 +276,7 @@ class AssembledElsewhere(InMemoryBlobStorage):
 
     def complete_multipart_upload(
         self, key: str, upload_id: str, parts: list[tuple[int, str]]
-    ) -> None:
+    ) -> str:
         raise BlobNotFound(upload_id)  # the other server's completion assembled it first
 
     def head(self, key: str) -> ObjectInfo:
