@@ -54,7 +54,7 @@ class OutboxRelay:
     _: KW_ONLY
     batch_size: int = 100
     poll_interval: float = 0.5
-    max_backoff: float = 30.0
+    max_backoff: float = 2.0
     signal: OutboxSignal = field(default_factory=OutboxSignal)
     after_publish: Sequence[Callable[[ProcessingJob], None]] = ()
     stopping: threading.Event = field(default_factory=threading.Event, init=False)
