@@ -138,8 +138,21 @@ class OutboxRelay:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread, then publish once more what is pending: the jobs committed while
+        this process drained (and any another process left), so that a process that stops
+        leaves no job waiting on a relay that is gone. A broker that is down leaves them to
+        the next relay."""
         self.stopping.set()
         self.signal.notify()
         if self._thread is not None:
             self._thread.join(timeout)
+            if not self._thread.is_alive():
+                self._flush()
         self.publisher.close()
+
+    def _flush(self) -> None:
+        try:
+            while self.relay_once() == self.batch_size:
+                pass
+        except Exception as e:  # noqa: BLE001 - the rows stay pending for the next relay
+            log.warning("stopping with outbox rows unpublished (%r)", e)

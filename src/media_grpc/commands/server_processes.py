@@ -1,8 +1,11 @@
 """More than one server process sharing the listen port (MEDIA_GRPC_PROCESSES).
 
 `media-grpc serve` runs the first server itself, with everything that must run once (the
-outbox relay, the cleanup schedule, the in-process worker, the metrics endpoint), and starts
-the others as spawned child processes that serve RPCs alone. All bind the same port with
+cleanup schedule, the in-process worker, the metrics endpoint), and starts the others as
+spawned child processes that serve RPCs. With a broker every process runs an outbox relay
+(they claim rows with SKIP LOCKED, never sharing one), so the jobs a process commits are
+published whichever process dies; without one the first process's relay and in-process worker
+serve all of them. All bind the same port with
 SO_REUSEPORT and the kernel spreads new connections over them: a connection, and every call
 on it, stays with one process. Per-owner limits live in the database, so they hold across
 the processes.
@@ -83,7 +86,7 @@ class ServerProcesses:
 
 
 def serve_child(address: str, grace: float, drain: float, logging_: tuple[str, str]) -> None:
-    """A child: the gRPC server alone, until SIGTERM or SIGINT."""
+    """A child: the gRPC server, and with a broker an outbox relay, until SIGTERM or SIGINT."""
     level, fmt = logging_
     configure_logging(level, cast(LogFormat, fmt))
     stop = threading.Event()
@@ -94,6 +97,12 @@ def serve_child(address: str, grace: float, drain: float, logging_: tuple[str, s
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     app = build_application(Settings(), migrate=False)
+    if app.settings.broker_url:
+        from media_grpc.pipeline_bootstrap import build_pipeline
+
+        pipeline = build_pipeline(app)
+        pipeline.start()
+        app.closers.append(pipeline.stop)
     server = app.serve(address, reuse_port=True)
     host = address.rsplit(":", 1)[0]
     pid = multiprocessing.current_process().pid
