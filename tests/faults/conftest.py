@@ -71,12 +71,15 @@ class Served:
     auth: Callable[[str], list[tuple[str, str]]]
     output: list[str] = field(default_factory=list)
 
-    def create(self, user: str, timeout: float = 30) -> pb.CreateUploadSessionResponse:
+    def create(
+        self, user: str, timeout: float = 30, idempotency_key: str = ""
+    ) -> pb.CreateUploadSessionResponse:
         request = pb.CreateUploadSessionRequest(
             purpose=pb.PURPOSE_POST_IMAGE,
             file_name="fault.png",
             content_type="image/png",
             size_bytes=len(PNG),
+            idempotency_key=idempotency_key,
         )
         answer: pb.CreateUploadSessionResponse = self.stub.CreateUploadSession(
             request, metadata=self.auth(user), timeout=timeout

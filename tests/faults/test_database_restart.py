@@ -1,11 +1,14 @@
-"""PostgreSQL connections lost under load: the server recovers by itself (pool pre-ping), and
-only calls in flight at the moment of the loss fail, with UNAVAILABLE (retryable)."""
+"""PostgreSQL connections lost under load: the server recovers by itself (pool pre-ping) and
+runs the calls in flight at the moment of the loss again (api/transaction_retry.py), so that
+callers see no error: CreateUploadSession with an idempotency key is safe to run again even
+when its commit may have gone through."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,11 +73,16 @@ def describe(outcomes: list[Outcome]) -> str:
     return ", ".join(f"{n} {code}" for code, n in sorted(codes.items())) or "none"
 
 
-def test_lost_database_connections_fail_only_calls_in_flight_and_server_recovers(
+def keyed_create(served: Served, user: str) -> Callable[[int], object]:
+    """CreateUploadSession with a fresh idempotency key per session."""
+    return lambda _i: served.create(user, timeout=15, idempotency_key=uuid.uuid4().hex)
+
+
+def test_lost_database_connections_are_invisible_to_callers_and_server_recovers(
     serve: Callable[..., Served], fault_database: str, unique_user: str
 ) -> None:
     served = serve()
-    with Callers(CALLERS, lambda _i: served.create(unique_user, timeout=15)) as callers:
+    with Callers(CALLERS, keyed_create(served, unique_user)) as callers:
         wait_for(
             lambda: callers.succeeded() >= 50,
             30,
@@ -106,6 +114,10 @@ def test_lost_database_connections_fail_only_calls_in_flight_and_server_recovers
     after = [o for o in outcomes if o.started > recovered_from]
 
     assert killed >= 3, f"only {killed} backends were terminated over 3 cuts"
+    assert not failed, (
+        f"{len(failed)}/{len(outcomes)} calls failed across 3 cuts ({describe(failed)}); "
+        "the server should have run them again"
+    )
     assert not stray, (
         f"{len(stray)}/{len(failed)} failed calls were not in flight at any of the 3 cuts "
         f"({describe(stray)})"
