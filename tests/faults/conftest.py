@@ -26,6 +26,7 @@ from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
 from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
 from tests.faults.proxy import FaultyS3Proxy
+from tests.faults.report import REPORT, FaultReport
 from tests.services import postgres_url
 
 CLI = str(Path(sys.executable).parent / "media-grpc")
@@ -36,6 +37,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def fault_report() -> FaultReport:
+    """Where each fault test records its counts; printed as one table at the end."""
+    return REPORT
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if REPORT.counts:
+        terminalreporter.write_sep("-", "fault counts")
+        terminalreporter.write_line(REPORT.table())
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +118,7 @@ class Served:
 
 
 def _wait_until_serving(process: subprocess.Popen[str], address: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine (CI) starts Python slowly
     with grpc.insecure_channel(address) as channel:
         while True:
             try:
@@ -113,6 +126,7 @@ def _wait_until_serving(process: subprocess.Popen[str], address: str) -> None:
                 return
             except grpc.FutureTimeoutError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()  # so that reading its output ends
                     output = process.stdout.read() if process.stdout else ""
                     pytest.fail(f"media-grpc serve did not come up:\n{output}")
 
@@ -123,7 +137,11 @@ def serve(fault_database: str, s3_proxy: FaultyS3Proxy) -> Iterator[Callable[...
     started: list[Served] = []
     auth_settings = AuthSettings()
 
-    def start(*args: str) -> Served:
+    def start(
+        *args: str, env: dict[str, str] | None = None, address: str | None = None
+    ) -> Served:
+        """``env`` overrides the variables set here (e.g. another database, a broker);
+        ``address`` binds that one (a restart on the same address)."""
         bucket = f"media-faults-{uuid.uuid4().hex[:8]}"
         boto3.client(
             "s3",
@@ -132,9 +150,9 @@ def serve(fault_database: str, s3_proxy: FaultyS3Proxy) -> Iterator[Callable[...
             aws_access_key_id=EMBEDDED_ACCESS_KEY,
             aws_secret_access_key=EMBEDDED_SECRET_KEY,
         ).create_bucket(Bucket=bucket)
-        address = f"127.0.0.1:{free_port()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-        env.update(
+        address = address or f"127.0.0.1:{free_port()}"
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+        environment.update(
             MEDIA_GRPC_LISTEN=address,
             MEDIA_DATABASE_URL=fault_database,
             MEDIA_S3_ENDPOINT_URL=s3_proxy.endpoint,
@@ -145,10 +163,13 @@ def serve(fault_database: str, s3_proxy: FaultyS3Proxy) -> Iterator[Callable[...
             MEDIA_LIMITS__UPLOAD_SESSIONS_PER_SECOND="100000",
             MEDIA_LIMITS__UPLOAD_SESSION_BURST="100000",
             MEDIA_LIMITS__MAX_PENDING_SESSIONS="0",
+            MEDIA_LIMITS__COMPLETIONS_PER_SECOND="100000",
+            MEDIA_LIMITS__COMPLETION_BURST="100000",
         )
+        environment.update(env or {})
         process = subprocess.Popen(
             [CLI, "serve", *args],
-            env=env,
+            env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
