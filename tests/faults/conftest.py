@@ -85,13 +85,13 @@ class Served:
     output: list[str] = field(default_factory=list)
 
     def create(
-        self, user: str, timeout: float = 30, idempotency_key: str = ""
+        self, user: str, timeout: float = 30, idempotency_key: str = "", size: int = len(PNG)
     ) -> pb.CreateUploadSessionResponse:
         request = pb.CreateUploadSessionRequest(
             purpose=pb.PURPOSE_POST_IMAGE,
             file_name="fault.png",
             content_type="image/png",
-            size_bytes=len(PNG),
+            size_bytes=size,
             idempotency_key=idempotency_key,
         )
         answer: pb.CreateUploadSessionResponse = self.stub.CreateUploadSession(
@@ -99,12 +99,12 @@ class Served:
         )
         return answer
 
-    def uploaded_session(self, user: str) -> str:
+    def uploaded_session(self, user: str, data: bytes = PNG) -> str:
         """A session whose bytes are in storage, ready to complete; returns the media id."""
-        session = self.create(user)
+        session = self.create(user, size=len(data))
         requests.put(
             session.single_put.url,
-            data=PNG,
+            data=data,
             headers=dict(session.single_put.headers),
             timeout=30,
         ).raise_for_status()
@@ -137,9 +137,7 @@ def serve(fault_database: str, s3_proxy: FaultyS3Proxy) -> Iterator[Callable[...
     started: list[Served] = []
     auth_settings = AuthSettings()
 
-    def start(
-        *args: str, env: dict[str, str] | None = None, address: str | None = None
-    ) -> Served:
+    def start(*args: str, env: dict[str, str] | None = None, address: str | None = None) -> Served:
         """``env`` overrides the variables set here (e.g. another database, a broker);
         ``address`` binds that one (a restart on the same address)."""
         bucket = f"media-faults-{uuid.uuid4().hex[:8]}"
