@@ -52,6 +52,11 @@ class UploadTraffic:
         for thread in self._threads:
             thread.join(60)
 
+    def snapshot(self) -> list[str]:
+        """The uploads accepted so far."""
+        with self._lock:
+            return list(self.accepted)
+
     def count(self) -> int:
         with self._lock:
             return len(self.accepted)
@@ -124,15 +129,36 @@ class UploadTraffic:
         return None
 
 
+def seconds_to_final(
+    media_ids: list[str], status_of: Callable[[str], Status], since: float, timeout: float
+) -> float | None:
+    """Seconds from ``since`` (a dependency's return) until every one of ``media_ids`` (the
+    uploads accepted until then) is READY or FAILED; None if that takes over ``timeout``."""
+    final = {Status.READY, Status.FAILED}
+    waiting = set(media_ids)
+
+    def all_final() -> bool:
+        waiting.difference_update({m for m in list(waiting) if status_of(m) in final})
+        return not waiting
+
+    try:
+        eventually(all_final, "the uploads accepted before the return to finish", timeout)
+    except AssertionError:
+        return None
+    return time.monotonic() - since
+
+
 def settle(
     fault: str,
     traffic: UploadTraffic,
     status_of: Callable[[str], Status],
     returned_at: float,
     timeout: float,
+    recovered_s: float | None = None,
 ) -> FaultCounts:
     """Wait up to ``timeout`` seconds for every accepted upload to end READY or FAILED; the
-    counts, with the seconds from ``returned_at`` (the dependency's return) to the end."""
+    counts, with ``recovered_s`` if given, else the seconds from ``returned_at`` (the
+    dependency's return) to the end."""
     final = {Status.READY, Status.FAILED}
     statuses: dict[str, Status] = {}
 
@@ -142,7 +168,7 @@ def settle(
 
     with contextlib.suppress(AssertionError):  # counted as lost below
         eventually(all_final, "every accepted upload READY or FAILED", timeout)
-    recovered = time.monotonic() - returned_at
+    recovered = time.monotonic() - returned_at if recovered_s is None else recovered_s
     values = list(statuses.values())
     return FaultCounts(
         fault=fault,
