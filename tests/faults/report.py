@@ -12,7 +12,9 @@ class FaultCounts:
 
     ``lost`` counts accepted uploads neither READY nor FAILED once the suite stopped waiting;
     ``client_errors`` the calls that failed as a client saw them (after the client library's
-    own retries); ``recovered_s`` the seconds from the dependency's return to the last READY.
+    own retries); ``flowing_s`` the seconds from the dependency's return until the first
+    upload waiting then was done (jobs flow again); ``recovered_s`` until every upload
+    accepted by then was done (a backlog's length adds to it).
     """
 
     fault: str
@@ -22,18 +24,23 @@ class FaultCounts:
     lost: int
     client_errors: int
     recovered_s: float | None = None
+    flowing_s: float | None = None
 
     def row(self) -> str:
-        recovered = "" if self.recovered_s is None else f"{self.recovered_s:.1f}"
         return (
             f"| {self.fault} | {self.accepted} | {self.ready} | {self.failed} | {self.lost} "
-            f"| {self.client_errors} | {recovered} |"
+            f"| {self.client_errors} | {_seconds(self.flowing_s)} | {_seconds(self.recovered_s)} |"
         )
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 HEADER = (
     "| fault | accepted | READY | FAILED | lost | client-visible errors "
-    "| last READY after return (s) |\n|---|---|---|---|---|---|---|"
+    "| first job done after return (s) | all done after return (s) |\n"
+    "|---|---|---|---|---|---|---|---|"
 )
 
 

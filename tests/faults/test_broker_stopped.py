@@ -1,6 +1,7 @@
 """RabbitMQ stopped for 15 s while 60 uploads are made through `serve`: no upload is lost or
-visible to clients as an error, and the jobs flow again within seconds of the broker's return
-(the relay and the worker reconnect at most 2 s apart).
+visible to clients as an error, and jobs flow again within 5 s of the broker's return (the
+relay and the worker reconnect at most 2 s apart); the backlog then takes what the worker's
+throughput takes (the table's last column).
 
 Stops the machine's RabbitMQ (``rabbitmqctl stop_app``, then ``start_app``): only with
 MEDIA_TEST_ALLOW_SERVICE_RESTART=1. test_broker_outage.py does the same through a TCP proxy."""
@@ -20,7 +21,12 @@ from media_grpc.bootstrap import Application
 from media_grpc.config.auth import AuthSettings
 from tests.faults.conftest import Served
 from tests.faults.report import FaultReport
-from tests.faults.uploads import UploadTraffic, seconds_to_final, settle
+from tests.faults.uploads import (
+    UploadTraffic,
+    seconds_to_final,
+    seconds_to_first_final,
+    settle,
+)
 from tests.integration.pipeline.conftest import media_of, png_bytes, running_worker
 from tests.integration.pipeline.test_worker_process import worker_env
 from tests.waiting import eventually
@@ -35,8 +41,8 @@ pytestmark = [
 
 UPLOADS = 60
 OUTAGE_S = 15.0
-#: Seconds after the broker's return by which the uploads accepted until then are READY.
-RECOVERY_S = 10.0
+#: Seconds after the broker's return by which jobs flow again (the first waiting one done).
+FLOWING_S = 5.0
 
 
 def rabbitmqctl(*args: str, check: bool = True) -> None:
@@ -73,15 +79,18 @@ def test_broker_stopped_for_15_s_loses_no_upload_and_jobs_flow_again_in_seconds(
             rabbitmqctl("start_app")
             eventually(lambda: accepting(str(settings.broker_url)), "the broker to accept", 60)
             returned_at = time.monotonic()
-            recovered = seconds_to_final(traffic.snapshot(), read, returned_at, 60)
+            flowing = seconds_to_first_final(traffic.snapshot(), read, returned_at, 60)
+            recovered = seconds_to_final(traffic.snapshot(), read, returned_at, 120)
             traffic.wait_accepted(UPLOADS, 120)
     finally:
         rabbitmqctl("start_app", check=False)  # never leave the machine's broker stopped
-    counts = settle(f"RabbitMQ stopped {OUTAGE_S:g} s", traffic, read, returned_at, 60, recovered)
+    counts = settle(
+        f"RabbitMQ stopped {OUTAGE_S:g} s", traffic, read, returned_at, 60, recovered, flowing
+    )
     fault_report.record(counts)
     assert counts.lost == 0, f"{counts.lost}/{counts.accepted} accepted uploads never finished"
     assert counts.ready == UPLOADS, f"{counts.ready}/{UPLOADS} READY ({counts.failed} FAILED)"
     assert counts.client_errors == 0, f"clients saw errors: {traffic.client_errors}"
-    assert recovered is not None and recovered <= RECOVERY_S, (
-        f"the uploads accepted before the broker's return took {recovered} s to finish"
+    assert flowing is not None and flowing <= FLOWING_S, (
+        f"jobs flowed again {flowing} s after the broker's return"
     )

@@ -24,7 +24,12 @@ from media_grpc.domain.model import Status
 from tests.faults.conftest import Served
 from tests.faults.load import Callers, Outcome, wait_for
 from tests.faults.report import FaultReport
-from tests.faults.uploads import UploadTraffic, seconds_to_final, settle
+from tests.faults.uploads import (
+    UploadTraffic,
+    seconds_to_final,
+    seconds_to_first_final,
+    settle,
+)
 from tests.integration.pipeline.conftest import png_bytes
 from tests.waiting import eventually
 
@@ -189,11 +194,12 @@ def test_database_restart_during_uploads_is_invisible_to_clients(
         )
         returned_at = time.monotonic()
         in_flight = traffic.snapshot()
+        flowing = seconds_to_first_final(in_flight, read, returned_at, 60)
         recovered = seconds_to_final(in_flight, read, returned_at, 60)
         traffic.wait_accepted(UPLOADS, 120)
     outage = returned_at - outage_started
     counts = settle(
-        f"PostgreSQL restart ({outage:.1f} s)", traffic, read, returned_at, 60, recovered
+        f"PostgreSQL restart ({outage:.1f} s)", traffic, read, returned_at, 60, recovered, flowing
     )
     fault_report.record(counts)
     assert counts.lost == 0, f"{counts.lost}/{counts.accepted} accepted uploads never finished"

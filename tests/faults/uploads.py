@@ -148,6 +148,22 @@ def seconds_to_final(
     return time.monotonic() - since
 
 
+def seconds_to_first_final(
+    media_ids: list[str], status_of: Callable[[str], Status], since: float, timeout: float
+) -> float | None:
+    """Seconds from ``since`` until the first of ``media_ids`` not READY or FAILED at the call
+    is (jobs flow again); 0 if none was waiting; None after ``timeout``."""
+    final = {Status.READY, Status.FAILED}
+    waiting = [m for m in media_ids if status_of(m) not in final]
+    if not waiting:
+        return 0.0
+    try:
+        eventually(lambda: any(status_of(m) in final for m in waiting), "a waiting upload", timeout)
+    except AssertionError:
+        return None
+    return time.monotonic() - since
+
+
 def settle(
     fault: str,
     traffic: UploadTraffic,
@@ -155,6 +171,7 @@ def settle(
     returned_at: float,
     timeout: float,
     recovered_s: float | None = None,
+    flowing_s: float | None = None,
 ) -> FaultCounts:
     """Wait up to ``timeout`` seconds for every accepted upload to end READY or FAILED; the
     counts, with ``recovered_s`` if given, else the seconds from ``returned_at`` (the
@@ -178,4 +195,5 @@ def settle(
         lost=sum(s not in final for s in values),
         client_errors=traffic.errors(),
         recovered_s=recovered,
+        flowing_s=flowing_s,
     )
