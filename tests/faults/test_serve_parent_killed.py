@@ -22,7 +22,12 @@ from media_grpc.bootstrap import Application
 from media_grpc.config.auth import AuthSettings
 from tests.faults.conftest import Served
 from tests.faults.report import FaultReport
-from tests.faults.uploads import UploadTraffic, settle
+from tests.faults.uploads import (
+    UploadTraffic,
+    seconds_to_final,
+    seconds_to_first_final,
+    settle,
+)
 from tests.integration.pipeline.conftest import media_of, png_bytes, running_worker
 from tests.integration.pipeline.test_worker_process import worker_env
 from tests.waiting import eventually
@@ -85,13 +90,18 @@ def test_killing_the_first_serve_process_leaves_no_orphan_and_loses_no_upload(
             # A supervisor starts serve again on the same address.
             serve(env=env, address=first.address)
             returned_at = time.monotonic()
+            read = lambda m: media_of(pipeline_app, m).status  # noqa: E731
+            flowing = seconds_to_first_final(traffic.snapshot(), read, returned_at, 60)
+            recovered = seconds_to_final(traffic.snapshot(), read, returned_at, 120)
             traffic.wait_accepted(UPLOADS, 120)
             counts = settle(
                 "serve parent SIGKILL (2 processes)",
                 traffic,
-                lambda m: media_of(pipeline_app, m).status,
+                read,
                 returned_at,
                 60,
+                recovered,
+                flowing,
             )
     finally:
         for pid in orphans:  # the orphans of this test's own serve
