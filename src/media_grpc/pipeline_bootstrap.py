@@ -90,6 +90,7 @@ def build_consumer(app: Application, kinds: Sequence[JobKind] = tuple(JobKind)) 
         prefetch=max(pipeline.prefetch, pipeline.worker_threads),
         threads=pipeline.worker_threads,
         stop_grace=pipeline.stop_grace_seconds,
+        max_backoff=pipeline.worker_reconnect_max_seconds,
         on_start=pool.start,
         on_stop=pool.close,
     )

@@ -35,6 +35,8 @@ from media_grpc.domain.model import JobKind
 from workers.retries import Action, RetryMiddleware, Settlement
 
 log = logging.getLogger(__name__)
+#: Seconds before the first attempt to reconnect to the broker.
+FIRST_BACKOFF = 0.25
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,13 @@ class RabbitMqConsumer:
         prefetch: int = 2,
         threads: int = 2,
         stop_grace: float = 30.0,
+        max_backoff: float = 2.0,
         on_start: Callable[[], None] | None = None,
         on_stop: Callable[[], None] | None = None,
     ) -> None:
         """``on_start`` runs before the first connection (the stage pool starts warming up),
-        ``on_stop`` once ``run()`` is through."""
+        ``on_stop`` once ``run()`` is through. ``max_backoff`` caps the seconds between two
+        attempts to reconnect, so that jobs flow again soon after the broker is back."""
         self.url = url
         self.topology = topology
         self.middleware = middleware
@@ -73,6 +77,7 @@ class RabbitMqConsumer:
         self.prefetch = prefetch
         self.threads = threads
         self.stop_grace = stop_grace
+        self.max_backoff = max_backoff
         self.on_start = on_start
         self.on_stop = on_stop
         self.ready = threading.Event()
@@ -94,20 +99,25 @@ class RabbitMqConsumer:
         self._stop.set()
 
     def run(self) -> None:
-        """Consume until ``request_stop()``; reconnect with backoff when the broker drops."""
+        """Consume until ``request_stop()``; reconnect with backoff when the broker drops
+        (from 0.25 s, doubling up to ``max_backoff``, and from 0.25 s again after a connection
+        that worked)."""
         executor = ThreadPoolExecutor(self.threads, thread_name_prefix="job")
-        backoff = 0.5
+        backoff = FIRST_BACKOFF
         try:
             if self.on_start is not None:
                 self.on_start()
             while not self._stop.is_set():
+                self.ready.clear()
                 try:
                     self._consume(executor)
                     return
                 except (pika.exceptions.AMQPConnectionError, pika.exceptions.ChannelClosed) as e:
+                    if self.ready.is_set():
+                        backoff = FIRST_BACKOFF
                     log.warning("broker connection lost (%s); reconnecting in %.1f s", e, backoff)
                     self._stop.wait(backoff)
-                    backoff = min(backoff * 2, 30.0)
+                    backoff = min(backoff * 2, self.max_backoff)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
             if self.on_stop is not None:

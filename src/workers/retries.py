@@ -4,15 +4,22 @@ job is parked in the dead-letter queue with its media FAILED.
 A job has ``len(retry_delays) + 1`` attempts. Attempt ``n`` failing with a retried error goes
 to retry delay ``n - 1``; the last attempt failing, or any attempt failing with a never-retried
 error, ends the job: its media becomes FAILED and the job is parked as a dead letter.
+
+The database going away is no fault of the job: an attempt that meets it is run again in
+place, from 0.25 s doubling up to 2 s apart, for up to ``outage_seconds``, without using up an
+attempt, so that the job goes on within seconds of the database's return instead of after the
+first retry delay.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from media_grpc.adapters.database import DatabaseUnavailable
 from media_grpc.domain.failure_text import scrub
 from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.model import Failure, FailureReason
@@ -30,6 +37,10 @@ NEVER_RETRIED: dict[type[BaseException], FailureReason] = {
 
 #: Characters of an error message recorded on a FAILED media.
 MESSAGE_CHARS = 300
+#: Seconds between the first two runs of an attempt that met an unavailable database.
+FIRST_OUTAGE_BACKOFF = 0.25
+#: Longest wait, in seconds, between two runs of such an attempt.
+MAX_OUTAGE_BACKOFF = 2.0
 
 
 class Action(StrEnum):
@@ -59,10 +70,15 @@ class RetryMiddleware:
         handler: JobHandler,
         retry_delays: Sequence[float],
         never_retried: Mapping[type[BaseException], FailureReason] = NEVER_RETRIED,
+        *,
+        outage_seconds: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.handler = handler
         self.retry_delays = tuple(retry_delays)
         self.never_retried = dict(never_retried)
+        self.outage_seconds = outage_seconds
+        self.sleep = sleep
 
     @property
     def max_attempts(self) -> int:
@@ -71,7 +87,7 @@ class RetryMiddleware:
     def process(self, job: ProcessingJob, attempt: int) -> Settlement:
         """Run the job once (attempt ``attempt``, 1-based) and decide what happens next."""
         try:
-            handled = self.handler.handle(job)
+            handled = self._handle_through_outages(job)
         except JobDisagrees as e:
             log.error("job %s dead-lettered: %s", job.job_id, e)
             return Settlement(Action.DEAD, attempt=attempt, note=str(e)[:MESSAGE_CHARS])
@@ -95,6 +111,21 @@ class RetryMiddleware:
         if handled is Handled.BUSY:
             return Settlement(Action.RETRY, attempt=attempt, retry_index=0)
         return Settlement(Action.ACK, attempt=attempt)
+
+    def _handle_through_outages(self, job: ProcessingJob) -> Handled:
+        """``handler.handle(job)``, run again while the database is unavailable (handlers are
+        idempotent), for up to ``outage_seconds``; then the error goes the usual way."""
+        give_up_at = time.monotonic() + self.outage_seconds
+        backoff = FIRST_OUTAGE_BACKOFF
+        while True:
+            try:
+                return self.handler.handle(job)
+            except DatabaseUnavailable as e:
+                if time.monotonic() + backoff > give_up_at:
+                    raise
+                log.warning("job %s: %s; running it again in %.2f s", job.job_id, e, backoff)
+            self.sleep(backoff)
+            backoff = min(backoff * 2, MAX_OUTAGE_BACKOFF)
 
     def _never_retried_reason(self, error: BaseException) -> FailureReason | None:
         for error_type, reason in self.never_retried.items():

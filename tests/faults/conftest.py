@@ -24,6 +24,7 @@ from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
 from tests.faults.proxy import FaultyS3Proxy
+from tests.faults.report import REPORT, FaultReport
 from tests.s3_buckets import client_of, delete_bucket, unique_bucket
 from tests.services import S3Service, postgres_url
 
@@ -35,6 +36,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def fault_report() -> FaultReport:
+    """Where each fault test records its counts; printed as one table at the end."""
+    return REPORT
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if REPORT.counts:
+        terminalreporter.write_sep("-", "fault counts")
+        terminalreporter.write_line(REPORT.table())
 
 
 @pytest.fixture(scope="module")
@@ -63,24 +76,27 @@ class Served:
     auth: Callable[[str], list[tuple[str, str]]]
     output: list[str] = field(default_factory=list)
 
-    def create(self, user: str, timeout: float = 30) -> pb.CreateUploadSessionResponse:
+    def create(
+        self, user: str, timeout: float = 30, idempotency_key: str = "", size: int = len(PNG)
+    ) -> pb.CreateUploadSessionResponse:
         request = pb.CreateUploadSessionRequest(
             purpose=pb.PURPOSE_POST_IMAGE,
             file_name="fault.png",
             content_type="image/png",
-            size_bytes=len(PNG),
+            size_bytes=size,
+            idempotency_key=idempotency_key,
         )
         answer: pb.CreateUploadSessionResponse = self.stub.CreateUploadSession(
             request, metadata=self.auth(user), timeout=timeout
         )
         return answer
 
-    def uploaded_session(self, user: str) -> str:
+    def uploaded_session(self, user: str, data: bytes = PNG) -> str:
         """A session whose bytes are in storage, ready to complete; returns the media id."""
-        session = self.create(user)
+        session = self.create(user, size=len(data))
         requests.put(
             session.single_put.url,
-            data=PNG,
+            data=data,
             headers=dict(session.single_put.headers),
             timeout=30,
         ).raise_for_status()
@@ -94,7 +110,7 @@ class Served:
 
 
 def _wait_until_serving(process: subprocess.Popen[str], address: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded machine (CI) starts Python slowly
     with grpc.insecure_channel(address) as channel:
         while True:
             try:
@@ -102,6 +118,7 @@ def _wait_until_serving(process: subprocess.Popen[str], address: str) -> None:
                 return
             except grpc.FutureTimeoutError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()  # so that reading its output ends
                     output = process.stdout.read() if process.stdout else ""
                     pytest.fail(f"media-grpc serve did not come up:\n{output}")
 
@@ -116,12 +133,14 @@ def serve(
     started: list[Served] = []
     auth_settings = AuthSettings()
 
-    def start(*args: str) -> Served:
+    def start(*args: str, env: dict[str, str] | None = None, address: str | None = None) -> Served:
+        """``env`` overrides the variables set here (e.g. another database, a broker);
+        ``address`` binds that one (a restart on the same address)."""
         bucket = unique_bucket("media-faults")
         client_of(s3).create_bucket(Bucket=bucket)
-        address = f"127.0.0.1:{free_port()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-        env.update(
+        address = address or f"127.0.0.1:{free_port()}"
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+        environment.update(
             MEDIA_GRPC_LISTEN=address,
             MEDIA_DATABASE_URL=fault_database,
             MEDIA_S3_ENDPOINT_URL=s3_proxy.endpoint,
@@ -132,10 +151,13 @@ def serve(
             MEDIA_LIMITS__UPLOAD_SESSIONS_PER_SECOND="100000",
             MEDIA_LIMITS__UPLOAD_SESSION_BURST="100000",
             MEDIA_LIMITS__MAX_PENDING_SESSIONS="0",
+            MEDIA_LIMITS__COMPLETIONS_PER_SECOND="100000",
+            MEDIA_LIMITS__COMPLETION_BURST="100000",
         )
+        environment.update(env or {})
         process = subprocess.Popen(
             [CLI, "serve", *args],
-            env=env,
+            env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

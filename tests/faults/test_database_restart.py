@@ -1,21 +1,36 @@
-"""PostgreSQL connections lost under load: the server recovers by itself (pool pre-ping), and
-only calls in flight at the moment of the loss fail, with UNAVAILABLE (retryable)."""
+"""PostgreSQL connections lost under load: the server recovers by itself (pool pre-ping) and
+runs the calls in flight at the moment of the loss again (api/transaction_retry.py), so that
+callers see no error: CreateUploadSession with an idempotency key is safe to run again even
+when its commit may have gone through."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import pytest
+from media.v1 import media_pb2 as pb
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from media_grpc.adapters.jwt_tokens import issue_token
+from media_grpc.config.auth import AuthSettings
+from media_grpc.domain.model import Status
 from tests.faults.conftest import Served
 from tests.faults.load import Callers, Outcome, wait_for
+from tests.faults.report import FaultReport
+from tests.faults.uploads import (
+    UploadTraffic,
+    seconds_to_final,
+    seconds_to_first_final,
+    settle,
+)
+from tests.integration.pipeline.conftest import png_bytes
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
@@ -70,11 +85,16 @@ def describe(outcomes: list[Outcome]) -> str:
     return ", ".join(f"{n} {code}" for code, n in sorted(codes.items())) or "none"
 
 
-def test_lost_database_connections_fail_only_calls_in_flight_and_server_recovers(
+def keyed_create(served: Served, user: str) -> Callable[[int], object]:
+    """CreateUploadSession with a fresh idempotency key per session."""
+    return lambda _i: served.create(user, timeout=15, idempotency_key=uuid.uuid4().hex)
+
+
+def test_lost_database_connections_are_invisible_to_callers_and_server_recovers(
     serve: Callable[..., Served], fault_database: str, unique_user: str
 ) -> None:
     served = serve()
-    with Callers(CALLERS, lambda _i: served.create(unique_user, timeout=15)) as callers:
+    with Callers(CALLERS, keyed_create(served, unique_user)) as callers:
         wait_for(
             lambda: callers.succeeded() >= 50,
             30,
@@ -106,6 +126,10 @@ def test_lost_database_connections_fail_only_calls_in_flight_and_server_recovers
     after = [o for o in outcomes if o.started > recovered_from]
 
     assert killed >= 3, f"only {killed} backends were terminated over 3 cuts"
+    assert not failed, (
+        f"{len(failed)}/{len(outcomes)} calls failed across 3 cuts ({describe(failed)}); "
+        "the server should have run them again"
+    )
     assert not stray, (
         f"{len(stray)}/{len(failed)} failed calls were not in flight at any of the 3 cuts "
         f"({describe(stray)})"
@@ -132,57 +156,59 @@ def postgres_cluster() -> str:
     return versions[-1]
 
 
+#: Uploads completed across the restart.
+UPLOADS = 60
+#: A restart shorter than this must be invisible to clients.
+INVISIBLE_BELOW_S = 5.0
+#: Seconds after PostgreSQL's return by which the uploads accepted until then are READY.
+RECOVERY_S = 10.0
+
+
+def status_of(served: Served, user: str) -> Callable[[str], Status]:
+    def read(media_id: str) -> Status:
+        answer = served.stub.GetMedia(
+            pb.GetMediaRequest(media_id=media_id), metadata=served.auth(user), timeout=15
+        )
+        return Status[pb.Status.Name(answer.media.status).removeprefix("STATUS_")]
+
+    return read
+
+
 @pytest.mark.skipif(
     os.environ.get("MEDIA_TEST_ALLOW_SERVICE_RESTART") != "1",
     reason="restarts the machine's PostgreSQL: set MEDIA_TEST_ALLOW_SERVICE_RESTART=1 (CI does)",
 )
-def test_database_restart_fails_calls_only_during_the_outage_and_server_recovers(
-    serve: Callable[..., Served], unique_user: str
+def test_database_restart_during_uploads_is_invisible_to_clients(
+    serve: Callable[..., Served], fault_report: FaultReport, unique_user: str
 ) -> None:
     served = serve()
-    with Callers(CALLERS, lambda _i: served.create(unique_user, timeout=15)) as callers:
-        wait_for(
-            lambda: callers.succeeded() >= 50,
-            30,
-            "50 sessions before the restart",
-            callers.codes,
-        )
+    token = issue_token(AuthSettings(), unique_user)
+    read = status_of(served, unique_user)
+    with UploadTraffic(served.address, token, png_bytes(), UPLOADS) as traffic:
+        traffic.wait_accepted(UPLOADS // 3, 120)
         outage_started = time.monotonic()
         subprocess.run(
-            [
-                "pg_ctlcluster",
-                "--skip-systemctl-redirect",
-                postgres_cluster(),
-                "main",
-                "restart",
-            ],
+            ["pg_ctlcluster", "--skip-systemctl-redirect", postgres_cluster(), "main", "restart"],
             check=True,
             timeout=120,
         )
-        outage_ended = time.monotonic()
-        wait_for(
-            lambda: sum(o.ok and o.started > outage_ended for o in callers.outcomes) >= 50,
-            60,
-            "50 sessions after the restart",
-            callers.codes,
-        )
-    outcomes = callers.outcomes
-    failed = [o for o in outcomes if not o.ok]
-    # The outage ends, as callers see it, with the first call that succeeded after PostgreSQL
-    # was back: observed, not a grace period guessed for a loaded machine.
-    recovered = min(o.ended for o in outcomes if o.ok and o.started > outage_ended)
-    outside = [o for o in failed if o.started > recovered or o.ended < outage_started]
-    assert not outside, (
-        f"{len(outside)}/{len(failed)} failures happened outside the "
-        f"{outage_ended - outage_started:.1f} s outage or after the first call succeeded again "
-        f"({describe(outside)})"
+        returned_at = time.monotonic()
+        in_flight = traffic.snapshot()
+        flowing = seconds_to_first_final(in_flight, read, returned_at, 60)
+        recovered = seconds_to_final(in_flight, read, returned_at, 60)
+        traffic.wait_accepted(UPLOADS, 120)
+    outage = returned_at - outage_started
+    counts = settle(
+        f"PostgreSQL restart ({outage:.1f} s)", traffic, read, returned_at, 60, recovered, flowing
     )
-    assert all(o.code is grpc.StatusCode.UNAVAILABLE for o in failed), (
-        f"failed calls must be UNAVAILABLE (retryable): {describe(failed)}"
+    fault_report.record(counts)
+    assert counts.lost == 0, f"{counts.lost}/{counts.accepted} accepted uploads never finished"
+    assert counts.ready == UPLOADS, f"{counts.ready}/{UPLOADS} READY ({counts.failed} FAILED)"
+    if outage < INVISIBLE_BELOW_S:
+        assert counts.client_errors == 0, (
+            f"a {outage:.1f} s restart was visible to clients: {traffic.client_errors}"
+        )
+    assert recovered is not None and recovered <= RECOVERY_S, (
+        f"the uploads accepted before PostgreSQL's return took {recovered} s to finish"
     )
     assert served.process.poll() is None, "the server exited: " + "".join(served.output[-20:])
-    print(
-        f"{len(outcomes) - len(failed)}/{len(outcomes)} calls succeeded across a "
-        f"{outage_ended - outage_started:.1f} s restart; {len(failed)} failed during it "
-        f"({describe(failed)})"
-    )

@@ -200,7 +200,12 @@ class MediaServiceServicer:
 
     def WatchMedia(self, request, context):
         """WatchMedia streams the media once now and again at each status change; the stream ends
-        at READY, FAILED or DELETED.
+        at READY, FAILED or DELETED. The first message of every stream is the media as it is at
+        that moment. A stream breaks with UNAVAILABLE when its server stops or restarts, and ends
+        early when it reaches the server's longest stream life: watch again (after a backoff on
+        UNAVAILABLE). The new stream's first message is the current status, so no change is lost
+        across a restart; a status that came and went while no stream was open shows as the one
+        it led to. The client library and `media-grpc watch` do this themselves.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

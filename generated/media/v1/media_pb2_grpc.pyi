@@ -66,7 +66,12 @@ class MediaServiceStub:
     """ListMedia pages through one owner's media, newest first."""
     WatchMedia: _grpc.UnaryStreamMultiCallable[_media_pb2.WatchMediaRequest, _media_pb2.WatchMediaResponse]
     """WatchMedia streams the media once now and again at each status change; the stream ends
-    at READY, FAILED or DELETED.
+    at READY, FAILED or DELETED. The first message of every stream is the media as it is at
+    that moment. A stream breaks with UNAVAILABLE when its server stops or restarts, and ends
+    early when it reaches the server's longest stream life: watch again (after a backoff on
+    UNAVAILABLE). The new stream's first message is the current status, so no change is lost
+    across a restart; a status that came and went while no stream was open shows as the one
+    it led to. The client library and `media-grpc watch` do this themselves.
     """
     DeleteMedia: _grpc.UnaryUnaryMultiCallable[_media_pb2.DeleteMediaRequest, _media_pb2.DeleteMediaResponse]
     """DeleteMedia removes the original and every variant from storage and marks the record
@@ -137,7 +142,12 @@ class MediaServiceAsyncStub(MediaServiceStub):
     """ListMedia pages through one owner's media, newest first."""
     WatchMedia: _aio.UnaryStreamMultiCallable[_media_pb2.WatchMediaRequest, _media_pb2.WatchMediaResponse]  # type: ignore[assignment]
     """WatchMedia streams the media once now and again at each status change; the stream ends
-    at READY, FAILED or DELETED.
+    at READY, FAILED or DELETED. The first message of every stream is the media as it is at
+    that moment. A stream breaks with UNAVAILABLE when its server stops or restarts, and ends
+    early when it reaches the server's longest stream life: watch again (after a backoff on
+    UNAVAILABLE). The new stream's first message is the current status, so no change is lost
+    across a restart; a status that came and went while no stream was open shows as the one
+    it led to. The client library and `media-grpc watch` do this themselves.
     """
     DeleteMedia: _aio.UnaryUnaryMultiCallable[_media_pb2.DeleteMediaRequest, _media_pb2.DeleteMediaResponse]  # type: ignore[assignment]
     """DeleteMedia removes the original and every variant from storage and marks the record
@@ -259,7 +269,12 @@ class MediaServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_media_pb2.WatchMediaResponse], _abc.AsyncIterator[_media_pb2.WatchMediaResponse]]:
         """WatchMedia streams the media once now and again at each status change; the stream ends
-        at READY, FAILED or DELETED.
+        at READY, FAILED or DELETED. The first message of every stream is the media as it is at
+        that moment. A stream breaks with UNAVAILABLE when its server stops or restarts, and ends
+        early when it reaches the server's longest stream life: watch again (after a backoff on
+        UNAVAILABLE). The new stream's first message is the current status, so no change is lost
+        across a restart; a status that came and went while no stream was open shows as the one
+        it led to. The client library and `media-grpc watch` do this themselves.
         """
 
     @_abc_1.abstractmethod

@@ -12,6 +12,18 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from media_grpc.domain.errors import Unavailable
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database went away (restarting, connection dropped) during a statement or commit.
+
+    Whether the transaction had committed is told apart by the caller: see
+    ``unit_of_work.counting_commits``."""
+
+    def __init__(self) -> None:
+        super().__init__("the database is unavailable; retry the call")
+
 
 def build_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine that survives a database restart (pre-ping) and, on SQLite, concurrency."""

@@ -54,7 +54,7 @@ class OutboxRelay:
     _: KW_ONLY
     batch_size: int = 100
     poll_interval: float = 0.5
-    max_backoff: float = 30.0
+    max_backoff: float = 2.0
     signal: OutboxSignal = field(default_factory=OutboxSignal)
     after_publish: Sequence[Callable[[ProcessingJob], None]] = ()
     stopping: threading.Event = field(default_factory=threading.Event, init=False)
@@ -137,5 +137,16 @@ class OutboxRelay:
         self.signal.notify()
 
     def close(self) -> None:
-        """Release the publisher, once ``run`` has returned."""
+        """Once ``run`` has returned: publish once more what is pending (the jobs committed
+        while this process drained, and any another process left), so that a process that
+        stops leaves no job waiting on a relay that is gone, then release the publisher. A
+        broker that is down leaves them to the next relay."""
+        self._flush()
         self.publisher.close()
+
+    def _flush(self) -> None:
+        try:
+            while self.relay_once() == self.batch_size:
+                pass
+        except Exception as e:  # noqa: BLE001 - the rows stay pending for the next relay
+            log.warning("stopping with outbox rows unpublished (%r)", e)

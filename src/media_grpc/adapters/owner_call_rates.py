@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from media_grpc.adapters.database import DatabaseUnavailable
 from media_grpc.adapters.idle_buckets import (
     IdleBuckets,
     count_idle_in,
@@ -23,7 +24,6 @@ from media_grpc.adapters.idle_buckets import (
     forget_statement,
 )
 from media_grpc.adapters.orm import OwnerCallRateRow
-from media_grpc.domain.errors import Unavailable
 
 _TABLE: Any = OwnerCallRateRow.__table__
 
@@ -121,7 +121,7 @@ class SqlAlchemyCallRates(AbstractCallRates):
     On an engine the statement, compiled once, goes straight to the driver's cursor of a pooled
     connection: SQLAlchemy's Connection and Result cost as much CPU again as the rest of the call
     (CompleteUpload's hot path). A database that is down (or goes away during the statement) is
-    ``Unavailable``."""
+    ``DatabaseUnavailable``."""
 
     def __init__(self, bind: Engine | Session) -> None:
         self.bind = bind
@@ -147,7 +147,7 @@ class SqlAlchemyCallRates(AbstractCallRates):
                 admitted, tokens = self._autocommitted(self.bind, params)
         except DBAPIError as error:
             if isinstance(error, OperationalError) or error.connection_invalidated:
-                raise Unavailable("the database is unavailable; retry the call") from error
+                raise DatabaseUnavailable() from error
             raise
         return Take(bool(admitted), float(tokens))
 
@@ -173,7 +173,7 @@ class SqlAlchemyCallRates(AbstractCallRates):
         try:
             connection = engine.raw_connection()  # checked out (and pinged) as by a session
         except lost as error:
-            raise Unavailable("the database is unavailable; retry the call") from error
+            raise DatabaseUnavailable() from error
         dbapi_connection: Any = connection.dbapi_connection
         try:
             dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
@@ -188,7 +188,7 @@ class SqlAlchemyCallRates(AbstractCallRates):
         except dialect.loaded_dbapi.Error as error:
             if isinstance(error, lost) or dialect.is_disconnect(error, dbapi_connection, None):
                 connection.invalidate(error)
-                raise Unavailable("the database is unavailable; retry the call") from error
+                raise DatabaseUnavailable() from error
             raise
         finally:
             connection.close()

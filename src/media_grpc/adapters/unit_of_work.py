@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -10,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from media_grpc.adapters.audit_log import AbstractAuditLog, SqlAlchemyAuditLog
+from media_grpc.adapters.database import DatabaseUnavailable
 from media_grpc.adapters.import_repository import (
     AbstractImportRepository,
     SqlAlchemyImportRepository,
@@ -20,7 +25,29 @@ from media_grpc.adapters.owner_call_rates import AbstractCallRates, SqlAlchemyCa
 from media_grpc.adapters.owner_limits import AbstractOwnerLimits, SqlAlchemyOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages, SqlAlchemyProfileImages
 from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
-from media_grpc.domain.errors import Unavailable
+
+
+@dataclass
+class Commits:
+    """Transactions of units of work that began to commit during one call: once one has, the
+    call may have written something, even if its commit then failed."""
+
+    started: int = 0
+
+
+_commits: ContextVar[Commits | None] = ContextVar("commits", default=None)
+
+
+@contextmanager
+def counting_commits() -> Iterator[Commits]:
+    """Counts the commits begun in this thread's context until the block ends (what the
+    server's transaction retry asks before it runs a call again)."""
+    commits = Commits()
+    token = _commits.set(commits)
+    try:
+        yield commits
+    finally:
+        _commits.reset(token)
 
 
 class AbstractUnitOfWork(abc.ABC):
@@ -89,7 +116,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def end(self, error: BaseException | None) -> None:
         """Roll back and close the session. A database that went away (``error`` or the
-        rollback says so) is Unavailable; a failing rollback never hides ``error``."""
+        rollback says so) is DatabaseUnavailable; a failing rollback never hides ``error``."""
         try:
             super().end(error)
             self.session.close()
@@ -99,9 +126,12 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         if isinstance(error, OperationalError) or (
             isinstance(error, DBAPIError) and error.connection_invalidated
         ):
-            raise Unavailable("the database is unavailable; retry the call") from error
+            raise DatabaseUnavailable() from error
 
     def commit(self) -> None:
+        commits = _commits.get()
+        if commits is not None:
+            commits.started += 1
         self.session.commit()
         if self._outbox.added:
             self._outbox.added = 0

@@ -29,6 +29,7 @@ from media_grpc.api.errors import ErrorInterceptor
 from media_grpc.api.observing import ObservingInterceptor, UploadMetricsInterceptor
 from media_grpc.api.servicer import MediaServicer
 from media_grpc.api.streams import StreamLimitInterceptor
+from media_grpc.api.transaction_retry import TransactionRetryInterceptor
 from media_grpc.config.streams import StreamSettings
 
 SERVICE_NAME = media_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name
@@ -221,6 +222,7 @@ async def _start(
             ErrorInterceptor(),
             UploadMetricsInterceptor(),
             StreamLimitInterceptor(streams),
+            TransactionRetryInterceptor(),
         ],
         options=[
             ("grpc.so_reuseport", 1 if reuse_port else 0),

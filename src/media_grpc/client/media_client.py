@@ -14,18 +14,17 @@ import grpc
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
+from media_grpc.client.retry_policy import channel_options
 from media_grpc.domain.token_shape import malformed
 
 #: Statuses after which a media no longer changes on its own.
 FINAL_STATUSES = frozenset({pb.STATUS_READY, pb.STATUS_FAILED, pb.STATUS_DELETED})
 #: WatchMedia errors after which polling GetMedia is the way to follow a media.
-_NO_WATCH_CODES = frozenset(
-    {
-        grpc.StatusCode.UNIMPLEMENTED,
-        grpc.StatusCode.FAILED_PRECONDITION,
-        grpc.StatusCode.UNAVAILABLE,
-    }
-)
+_NO_WATCH_CODES = frozenset({grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.FAILED_PRECONDITION})
+#: Seconds before watching again after the first UNAVAILABLE of a stream.
+FIRST_RECONNECT_BACKOFF = 0.2
+#: Longest wait, in seconds, between two attempts to watch again while the server is away.
+RECONNECT_MAX_BACKOFF = 2.0
 
 
 class ClientError(Exception):
@@ -77,9 +76,9 @@ class MediaClient:
         self.timeout = timeout
         if tls or root_certificates:
             credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
-            self.channel = grpc.secure_channel(address, credentials)
+            self.channel = grpc.secure_channel(address, credentials, options=channel_options())
         else:
-            self.channel = grpc.insecure_channel(address)
+            self.channel = grpc.insecure_channel(address, options=channel_options())
         self.stub = media_pb2_grpc.MediaServiceStub(self.channel)
 
     def __enter__(self) -> Self:
@@ -172,14 +171,26 @@ class MediaClient:
             request.page_token = page.next_page_token
 
     def watch(
-        self, media_id: str, *, timeout: float | None = None, poll_interval: float = 1.0
+        self,
+        media_id: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 1.0,
+        max_backoff: float = RECONNECT_MAX_BACKOFF,
     ) -> Iterator[pb.Media]:
         """The media now and at each status change, until a final status (or ``timeout``
-        seconds: ClientError). Follows WatchMedia, opening it again when the server ends a
-        long stream; where the server cannot stream (an older server, a restart) polls
-        GetMedia instead."""
+        seconds: ClientError).
+
+        Follows WatchMedia. When the stream breaks with UNAVAILABLE (a server restarting, a
+        connection cut) it watches again, waiting from 0.2 s doubling up to ``max_backoff``
+        seconds (from 0.2 s again once a stream answered); when the server ends a long stream
+        it watches again after ``poll_interval``. The first message of every stream is the
+        media as it is then, so no change is lost: a status that came and went while
+        disconnected shows as the one it led to. Where the server cannot stream (UNIMPLEMENTED,
+        FAILED_PRECONDITION: an older server) it polls GetMedia instead."""
         deadline = None if timeout is None else time.monotonic() + timeout
         last: pb.Media | None = None
+        backoff = FIRST_RECONNECT_BACKOFF
         streaming = True
         while streaming and (last is None or last.status not in FINAL_STATUSES):
             left = None if deadline is None else deadline - time.monotonic()
@@ -190,6 +201,7 @@ class MediaClient:
                     pb.WatchMediaRequest(media_id=media_id), metadata=self.metadata(), timeout=left
                 )
                 for answer in stream:
+                    backoff = FIRST_RECONNECT_BACKOFF
                     if last is None or answer.media.status != last.status:
                         yield answer.media
                     last = answer.media
@@ -199,6 +211,10 @@ class MediaClient:
                 code = e.code()  # type: ignore[attr-defined]
                 if code is grpc.StatusCode.DEADLINE_EXCEEDED:
                     raise _still(media_id, last, timeout) from None
+                if code is grpc.StatusCode.UNAVAILABLE:
+                    time.sleep(backoff if left is None else max(0.0, min(backoff, left)))
+                    backoff = min(backoff * 2, max_backoff)
+                    continue
                 if code not in _NO_WATCH_CODES:
                     raise
                 streaming = False

@@ -27,8 +27,11 @@ class PipelineSettings(BaseModel):
     relay_batch_size: int = 100
     #: Seconds the relay sleeps when the outbox is empty.
     relay_poll_interval_seconds: float = 0.5
-    #: Longest backoff, in seconds, of the relay while the broker is unreachable.
-    relay_max_backoff_seconds: float = 30.0
+    #: Longest backoff, in seconds, of the relay while the broker or the database is
+    #: unreachable: jobs flow again at most this long after the dependency is back.
+    relay_max_backoff_seconds: float = 2.0
+    #: Longest wait, in seconds, between a worker's attempts to reconnect to the broker.
+    worker_reconnect_max_seconds: float = 2.0
     #: SQLite only: seconds between two polls of the process's one change feed (PostgreSQL
     #: uses LISTEN/NOTIFY).
     watch_poll_interval_seconds: float = 0.2

@@ -1,8 +1,11 @@
 """More than one server process sharing the listen port (MEDIA_GRPC_PROCESSES).
 
 `media-grpc serve` runs the first server itself, with everything that must run once (the
-outbox relay, the cleanup schedule, the in-process worker, the metrics endpoint), and starts
-the others as spawned child processes that serve RPCs alone. All bind the same port with
+cleanup schedule, the in-process worker, the metrics endpoint), and starts the others as
+spawned child processes that serve RPCs. With a broker every process runs an outbox relay
+(they claim rows with SKIP LOCKED, never sharing one), so the jobs a process commits are
+published whichever process dies; without one the first process's relay and in-process worker
+serve all of them. All bind the same port with
 SO_REUSEPORT and the kernel spreads new connections over them: a connection, and every call
 on it, stays with one process. Per-owner limits live in the database, so they hold across
 the processes.
@@ -60,7 +63,8 @@ def start_server_processes(
 def serve_child(
     parent: Connection, address: str, grace: float, drain: float, logging_: tuple[str, str]
 ) -> None:
-    """A child: the gRPC server alone, until SIGTERM, SIGINT or its parent's death."""
+    """A child: the gRPC server, and with a broker an outbox relay, until SIGTERM, SIGINT or
+    its parent's death."""
     level, fmt = logging_
     configure_logging(level, cast(LogFormat, fmt))
     runtime = ProcessRuntime("server process")
@@ -69,6 +73,15 @@ def serve_child(
     app = build_application(Settings(), migrate=False)
     runtime.on_stop("application", app.close)
     try:
+        if app.settings.broker_url:
+            # Every process relays the jobs it commits (the relays claim rows with SKIP LOCKED,
+            # never sharing one), so they are published whichever process dies. Started before
+            # the server, so that it stops after the server drained and publishes what the
+            # drain committed.
+            from media_grpc.pipeline_bootstrap import build_pipeline
+            from media_grpc.runtime.serving import start_pipeline
+
+            start_pipeline(runtime, build_pipeline(app))
         server = app.serve(address, reuse_port=True)
         runtime.on_stop("grpc server", lambda: server.stop(grace, drain=drain))
         host = address.rsplit(":", 1)[0]

@@ -198,3 +198,17 @@ def test_after_publish_hooks_see_each_job_the_publisher_took_and_none_it_refused
         relay.relay_once()
     assert relay.relay_once() == 3
     assert seen == jobs == publisher.jobs
+
+
+def test_stopping_relay_publishes_the_rows_committed_while_it_waited(
+    sessions: sessionmaker[Session],
+) -> None:
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(sessions, publisher, lambda: NOW, batch_size=2, poll_interval=30.0)
+    relay.start()
+    wait_until(lambda: publisher.idled > 0)  # asleep for up to 30 s, and nothing wakes it
+    jobs = add_jobs(sessions, 5)  # committed by another process: no signal
+    relay.stop()
+    assert publisher.jobs == jobs
+    assert relay.pending() == 0
+    assert publisher.closed

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from media_grpc.adapters.database import DatabaseUnavailable
 from media_grpc.adapters.job_locks import InProcessJobLocks
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Failure, FailureReason, JobKind, Purpose, Status
@@ -275,3 +276,31 @@ def test_a_media_deleted_while_its_original_was_frozen_keeps_no_frozen_copy(
     assert handler.handle(job) is Handled.SKIPPED
     assert fake_db.media[job.media_id].status is Status.DELETED
     assert storage.objects == {}
+
+
+def test_an_attempt_that_meets_an_unavailable_database_runs_again_in_place(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    stage = FlakyStage(thumbnail_stages()[JobKind.IMAGE], 3, DatabaseUnavailable())
+    slept: list[float] = []
+    middleware = RetryMiddleware(make_handler(stage), [10.0], sleep=slept.append)
+
+    settlement = middleware.process(job, attempt=1)
+
+    assert (settlement.action, settlement.attempt) == (Action.ACK, 1)
+    assert slept == [0.25, 0.5, 1.0]
+    assert fake_db.media[job.media_id].status is Status.READY
+
+
+def test_a_database_away_longer_than_the_outage_window_takes_the_usual_retry(
+    make_handler: MakeHandler, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> None:
+    job = uploaded(fake_db, memory_storage, png_bytes())
+    stage = FlakyStage(thumbnail_stages()[JobKind.IMAGE], 99, DatabaseUnavailable())
+    middleware = RetryMiddleware(make_handler(stage), [10.0], outage_seconds=0.0)
+
+    settlement = middleware.process(job, attempt=1)
+
+    assert (settlement.action, settlement.attempt, settlement.retry_index) == (Action.RETRY, 2, 0)
+    assert stage.calls == 1
