@@ -19,6 +19,8 @@ from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.config.storage import StorageSettings
 from media_grpc.pipeline_bootstrap import Pipeline, build_pipeline
+from media_grpc.runtime.process_runtime import ProcessRuntime
+from media_grpc.runtime.serving import start_pipeline
 from media_grpc.storage_admin.setup import set_up_bucket
 from tests.services import S3Service
 
@@ -108,7 +110,8 @@ def running_service(settings: Settings) -> Iterator[RunningService]:
     init_lines = set_up_bucket(client, settings.s3_bucket, settings.s3_region, settings.storage)
     app = build_application(settings, migrate=False)
     pipeline = build_pipeline(app)
-    pipeline.start()
+    runtime = ProcessRuntime("strict-s3 test service")
+    start_pipeline(runtime, pipeline)
     server = app.serve("127.0.0.1:0")
     try:
         with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
@@ -118,7 +121,7 @@ def running_service(settings: Settings) -> Iterator[RunningService]:
             )
     finally:
         server.stop(1)
-        pipeline.stop()
+        runtime.stop()
         app.close()
         empty_and_delete_bucket(client, settings.s3_bucket)
 

@@ -205,10 +205,13 @@ def test_stopping_relay_publishes_the_rows_committed_while_it_waited(
 ) -> None:
     publisher = RecordingPublisher()
     relay = OutboxRelay(sessions, publisher, lambda: NOW, batch_size=2, poll_interval=30.0)
-    relay.start()
+    thread = threading.Thread(target=relay.run, daemon=True)
+    thread.start()
     wait_until(lambda: publisher.idled > 0)  # asleep for up to 30 s, and nothing wakes it
     jobs = add_jobs(sessions, 5)  # committed by another process: no signal
-    relay.stop()
+    relay.request_stop()
+    thread.join(10)
+    relay.close()
     assert publisher.jobs == jobs
     assert relay.pending() == 0
     assert publisher.closed
