@@ -14,10 +14,14 @@ import pytest
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
+from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.client import MediaClient
 from media_grpc.client.retry_policy import SERVICE_CONFIG
+from media_grpc.config.auth import AuthSettings
 
 ROOT = Path(__file__).resolve().parents[3]
+#: A well-formed token (the client refuses a malformed one before calling); nothing checks it.
+TOKEN = issue_token(AuthSettings(), "retrying-user")
 
 
 class FlakyServicer(media_pb2_grpc.MediaServiceServicer):
@@ -60,14 +64,14 @@ def test_an_idempotent_call_is_retried_through_unavailable(
     flaky: tuple[FlakyServicer, str],
 ) -> None:
     servicer, address = flaky
-    with MediaClient(address, "token", timeout=10) as client:
+    with MediaClient(address, TOKEN, timeout=10) as client:
         assert client.get("m-1").id == "m-1"
     assert servicer.calls["GetMedia"] == 3
 
 
 def test_a_call_that_is_not_idempotent_is_not_retried(flaky: tuple[FlakyServicer, str]) -> None:
     servicer, address = flaky
-    with MediaClient(address, "token", timeout=10) as client, pytest.raises(grpc.RpcError) as e:
+    with MediaClient(address, TOKEN, timeout=10) as client, pytest.raises(grpc.RpcError) as e:
         client.stub.RetryProcessing(
             pb.RetryProcessingRequest(media_id="m-1"), metadata=client.metadata(), timeout=10
         )
