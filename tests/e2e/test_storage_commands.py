@@ -161,11 +161,19 @@ def test_serve_against_storage_without_the_archive_class_logs_the_summary_as_a_w
     assert "Missing protections the service relies on: archive storage class exists." in seen[-1]
 
 
-def test_storage_check_of_the_embedded_default_reports_without_failing(
+def test_storage_check_of_the_embedded_default_finds_every_protection_enforced(
     embedded_server: ServedProcess,
 ) -> None:
     output = embedded_server.cli("storage", "check")
 
     lines = output.splitlines()
-    assert "  NOT enforced  PUT with a tampered signature: accepted (200)" in lines
-    assert lines[-1].startswith("development endpoint, not failing; missing protections:")
+    assert (
+        "  enforced      PUT with a tampered signature: rejected (403 SignatureDoesNotMatch)"
+        in lines
+    )
+    assert "  enforced      PUT after the URL expired: rejected (403 AccessDenied)" in lines
+    assert (
+        "  refused       anonymous GET of an original (uploads/, originals/): uploads/: 403, "
+        "originals/: 403"
+    ) in lines
+    assert lines[-1] == "OK: every protection the service relies on is enforced"

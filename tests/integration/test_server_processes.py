@@ -25,8 +25,10 @@ def is_running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_child_server_processes_exit_when_serve_is_killed(app: Application) -> None:
-    served = start_serve(serve_env(app, MEDIA_GRPC_PROCESSES="3"))
+def test_child_server_processes_exit_when_serve_is_killed(
+    app: Application, own_database_url: str
+) -> None:
+    served = start_serve(serve_env(app, own_database_url, MEDIA_GRPC_PROCESSES="3"))
     lines = _lines(served.process)
     children: set[int] = set()
     output: list[str] = []
