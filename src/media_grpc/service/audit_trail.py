@@ -28,7 +28,8 @@ def record(
     detail: str = "",
 ) -> None:
     """Append one event for ``media`` to the unit of work (it commits with the change)."""
-    request_id = current_fields().get("request_id") or current_fields().get("job_id", "")
+    fields = current_fields()
+    request_id = fields.get("request_id") or fields.get("job_id", "")
     uow.events.record(
         MediaEvent(
             media_id=media.id,
