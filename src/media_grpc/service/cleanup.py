@@ -144,7 +144,7 @@ class CleanupService:
             handled = 0
             for media in batch:
                 if sweep.deletes_objects and not self._delete_objects(
-                    report, media, upload_key_only=sweep.upload_key_only
+                    uow, report, media, upload_key_only=sweep.upload_key_only
                 ):
                     continue
                 report.multipart_aborted += sweep.aborts_multipart and media.multipart is not None
@@ -215,14 +215,19 @@ class CleanupService:
         return now.timestamp() - self.settings.rate_bucket_retention_seconds
 
     def _delete_objects(
-        self, report: CleanupReport, media: Media, *, upload_key_only: bool = False
+        self,
+        uow: AbstractUnitOfWork,
+        report: CleanupReport,
+        media: Media,
+        *,
+        upload_key_only: bool = False,
     ) -> bool:
         try:
             if upload_key_only:
                 self.ctx.storage.delete([media.storage_key])
                 report.objects_deleted += 1
                 return True
-            found = delete_objects(self.ctx.storage, media)
+            found = delete_objects(uow, self.ctx.storage, media)
         except BlobStorageUnavailable as e:
             report.errors.append(f"{media.id}: {e}")
             return False
