@@ -1,0 +1,127 @@
+"""Dedupe over a real channel, PostgreSQL, RabbitMQ, the worker and the strict S3: the same
+file twice is one transfer and one job; shared objects outlive either media but not both;
+another owner and a hash the job found false never match."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from media.v1 import media_pb2 as pb
+from media.v1 import media_pb2_grpc
+
+from media_grpc.bootstrap import Application
+from media_grpc.domain.keys import frozen_original_key, output_prefix
+from tests.integration.pipeline.conftest import png_bytes, running_relay, running_worker
+from tests.integration.uploading import create_session, outbox_jobs, put_single
+
+Auth = Callable[..., list[tuple[str, str]]]
+Stub = media_pb2_grpc.MediaServiceStub
+
+
+def settled(stub: Stub, auth: Auth, user: str, media_id: str) -> pb.Media:
+    """The media once processing ended (READY or FAILED)."""
+    for answer in stub.WatchMedia(
+        pb.WatchMediaRequest(media_id=media_id), metadata=auth(user), timeout=60
+    ):
+        if answer.media.status in (pb.STATUS_READY, pb.STATUS_FAILED):
+            return answer.media
+    raise AssertionError(f"the watch of {media_id} ended before processing did")
+
+
+def uploaded(stub: Stub, auth: Auth, user: str, data: bytes, **declared: object) -> pb.Media:
+    """Create (declaring ``data``'s sha256, unless ``declared`` declares one to CompleteUpload),
+    PUT, complete, wait: the settled media."""
+    at_create = {} if declared else {"sha256": hashlib.sha256(data).hexdigest()}
+    session = create_session(stub, auth, user, data, **at_create)
+    assert not session.deduplicated
+    put_single(session, data)
+    stub.CompleteUpload(
+        pb.CompleteUploadRequest(media_id=session.media_id, **declared),  # type: ignore[arg-type]
+        metadata=auth(user),
+    )
+    return settled(stub, auth, user, session.media_id)
+
+
+def shared_keys(app: Application, media: pb.Media) -> list[str]:
+    """Every object of ``media`` in storage: its frozen original and its outputs."""
+    prefix = output_prefix(media.storage_key, video=False)
+    return sorted([frozen_original_key(media.storage_key), *app.storage.list_keys(prefix)])
+
+
+def test_the_same_file_twice_is_one_transfer_and_one_job(
+    pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
+) -> None:
+    data = png_bytes(80, 60)
+    with running_worker(pipeline_app), running_relay(pipeline_app):
+        first = uploaded(stub, auth, unique_user, data)
+    assert first.status == pb.STATUS_READY
+
+    again = create_session(stub, auth, unique_user, data, sha256=hashlib.sha256(data).hexdigest())
+
+    assert again.deduplicated
+    assert again.WhichOneof("upload") is None
+    assert again.media.id == again.media_id != first.id
+    assert again.media.status == pb.STATUS_READY
+    assert [v.url for v in again.media.variants] == [v.url for v in first.variants]
+    assert (outbox_jobs(pipeline_app, first.id), outbox_jobs(pipeline_app, again.media_id)) == (
+        1,
+        0,
+    )
+    fetched = stub.GetMedia(pb.GetMediaRequest(media_id=again.media_id), metadata=auth(unique_user))
+    assert fetched.media.status == pb.STATUS_READY
+    assert fetched.media.original_url
+
+
+def test_deleting_either_media_keeps_the_others_objects_and_deleting_both_removes_them(
+    pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
+) -> None:
+    data = png_bytes(90, 70)
+    with running_worker(pipeline_app), running_relay(pipeline_app):
+        first = uploaded(stub, auth, unique_user, data)
+    keys = shared_keys(pipeline_app, first)
+    assert len(keys) > 1
+    sha256 = hashlib.sha256(data).hexdigest()
+    second = create_session(stub, auth, unique_user, data, sha256=sha256).media
+    third = create_session(stub, auth, unique_user, data, sha256=sha256).media
+    assert second.id and third.id
+
+    def still_stored() -> list[str]:
+        return [k for k in keys if pipeline_app.storage.list_keys(k)]
+
+    stub.DeleteMedia(pb.DeleteMediaRequest(media_id=first.id), metadata=auth(unique_user))
+    assert still_stored() == keys
+    stub.DeleteMedia(pb.DeleteMediaRequest(media_id=third.id), metadata=auth(unique_user))
+    assert still_stored() == keys
+    kept = stub.GetMedia(pb.GetMediaRequest(media_id=second.id), metadata=auth(unique_user))
+    assert kept.media.status == pb.STATUS_READY
+    stub.DeleteMedia(pb.DeleteMediaRequest(media_id=second.id), metadata=auth(unique_user))
+    assert still_stored() == []
+
+
+def test_a_second_owner_with_the_same_file_uploads_it_normally(
+    pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
+) -> None:
+    data = png_bytes(70, 50)
+    with running_worker(pipeline_app), running_relay(pipeline_app):
+        first = uploaded(stub, auth, unique_user, data)
+        theirs = uploaded(stub, auth, unique_user + "-other", data)
+    assert (first.status, theirs.status) == (pb.STATUS_READY, pb.STATUS_READY)
+    assert theirs.storage_key != first.storage_key
+    assert outbox_jobs(pipeline_app, theirs.id) == 1
+
+
+def test_a_declared_hash_the_job_finds_false_never_becomes_a_match(
+    pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
+) -> None:
+    data, other = png_bytes(60, 40), png_bytes(61, 40)
+    false_hash = hashlib.sha256(other).hexdigest()
+    with running_worker(pipeline_app), running_relay(pipeline_app):
+        lied = uploaded(stub, auth, unique_user, data, sha256=false_hash)
+    assert lied.status == pb.STATUS_FAILED
+    assert lied.failure.reason == pb.FAILURE_REASON_CHECKSUM_MISMATCH
+
+    for sha256 in (false_hash, hashlib.sha256(data).hexdigest()):
+        session = create_session(stub, auth, unique_user, data, sha256=sha256)
+        assert not session.deduplicated
+        assert session.single_put.url
