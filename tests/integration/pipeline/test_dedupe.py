@@ -49,13 +49,19 @@ def shared_keys(app: Application, media: pb.Media) -> list[str]:
     return sorted([frozen_original_key(media.storage_key), *app.storage.list_keys(prefix)])
 
 
+def ready(app: Application, stub: Stub, auth: Auth, user: str, data: bytes) -> pb.Media:
+    """``data`` uploaded and processed by a worker of the test's own: the READY media."""
+    with running_worker(app), running_relay(app):
+        media = uploaded(stub, auth, user, data)
+    assert media.status == pb.STATUS_READY
+    return media
+
+
 def test_the_same_file_twice_is_one_transfer_and_one_job(
     pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
 ) -> None:
     data = png_bytes(80, 60)
-    with running_worker(pipeline_app), running_relay(pipeline_app):
-        first = uploaded(stub, auth, unique_user, data)
-    assert first.status == pb.STATUS_READY
+    first = ready(pipeline_app, stub, auth, unique_user, data)
 
     again = create_session(stub, auth, unique_user, data, sha256=hashlib.sha256(data).hexdigest())
 
@@ -77,8 +83,7 @@ def test_deleting_either_media_keeps_the_others_objects_and_deleting_both_remove
     pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
 ) -> None:
     data = png_bytes(90, 70)
-    with running_worker(pipeline_app), running_relay(pipeline_app):
-        first = uploaded(stub, auth, unique_user, data)
+    first = ready(pipeline_app, stub, auth, unique_user, data)
     keys = shared_keys(pipeline_app, first)
     assert len(keys) > 1
     sha256 = hashlib.sha256(data).hexdigest()

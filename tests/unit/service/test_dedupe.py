@@ -21,25 +21,19 @@ from media_grpc.service.uploads import UploadRequest, UploadService
 from tests.fakes import FakeDatabase, InMemoryBlobStorage
 from tests.media_records import make_media
 from tests.unit.job_handlers import MakeHandler
+from tests.unit.service.test_uploads import DATA
+from tests.unit.service.test_uploads import request as upload_request
 from tests.unit.uploaded_media import png_bytes, uploaded
 from workers.retries import RetryMiddleware
 
 ALICE = Principal("alice")
 BOB = Principal("bob")
-DATA = b"\xff\xd8\xff\xe0" + b"x" * 96
 SHA = hashlib.sha256(DATA).hexdigest()
 
 
 def request(**overrides: object) -> UploadRequest:
-    fields: dict[str, object] = {
-        "purpose": Purpose.POST_IMAGE,
-        "file_name": "again.jpg",
-        "content_type": "image/jpeg",
-        "size_bytes": len(DATA),
-        "sha256": SHA,
-    }
-    fields.update(overrides)
-    return UploadRequest(**fields)  # type: ignore[arg-type]
+    """The upload of DATA, declaring its sha256."""
+    return upload_request(**{"file_name": "again.jpg", "sha256": SHA, **overrides})
 
 
 @pytest.fixture
@@ -58,6 +52,17 @@ def stored_ready(
     for key in object_keys(media)[1:]:
         storage.put(key, b"x")
     return media
+
+
+@pytest.fixture
+def hit(
+    service: UploadService, fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
+) -> tuple[Media, Media, list[str]]:
+    """A READY media with its objects stored, the media a dedupe hit made of it, and the keys
+    they share."""
+    source = stored_ready(fake_db, memory_storage)
+    shared = sorted(memory_storage.objects)
+    return source, service.create_session(ALICE, request()).media, shared
 
 
 def test_a_create_declaring_verified_bytes_gets_a_new_ready_media_sharing_the_objects(
@@ -119,45 +124,31 @@ def test_the_same_idempotency_key_answers_the_same_dedupe_hit_again(
     assert again.deduplicated and again.media.id == first.media.id
 
 
+@pytest.mark.parametrize("first", [0, 1], ids=["source-first", "copy-first"])
 def test_deleting_either_media_keeps_the_objects_the_other_uses_and_the_last_removes_them(
-    service: UploadService,
+    hit: tuple[Media, Media, list[str]],
+    first: int,
     fake_ctx: ServiceContext,
     fake_db: FakeDatabase,
     memory_storage: InMemoryBlobStorage,
 ) -> None:
-    source = stored_ready(fake_db, memory_storage)
-    shared = sorted(memory_storage.objects)
-    copy = service.create_session(ALICE, request()).media
+    *pair, shared = hit
+    gone, kept = pair[first], pair[1 - first]
     deletion = MediaDeletion(fake_ctx)
-    deletion.delete(ALICE, source.id)
+    deletion.delete(ALICE, gone.id)
     assert sorted(memory_storage.objects) == shared
-    deletion.delete(ALICE, copy.id)
+    assert fake_db.media[kept.id].status is Status.READY
+    deletion.delete(ALICE, kept.id)
     assert list(memory_storage.objects) == []
 
 
-def test_deleting_the_copy_first_keeps_the_sources_objects(
-    service: UploadService,
-    fake_ctx: ServiceContext,
-    fake_db: FakeDatabase,
-    memory_storage: InMemoryBlobStorage,
-) -> None:
-    source = stored_ready(fake_db, memory_storage)
-    shared = sorted(memory_storage.objects)
-    copy = service.create_session(ALICE, request()).media
-    MediaDeletion(fake_ctx).delete(ALICE, copy.id)
-    assert sorted(memory_storage.objects) == shared
-    assert fake_db.media[source.id].status is Status.READY
-
-
 def test_the_purge_keeps_shared_objects_until_no_live_media_uses_them(
-    service: UploadService,
+    hit: tuple[Media, Media, list[str]],
     fake_ctx: ServiceContext,
     fake_db: FakeDatabase,
     memory_storage: InMemoryBlobStorage,
 ) -> None:
-    source = stored_ready(fake_db, memory_storage)
-    shared = sorted(memory_storage.objects)
-    copy = service.create_session(ALICE, request()).media
+    source, copy, shared = hit
     MediaDeletion(fake_ctx).delete(ALICE, source.id)
     cleanup = CleanupService(
         fake_ctx, LifecycleSettings(deleted_retention_hours=0, unattached_ttl_hours=10_000)
