@@ -25,7 +25,7 @@ from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain.model import FailureReason, Media
 from media_grpc.observability import metrics
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.deletion import delete_objects, object_keys
+from media_grpc.service.deletion import delete_objects
 from media_grpc.service.sweeps import STUCK, SWEEPS, Sweep, outbox_before
 
 log = logging.getLogger(__name__)
@@ -227,11 +227,10 @@ class CleanupService:
                 self.ctx.storage.delete([media.storage_key])
                 report.objects_deleted += 1
                 return True
-            found = delete_objects(uow, self.ctx.storage, media)
+            report.objects_deleted += delete_objects(uow, self.ctx.storage, media)
         except BlobStorageUnavailable as e:
             report.errors.append(f"{media.id}: {e}")
             return False
-        report.objects_deleted += len(object_keys(media)) + found
         return True
 
 

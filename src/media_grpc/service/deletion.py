@@ -49,16 +49,17 @@ def delete_objects(uow: AbstractUnitOfWork, storage: BlobStorage, media: Media) 
     the frozen original, variants and prefix only when no other live media uses them.
 
     HLS segments and renditions are not variant rows; they live under the output prefix.
-    Returns how many objects were found under the output prefix.
+    Returns how many keys it asked to go: those named, and those found under the prefix.
     """
     if media.multipart is not None:
         storage.abort_multipart_upload(media.storage_key, media.multipart.upload_id)
     shared = uow.media.objects_in_use(media.objects_key, media.id)
-    storage.delete(object_keys(media, shared_too=not shared))
+    named = object_keys(media, shared_too=not shared)
+    storage.delete(named)
     if shared:
-        return 0
+        return len(named)
     prefix = keys.output_prefix(media.objects_key, video=media.purpose.is_video)
-    return storage.delete_prefix(prefix)
+    return len(named) + storage.delete_prefix(prefix)
 
 
 def erase(uow: AbstractUnitOfWork, storage: BlobStorage, media: Media, now: datetime) -> None:
