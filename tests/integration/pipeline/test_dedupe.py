@@ -1,19 +1,29 @@
 """Dedupe over a real channel, PostgreSQL, RabbitMQ, the worker and the strict S3: the same
 file twice is one transfer and one job; shared objects outlive either media but not both;
-another owner and a hash the job found false never match."""
+another owner and a hash the job found false never match; a hit racing the deletion of its
+source waits for it and misses."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
+from sqlalchemy import text
 
 from media_grpc.bootstrap import Application
 from media_grpc.domain.keys import frozen_original_key, output_prefix
+from media_grpc.domain.model import Purpose
+from media_grpc.domain.principal import Principal
+from media_grpc.service.deletion import erase
+from media_grpc.service.uploads import UploadRequest
 from tests.integration.pipeline.conftest import png_bytes, running_relay, running_worker
 from tests.integration.uploading import create_session, outbox_jobs, put_single
+from tests.media_records import make_media
+from tests.waiting import eventually
 
 Auth = Callable[..., list[tuple[str, str]]]
 Stub = media_pb2_grpc.MediaServiceStub
@@ -130,3 +140,45 @@ def test_a_declared_hash_the_job_finds_false_never_becomes_a_match(
         session = create_session(stub, auth, unique_user, data, sha256=sha256)
         assert not session.deduplicated
         assert session.single_put.url
+
+
+def test_a_hit_waits_for_a_deletion_of_its_source_and_then_uploads_normally(
+    pipeline_app: Application, unique_user: str
+) -> None:
+    data = png_bytes(50, 40)
+    sha256 = hashlib.sha256(data).hexdigest()
+    source = replace(make_media(unique_user), size_bytes=len(data), verified_sha256=sha256)
+    with pipeline_app.ctx.uow() as uow:
+        uow.media.add(source)
+        uow.commit()
+    request = UploadRequest(
+        purpose=Purpose.POST_IMAGE,
+        file_name="race.png",
+        content_type="image/png",
+        size_bytes=len(data),
+        sha256=sha256,
+    )
+
+    with ThreadPoolExecutor(1) as pool, pipeline_app.ctx.uow() as deleting:
+        locked = deleting.media.get(source.id, for_update=True)
+        assert locked is not None
+        erase(deleting, pipeline_app.storage, locked, pipeline_app.ctx.now())
+        deleting.media.save(locked)
+        create = pool.submit(pipeline_app.uploads.create_session, Principal(unique_user), request)
+        eventually(lambda: waiting_on_a_lock(pipeline_app), "the create to wait for the row")
+        deleting.commit()
+        session = create.result(timeout=30)
+
+    assert not session.deduplicated
+    assert session.single_put is not None
+
+
+def waiting_on_a_lock(app: Application) -> bool:
+    with app.engine.connect() as conn:
+        waiting = conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
