@@ -15,9 +15,11 @@ from media.v1 import media_pb2_grpc
 from sqlalchemy import text
 
 from media_grpc.bootstrap import Application
+from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Purpose
 from media_grpc.domain.principal import Principal
+from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.deletion import erase
 from media_grpc.service.uploads import UploadRequest
 from tests.integration.pipeline.conftest import png_bytes, running_relay, running_worker
@@ -89,7 +91,7 @@ def test_the_same_file_twice_is_one_transfer_and_one_job(
     assert fetched.media.original_url
 
 
-def test_deleting_either_media_keeps_the_others_objects_and_deleting_both_removes_them(
+def test_deleting_or_purging_either_media_keeps_the_others_objects_and_the_last_removes_them(
     pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
 ) -> None:
     data = png_bytes(90, 70)
@@ -107,6 +109,9 @@ def test_deleting_either_media_keeps_the_others_objects_and_deleting_both_remove
     stub.DeleteMedia(pb.DeleteMediaRequest(media_id=first.id), metadata=auth(unique_user))
     assert still_stored() == keys
     stub.DeleteMedia(pb.DeleteMediaRequest(media_id=third.id), metadata=auth(unique_user))
+    assert still_stored() == keys
+    purged = CleanupService(pipeline_app.ctx, LifecycleSettings(deleted_retention_hours=0)).run()
+    assert purged.records_purged == 2
     assert still_stored() == keys
     kept = stub.GetMedia(pb.GetMediaRequest(media_id=second.id), metadata=auth(unique_user))
     assert kept.media.status == pb.STATUS_READY
