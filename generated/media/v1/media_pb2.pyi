@@ -504,7 +504,9 @@ class Media(_message.Message):
     post_position: _builtins.int
     """Position of the media within its post, from 0."""
     sha256: _builtins.str
-    """Hex sha256 of the original, when declared or computed."""
+    """Hex sha256 of the original, when declared or computed (the processing job computes it for
+    every media that becomes READY; it is what dedupe matches, see CreateUploadSessionRequest).
+    """
     @_builtins.property
     def duration(self) -> _duration_pb2.Duration:
         """Duration of a video, once probed."""
