@@ -11,6 +11,7 @@ URLs carry credentials and signatures there).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -48,20 +49,14 @@ _NOT_OPERATIONS = frozenset(
 )
 
 
+@dataclass(eq=False)
 class S3Service:
     """What the handler needs: the store, the operations and the signature checker."""
 
-    def __init__(
-        self,
-        store: S3Store,
-        objects: ObjectOperations,
-        buckets: BucketOperations,
-        checker: SigV4Checker,
-    ) -> None:
-        self.store = store
-        self.objects = objects
-        self.buckets = buckets
-        self.checker = checker
+    store: S3Store
+    objects: ObjectOperations
+    buckets: BucketOperations
+    checker: SigV4Checker
 
     def cors_for(
         self, bucket: str, origin: str | None, method: str, headers: list[str] | None = None
