@@ -1,6 +1,6 @@
 """The embedded default (`make run`: SQLite, the embedded S3, the in-process queue) as a user
-runs it: the `media-grpc serve` process's memory over three 108 MB uploads and a restart, and
-CompleteUpload of a big multipart file against a 1 KiB one on the embedded S3.
+runs it. It measures the `media-grpc serve` process's memory over three 108 MB uploads and a
+restart, and CompleteUpload of a big multipart file against a 1 KiB one on the embedded S3.
 
 References, measured in the same run: the same process's RSS once it serves, before any upload;
 CompleteUpload of 1 KiB single-PUT files, interleaved with the big ones.

@@ -269,9 +269,9 @@ nothing processes the uploads meanwhile. {quiet}
 {row("ours: part transfers alone", parts)}
 {row(f"reference: the same parts PUT raw, {PARALLEL} in parallel, from memory", raw_part_puts)}
 
-Where the rest of the whole upload goes (median seconds): before the first part byte
+Where the rest of the whole upload goes (median seconds). Before the first part byte
 (CreateUploadSession; files of 64 MiB or more are hashed while their parts are sent)
-{median([r.ours.before for r in done]):.2f}; after the last part was answered (CompleteUpload:
+{median([r.ours.before for r in done]):.2f}. After the last part was answered (CompleteUpload:
 S3 assembles the parts, the server reads the object's first 64 KiB; the declared SHA-256 is
 the job's) {median(after):.2f}.
 
