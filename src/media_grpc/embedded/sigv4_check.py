@@ -48,8 +48,9 @@ class SignedRequest:
 
 
 @dataclass(frozen=True)
-class _Arrived:
-    """The request being checked, as ``SigV4Checker.check`` received it."""
+class Arrived:
+    """A request as it arrived: ``raw_path`` as sent (percent-encoded), ``query`` decoded pairs,
+    ``headers`` with lower-case names."""
 
     method: str
     raw_path: str
@@ -131,15 +132,18 @@ class SigV4Checker:
         query: Sequence[tuple[str, str]],
         headers: Mapping[str, str],
     ) -> SignedRequest:
-        """Check a request; ``raw_path`` as sent (percent-encoded), ``query`` decoded pairs,
-        ``headers`` with lower-case names. Raises :class:`SignatureRefused`."""
-        arrived = _Arrived(method, raw_path, query, headers)
-        authorization = headers.get("authorization")
+        """Check a request given by its parts (see ``Arrived``). Raises
+        :class:`SignatureRefused`."""
+        return self.check_arrived(Arrived(method, raw_path, query, headers))
+
+    def check_arrived(self, arrived: Arrived) -> SignedRequest:
+        """Check ``arrived``. Raises :class:`SignatureRefused`."""
+        authorization = arrived.headers.get("authorization")
         if authorization:
             return self._check_header(arrived, authorization)
         return self._check_query(arrived)
 
-    def _check_header(self, arrived: _Arrived, authorization: str) -> SignedRequest:
+    def _check_header(self, arrived: Arrived, authorization: str) -> SignedRequest:
         fields = _header_fields(authorization)
         headers = arrived.headers
         amz_date = headers.get("x-amz-date", "")
@@ -167,7 +171,7 @@ class SigV4Checker:
             )
         return SignedRequest(self.credentials.access_key, payload.lower())
 
-    def _check_query(self, arrived: _Arrived) -> SignedRequest:
+    def _check_query(self, arrived: Arrived) -> SignedRequest:
         params = dict(arrived.query)
         if params.get("X-Amz-Algorithm") != _ALGORITHM:
             raise SignatureRefused(
