@@ -63,12 +63,8 @@ def private_strict_s3(
             raise AssertionError(f"strict-s3.sh run failed: {script.stderr.read()}")
         yield S3Service(url, STRICT_S3_ACCESS_KEY, STRICT_S3_SECRET_KEY)
     finally:
-        script.terminate()
-        try:
-            script.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            script.kill()
-            script.wait()
+        script.terminate()  # the script stops the daemons (SIGKILL after 2 s) and deletes DIR
+        script.wait(timeout=60)
 
 
 def processes_of(directory: Path) -> dict[int, str]:
