@@ -322,6 +322,26 @@ class InMemoryMediaRepository(AbstractMediaRepository):
                 return copy.deepcopy(media)
         return None
 
+    def find_ready_copy(self, owner_id: str, purpose: Purpose, sha256: str) -> Media | None:
+        found = sorted(
+            (
+                m
+                for m in self.rows.values()
+                if (m.owner_id, m.purpose, m.verified_sha256, m.status)
+                == (owner_id, purpose, sha256, Status.READY)
+            ),
+            key=lambda m: m.id,
+        )
+        return copy.deepcopy(found[0]) if found else None
+
+    def objects_in_use(self, objects_key: str, except_id: str) -> bool:
+        return any(
+            objects_key in (m.storage_key, m.source_key)
+            and m.id != except_id
+            and m.status is not Status.DELETED
+            for m in self.rows.values()
+        )
+
     def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
         return sorted(
             m.expires_at
