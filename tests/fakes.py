@@ -170,21 +170,12 @@ class InMemoryBlobStorage(BlobStorage):
             on_chunk(data)
         path.write_bytes(data)
 
-    def copy(
-        self,
-        source: str,
-        target: str,
-        *,
-        etag: str,
-        version_id: str | None,
-        size: int,
-        content_type: str,
-    ) -> None:
-        self.copies.append((source, target, etag, version_id))
-        obj = self._get(source, etag)
-        if version_id is not None and obj.version_id != version_id:
+    def copy(self, source: str, target: str, *, pinned: ObjectInfo) -> None:
+        self.copies.append((source, target, pinned.etag, pinned.version_id))
+        obj = self._get(source, pinned.etag)
+        if pinned.version_id is not None and obj.version_id != pinned.version_id:
             raise BlobNotFound(source)
-        self.objects[target] = self._new_object(obj.data, content_type)
+        self.objects[target] = self._new_object(obj.data, pinned.content_type)
 
     def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
         self.objects[key] = self._new_object(path.read_bytes(), content_type, cache_control)

@@ -25,7 +25,7 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
-from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable
+from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable, ObjectInfo
 from media_grpc.adapters.job_locks import JobLocks
 from media_grpc.domain import lifecycle
 from media_grpc.domain.audit import WORKER, AuditAction
@@ -170,10 +170,12 @@ class MediaProcessing:
             storage.copy(
                 media.storage_key,
                 frozen,
-                etag=media.etag or "",
-                version_id=media.version_id,
-                size=media.size_bytes,
-                content_type=media.mime_type or media.declared_content_type,
+                pinned=ObjectInfo(
+                    size=media.size_bytes,
+                    etag=media.etag or "",
+                    content_type=media.mime_type or media.declared_content_type,
+                    version_id=media.version_id,
+                ),
             )
         except BlobNotFound:
             if not self._already_frozen(media, frozen):

@@ -1,9 +1,5 @@
 """dedupe: media.verified_sha256 (computed by the job), media.source_key (shared objects)
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-07 18:40:00
-
 Media READY before this revision have no verified sha256: they are never a dedupe match
 (the job never hashed them), and their objects are their own.
 """
@@ -13,10 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from media_grpc.migrations.partial_index import create_partial_index
+
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 DEDUPE_CANDIDATES = "status = 'READY'"
 SHARING = "source_key IS NOT NULL"
@@ -25,20 +21,10 @@ SHARING = "source_key IS NOT NULL"
 def upgrade() -> None:
     op.add_column("media", sa.Column("verified_sha256", sa.String(64)))
     op.add_column("media", sa.Column("source_key", sa.String(512)))
-    op.create_index(
-        "ix_media_dedupe",
-        "media",
-        ["owner_id", "purpose", "verified_sha256"],
-        postgresql_where=sa.text(DEDUPE_CANDIDATES),
-        sqlite_where=sa.text(DEDUPE_CANDIDATES),
+    create_partial_index(
+        "ix_media_dedupe", "media", ["owner_id", "purpose", "verified_sha256"], DEDUPE_CANDIDATES
     )
-    op.create_index(
-        "ix_media_source_key",
-        "media",
-        ["source_key"],
-        postgresql_where=sa.text(SHARING),
-        sqlite_where=sa.text(SHARING),
-    )
+    create_partial_index("ix_media_source_key", "media", ["source_key"], SHARING)
 
 
 def downgrade() -> None:
