@@ -1,10 +1,13 @@
 """SIGKILL of the first `serve` process of MEDIA_GRPC_PROCESSES=2 under upload traffic: no
 server process outlives it, and every upload a process accepted ends READY, before any restart
 too, because each process runs an outbox relay and publishes what is pending as it stops. A
-supervisor then starts `serve` again; the clients keep uploading through it.
+supervisor then starts `serve` again; the clients keep uploading through it, and see no error
+when it is back within their calls' deadline: the client library's idempotent calls wait for a
+server (``waitForReady``) and its channel tries to connect at most 2 s apart.
 
-The child's exit on its parent's death comes from the runtime package (another branch): until
-it is merged this test fails on the orphan."""
+A child notices its parent's death at once (EOF on its parent pipe, ``ProcessRuntime``), stops
+taking calls, lets those in flight finish (``server.stop(grace)``), publishes what is pending
+and exits."""
 
 from __future__ import annotations
 
@@ -19,10 +22,12 @@ import pytest
 
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.bootstrap import Application
+from media_grpc.client.retry_policy import MAX_RECONNECT_MS
 from media_grpc.config.auth import AuthSettings
 from tests.faults.conftest import Served
 from tests.faults.report import FaultReport
 from tests.faults.uploads import (
+    CALL_TIMEOUT_S,
     UploadTraffic,
     seconds_to_final,
     seconds_to_first_final,
@@ -95,6 +100,7 @@ def test_killing_the_first_serve_process_leaves_no_orphan_and_loses_no_upload(
             # A supervisor starts serve again on the same address.
             serve(env=env, address=first.address)
             returned_at = time.monotonic()
+            serverless_s = returned_at - killed_at
             flowing = seconds_to_first_final(traffic.snapshot(), read, returned_at, 60)
             recovered = seconds_to_final(traffic.snapshot(), read, returned_at, 120)
             traffic.wait_accepted(UPLOADS, 120)
@@ -112,6 +118,7 @@ def test_killing_the_first_serve_process_leaves_no_orphan_and_loses_no_upload(
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
     fault_report.record(counts)
+    print(f"no server for {serverless_s:.1f} s; client-visible errors: {traffic.client_errors}")
     assert unaided is not None, (
         f"the {len(accepted_before)} uploads accepted before the restart were not all done "
         "without it: a job of theirs waited on a relay that was gone"
@@ -119,7 +126,11 @@ def test_killing_the_first_serve_process_leaves_no_orphan_and_loses_no_upload(
     assert counts.accepted == UPLOADS
     assert counts.lost == 0, f"{counts.lost}/{counts.accepted} accepted uploads never finished"
     assert counts.ready == UPLOADS, f"{counts.ready}/{UPLOADS} READY ({counts.failed} FAILED)"
-    # Last: it fails until the runtime package makes a child exit on its parent's death.
+    if serverless_s < CALL_TIMEOUT_S - 2 * MAX_RECONNECT_MS / 1000:
+        assert counts.client_errors == 0, (
+            f"no server answered for {serverless_s:.1f} s, within the calls' {CALL_TIMEOUT_S:g} s "
+            f"deadline, yet clients saw errors: {traffic.client_errors}"
+        )
     gone_after = time.monotonic() - killed_at
     assert not orphans, (
         f"server process(es) {orphans} still ran {ORPHAN_WINDOW_S:g} s after their parent's "
