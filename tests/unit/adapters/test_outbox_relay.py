@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +121,29 @@ def test_running_relay_backs_off_while_publishing_fails_then_publishes_everythin
     assert publisher.closed
 
 
+def test_a_broker_seen_back_ends_the_relays_backoff_at_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    jobs = add_jobs(sessions, 3)
+    publisher = RecordingPublisher()
+    publisher.fail_next = 4
+    # Backoffs of 0.2 + 0.4 + 0.8 + 1.6 s if waited out; the publisher is back at once.
+    relay = OutboxRelay(sessions, publisher, lambda: NOW, poll_interval=0.01, max_backoff=30)
+    thread = threading.Thread(target=relay.run)
+    started = time.monotonic()
+    thread.start()
+    eventually(lambda: len(publisher.jobs) == 3, "every job published", 10)
+    elapsed = time.monotonic() - started
+    relay.request_stop()
+    thread.join(5)
+    relay.close()
+    assert publisher.jobs == jobs
+    assert len(publisher.backoffs) == 4
+    assert elapsed < sum(publisher.backoffs), (
+        f"{elapsed:.2f} s to publish: the backoffs ({publisher.backoffs}) were waited out"
+    )
+
+
 def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Session]) -> None:
     jobs = add_jobs(sessions, 3)
     outage = {"left": 3}
@@ -141,6 +165,7 @@ def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Sessio
     relay.close()
     assert publisher.jobs == jobs
     assert outage["left"] == 0
+    assert publisher.backoffs == [], "the database's backoff is no broker's to end"
 
 
 def test_a_commit_with_outbox_rows_wakes_the_relay_before_its_next_poll(
