@@ -70,6 +70,21 @@ def relay_for(sessions: sessionmaker[Session], publisher: RecordingPublisher) ->
     )
 
 
+def run_until(relay: OutboxRelay, condition: Callable[[], bool], what: str) -> float:
+    """Run the relay on a thread until ``condition``, then stop and close it; the seconds until
+    ``condition`` held."""
+    thread = threading.Thread(target=relay.run)
+    started = time.monotonic()
+    thread.start()
+    try:
+        eventually(condition, what, 10)
+        return time.monotonic() - started
+    finally:
+        relay.request_stop()
+        thread.join(5)
+        relay.close()
+
+
 def test_pending_rows_are_published_in_order_and_marked_sent(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -110,12 +125,7 @@ def test_running_relay_backs_off_while_publishing_fails_then_publishes_everythin
     publisher = RecordingPublisher()
     publisher.fail_next = 5
     relay = relay_for(sessions, publisher)
-    thread = threading.Thread(target=relay.run)
-    thread.start()
-    eventually(lambda: not relay.pending(), "every job published", 10)
-    relay.request_stop()
-    thread.join(5)
-    relay.close()
+    run_until(relay, lambda: not relay.pending(), "every job published")
     assert relay.pending() == 0
     assert publisher.jobs == jobs
     assert publisher.closed
@@ -129,14 +139,7 @@ def test_a_broker_seen_back_ends_the_relays_backoff_at_once(
     publisher.fail_next = 4
     # Backoffs of 0.2 + 0.4 + 0.8 + 1.6 s if waited out; the publisher is back at once.
     relay = OutboxRelay(sessions, publisher, lambda: NOW, poll_interval=0.01, max_backoff=30)
-    thread = threading.Thread(target=relay.run)
-    started = time.monotonic()
-    thread.start()
-    eventually(lambda: len(publisher.jobs) == 3, "every job published", 10)
-    elapsed = time.monotonic() - started
-    relay.request_stop()
-    thread.join(5)
-    relay.close()
+    elapsed = run_until(relay, lambda: len(publisher.jobs) == 3, "every job published")
     assert publisher.jobs == jobs
     assert len(publisher.backoffs) == 4
     assert elapsed < sum(publisher.backoffs), (
@@ -157,12 +160,7 @@ def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Sessio
     publisher = RecordingPublisher()
     relay = relay_for(sessions, publisher)
     relay.session_factory = flaky_sessions  # type: ignore[assignment]
-    thread = threading.Thread(target=relay.run)
-    thread.start()
-    eventually(lambda: len(publisher.jobs) >= 3, "three jobs published", 10)
-    relay.request_stop()
-    thread.join(5)
-    relay.close()
+    run_until(relay, lambda: len(publisher.jobs) >= 3, "three jobs published")
     assert publisher.jobs == jobs
     assert outage["left"] == 0
     assert publisher.backoffs == [], "the database's backoff is no broker's to end"
