@@ -200,6 +200,7 @@ def test_database_restart_during_uploads_is_invisible_to_clients(
         f"PostgreSQL restart ({outage:.1f} s)", traffic, read, returned_at, 60, recovered, flowing
     )
     fault_report.record(counts)
+    retried = "".join(line for line in served.output if "failed (" in line) or "none\n"
     assert counts.lost == 0, f"{counts.lost}/{counts.accepted} accepted uploads never finished"
     assert counts.ready == UPLOADS, f"{counts.ready}/{UPLOADS} READY ({counts.failed} FAILED)"
     if outage < INVISIBLE_BELOW_S:
@@ -207,9 +208,11 @@ def test_database_restart_during_uploads_is_invisible_to_clients(
             f"a {outage:.1f} s restart was visible to clients: {traffic.client_errors}"
         )
     assert flowing is not None and flowing <= FLOWING_S, (
-        f"the first upload accepted before PostgreSQL's return took {flowing} s to finish"
+        f"the first upload accepted before PostgreSQL's return took {flowing} s to finish; "
+        f"jobs retried after a delay:\n{retried}"
     )
     assert recovered is not None and recovered <= RECOVERY_S, (
-        f"the uploads accepted before PostgreSQL's return took {recovered} s to finish"
+        f"the uploads accepted before PostgreSQL's return took {recovered} s to finish; "
+        f"jobs retried after a delay:\n{retried}"
     )
     assert served.process.poll() is None, "the server exited: " + "".join(served.output[-20:])
