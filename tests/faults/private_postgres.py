@@ -24,17 +24,22 @@ import pytest
 COMMAND_TIMEOUT = 120
 
 
+def program_dir(program: str, preferred: list[Path]) -> Path | None:
+    """The first of ``preferred`` holding ``program``, else the directory of ``program`` on
+    the PATH."""
+    for directory in preferred:
+        if (directory / program).exists():
+            return directory
+    found = shutil.which(program)
+    return Path(found).parent if found else None
+
+
 def server_bindir() -> Path | None:
     configured = os.environ.get("MEDIA_TEST_POSTGRES_BINDIR")
-    if configured:
-        return Path(configured)
     installed = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parts[-2]), reverse=True
     )
-    if installed:
-        return installed[-1].parent
-    found = shutil.which("initdb")
-    return Path(found).parent if found else None
+    return program_dir("initdb", [Path(configured)] if configured else installed)
 
 
 @dataclass(frozen=True)

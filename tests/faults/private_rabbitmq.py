@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.private_postgres import program_dir
+
 #: Seconds the node may take to start (a loaded CI machine included), or a command to run.
 START_TIMEOUT = 120
 
@@ -35,14 +37,6 @@ def _free_port(below: int = 55000) -> int:
             port = int(s.getsockname()[1])
         if port < below:
             return port
-
-
-def rabbitmq_bindir() -> Path | None:
-    debian = Path("/usr/lib/rabbitmq/bin")
-    if (debian / "rabbitmq-server").exists():
-        return debian
-    found = shutil.which("rabbitmq-server")
-    return Path(found).parent if found else None
 
 
 @dataclass(frozen=True)
@@ -96,7 +90,7 @@ class PrivateRabbitMq:
 @contextmanager
 def private_rabbitmq() -> Iterator[PrivateRabbitMq]:
     """Start, and at the end stop and remove, a node listening on a free port of 127.0.0.1."""
-    bindir = rabbitmq_bindir()
+    bindir = program_dir("rabbitmq-server", [Path("/usr/lib/rabbitmq/bin")])
     if bindir is None:
         pytest.fail("RabbitMQ's programs (rabbitmq-server, rabbitmqctl) are not installed")
     home = Path(tempfile.mkdtemp(prefix="media-private-rabbitmq-"))
