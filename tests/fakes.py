@@ -6,6 +6,7 @@ import asyncio
 import copy
 import dataclasses
 import hashlib
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -583,7 +584,8 @@ class FakeDatabase:
 
 class RecordingPublisher(JobPublisher):
     """Records published jobs and how often it was started and idled; ``fail_next`` makes the
-    next publishes raise PublishFailed."""
+    next publishes raise PublishFailed. It is back at once after a failure: ``backoffs`` holds
+    the seconds of each backoff the relay asked it to wait out, none of which it waits."""
 
     def __init__(self) -> None:
         self.jobs: list[ProcessingJob] = []
@@ -591,6 +593,10 @@ class RecordingPublisher(JobPublisher):
         self.started = 0
         self.idled = 0
         self.closed = False
+        self.backoffs: list[float] = []
+
+    def wait_for_return(self, seconds: float, stop: threading.Event) -> None:
+        self.backoffs.append(seconds)
 
     def start(self) -> None:
         self.started += 1
