@@ -88,13 +88,14 @@ class UploadService:
                         self.admission.check_rate(owner_id, tokens)
                     media = self._new_media(request, owner_id, sha256, key, fingerprint, now)
                     multipart = media.multipart
+                    # Recorded first, so that the INSERT can carry it (adapters/repository.py).
+                    audit_trail.record(
+                        uow, media, Actor.of(principal, owner_id), AuditAction.SESSION_CREATED
+                    )
                     if self.admission is not None:
                         self.admission.add(uow, media, now)
                     else:
                         uow.media.add(media)
-                    audit_trail.record(
-                        uow, media, Actor.of(principal, owner_id), AuditAction.SESSION_CREATED
-                    )
                     uow.commit()
         except Exception as error:
             if multipart is not None:
