@@ -105,7 +105,7 @@ def report(found: Found) -> str:
 
 def run() -> str:
     quiet = background_load()
-    with stack(servers=0) as running:
+    with stack(servers=0, broker=True) as running:
         ports = {
             name: running.add_server({"MEDIA_LIFECYCLE__AUDIT_EVENTS": value})
             for name, value in SETTINGS.items()
@@ -120,7 +120,8 @@ def run() -> str:
 Two `media-grpc serve` processes on one PostgreSQL and S3, one writing an audit event with
 every change (`MEDIA_LIFECYCLE__AUDIT_EVENTS=true`, the default) and one not. {ROUNDS} rounds,
 each measuring both in alternating order for {SECONDS:g} s per call; the figures are medians.
-CompleteUpload completes sessions whose 256-byte object was uploaded beforehand.
+CompleteUpload completes sessions whose 256-byte object was uploaded beforehand. The servers
+have a broker configured and no worker runs: the uploads are not processed meanwhile.
 "per-round on / off" is the median of each round's own ratio (both measured seconds apart);
 server CPU is the `media-grpc serve` process's CPU time per call answered, which other
 tenants of the machine inflate less than they cut its rate. With events on, an event is
