@@ -243,7 +243,19 @@ def account(rows: list[Row], name: str, shares: dict[str, float]) -> str:
     if timed is None:
         return ""
     target = TARGET_COMPLETE_RATE if name == "Complete" else TARGET_RATE
-    return per_call_account(timed, shares, os.cpu_count() or 1, RPC_NAMES[name], target)
+    loop = _loop_thread(rows)
+    spent = sum(timed.thread_cpu.values())
+    loop_share = timed.thread_cpu.get(loop, 0.0) / spent if loop is not None and spent else None
+    return per_call_account(timed, shares, os.cpu_count() or 1, RPC_NAMES[name], target, loop_share)
+
+
+def _loop_thread(rows: list[Row]) -> int | None:
+    """The server's event loop thread: its busiest under Health.Check, whose handler runs on
+    the loop (one server process, TARGET_CALLERS callers)."""
+    check = _at(rows, 1, "Health.Check", TARGET_CALLERS)
+    if check is None or not check.thread_cpu:
+        return None
+    return max(check.thread_cpu, key=lambda tid: check.thread_cpu[tid])
 
 
 RPC_NAMES = {
@@ -312,10 +324,9 @@ def by_thread(rows: list[Row]) -> str:
     event loop thread and its other threads (the RPC thread pool above all), read from
     /proc per thread during the timed runs. The loop is the busiest thread under Health.Check,
     whose handler runs on the loop."""
-    check = _at(rows, 1, "Health.Check", TARGET_CALLERS)
-    if check is None or not check.thread_cpu:
+    loop = _loop_thread(rows)
+    if loop is None:
         return ""
-    loop = max(check.thread_cpu, key=lambda tid: check.thread_cpu[tid])
     lines = [
         "| RPC | server CPU ms/call | event loop thread | every other thread |",
         "|---|---:|---:|---:|",
