@@ -13,7 +13,7 @@ from media_grpc.adapters.orm import MediaEventRow
 from media_grpc.bootstrap import Application
 from media_grpc.domain.model import Purpose
 from media_grpc.domain.principal import Principal
-from media_grpc.service.uploads import UploadRequest
+from media_grpc.service.uploads import UploadRequest, UploadSession
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 248
 
@@ -53,6 +53,18 @@ def request() -> UploadRequest:
     )
 
 
+def uploaded_session(app: Application, owner: Principal) -> UploadSession:
+    """A new session whose object is in storage, ready to complete."""
+    session = app.uploads.create_session(owner, request())
+    app.s3_client.put_object(
+        Bucket=app.settings.s3_bucket,
+        Key=session.media.storage_key,
+        Body=PNG,
+        ContentType="image/png",
+    )
+    return session
+
+
 def test_a_new_session_and_its_event_are_inserted_by_one_statement(
     app: Application, unique_user: str
 ) -> None:
@@ -67,13 +79,7 @@ def test_a_new_session_and_its_event_are_inserted_by_one_statement(
 
 def test_a_completion_s_event_rides_its_status_update(app: Application, unique_user: str) -> None:
     owner = Principal(unique_user, False)
-    session = app.uploads.create_session(owner, request())
-    app.s3_client.put_object(
-        Bucket=app.settings.s3_bucket,
-        Key=session.media.storage_key,
-        Body=PNG,
-        ContentType="image/png",
-    )
+    session = uploaded_session(app, owner)
 
     with statements(app) as seen:
         app.uploads.complete_upload(owner, session.media.id)
@@ -86,13 +92,7 @@ def test_a_completion_s_event_rides_its_status_update(app: Application, unique_u
 
 def test_a_repeated_completion_writes_no_second_event(app: Application, unique_user: str) -> None:
     owner = Principal(unique_user, False)
-    session = app.uploads.create_session(owner, request())
-    app.s3_client.put_object(
-        Bucket=app.settings.s3_bucket,
-        Key=session.media.storage_key,
-        Body=PNG,
-        ContentType="image/png",
-    )
+    session = uploaded_session(app, owner)
     app.uploads.complete_upload(owner, session.media.id)
 
     app.uploads.complete_upload(owner, session.media.id)
