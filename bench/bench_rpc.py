@@ -170,14 +170,19 @@ async def measure(
         await drive(client.check, 16, 0.5)
         await drive(client.create, 16, 1.0)
         watch = watched(running, server)
+        split = server.pid if processes == 1 else None
         for callers in CONCURRENCY if processes == 1 else CONCURRENCY[1:]:
             for name, call in (("Health.Check", client.check), ("Create", client.create)):
-                rows.append(
-                    (processes, name, callers, await drive(call, callers, SECONDS, watch=watch))
-                )
+                result = await drive(call, callers, SECONDS, watch=watch, threads_of=split)
+                rows.append((processes, name, callers, result))
             prepared = await clients[0].prepare(1500 if callers > 1 else 600)
             result = await drive(
-                client.completer(prepared), callers, SECONDS, limit=len(prepared), watch=watch
+                client.completer(prepared),
+                callers,
+                SECONDS,
+                limit=len(prepared),
+                watch=watch,
+                threads_of=split,
             )
             rows.append((processes, "Complete", callers, result))
     finally:
@@ -238,7 +243,19 @@ def account(rows: list[Row], name: str, shares: dict[str, float]) -> str:
     if timed is None:
         return ""
     target = TARGET_COMPLETE_RATE if name == "Complete" else TARGET_RATE
-    return per_call_account(timed, shares, os.cpu_count() or 1, RPC_NAMES[name], target)
+    loop = _loop_thread(rows)
+    spent = sum(timed.thread_cpu.values())
+    loop_share = timed.thread_cpu.get(loop, 0.0) / spent if loop is not None and spent else None
+    return per_call_account(timed, shares, os.cpu_count() or 1, RPC_NAMES[name], target, loop_share)
+
+
+def _loop_thread(rows: list[Row]) -> int | None:
+    """The server's event loop thread: its busiest under Health.Check, whose handler runs on
+    the loop (one server process, TARGET_CALLERS callers)."""
+    check = _at(rows, 1, "Health.Check", TARGET_CALLERS)
+    if check is None or not check.thread_cpu:
+        return None
+    return max(check.thread_cpu, key=lambda tid: check.thread_cpu[tid])
 
 
 RPC_NAMES = {
@@ -302,6 +319,28 @@ def _mark(met: bool) -> str:
     return "met" if met else "**missed**"
 
 
+def by_thread(rows: list[Row]) -> str:
+    """The server's CPU per call at TARGET_CALLERS callers and one process, split between its
+    event loop thread and its other threads (the RPC thread pool above all), read from
+    /proc per thread during the timed runs. The loop is the busiest thread under Health.Check,
+    whose handler runs on the loop."""
+    loop = _loop_thread(rows)
+    if loop is None:
+        return ""
+    lines = [
+        "| RPC | server CPU ms/call | event loop thread | every other thread |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in ("Health.Check", "Create", "Complete"):
+        r = _at(rows, 1, name, TARGET_CALLERS)
+        if r is None or not r.rate:
+            continue
+        on_loop = r.thread_cpu.get(loop, 0.0) / r.rate * 1000
+        rest = sum(c for tid, c in r.thread_cpu.items() if tid != loop) / r.rate * 1000
+        lines.append(f"| {RPC_NAMES[name]} | {on_loop + rest:.2f} | {on_loop:.2f} | {rest:.2f} |")
+    return "\n".join(lines)
+
+
 def analysis(rows: list[Row]) -> str:
     """What the figures above say, computed from them: CPU per call, and what a second
     server process changed."""
@@ -342,7 +381,7 @@ def analysis(rows: list[Row]) -> str:
 async def run_all() -> str:
     rows: list[Row] = []
     quiet = background_load()
-    with stack(servers=0) as running:
+    with stack(servers=0, broker=True) as running:
         profiles: dict[str, str] = {}
         accounts: dict[str, str] = {}
         parts = ""
@@ -361,10 +400,13 @@ async def run_all() -> str:
     return f"""{__doc__}
 Each figure runs {SECONDS:g} s after a warm-up. Callers are closed loops (the next call leaves
 when the previous one answered); CompleteUpload completes sessions whose 256-byte object was
-PUT beforehand. CPU columns are in cores (1.00 = one core busy) over the run: the load
-generator itself, all processes of the `media-grpc serve` measured, this database's
-PostgreSQL backends, the S3 store (radosgw, ceph-osd, ceph-mon; 0 when it runs elsewhere).
-"machine busy" is the whole machine, other tenants included. With
+PUT beforehand. The server has a broker configured (RabbitMQ, queues of the run's own) and no
+worker runs: the job each completion queues is published by the server's relay and left
+there, so no figure holds the processing of the uploads (without a broker a server would run
+it in its own process, beside the calls). CPU columns are in cores (1.00 = one core busy)
+over the run: the load generator itself, all processes of the `media-grpc serve` measured,
+this database's PostgreSQL backends, the S3 store (radosgw, ceph-osd, ceph-mon; 0 when it
+runs elsewhere). "machine busy" is the whole machine, other tenants included. With
 more than one server process the callers use {PROCESS_SETTINGS[-1] * 4} channels (connections),
 which the kernel spreads over the processes.
 {quiet}
@@ -382,12 +424,21 @@ A missed target is explained by the CPU account of its call under "Where a serve
 
 ### Where a server's time goes
 
+The server's CPU per call by thread, one server process, {TARGET_CALLERS} callers, read from
+`/proc` per thread in the timed runs above (no profiler attached). The unary MediaService
+methods run in the RPC thread pool; gRPC's own work of every call runs on the event loop
+thread:
+
+{by_thread(rows)}
+
 {parts}
 
 py-spy (`--gil`, Python CPU time of one `media-grpc serve` process) with {TARGET_CALLERS} callers
 and one server process for {PROFILE_SECONDS:g} s, each sample attributed to the innermost frame in a
 known package. py-spy samples less often than asked when the machine is saturated: with a few
-hundred samples a share is good to a few points.
+hundred samples a share is good to a few points. Its samples of the thread holding the GIL
+over-weigh the event loop thread (gRPC's compiled code there shows as `Handle._run`): the
+per-thread CPU above is what each thread really spent.
 
 CreateUploadSession:
 

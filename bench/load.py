@@ -26,6 +26,8 @@ class Result:
     latencies_ms: list[float]
     client_cpu: float
     process_cpu: dict[str, float] = field(default_factory=dict)
+    #: CPU of each thread of the process ``drive`` was asked to split, in cores, by thread id.
+    thread_cpu: dict[int, float] = field(default_factory=dict)
     first_error: str = ""
     #: Share of all cores' time the machine was busy (every process, not only ours).
     machine_busy: float = 0.0
@@ -55,6 +57,23 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU seconds each thread of a process has used so far, by thread id."""
+    found = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return {}
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(tid)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return found
 
 
 def machine_ticks() -> tuple[int, int]:
@@ -91,8 +110,10 @@ async def drive(
     *,
     limit: int | None = None,
     watch: dict[str, list[int]] | None = None,
+    threads_of: int | None = None,
 ) -> Result:
-    """Run ``call(i)`` from ``concurrency`` callers for ``seconds`` (or ``limit`` calls)."""
+    """Run ``call(i)`` from ``concurrency`` callers for ``seconds`` (or ``limit`` calls);
+    ``threads_of``: a process whose CPU is also recorded thread by thread."""
     latencies: list[float] = []
     errors = 0
     first_error = ""
@@ -115,11 +136,13 @@ async def drive(
 
     watched = watch or {}
     before = {pid: cpu_seconds(pid) for pids in watched.values() for pid in pids}
+    threads_before = thread_cpu_seconds(threads_of) if threads_of is not None else {}
     busy_before = machine_ticks()
     cpu_before = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    threads_after = thread_cpu_seconds(threads_of) if threads_of is not None else {}
     return Result(
         calls=len(latencies),
         errors=errors,
@@ -129,6 +152,10 @@ async def drive(
         process_cpu={
             name: sum(max(0.0, cpu_seconds(pid) - before[pid]) for pid in pids) / elapsed
             for name, pids in watched.items()
+        },
+        thread_cpu={
+            tid: (cpu - threads_before.get(tid, 0.0)) / elapsed
+            for tid, cpu in threads_after.items()
         },
         machine_busy=busy_share(busy_before, machine_ticks()),
         first_error=first_error,

@@ -15,10 +15,17 @@ PROCESSES = (
 
 
 def per_call_account(
-    result: Result, shares: dict[str, float], cores: int, rpc: str, target_rate: float
+    result: Result,
+    shares: dict[str, float],
+    cores: int,
+    rpc: str,
+    target_rate: float,
+    loop_share: float | None = None,
 ) -> str:
-    """A table of CPU milliseconds per call, the server's split by its py-spy shares, and what
-    the total allows on ``cores`` against ``target_rate`` calls/s."""
+    """A table of CPU milliseconds per call, the server's split by its py-spy shares (and,
+    with ``loop_share``, the share of its CPU its event loop thread spent in the same timed
+    run, read from /proc), and what the total allows on ``cores`` against ``target_rate``
+    calls/s."""
     if not result.rate:
         return f"_No {rpc} call answered in the profiled run: no account._"
     per_call = {
@@ -27,6 +34,13 @@ def per_call_account(
     client = result.client_cpu / result.rate * 1000
     total = sum(per_call.values()) + client
     rows = [f"| {PROCESSES[0][1]} | {per_call['server']:.2f} |"]
+    if loop_share is not None:
+        rows += [
+            f"| &nbsp;&nbsp;by thread (/proc): the event loop thread | "
+            f"{per_call['server'] * loop_share:.2f} |",
+            f"| &nbsp;&nbsp;by thread (/proc): every other thread (the RPC pool above all) | "
+            f"{per_call['server'] * (1 - loop_share):.2f} |",
+        ]
     rows += [
         f"| &nbsp;&nbsp;of which {component} ({share:.0%} of its samples) | "
         f"{per_call['server'] * share:.2f} |"
@@ -45,9 +59,10 @@ def per_call_account(
         f"whatever the concurrency"
     )
     return f"""{rpc}, CPU per call at {result.rate:,.0f} calls/s ({result.calls:,} calls, timed, no
-profiler attached). The server's share is split by the components of its py-spy samples (taken
-apart, at the same concurrency), which see its Python threads holding the GIL, so the gRPC C
-core's own threads are spread in proportion. The S3 store's is the whole store's: on a shared
+profiler attached). The server's share is split by thread (measured in this run) and by the
+components of its py-spy samples (taken apart, at the same concurrency), which see its Python
+threads holding the GIL, so the gRPC C core's own threads are spread in proportion, and which
+over-weigh the event loop thread. The S3 store's is the whole store's: on a shared
 one, other users' requests are in it.
 
 | where | CPU ms per call |

@@ -69,3 +69,12 @@ def test_summarise_takes_the_components_it_is_given(tmp_path: Path) -> None:
 
     assert "| hashing | 50% |" in table
     assert "| other (stdlib, threads) | 50% |" in table
+
+
+def test_the_server_s_cpu_is_also_split_by_thread_when_the_loop_s_share_is_known() -> None:
+    run = a_run(1000, 10.0, {"server": 0.6}, client=0.0)
+
+    account = per_call_account(run, {}, 2, "X", 300, loop_share=0.25)
+
+    assert "| &nbsp;&nbsp;by thread (/proc): the event loop thread | 1.50 |" in account
+    assert "every other thread (the RPC pool above all) | 4.50 |" in account

@@ -1,7 +1,7 @@
 """The media repository port and its SQLAlchemy implementation.
 
 The sweeps' sets of media live in ``media_sweeps.py``, CreateUploadSession's statements in
-``upload_session_statements.py``.
+``upload_session_statements.py``, the transitions' UPDATE in ``transition_statements.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     false,
-    func,
     insert,
     or_,
     select,
@@ -26,7 +25,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from media_grpc.adapters.change_notify import STATUS_CHANNEL
+from media_grpc.adapters.audit_log import (
+    EVENT_PREFIX,
+    SqlAlchemyAuditLog,
+    event_values,
+)
 from media_grpc.adapters.media_mapping import (
     copy_to_row,
     row_values,
@@ -37,10 +40,13 @@ from media_grpc.adapters.media_mapping import (
 from media_grpc.adapters.media_reads import read_media
 from media_grpc.adapters.media_sweeps import SWEEP_SETS, SweepSet
 from media_grpc.adapters.orm import MediaRow, VariantRow
+from media_grpc.adapters.transition_statements import transition_statement
 from media_grpc.adapters.upload_session_statements import (
     INSERT_BELOW_PENDING_CAP,
+    INSERT_BELOW_PENDING_CAP_WITH_EVENT,
     OPEN_SESSION_EXPIRIES,
 )
+from media_grpc.domain.audit import MediaEvent
 from media_grpc.domain.model import Media, Purpose, Status, Variant
 
 _MEDIA: Table = MediaRow.__table__  # type: ignore[assignment]
@@ -161,8 +167,14 @@ class AbstractMediaRepository(abc.ABC):
 
 
 class SqlAlchemyMediaRepository(AbstractMediaRepository):
-    def __init__(self, session: Session) -> None:
+    """``events``, the audit log of the same unit of work: on PostgreSQL, the statement of a
+    new session or of a transition inserts the change's audit event if it waits there
+    (``SqlAlchemyAuditLog.take_pending``), in the same round trip."""
+
+    def __init__(self, session: Session, events: SqlAlchemyAuditLog | None = None) -> None:
         self.session = session
+        self.events = events
+        self._postgresql: bool | None = None
         #: The variants each media had when read in this session: ``save`` rewrites them
         #: only when they changed (a status change writes one UPDATE, not a DELETE as well).
         self._variants_read: dict[str, list[Variant]] = {}
@@ -184,7 +196,15 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         if media.variants:
             raise ValueError("a new upload session has no variants")
         values = {**row_values(media), "now": now, "cap": cap}
-        if self.session.execute(INSERT_BELOW_PENDING_CAP, values).first() is None:
+        event = self._take_event(media.id)
+        if event is None:
+            inserted = self.session.execute(INSERT_BELOW_PENDING_CAP, values).first()
+        else:
+            values.update(event_values(event, EVENT_PREFIX))
+            inserted = self.session.execute(INSERT_BELOW_PENDING_CAP_WITH_EVENT, values).first()
+        if inserted is None:
+            if event is not None and self.events is not None:
+                self.events.give_back(event)
             return False
         self._variants_read[media.id] = []
         return True
@@ -227,18 +247,20 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
             raise ValueError("a transition changes one media's columns, never its variants")
         old = row_values(before)
         changed = {k: v for k, v in row_values(after).items() if old[k] != v}
-        stmt = (
-            update(_MEDIA)
-            .where(_MEDIA.c.id == before.id, _MEDIA.c.status == before.status.value)
-            .values(changed)
-        )
-        announce = after.status is not before.status
-        if announce and self.session.get_bind().dialect.name == "postgresql":
-            # The NOTIFY of change_notify.py, sent by the UPDATE itself for the row it wrote.
-            stmt = stmt.returning(func.pg_notify(STATUS_CHANNEL, _MEDIA.c.id))
-            return len(self.session.execute(stmt).all()) == 1
-        result = self.session.execute(stmt)
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        notify = after.status is not before.status and self._is_postgresql()
+        event = self._take_event(before.id)
+        stmt = transition_statement(tuple(changed), notify, event is not None)
+        params = {f"set_{k}": v for k, v in changed.items()}
+        params.update(where_id=before.id, where_status=before.status.value)
+        if event is not None:
+            params.update(event_values(event, EVENT_PREFIX))
+        if notify or event is not None:
+            written = len(self.session.execute(stmt, params).all()) == 1
+        else:
+            written = self.session.execute(stmt, params).rowcount == 1  # type: ignore[attr-defined]
+        if not written and event is not None and self.events is not None:
+            self.events.give_back(event)
+        return bool(written)
 
     def find_by_idempotency_key(self, owner_id: str, key: str) -> Media | None:
         row = self.session.scalars(
@@ -315,6 +337,18 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         rows = list(self.session.scalars(stmt))
         rows.sort(key=lambda row: (row.post_position, row.id))
         return self._with_variants(rows)
+
+    def _is_postgresql(self) -> bool:
+        if self._postgresql is None:
+            self._postgresql = self.session.get_bind().dialect.name == "postgresql"
+        return self._postgresql
+
+    def _take_event(self, media_id: str) -> MediaEvent | None:
+        """The audit event waiting for ``media_id``'s change, for its statement to insert
+        (PostgreSQL); None when there is none or it must wait for the commit."""
+        if self.events is None or not self._is_postgresql():
+            return None
+        return self.events.take_pending(media_id)
 
     def _lock_sqlite(self) -> None:
         """SQLite ignores FOR UPDATE: a write statement takes its database write lock instead,

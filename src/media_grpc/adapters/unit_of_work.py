@@ -102,7 +102,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def __enter__(self) -> Self:
         self.session = self.session_factory()
-        self.media = SqlAlchemyMediaRepository(self.session)
+        self._events = SqlAlchemyAuditLog(self.session, recording=self.audit_events)
+        self.events = self._events
+        self.media = SqlAlchemyMediaRepository(self.session, self._events)
         self._outbox = SqlAlchemyOutbox(self.session)
         self.outbox = self._outbox
         self.imports = SqlAlchemyImportRepository(self.session)
@@ -111,7 +113,6 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
         self.limits = SqlAlchemyOwnerLimits(self.session)
         self.call_rates = SqlAlchemyCallRates(self.session)
-        self.events = SqlAlchemyAuditLog(self.session, recording=self.audit_events)
         return super().__enter__()
 
     def end(self, error: BaseException | None) -> None:
@@ -129,6 +130,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             raise DatabaseUnavailable() from error
 
     def commit(self) -> None:
+        # The audit events no statement of the change took: sent before the commit begins, so
+        # that a database gone meanwhile counts as nothing written.
+        self._events.flush()
         commits = _commits.get()
         if commits is not None:
             commits.started += 1
@@ -140,4 +144,5 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def rollback(self) -> None:
         self._outbox.added = 0
+        self._events.discard()
         self.session.rollback()

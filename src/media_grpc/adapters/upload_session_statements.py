@@ -1,4 +1,4 @@
-"""CreateUploadSession's two statements on the media table, built once at import.
+"""CreateUploadSession's statements on the media table, built once at import.
 
 Building a statement per call cost as much CPU as running it; Core columns skip the ORM's
 compilation of entities. ``SqlAlchemyMediaRepository`` runs them.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Table, bindparam, func, insert, select
 
+from media_grpc.adapters.audit_log import insert_event_for
 from media_grpc.adapters.orm import MediaRow
 from media_grpc.domain.model import Status
 
@@ -50,4 +51,13 @@ INSERT_BELOW_PENDING_CAP = (
         ),
     )
     .returning(MEDIA.c.id)
+)
+
+_INSERTED = INSERT_BELOW_PENDING_CAP.cte("inserted")
+
+#: The same INSERT with the session's audit event (bound by ``event_values(event,
+#: EVENT_PREFIX)``), inserted by the same statement when the media row is: one round trip for
+#: both on PostgreSQL. Returns the media's id, or no row.
+INSERT_BELOW_PENDING_CAP_WITH_EVENT = select(_INSERTED.c.id).add_cte(
+    insert_event_for(_INSERTED).cte("event")
 )

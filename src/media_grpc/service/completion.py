@@ -98,6 +98,11 @@ class UploadCompletion:
         now = self.ctx.now()
         with self.ctx.uow() as uow:
             uploaded = _uploaded(media, verified, now, sha256)
+            # Recorded first, so that the UPDATE can carry it (adapters/repository.py); a
+            # repeated completion below returns without committing it.
+            audit_trail.record(
+                uow, uploaded, Actor.of(principal, uploaded.owner_id), AuditAction.UPLOAD_COMPLETED
+            )
             if not uow.media.transition(media, uploaded):
                 locked = _locked(uow, principal, media.id)
                 check_same_sha256(
@@ -109,9 +114,6 @@ class UploadCompletion:
                 uploaded = _uploaded(locked, verified, now, sha256)
                 uow.media.save(uploaded)
             uow.outbox.add(ProcessingJob.for_media(self.ctx.new_id(), uploaded, now))
-            audit_trail.record(
-                uow, uploaded, Actor.of(principal, uploaded.owner_id), AuditAction.UPLOAD_COMPLETED
-            )
             uow.commit()
         # Counted here, where the transition happened: a repeated completion returns above.
         metrics.UPLOADS_COMPLETED.labels(uploaded.purpose.value).inc()

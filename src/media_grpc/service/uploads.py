@@ -102,11 +102,12 @@ class UploadService:
                         dedupe.record_hit(uow, self.ctx.storage, media, source, actor, now)
                         deduplicated = True
                     else:
+                        # Recorded first, so that the INSERT can carry it (adapters/repository.py).
+                        audit_trail.record(uow, media, actor, AuditAction.SESSION_CREATED)
                         if self.admission is not None:
                             self.admission.add(uow, media, now)
                         else:
                             uow.media.add(media)
-                        audit_trail.record(uow, media, actor, AuditAction.SESSION_CREATED)
                     uow.commit()
         except Exception as error:
             if multipart is not None:
