@@ -23,6 +23,7 @@ from media.v1 import media_pb2_grpc
 from media_grpc.adapters.database import scratch_database
 from media_grpc.bootstrap import Application
 from tests.e2e.conftest import CLI, ServedProcess, free_port, start_serve, stop
+from tests.upload_sessions import create_session
 
 Metadata = list[tuple[str, str]]
 BURST, PENDING_CAP = 8, 6
@@ -93,17 +94,7 @@ def two_servers(
 def new_session(
     stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata
 ) -> pb.CreateUploadSessionResponse:
-    answer: pb.CreateUploadSessionResponse = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="cat.png",
-            content_type="image/png",
-            size_bytes=100,
-        ),
-        metadata=metadata,
-        timeout=30,
-    )
-    return answer
+    return create_session(stub, metadata, bytes(100), file_name="cat.png", timeout=30)
 
 
 def create(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) -> grpc.StatusCode:
