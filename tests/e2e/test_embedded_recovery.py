@@ -3,38 +3,28 @@
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import grpc
 import pytest
-import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
-from tests import slow_stage_cli
-from tests.e2e.conftest import ServedProcess, free_port, start_serve, stop
+from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from tests import slow_stage_cli, upload_sessions
+from tests.e2e.conftest import ServedProcess, clean_env, free_port, start_serve, stop
+from tests.embedded_s3 import embedded_client, running_local_s3
 from tests.waiting import eventually
 
 
 @pytest.fixture
 def s3_endpoint() -> Iterator[str]:
     """An S3 endpoint that outlives the servers (the embedded one dies with its process)."""
-    local = LocalS3(0)
-    url = local.start()
-    boto3.client(
-        "s3",
-        endpoint_url=url,
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-        region_name="us-east-1",
-    ).create_bucket(Bucket="media")
-    yield url
-    local.stop()
+    with running_local_s3() as local:
+        embedded_client(local.endpoint_url).create_bucket(Bucket="media")
+        yield local.endpoint_url
 
 
 def upload(served: ServedProcess, stub: media_pb2_grpc.MediaServiceStub) -> tuple[str, list]:
@@ -42,30 +32,13 @@ def upload(served: ServedProcess, stub: media_pb2_grpc.MediaServiceStub) -> tupl
     metadata = [("authorization", f"Bearer {token}")]
     buffer = io.BytesIO()
     Image.new("RGB", (200, 100), (10, 20, 30)).save(buffer, "PNG")
-    session = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="a.png",
-            content_type="image/png",
-            size_bytes=len(buffer.getvalue()),
-        ),
-        metadata=metadata,
-    )
-    requests.put(
-        session.single_put.url,
-        data=buffer.getvalue(),
-        headers=dict(session.single_put.headers),
-        timeout=10,
-    ).raise_for_status()
-    stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
-    return str(session.media_id), metadata
+    return upload_sessions.upload(stub, metadata, buffer.getvalue(), file_name="a.png"), metadata
 
 
 def test_media_processing_when_the_embedded_server_died_is_finished_after_a_restart(
     tmp_path: Path, s3_endpoint: str
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(
+    env = clean_env(
         MEDIA_DATA_DIR=str(tmp_path / "data"),
         MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
         MEDIA_METRICS_PORT="0",
