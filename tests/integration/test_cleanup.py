@@ -31,12 +31,10 @@ from media_grpc.domain.model import (
     MultipartSession,
     Purpose,
     Status,
-    Variant,
-    VariantKind,
 )
 from media_grpc.service.cleanup import CleanupReport, CleanupService
 from media_grpc.service.context import ServiceContext
-from tests.media_records import make_media
+from tests.media_records import add_variants, make_media
 
 FIVE_MIB = 5 * 1024 * 1024
 
@@ -72,11 +70,8 @@ def add_media(
     key = media.storage_key
     if status in (Status.READY, Status.DELETED):
         app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=key, Body=b"abc")
-        prefix = keys.output_prefix(key, video=purpose.is_video)
-        for name in ("w320", "w1080"):
-            variant_key = f"{prefix}{name}.webp"
+        for variant_key in add_variants(media):
             app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=variant_key, Body=b"v")
-            media.variants.append(Variant(name, VariantKind.IMAGE, variant_key))
     with app.ctx.uow() as uow:
         uow.media.add(media)
         uow.commit()
