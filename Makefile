@@ -136,10 +136,10 @@ chromium: ## Install Debian's Chromium for the browser tests when /usr/bin/chrom
 shell-tools: ## Install curl, jq and openssl (Debian's) when missing: the README's first upload uses them, and a test runs it
 	command -v curl >/dev/null && command -v jq >/dev/null && command -v openssl >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl jq openssl)
 
-test-browser: $(STAMP) chromium ## Browser tests only: the demo page in Chromium (Playwright)
+test-browser: $(STAMP) services chromium ## Browser tests only: the demo page in Chromium (Playwright) on the strict S3
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
-demo: $(STAMP) ## Embedded service, reference gateway (:8080) and demo page (http://localhost:3000)
+demo: $(STAMP) ## Service, reference gateway (:8080) and demo page (http://localhost:3000); embedded S3 unless MEDIA_S3_ENDPOINT_URL is set (then storage init runs first)
 	$(BIN)/python examples/demo.py
 
 scaling-figures: $(STAMP) ## Rewrite the figures of docs/operations.md's Scaling section from docs/benchmarks.md (after make bench)

@@ -1,6 +1,6 @@
 """The embedded default (`make run`: SQLite, the embedded S3, the in-process queue) as a user
-runs it: the `media-grpc serve` process's memory over three 108 MB uploads and a restart, and
-CompleteUpload of a big multipart file against a 1 KiB one on the embedded S3.
+runs it. It measures the `media-grpc serve` process's memory over three 108 MB uploads and a
+restart, and CompleteUpload of a big multipart file against a 1 KiB one on the embedded S3.
 
 References, measured in the same run: the same process's RSS once it serves, before any upload;
 CompleteUpload of 1 KiB single-PUT files, interleaved with the big ones.
@@ -202,8 +202,8 @@ def run() -> str:
 {quiet}
 
 Memory: three uploads of a {UPLOAD_BYTES / MB:.0f} MB file (a 2 s H.264 MP4 padded with a
-`free` box) through our client, 4 parts in parallel, each followed to the end of its
-processing by the in-process queue (they ended {statuses}); then `serve` stopped and started
+`free` box) through our client, 4 parts in parallel. Each was followed to the end of its
+processing by the in-process queue (they ended {statuses}). Then `serve` stopped and started
 again on the same data directory.
 
 | `serve` process | RSS MB | x reference |
@@ -214,8 +214,8 @@ Target: at most {TARGET_RSS_MB} MB after the uploads and after the restart. Here
 {worst:.0f} MB. **{rss_verdict}.**
 
 CompleteUpload with a declared sha256 on the embedded S3 (completion keeps the parts as they
-are; the server reads the first 64 KiB): the {BIG_MIB} MiB multipart file, slowest of
-{len(big)} ({" / ".join(f"{s * 1000:.0f}" for s in big)} ms); a 1 KiB single PUT, p99 of
+are; the server reads the first 64 KiB). The {BIG_MIB} MiB multipart file: slowest of
+{len(big)} ({" / ".join(f"{s * 1000:.0f}" for s in big)} ms). A 1 KiB single PUT: p99 of
 {len(small)} interleaved calls {p99(small) * 1000:.1f} ms (median
 {statistics.median(small) * 1000:.1f} ms). Ratio {ratio:.1f}x; target <=
 {TARGET_COMPLETE_RATIO:.0f}x. **{complete_verdict}.**

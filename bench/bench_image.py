@@ -295,7 +295,8 @@ rows below, here **{reference}**. 1-minute load average at the end: {load:.1f}.{
   each smaller size from the previous one, and the BlurHash placeholder.
 - `ours_default` is the stage as configured by default: the same plus the 1200 px JPEG fallback
   and the clean full-size WebP `full` (decoded without draft, encoded at effort
-  `MEDIA_IMAGE__FULL_WEBP_METHOD`, 0 by default; its WebP KiB column counts the WebP files only).
+  `MEDIA_IMAGE__FULL_WEBP_METHOD`, 0 by default). Its WebP KiB
+  column counts the WebP files only.
 - `ours_avif` is `ours` with `MEDIA_IMAGE__AVIF=true`: the same four sizes also in AVIF (quality
   60, Pillow's own AVIF plugin, libavif with its default encoder speed 6 and threads on all cores).
 - `ours_full_decode` is the same ladder decoding all 12 MP (no draft).

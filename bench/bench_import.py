@@ -1,7 +1,7 @@
-"""Import throughput: `media-grpc import` (the server fetches each legacy URL from a local HTTP
-host and streams it into S3, then records it and queues its job) against a plain sequential
-download-and-upload of the same files (requests GET, then boto3 put_object) in the same run,
-rounds interleaved. Both move the same bytes between the same two local endpoints.
+"""Import throughput: `media-grpc import` against a plain sequential download-and-upload of the same
+files (requests GET, then boto3 put_object), in the same run, rounds interleaved. The server
+fetches each legacy URL from a local HTTP host and streams it into S3, then records it and
+queues its job. Both move the same bytes between the same two local endpoints.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 same bytes to the same S3 endpoint (the strict S3, Ceph's RADOS Gateway), interleaved in the
 same run.
 
-Ours is measured twice over: the whole upload (CreateUploadSession, the parts in parallel while
-the client hashes the file, CompleteUpload with that sha256 and the server's verification), and
-the part transfers alone (first part byte sent to last part PUT answered). Its completion (last
-part answered to CompleteUpload returned) is set against the storage calls CompleteUpload makes,
-each sent alone with boto3 to the same endpoint in the same rounds, and against CompleteUpload of
-1 KiB objects, interleaved: completion must not grow with the file.
+Ours is measured twice over. First the whole upload: CreateUploadSession, the parts in parallel
+while the client hashes the file, CompleteUpload with that sha256 and the server's verification.
+Then the part transfers alone (first part byte sent to last part PUT answered). Its completion
+(last part answered to CompleteUpload returned) is set against the storage calls CompleteUpload
+makes, each sent alone with boto3 to the same endpoint in the same rounds. It is also set against
+CompleteUpload of 1 KiB objects, interleaved: completion must not grow with the file.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def profiled_completion(running: Stack, work: Path, path: Path) -> str:
     storage = sum(found.get(func, 0.0) for func, _file in list(HANDLER_PARTS)[:3])
     return f"""The server's own call, seen from inside: py-spy ({PROFILE_RATE} samples/s, every
 thread, waiting included, the process not paused) on the server during one more upload of the
-same file after the timed rounds (not timed), counting the samples of the CompleteUpload
+same file after the timed rounds (not timed). It counts the samples of the CompleteUpload
 handler (below service/completion.py) by what it was in (a part with no sample took under
 {1000 / PROFILE_RATE:.0f} ms):
 
@@ -269,9 +269,9 @@ nothing processes the uploads meanwhile. {quiet}
 {row("ours: part transfers alone", parts)}
 {row(f"reference: the same parts PUT raw, {PARALLEL} in parallel, from memory", raw_part_puts)}
 
-Where the rest of the whole upload goes (median seconds): before the first part byte
+Where the rest of the whole upload goes (median seconds). Before the first part byte
 (CreateUploadSession; files of 64 MiB or more are hashed while their parts are sent)
-{median([r.ours.before for r in done]):.2f}; after the last part was answered (CompleteUpload:
+{median([r.ours.before for r in done]):.2f}. After the last part was answered (CompleteUpload:
 S3 assembles the parts, the server reads the object's first 64 KiB; the declared SHA-256 is
 the job's) {median(after):.2f}.
 

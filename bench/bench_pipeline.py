@@ -7,7 +7,7 @@ Two measurements, uploads one after the other (latency, not throughput):
   -> CompleteUpload -> READY; reference: the image stage alone on the same file, in this
   process, run between the uploads (one run after every fifth);
 * the outbox's own overhead: CompleteUpload answered -> the worker has taken the job (claimed
-  the media, PROCESSING), for tiny PNGs; reference: one message published (with confirm) and
+  the media, PROCESSING), for tiny PNGs. Reference: one message published (with confirm) and
   consumed on the same RabbitMQ (persistent, through a quorum queue, as jobs travel), one
   after each tiny upload.
 
@@ -288,9 +288,9 @@ Here: {p50:.2f} s. **{verdict}.**
 
 Where the time goes: "job taken to READY" is the worker (download from S3, the stage, the
 uploads of the variants, one transaction); the stage alone is the reference row. The rest of
-"upload to READY" is the client's CreateUploadSession, PUT and CompleteUpload, then the outbox:
-the commit that queues a job wakes the server's relay at once (the poll interval only matters
-for jobs committed by another process), so the outbox rows cost the publish, the delivery and
+"upload to READY" is the client's CreateUploadSession, PUT and CompleteUpload, then the outbox.
+The commit that queues a job wakes the server's relay at once (the poll interval only matters
+for jobs committed by another process). So the outbox rows cost the publish, the delivery and
 the worker's claim: the RabbitMQ reference and a database update. The gap between "committed"
 and "seen by the client" is the change feed: the NOTIFY, one read of the media, the stream's send.
 """

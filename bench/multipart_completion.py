@@ -75,8 +75,8 @@ def completion_report(done: list[Round], small: list[float]) -> str:
     spread = max(assemblies) - min(assemblies)
     resolved = (
         f"That is within this endpoint's own round-to-round spread of CompleteMultipartUpload "
-        f"alone ({min(assemblies):.2f} to {max(assemblies):.2f} s, {spread:.2f} s apart): beyond "
-        "the storage calls, ours adds less than these rounds resolve, and what is measured "
+        f"alone ({min(assemblies):.2f} to {max(assemblies):.2f} s, {spread:.2f} s apart). Beyond "
+        "the storage calls, ours adds less than these rounds resolve; what is measured "
         f"around the server's call ({outside * 1000:.0f} ms) is all that is seen of it."
         if abs(beyond) <= spread
         else f"That is more than this endpoint's own round-to-round spread of "
@@ -94,7 +94,7 @@ the same rounds (seconds):
 
 Ours' completion against that sum, round by round: "outside" is what the client and gRPC add
 around the server's call (ours' completion minus the duration_ms of the server's own `rpc` log
-line for it), "inside" is the server's logged call minus the storage calls' sum (its
+line for it). "Inside" is the server's logged call minus the storage calls' sum (its
 PostgreSQL statements, and its storage calls against the ones sent alone).
 
 | round | ours' completion s | storage calls s | difference s | outside ms | inside s |
@@ -106,7 +106,7 @@ differences ({(median([r.ours.after for r in done]) - of_medians) * 1000:+.0f} m
 median completion minus the sum of the calls' medians). Outside the server's call
 {outside * 1000:.0f} ms (median), of which {median([r.ours.waited for r in done]) * 1000:.0f} ms
 between the last part's answer and sending CompleteUpload (the client waits there for its
-sha256 thread); inside it {inside * 1000:+.0f} ms (median), where the server's own work is
+sha256 thread). Inside it {inside * 1000:+.0f} ms (median), where the server's own work is
 bounded by the whole 1 KiB completion ({median(small) * 1000:.1f} ms median, its 64 KiB GET
 included). {resolved}"""
 
@@ -143,8 +143,8 @@ def parts_verdict(whole: float, ours_parts: float, raw_parts: float, raw_put: fl
         f"parts of this size at this parallelism. Ours' part transfers ({ours_parts:.2f} s) reach "
         f"{client:.2f}x the same parts sent raw: that is our client's price (each part read from "
         f"the file in 256 KiB chunks, with progress and throttling per chunk, while a thread "
-        f"hashes the file); the session and completion add {whole - ours_parts:.2f} s. "
-        + _larger_share(store, client)
+        f"hashes the file). Beyond the parts, the session and completion add "
+        f"{whole - ours_parts:.2f} s. " + _larger_share(store, client)
     )
 
 

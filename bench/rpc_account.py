@@ -37,10 +37,11 @@ def per_call_account(
     ceiling = cores / total * 1000
     budget = cores / target_rate * 1000
     verdict = (
-        f"so {target_rate:,.0f}/s fits in the CPU if nothing else runs"
+        f", so {target_rate:,.0f}/s fits in the CPU if nothing else runs"
         if ceiling >= target_rate
-        else f"below the target of {target_rate:,.0f}/s, which needs at most {budget:.2f} ms of "
-        f"CPU per call on {cores} cores: {total - budget:.2f} ms per call over that budget, "
+        else f". That is below the target of {target_rate:,.0f}/s, which needs at most "
+        f"{budget:.2f} ms of CPU per call on {cores} cores: {total - budget:.2f} ms per call "
+        f"over that budget, "
         f"whatever the concurrency"
     )
     return f"""{rpc}, CPU per call at {result.rate:,.0f} calls/s ({result.calls:,} calls, timed, no
@@ -54,4 +55,4 @@ one, other users' requests are in it.
 {chr(10).join(rows)}
 
 At {total:.2f} ms of CPU per call, {cores} cores complete at most {ceiling:,.0f} calls/s
-however they are scheduled, {verdict}."""
+however they are scheduled{verdict}."""

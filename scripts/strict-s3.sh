@@ -10,6 +10,14 @@
 #                                        lifecycle "day" that many seconds, for lifecycle tests; 0 or
 #                                        "" keeps real days); each STORAGE_CLASS (e.g. COLD) is added
 #                                        beside STANDARD, with a data pool of its own
+#   strict-s3.sh run DIR RGW_PORT MON_PORT [LC_DEBUG_SECONDS [STORAGE_CLASS ...]]
+#                                        as start, but the daemons stay in the foreground as
+#                                        children of this shell, which prints the endpoint and
+#                                        waits: they die with it (SIGKILL, prctl PR_SET_PDEATHSIG
+#                                        through setpriv), and on SIGTERM/SIGINT/SIGHUP or exit it
+#                                        stops them and deletes DIR. Start it under
+#                                        `setpriv --pdeathsig TERM` and the cluster dies with the
+#                                        process that started it, however that one ends
 #   strict-s3.sh stop DIR                stop the cluster in DIR and delete DIR
 #   strict-s3.sh pids [DIR]              the pids of the daemons of the cluster in DIR (default: the
 #                                        shared one), for CPU accounting
@@ -30,6 +38,21 @@ MEMSTORE_BYTES=${STRICT_S3_MEMSTORE_BYTES:-$((8 * 1024 * 1024 * 1024))}
 PACKAGES=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
 
 say() { echo "strict-s3: $*" >&2; }
+
+# 1 in `run` mode: daemons stay in the foreground as children that die with this shell.
+FOREGROUND=0
+
+# launch DIR DAEMON ARGS...: start a Ceph daemon, detached (it daemonizes), or in `run` mode in
+# the foreground as a child of this shell with SIGKILL as its parent-death signal.
+launch() {
+  local dir=$1
+  shift
+  if [ "$FOREGROUND" = 1 ]; then
+    setpriv --pdeathsig KILL "$@" -f 2>>"$dir/log/setup.log" &
+  else
+    "$@" 2>>"$dir/log/setup.log"
+  fi
+}
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -117,16 +140,16 @@ start() {
   monmaptool --create --clobber --addv a "[v2:127.0.0.1:$mon_port]" \
     --fsid "$(awk '/^fsid/ {print $3}' "$dir/ceph.conf")" "$dir/monmap" >/dev/null
   ceph-mon "${conf[@]}" -i a --mkfs --monmap "$dir/monmap" 2>>"$dir/log/setup.log"
-  ceph-mon "${conf[@]}" -i a 2>>"$dir/log/setup.log"
+  launch "$dir" ceph-mon "${conf[@]}" -i a
   local osd_uuid osd_id
   osd_uuid=$(uuidgen)
   osd_id=$(ceph "${conf[@]}" --connect-timeout 20 osd new "$osd_uuid" 2>>"$dir/log/setup.log")
   ceph-osd "${conf[@]}" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" 2>>"$dir/log/setup.log"
-  ceph-osd "${conf[@]}" -i "$osd_id" 2>>"$dir/log/setup.log"
+  launch "$dir" ceph-osd "${conf[@]}" -i "$osd_id"
   radosgw-admin "${conf[@]}" user create --uid media-grpc-tests --display-name "media-grpc tests" \
     --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" >/dev/null 2>>"$dir/log/setup.log"
   for class in "$@"; do add_storage_class "$dir" "$class"; done
-  radosgw "${conf[@]}" -n client.rgw.a 2>>"$dir/log/setup.log"
+  launch "$dir" radosgw "${conf[@]}" -n client.rgw.a
   for _ in $(seq 1 300); do
     if answers "$rgw_port"; then
       say "up on http://127.0.0.1:$rgw_port (data in $dir)"
@@ -155,6 +178,33 @@ stop() {
   rm -rf "$dir"
 }
 
+# The children of this shell (the foreground daemons): stopped as `stop` does, then DIR deleted.
+stop_children() {
+  local dir=$1 pids
+  pids=$(jobs -p)
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086
+    kill $pids 2>/dev/null || true
+    for _ in $(seq 1 20); do
+      # shellcheck disable=SC2086
+      kill -0 $pids 2>/dev/null || break
+      sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -9 $pids 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+
+run() {
+  local dir=$1
+  FOREGROUND=1
+  trap 'stop_children "$dir"' EXIT
+  trap 'exit 143' TERM INT HUP
+  start "$@"
+  wait
+}
+
 pids() {
   local dir=$1 pidfile
   for pidfile in "$dir"/run/*.pid; do
@@ -171,8 +221,9 @@ case "${1:-}" in
     start "$SHARED_DIR" "$PORT" "$MON_PORT"
     ;;
   start) shift; start "$@" ;;
+  run) shift; run "$@" ;;
   stop) shift; stop "$1" ;;
   pids) pids "${2:-$SHARED_DIR}" ;;
   gc) radosgw-admin -c "${2:-$SHARED_DIR}/ceph.conf" gc process --include-all 2>/dev/null ;;
-  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,28p' "$0" >&2; exit 2 ;;
 esac

@@ -22,8 +22,7 @@ __all__ = ["Handled", "JobDisagrees", "JobHandler"]
 
 class JobHandler:
     """Parameters:
-    ctx: unit of work factory, storage and clock.
-    locks: per-media locks (advisory locks on PostgreSQL).
+    ctx, locks: passed on to ``MediaProcessing`` (service/process_media.py).
     stages: the stage for each job kind, settings bound (looked up at each job).
     """
 

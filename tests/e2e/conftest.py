@@ -125,16 +125,24 @@ def on_strict_s3(env: dict[str, str]) -> Iterator[dict[str, str]]:
         delete_bucket(client, bucket)
 
 
-@pytest.fixture
-def strict_s3_server(tmp_path: Path) -> Iterator[ServedProcess]:
-    """`media-grpc serve` as in the embedded default (SQLite, in-process worker) but storing on
-    the strict S3, on free ports."""
-    with on_strict_s3(embedded_env(tmp_path)) as env:
-        served = start_serve(env)
+@contextmanager
+def serving_on_strict_s3(env: dict[str, str]) -> Iterator[ServedProcess]:
+    """`media-grpc serve` on ``env`` storing in a bucket of its own on the strict S3
+    (:func:`on_strict_s3`); stopped, and the bucket deleted, afterwards."""
+    with on_strict_s3(env) as stored_on_strict_s3:
+        served = start_serve(stored_on_strict_s3)
         try:
             yield served
         finally:
             stop(served.process)
+
+
+@pytest.fixture
+def strict_s3_server(tmp_path: Path) -> Iterator[ServedProcess]:
+    """`media-grpc serve` as in the embedded default (SQLite, in-process worker) but storing on
+    the strict S3, on free ports."""
+    with serving_on_strict_s3(embedded_env(tmp_path)) as served:
+        yield served
 
 
 @pytest.fixture

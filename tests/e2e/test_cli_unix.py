@@ -1,7 +1,7 @@
 """`media-grpc` as a well-made Unix tool: quiet in a pipe, no traceback on a closed pipe, logs
 above the progress bar in a terminal, the real type checked before any byte is sent, a refusal
 for good leaving no resume state, sizes people read, a malformed token named as such, and the
-reason of each FAILED media in `ls`."""
+reason of each FAILED media in `ls`. The servers store on the strict S3."""
 
 from __future__ import annotations
 
@@ -23,7 +23,13 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
-from tests.e2e.conftest import CLI, ServedProcess, embedded_env, start_serve, stop, upload_single
+from tests.e2e.conftest import (
+    CLI,
+    ServedProcess,
+    embedded_env,
+    serving_on_strict_s3,
+    upload_single,
+)
 from tests.upload_sessions import put_upload
 
 MiB = 1024 * 1024
@@ -33,25 +39,19 @@ HEIF_HEAD = b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1miaf"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
-    """The embedded default, as `make run` serves it, on free ports."""
-    served = start_serve(embedded_env(tmp_path_factory.mktemp("served")))
-    try:
+    """`make run`'s server (SQLite, in-process worker) storing on the strict S3, on free ports."""
+    with serving_on_strict_s3(embedded_env(tmp_path_factory.mktemp("served"))) as served:
         yield served
-    finally:
-        stop(served.process)
 
 
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
-    """Post images of at most 1 MiB, HEIC and JPEG only (not HEIF)."""
+    """Post images of at most 1 MiB, HEIC and JPEG only (not HEIF); on the strict S3 too."""
     env = embedded_env(tmp_path_factory.mktemp("strict"))
     env["MEDIA_UPLOADS__POST_IMAGE__ALLOWED_TYPES"] = '["image/heic", "image/jpeg"]'
     env["MEDIA_UPLOADS__POST_IMAGE__MAX_BYTES"] = str(MiB)
-    served = start_serve(env)
-    try:
+    with serving_on_strict_s3(env) as served:
         yield served
-    finally:
-        stop(served.process)
 
 
 def user_env(served: ServedProcess, user: str) -> dict[str, str]:

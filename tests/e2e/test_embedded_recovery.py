@@ -1,9 +1,11 @@
-"""`media-grpc serve` without a broker, killed mid-job: the next start queues the job again."""
+"""`media-grpc serve` without a broker, killed mid-job: the next start queues the job again.
+
+Storage is the strict S3 (a bucket of the test's own, tests/e2e/conftest.py ``on_strict_s3``):
+it outlives the killed server, as the embedded S3 (which dies with its process) would not."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -12,19 +14,9 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from tests import slow_stage_cli, upload_sessions
-from tests.e2e.conftest import ServedProcess, clean_env, free_port, start_serve, stop
-from tests.embedded_s3 import embedded_client, running_local_s3
+from tests.e2e.conftest import ServedProcess, clean_env, free_port, on_strict_s3, start_serve, stop
 from tests.waiting import eventually
-
-
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    """An S3 endpoint that outlives the servers (the embedded one dies with its process)."""
-    with running_local_s3() as local:
-        embedded_client(local.endpoint_url).create_bucket(Bucket="media")
-        yield local.endpoint_url
 
 
 def upload(served: ServedProcess, stub: media_pb2_grpc.MediaServiceStub) -> tuple[str, list]:
@@ -36,19 +28,22 @@ def upload(served: ServedProcess, stub: media_pb2_grpc.MediaServiceStub) -> tupl
 
 
 def test_media_processing_when_the_embedded_server_died_is_finished_after_a_restart(
-    tmp_path: Path, s3_endpoint: str
+    tmp_path: Path,
 ) -> None:
     env = clean_env(
         MEDIA_DATA_DIR=str(tmp_path / "data"),
         MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
         MEDIA_METRICS_PORT="0",
-        MEDIA_S3_ENDPOINT_URL=s3_endpoint,
-        MEDIA_S3_ACCESS_KEY_ID=EMBEDDED_ACCESS_KEY,
-        MEDIA_S3_SECRET_ACCESS_KEY=EMBEDDED_SECRET_KEY,
-        MEDIA_STORAGE__CHECK_ON_STARTUP="false",
         MEDIA_LIFECYCLE__INTERVAL_SECONDS="0",
         TEST_STAGE_DELAY_SECONDS="120",
     )
+    with on_strict_s3(env) as stored_on_strict_s3:
+        restarted_after_a_kill(stored_on_strict_s3)
+
+
+def restarted_after_a_kill(env: dict[str, str]) -> None:
+    """An upload whose job a server is running when it is SIGKILLed; a second server on ``env``
+    (a new port) must finish it: READY, with variants."""
     first = start_serve(env, slow_stage_cli.command("serve"))
     try:
         with grpc.insecure_channel(first.address) as channel:

@@ -1,9 +1,10 @@
 """Archived originals: RetryProcessing answers FAILED_PRECONDITION and starts the restore.
 
-These run on moto, not on the strict S3: they need an object in an archive class (GLACIER) and
-a restore that completes, and the strict S3 (Ceph's RADOS Gateway, Pacific) has no GLACIER class
-and no RestoreObject. That an original really moves to an archive class under `storage init`'s
-lifecycle rule is proven on the strict S3 by the archive lifecycle test.
+These run on the embedded S3 (src/media_grpc/embedded), not on the strict S3: they need an
+object in an archive class (GLACIER) and a restore that completes, and the strict S3 (Ceph's
+RADOS Gateway, Pacific) has no GLACIER class and no RestoreObject (it answers NotImplemented).
+That an original really moves to an archive class under `storage init`'s lifecycle rule is
+proven on the strict S3 by the archive lifecycle test.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ Auth = Callable[..., list[tuple[str, str]]]
 
 @pytest.fixture(scope="module")
 def app(settings: Settings) -> Iterator[Application]:
-    """The run's settings on a moto S3 of this module's own (see the module's docstring)."""
-    moto = LocalS3(port=0)
+    """The run's settings on an embedded S3 of this module's own (see the module's docstring)."""
+    embedded = LocalS3(port=0)
     configured = settings.model_copy(
         update={
-            "s3_endpoint_url": moto.start(),
+            "s3_endpoint_url": embedded.start(),
             "s3_access_key_id": EMBEDDED_ACCESS_KEY,
             "s3_secret_access_key": SecretStr(EMBEDDED_SECRET_KEY),
             "s3_bucket": f"media-archived-{uuid.uuid4().hex[:8]}",
@@ -43,7 +44,7 @@ def app(settings: Settings) -> Iterator[Application]:
     application.s3_client.create_bucket(Bucket=configured.s3_bucket)
     yield application
     application.close()
-    moto.stop()
+    embedded.stop()
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,7 @@ def test_retry_processing_of_a_restored_original_is_queued(
         Bucket=app.settings.s3_bucket, Key=media.storage_key, RestoreRequest={"Days": 1}
     )
     head = app.s3_client.head_object(Bucket=app.settings.s3_bucket, Key=media.storage_key)
-    assert 'ongoing-request="false"' in head["Restore"]  # moto restores at once
+    assert 'ongoing-request="false"' in head["Restore"]  # the embedded S3 restores at once
 
     retried = stub.RetryProcessing(
         pb.RetryProcessingRequest(media_id=media.id), metadata=auth(unique_user)

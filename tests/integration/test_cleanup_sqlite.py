@@ -1,4 +1,7 @@
-"""The cleanup sweeps on SQLite, the embedded default's database (run by `serve` itself)."""
+"""The cleanup sweeps on SQLite, the embedded default's database (run by `serve` itself).
+
+Storage is the in-memory fake (tests/fakes.py): these prove the sweeps' SQL on SQLite; the same
+sweeps against PostgreSQL and the strict S3 are tests/integration/test_cleanup.py."""
 
 from __future__ import annotations
 

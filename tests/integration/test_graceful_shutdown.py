@@ -1,4 +1,7 @@
-"""Stopping the server: health turns NOT_SERVING first, and a call in flight still finishes."""
+"""Stopping the server: health turns NOT_SERVING first, and a call in flight still finishes.
+
+Storage is the in-memory fake (tests/fakes.py), never reached: what is proven is the server's
+shutdown, and the call held in flight (GetMedia) reads the fake database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The embedded default's SQLite database: racing attaches still leave exactly one winner."""
+"""The embedded default's SQLite database: racing attaches still leave exactly one winner.
+
+Storage is the in-memory fake (tests/fakes.py): attaching never reaches the store."""
 
 from __future__ import annotations
 

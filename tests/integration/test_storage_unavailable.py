@@ -1,5 +1,10 @@
 """Storage that does not answer: the adapter's error is a domain Unavailable, so the call ends
-UNAVAILABLE (retryable) with a message of our own, not the driver's words."""
+UNAVAILABLE (retryable) with a message of our own, not the driver's words.
+
+The unreachable store is a fake (tests/fakes.py) raising the adapter's own error: the fault is
+injected at the port, which no running store (the strict S3 included) can do; what is proven is
+the mapping of that error to UNAVAILABLE. A store answering 503 SlowDown (a proxy in front of the
+strict S3) is tests/faults/test_storage_slow_down.py."""
 
 from __future__ import annotations
 

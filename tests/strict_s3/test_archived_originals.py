@@ -2,7 +2,7 @@
 moves frozen originals to the archive class and leaves the variants alone; then RetryProcessing,
 the job that needs the original again, does what docs/operations.md says.
 
-A strict S3 of the test's own (scripts/strict-s3.sh ``start``) with two storage classes beside
+A strict S3 of the test's own (scripts/strict-s3.sh ``run``) with two storage classes beside
 STANDARD, and a lifecycle "day" of LC_DAY_SECONDS: `COLD`, a class read directly (as GLACIER_IR
 or STANDARD_IA on AWS), and `GLACIER`, a class the service treats as needing a restore. Ceph's
 RADOS Gateway has no RestoreObject (it answers NotImplemented), so for GLACIER the service must
@@ -11,9 +11,6 @@ name the key to restore by hand.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,13 +24,8 @@ from media_grpc.config.storage import StorageSettings
 from media_grpc.domain.keys import ORIGINALS_PREFIX, UPLOADS_PREFIX
 from media_grpc.domain.model import JobKind
 from tests.integration.uploading import rpc_error
-from tests.services import (
-    STRICT_S3_ACCESS_KEY,
-    STRICT_S3_SCRIPT,
-    STRICT_S3_SECRET_KEY,
-    S3Service,
-    postgres_url,
-)
+from tests.services import S3Service, postgres_url
+from tests.strict_s3.private_cluster import private_strict_s3
 from tests.strict_s3.service import RunningService, running_service, strict_settings
 from tests.strict_s3.uploads import get_media, png_bytes, ready_media, uploaded
 from tests.waiting import eventually
@@ -43,31 +35,13 @@ LC_DAY_SECONDS = 3
 ARCHIVE_CLASSES = ("COLD", "GLACIER")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def archiving_s3() -> Iterator[S3Service]:
-    """A strict S3 of this module's own with the archive classes, stopped afterwards."""
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp) / "strict-s3"
-        script = ["bash", str(STRICT_S3_SCRIPT)]
-        ports = [str(free_port()), str(free_port())]
-        started = subprocess.run(
-            [*script, "start", str(directory), *ports, str(LC_DAY_SECONDS), *ARCHIVE_CLASSES],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        try:
-            assert started.returncode == 0, f"strict-s3.sh start failed: {started.stderr}"
-            yield S3Service(started.stdout.strip(), STRICT_S3_ACCESS_KEY, STRICT_S3_SECRET_KEY)
-        finally:
-            subprocess.run([*script, "stop", str(directory)], timeout=60, check=False)
+def archiving_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Service]:
+    """A strict S3 of this module's own with the archive classes, stopped afterwards (and with
+    the test process, however it ends: tests/strict_s3/private_cluster.py)."""
+    directory = tmp_path_factory.mktemp("archive") / "strict-s3"
+    with private_strict_s3(directory, LC_DAY_SECONDS, ARCHIVE_CLASSES) as s3:
+        yield s3
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import contextlib
 import socket
 import threading
 import time
-from types import TracebackType
 from typing import Any
 
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
@@ -34,12 +33,7 @@ class Deadline:
         self._timer.start()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._timer.cancel()
 
     def left(self) -> float:
@@ -68,25 +62,20 @@ def _shut(sock: socket.socket) -> None:
 
 
 class WatchedHTTPConnection(HTTPConnection):
+    """A connection whose socket the ``deadline`` watches from the moment it is opened."""
+
     def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = deadline
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
-        self.deadline.watch(sock)
+        self.deadline.watch(sock)  # before any TLS handshake, which the deadline covers too
         return sock
 
 
-class WatchedHTTPSConnection(HTTPSConnection):
-    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.deadline = deadline
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        self.deadline.watch(sock)  # before the TLS handshake, which the deadline covers too
-        return sock
+class WatchedHTTPSConnection(WatchedHTTPConnection, HTTPSConnection):
+    """The same over TLS: ``HTTPSConnection`` handshakes on the socket watched above."""
 
 
 class WatchedHTTPPool(HTTPConnectionPool):

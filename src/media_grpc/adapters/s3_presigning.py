@@ -30,11 +30,7 @@ class S3Presigning(S3Bucket):
         if sha256_b64:
             params["ChecksumSHA256"] = sha256_b64
             headers["x-amz-checksum-sha256"] = sha256_b64
-        if self.presigner is not None:
-            url = self.presigner.presign("PUT", key, expires_in=expires_in, headers=headers)
-            return PresignedRequest(url=url, headers=headers)
-        url = self._presign("put_object", params, expires_in)
-        return PresignedRequest(url=url, headers=headers)
+        return self._presign_put(key, "put_object", params, headers, expires_in)
 
     def presign_upload_part(
         self,
@@ -55,14 +51,8 @@ class S3Presigning(S3Bucket):
         if content_length is not None:
             params["ContentLength"] = content_length
             headers["Content-Length"] = str(content_length)
-        if self.presigner is not None:
-            query = {"partNumber": str(part_number), "uploadId": upload_id}
-            url = self.presigner.presign(
-                "PUT", key, expires_in=expires_in, headers=headers, query=query
-            )
-            return PresignedRequest(url=url, headers=headers)
-        url = self._presign("upload_part", params, expires_in)
-        return PresignedRequest(url=url, headers=headers)
+        query = {"partNumber": str(part_number), "uploadId": upload_id}
+        return self._presign_put(key, "upload_part", params, headers, expires_in, query)
 
     def presign_get(self, key: str, *, expires_in: int) -> str:
         presign: Callable[..., str] = self.client.generate_presigned_url
@@ -73,6 +63,25 @@ class S3Presigning(S3Bucket):
                 ExpiresIn=expires_in,
                 HttpMethod="GET",
             )
+
+    def _presign_put(
+        self,
+        key: str,
+        operation: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        expires_in: int,
+        query: dict[str, str] | None = None,
+    ) -> PresignedRequest:
+        """A PUT of ``key`` that sends ``headers``: signed by our presigner where the bucket has
+        one, else by boto3 as ``operation`` with ``params``."""
+        if self.presigner is not None:
+            url = self.presigner.presign(
+                "PUT", key, expires_in=expires_in, headers=headers, query=query
+            )
+        else:
+            url = self._presign(operation, params, expires_in)
+        return PresignedRequest(url=url, headers=headers)
 
     def _presign(self, operation: str, params: dict[str, Any], expires_in: int) -> str:
         presign: Callable[..., str] = self.client.generate_presigned_url

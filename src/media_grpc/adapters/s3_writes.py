@@ -18,11 +18,7 @@ COPY_PART_BYTES = 512 * 1024**2
 
 
 class S3Writes(S3Multipart, S3Reads):
-    """Parameters (set by ``S3BlobStorage``):
-    copy_object_limit: bytes above which ``copy`` uses UploadPartCopy (S3: 5 GiB).
-    copy_part_bytes: bytes per UploadPartCopy part.
-    part_bytes: part size of streamed uploads (``upload_stream``).
-    """
+    """Copies and streamed uploads; ``S3BlobStorage`` sets (and documents) the three sizes."""
 
     copy_object_limit: int
     copy_part_bytes: int

@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
-if TYPE_CHECKING:
-    #: What ``register`` adds its sub-command to.
-    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+#: What ``register`` adds its sub-command to (argparse's own type is private).
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 #: What a sub-command runs: the parsed arguments in, the exit status out.
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
 

@@ -12,10 +12,10 @@ from media.v1 import media_pb2 as pb
 
 from media_grpc.client import ClientError
 from media_grpc.client_options import add_client_options, connect, fail
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "audit", run)
     parser.add_argument("--media", default="", help="only this media's events")
     parser.add_argument("--owner", default="", help="only this owner's events")

@@ -13,10 +13,10 @@ from media.v1 import media_pb2 as pb
 from media_grpc.client import ClientError
 from media_grpc.client.calls import call
 from media_grpc.client_options import add_client_options, connect, fail
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "call", run)
     parser.add_argument("method", help="a MediaService method, e.g. CreateUploadSession")
     parser.add_argument(

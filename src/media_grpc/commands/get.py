@@ -9,10 +9,10 @@ import grpc
 
 from media_grpc.client import ClientError
 from media_grpc.client_options import add_client_options, as_json, connect, fail
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "get", run)
     parser.add_argument("media_id")
     add_client_options(parser)

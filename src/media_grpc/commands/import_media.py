@@ -13,10 +13,10 @@ from media_grpc.client import ClientError
 from media_grpc.client.import_rows import read_rows
 from media_grpc.client.importer import ImportCounts, Importer, default_map_path
 from media_grpc.client_options import add_client_options, connect, fail
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "import", run)
     parser.add_argument("file", type=Path)
     parser.add_argument("--map", type=Path, help="where to write the map (FILE.map.jsonl)")

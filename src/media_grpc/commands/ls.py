@@ -16,10 +16,10 @@ from media_grpc.client_options import (
     fail,
     status_name,
 )
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "ls", run)
     parser.add_argument("--status", help="only this status (ready, failed, ...)")
     parser.add_argument("--purpose", help="only this purpose (post_image, ...)")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 from media_grpc.config import Settings, SettingsError
 from media_grpc.observability.metrics import serve_metrics
 
 log = logging.getLogger("media_grpc.relay")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     add_command(subparsers, "relay", run)
 
 

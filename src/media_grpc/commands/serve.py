@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 from media_grpc.config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "serve", run)
     parser.add_argument("--listen", help="address to bind (default: MEDIA_GRPC_LISTEN)")
     parser.add_argument(

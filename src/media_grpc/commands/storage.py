@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 from media_grpc.config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("storage", help="set up and check the bucket")
     commands = parser.add_subparsers(dest="storage_command", required=True)
     add_command(commands, "init", run_init)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 from media_grpc.config import Settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "token", run)
     parser.add_argument("--user", required=True, help="subject: the user (or service) id")
     parser.add_argument("--role", help="role claim, e.g. 'service' for the post service")

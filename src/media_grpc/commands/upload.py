@@ -20,10 +20,10 @@ from media_grpc.client_options import (
     describe,
     fail,
 )
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "upload", run)
     parser.add_argument("file", type=Path)
     parser.add_argument("--purpose", required=True, help="post_image, post_video or profile_image")

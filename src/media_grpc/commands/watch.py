@@ -9,10 +9,10 @@ from media.v1 import media_pb2 as pb
 
 from media_grpc.client import ClientError
 from media_grpc.client_options import add_client_options, connect, describe, fail
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "watch", run)
     parser.add_argument("media_id")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait (600)")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from media_grpc.commands import add_command
+from media_grpc.commands import Subparsers, add_command
 from media_grpc.config import Settings, SettingsError
 from media_grpc.domain.model import JobKind
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "worker", run)
     parser.add_argument(
         "--kinds",

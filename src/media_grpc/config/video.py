@@ -29,40 +29,17 @@ class Rung(BaseModel):
     audio_bitrate: int
 
 
-#: Apple's HLS authoring figures, rounded down for ``veryfast`` x264 at 30 fps.
-DEFAULT_RUNGS: tuple[Rung, ...] = (
-    Rung(
-        name="360p",
-        short_side=360,
-        video_bitrate=800_000,
-        max_bitrate=1_000_000,
-        bufsize=2_000_000,
-        audio_bitrate=96_000,
-    ),
-    Rung(
-        name="720p",
-        short_side=720,
-        video_bitrate=2_500_000,
-        max_bitrate=3_000_000,
-        bufsize=6_000_000,
-        audio_bitrate=128_000,
-    ),
-    Rung(
-        name="1080p",
-        short_side=1080,
-        video_bitrate=5_000_000,
-        max_bitrate=6_000_000,
-        bufsize=12_000_000,
-        audio_bitrate=128_000,
-    ),
-    Rung(
-        name="2160p",
-        short_side=2160,
-        video_bitrate=14_000_000,
-        max_bitrate=16_000_000,
-        bufsize=32_000_000,
-        audio_bitrate=160_000,
-    ),
+# Apple's HLS authoring figures, rounded down for ``veryfast`` x264 at 30 fps: a row per rung.
+_LADDER = (
+    # name, short_side, video_bitrate, max_bitrate, bufsize, audio_bitrate
+    ("360p", 360, 800_000, 1_000_000, 2_000_000, 96_000),
+    ("720p", 720, 2_500_000, 3_000_000, 6_000_000, 128_000),
+    ("1080p", 1080, 5_000_000, 6_000_000, 12_000_000, 128_000),
+    ("2160p", 2160, 14_000_000, 16_000_000, 32_000_000, 160_000),
+)
+#: The ladder above as ``Rung`` values, smallest first.
+DEFAULT_RUNGS: tuple[Rung, ...] = tuple(
+    Rung.model_validate(dict(zip(Rung.model_fields, row, strict=True))) for row in _LADDER
 )
 
 

@@ -11,6 +11,7 @@ URLs carry credentials and signatures there).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -27,7 +28,7 @@ from media_grpc.embedded.s3_rules import (
     matching_rule,
 )
 from media_grpc.embedded.s3_store import S3Store
-from media_grpc.embedded.sigv4_check import SignatureRefused, SigV4Checker
+from media_grpc.embedded.sigv4_check import Arrived, SignatureRefused, SigV4Checker
 
 log = logging.getLogger("media_grpc.embedded.s3")
 
@@ -48,20 +49,14 @@ _NOT_OPERATIONS = frozenset(
 )
 
 
+@dataclass(eq=False)
 class S3Service:
     """What the handler needs: the store, the operations and the signature checker."""
 
-    def __init__(
-        self,
-        store: S3Store,
-        objects: ObjectOperations,
-        buckets: BucketOperations,
-        checker: SigV4Checker,
-    ) -> None:
-        self.store = store
-        self.objects = objects
-        self.buckets = buckets
-        self.checker = checker
+    store: S3Store
+    objects: ObjectOperations
+    buckets: BucketOperations
+    checker: SigV4Checker
 
     def cors_for(
         self, bucket: str, origin: str | None, method: str, headers: list[str] | None = None
@@ -155,7 +150,8 @@ class S3Handler(BaseHTTPRequestHandler):
                     411, "MissingContentLength", "You must provide the Content-Length HTTP header."
                 )
             length = int(headers.get("content-length") or 0)
-            payload_sha256 = self._authorize(method, split.path, pairs, headers, bucket, key)
+            arrived = Arrived(method, split.path, pairs, headers)
+            payload_sha256 = self._authorize(arrived, bucket, key)
             self._continue(headers)
             request = S3Request(
                 method,
@@ -187,20 +183,14 @@ class S3Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # a body maybe unread cannot be skipped safely
         self._send(response, cors)
 
-    def _authorize(
-        self,
-        method: str,
-        raw_path: str,
-        pairs: list[tuple[str, str]],
-        headers: dict[str, str],
-        bucket: str,
-        key: str,
-    ) -> str | None:
+    def _authorize(self, arrived: Arrived, bucket: str, key: str) -> str | None:
         """The signed payload hash (None: unsigned); raises when the request may not pass."""
-        signed = "authorization" in headers or any(name in _SIGNED_QUERY for name, _ in pairs)
+        signed = "authorization" in arrived.headers or any(
+            name in _SIGNED_QUERY for name, _ in arrived.query
+        )
         if signed:
-            return self.service.checker.check(method, raw_path, pairs, headers).payload_sha256
-        if self.service.anonymous_allowed(method, bucket, key):
+            return self.service.checker.check_arrived(arrived).payload_sha256
+        if self.service.anonymous_allowed(arrived.method, bucket, key):
             return None
         raise access_denied()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
@@ -45,6 +45,31 @@ class SignedRequest:
 
     access_key: str
     payload_sha256: str | None
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """A request as it arrived: ``raw_path`` as sent (percent-encoded), ``query`` decoded pairs,
+    ``headers`` with lower-case names."""
+
+    method: str
+    raw_path: str
+    query: Sequence[tuple[str, str]]
+    headers: Mapping[str, str]
+
+    def to_sign(self, signed: list[str]) -> AWSRequest:
+        """The request botocore signs: only the ``signed`` headers, which must all be here."""
+        missing = [name for name in signed if name not in self.headers]
+        if missing:
+            raise SignatureRefused(
+                "SignatureDoesNotMatch", f"signed header {missing[0]} was not sent"
+            )
+        return AWSRequest(
+            method=self.method,
+            url=f"http://{self.headers['host']}{self.raw_path}",
+            headers={name: self.headers[name] for name in signed},
+            params=list(self.query),  # type: ignore[arg-type]  # botocore signs pairs as a mapping
+        )
 
 
 def _parse_date(value: str) -> datetime:
@@ -107,22 +132,20 @@ class SigV4Checker:
         query: Sequence[tuple[str, str]],
         headers: Mapping[str, str],
     ) -> SignedRequest:
-        """Check a request; ``raw_path`` as sent (percent-encoded), ``query`` decoded pairs,
-        ``headers`` with lower-case names. Raises :class:`SignatureRefused`."""
-        authorization = headers.get("authorization")
-        if authorization:
-            return self._check_header(method, raw_path, query, headers, authorization)
-        return self._check_query(method, raw_path, query, headers)
+        """Check a request given by its parts (see ``Arrived``). Raises
+        :class:`SignatureRefused`."""
+        return self.check_arrived(Arrived(method, raw_path, query, headers))
 
-    def _check_header(
-        self,
-        method: str,
-        raw_path: str,
-        query: Sequence[tuple[str, str]],
-        headers: Mapping[str, str],
-        authorization: str,
-    ) -> SignedRequest:
+    def check_arrived(self, arrived: Arrived) -> SignedRequest:
+        """Check ``arrived``. Raises :class:`SignatureRefused`."""
+        authorization = arrived.headers.get("authorization")
+        if authorization:
+            return self._check_header(arrived, authorization)
+        return self._check_query(arrived)
+
+    def _check_header(self, arrived: Arrived, authorization: str) -> SignedRequest:
         fields = _header_fields(authorization)
+        headers = arrived.headers
         amz_date = headers.get("x-amz-date", "")
         if not amz_date:
             raise SignatureRefused("AccessDenied", "AWS authentication requires X-Amz-Date")
@@ -139,8 +162,7 @@ class SigV4Checker:
         self._check_now(_parse_date(amz_date))
         self._check_fresh(amz_date, fields["Credential"])
         auth = self._signer(S3SigV4Auth, fields["Credential"])
-        request = self._request(method, raw_path, query, headers, signed)
-        self._compare(auth, request, amz_date, fields["Signature"])
+        self._compare(auth, arrived.to_sign(signed), amz_date, fields["Signature"])
         if payload == "UNSIGNED-PAYLOAD":
             return SignedRequest(self.credentials.access_key, None)
         if payload.startswith("STREAMING-"):
@@ -149,14 +171,8 @@ class SigV4Checker:
             )
         return SignedRequest(self.credentials.access_key, payload.lower())
 
-    def _check_query(
-        self,
-        method: str,
-        raw_path: str,
-        query: Sequence[tuple[str, str]],
-        headers: Mapping[str, str],
-    ) -> SignedRequest:
-        params = dict(query)
+    def _check_query(self, arrived: Arrived) -> SignedRequest:
+        params = dict(arrived.query)
         if params.get("X-Amz-Algorithm") != _ALGORITHM:
             raise SignatureRefused(
                 "AuthorizationQueryParametersError",
@@ -192,9 +208,10 @@ class SigV4Checker:
         if "host" not in signed:
             raise SignatureRefused("AccessDenied", "host must be a signed header")
         auth = self._signer(S3SigV4QueryAuth, params["X-Amz-Credential"], expires=expires)
-        unsigned_query = [(k, v) for k, v in query if k != "X-Amz-Signature"]
-        request = self._request(method, raw_path, unsigned_query, headers, signed)
-        self._compare(auth, request, amz_date, params.get("X-Amz-Signature", ""))
+        unsigned = replace(
+            arrived, query=[(k, v) for k, v in arrived.query if k != "X-Amz-Signature"]
+        )
+        self._compare(auth, unsigned.to_sign(signed), amz_date, params.get("X-Amz-Signature", ""))
         return SignedRequest(self.credentials.access_key, None)
 
     def _check_fresh(self, amz_date: str, credential: str) -> None:
@@ -224,27 +241,6 @@ class SigV4Checker:
     ) -> S3SigV4Auth | S3SigV4QueryAuth:
         _, _, region, service = _split_credential(credential)
         return kind(self.credentials, service, region, **extra)
-
-    @staticmethod
-    def _request(
-        method: str,
-        raw_path: str,
-        query: Sequence[tuple[str, str]],
-        headers: Mapping[str, str],
-        signed: list[str],
-    ) -> AWSRequest:
-        missing = [name for name in signed if name not in headers]
-        if missing:
-            raise SignatureRefused(
-                "SignatureDoesNotMatch", f"signed header {missing[0]} was not sent"
-            )
-        request = AWSRequest(
-            method=method,
-            url=f"http://{headers['host']}{raw_path}",
-            headers={name: headers[name] for name in signed},
-            params=list(query),  # type: ignore[arg-type]  # botocore signs pairs as a mapping
-        )
-        return request
 
     @staticmethod
     def _compare(

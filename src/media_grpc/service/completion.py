@@ -124,20 +124,8 @@ class UploadCompletion:
             with self.ctx.uow() as uow:
                 locked = _locked(uow, principal, media_id)
                 if locked.status is Status.PENDING:
-                    lifecycle.mark_failed(
-                        locked,
-                        Failure(FailureReason.ABORTED, "the client aborted the upload"),
-                        self.ctx.now(),
-                    )
-                    uow.media.save(locked)
-                    audit_trail.record(
-                        uow,
-                        locked,
-                        Actor.of(principal, locked.owner_id),
-                        AuditAction.UPLOAD_ABORTED,
-                        outcome=FailureReason.ABORTED.value,
-                    )
-                    uow.commit()
+                    aborted = Failure(FailureReason.ABORTED, "the client aborted the upload")
+                    self._fail(uow, principal, locked, aborted, AuditAction.UPLOAD_ABORTED)
                 media = locked
         if media.status is not Status.FAILED:
             raise FailedPrecondition(
@@ -159,21 +147,31 @@ class UploadCompletion:
                 return locked
             failed_here = locked.status is Status.PENDING
             if failed_here:
-                lifecycle.mark_failed(locked, verdict.failure, self.ctx.now())
-                uow.media.save(locked)
-                audit_trail.record(
-                    uow,
-                    locked,
-                    Actor.of(principal, locked.owner_id),
-                    AuditAction.UPLOAD_REFUSED,
-                    outcome=verdict.failure.reason.value,
-                    detail=verdict.failure.message,
+                failure = verdict.failure
+                self._fail(
+                    uow, principal, locked, failure, AuditAction.UPLOAD_REFUSED, failure.message
                 )
-                uow.commit()
         self.verifier.discard(locked)
         if not failed_here:
             _require_pending(locked)
         raise verdict.as_error()
+
+    def _fail(
+        self,
+        uow: AbstractUnitOfWork,
+        principal: Principal,
+        locked: Media,
+        failure: Failure,
+        action: AuditAction,
+        detail: str = "",
+    ) -> None:
+        """Mark the PENDING media ``locked`` FAILED, record ``action`` and commit."""
+        lifecycle.mark_failed(locked, failure, self.ctx.now())
+        uow.media.save(locked)
+        actor = Actor.of(principal, locked.owner_id)
+        outcome = failure.reason.value
+        audit_trail.record(uow, locked, actor, action, outcome=outcome, detail=detail)
+        uow.commit()
 
 
 def _uploaded(media: Media, verified: Verification, now: datetime, sha256: str | None) -> Media:

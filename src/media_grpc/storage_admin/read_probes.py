@@ -8,6 +8,8 @@ credentials, as anyone on the internet could.
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from media_grpc.domain.keys import ORIGINALS_PREFIX, PRIVATE_PREFIXES, PUBLIC_PREFIXES
@@ -53,12 +55,20 @@ def derivative_public(scratch: Scratch) -> ProbeResult:
     return ProbeResult(Probe.DERIVATIVE_PUBLIC, name, served, detail, ("served", "REFUSED"))
 
 
+def _archive_rules(scratch: Scratch, probe: Probe, name: str) -> list[dict[str, Any]] | ProbeResult:
+    """The bucket's lifecycle rules that archive originals, or ``probe``'s "cannot tell" result
+    when storage does not show them."""
+    try:
+        return [r for r in lifecycle_rules(scratch.client, scratch.bucket) if is_archive_rule(r)]
+    except ClientError as e:
+        return ProbeResult(probe, name, None, f"cannot tell ({error_code(e)})")
+
+
 def archive_rule(scratch: Scratch) -> ProbeResult:
     name = "lifecycle rule archiving originals"
-    try:
-        rules = [r for r in lifecycle_rules(scratch.client, scratch.bucket) if is_archive_rule(r)]
-    except ClientError as e:
-        return ProbeResult(Probe.ARCHIVE_RULE, name, None, f"cannot tell ({error_code(e)})")
+    rules = _archive_rules(scratch, Probe.ARCHIVE_RULE, name)
+    if isinstance(rules, ProbeResult):
+        return rules
     if not rules:
         detail = "absent: originals stay in the standard class"
         return ProbeResult(Probe.ARCHIVE_RULE, name, False, detail, ("present", "absent"))
@@ -74,10 +84,9 @@ def archive_class(scratch: Scratch) -> ProbeResult:
     refused (InvalidArgument, or InvalidStorageClass on MinIO).
     """
     name = "archive storage class exists"
-    try:
-        rules = [r for r in lifecycle_rules(scratch.client, scratch.bucket) if is_archive_rule(r)]
-    except ClientError as e:
-        return ProbeResult(Probe.ARCHIVE_CLASS, name, None, f"cannot tell ({error_code(e)})")
+    rules = _archive_rules(scratch, Probe.ARCHIVE_CLASS, name)
+    if isinstance(rules, ProbeResult):
+        return rules
     if not rules:
         return ProbeResult(Probe.ARCHIVE_CLASS, name, None, "no archive rule to prove")
     storage_class = str(rules[0]["Transitions"][0].get("StorageClass", ""))

@@ -1,9 +1,4 @@
-"""index for the lifecycle cleanup's sweeps by status and age
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-25 00:55:00
-"""
+"""index for the lifecycle cleanup's sweeps by status and age"""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

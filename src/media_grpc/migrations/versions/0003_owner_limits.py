@@ -1,10 +1,6 @@
 """per-owner token buckets, shared by every server process: CreateUploadSession's (owner_limit,
 also the owner's lock) and those of GetUploadPartUrls, CompleteUpload and RetryProcessing
 (owner_call_rate)
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-28 01:20:00
 """
 
 from __future__ import annotations
@@ -14,8 +10,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""one current profile image per owner: the pointer, and the row locked per owner
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28 01:15:00
-"""
+"""one current profile image per owner: the pointer, and the row locked per owner"""
 
 from __future__ import annotations
 
@@ -13,8 +8,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

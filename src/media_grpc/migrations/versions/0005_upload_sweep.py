@@ -1,9 +1,5 @@
 """late-PUT sweep of completed media: media.upload_swept_at and its partial index
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-28 01:40:00
-
 Media completed before this revision kept their original at the upload key (no frozen copy
 under ``originals/``): they are marked swept, so that the sweep never deletes their original.
 """
@@ -16,8 +12,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 UNSWEPT = "etag IS NOT NULL AND upload_swept_at IS NULL"
 

@@ -1,9 +1,4 @@
-"""the audit trail: one row per change to a media, kept past the media
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-07 16:00:00
-"""
+"""the audit trail: one row per change to a media, kept past the media"""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
