@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from media.v1 import media_pb2_grpc
 from media_grpc.config.storage import StorageSettings
 from media_grpc.storage_admin.setup import set_up_bucket
 from tests import slow_stage_cli
+from tests.child_env import clean_env
 from tests.s3_buckets import client_of, delete_bucket, unique_bucket
 from tests.services import strict_s3
 from tests.upload_sessions import upload
@@ -81,13 +81,6 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any MEDIA_ variable, then ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(settings)
-    return env
 
 
 def embedded_env(tmp_path: Path, **settings: str) -> dict[str, str]:

@@ -9,7 +9,8 @@ import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
-from tests.e2e.conftest import CLI, ServedProcess, clean_env
+from tests.child_env import clean_env
+from tests.e2e.conftest import CLI, ServedProcess
 from tests.samples import image_bytes
 from tests.upload_sessions import create_session
 

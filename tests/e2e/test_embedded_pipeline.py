@@ -13,10 +13,10 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
+from tests.child_env import clean_env
 from tests.e2e.conftest import (
     CLI,
     ServedProcess,
-    clean_env,
     embedded_env,
     start_serve,
     stop,

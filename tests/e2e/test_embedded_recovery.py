@@ -15,7 +15,8 @@ from media.v1 import media_pb2_grpc
 from PIL import Image
 
 from tests import slow_stage_cli, upload_sessions
-from tests.e2e.conftest import ServedProcess, clean_env, free_port, on_strict_s3, start_serve, stop
+from tests.child_env import clean_env
+from tests.e2e.conftest import ServedProcess, free_port, on_strict_s3, start_serve, stop
 from tests.waiting import eventually
 
 
