@@ -6,6 +6,7 @@ import asyncio
 import copy
 import dataclasses
 import hashlib
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -170,21 +171,12 @@ class InMemoryBlobStorage(BlobStorage):
             on_chunk(data)
         path.write_bytes(data)
 
-    def copy(
-        self,
-        source: str,
-        target: str,
-        *,
-        etag: str,
-        version_id: str | None,
-        size: int,
-        content_type: str,
-    ) -> None:
-        self.copies.append((source, target, etag, version_id))
-        obj = self._get(source, etag)
-        if version_id is not None and obj.version_id != version_id:
+    def copy(self, source: str, target: str, *, pinned: ObjectInfo) -> None:
+        self.copies.append((source, target, pinned.etag, pinned.version_id))
+        obj = self._get(source, pinned.etag)
+        if pinned.version_id is not None and obj.version_id != pinned.version_id:
             raise BlobNotFound(source)
-        self.objects[target] = self._new_object(obj.data, content_type)
+        self.objects[target] = self._new_object(obj.data, pinned.content_type)
 
     def upload_file(self, path: Path, key: str, *, content_type: str, cache_control: str) -> None:
         self.objects[key] = self._new_object(path.read_bytes(), content_type, cache_control)
@@ -321,6 +313,26 @@ class InMemoryMediaRepository(AbstractMediaRepository):
             if media.owner_id == owner_id and media.idempotency_key == key:
                 return copy.deepcopy(media)
         return None
+
+    def find_ready_copy(self, owner_id: str, purpose: Purpose, sha256: str) -> Media | None:
+        found = sorted(
+            (
+                m
+                for m in self.rows.values()
+                if (m.owner_id, m.purpose, m.verified_sha256, m.status)
+                == (owner_id, purpose, sha256, Status.READY)
+            ),
+            key=lambda m: m.id,
+        )
+        return copy.deepcopy(found[0]) if found else None
+
+    def objects_in_use(self, objects_key: str, except_id: str) -> bool:
+        return any(
+            objects_key in (m.storage_key, m.source_key)
+            and m.id != except_id
+            and m.status is not Status.DELETED
+            for m in self.rows.values()
+        )
 
     def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
         return sorted(
@@ -572,7 +584,8 @@ class FakeDatabase:
 
 class RecordingPublisher(JobPublisher):
     """Records published jobs and how often it was started and idled; ``fail_next`` makes the
-    next publishes raise PublishFailed."""
+    next publishes raise PublishFailed. It is back at once after a failure: ``backoffs`` holds
+    the seconds of each backoff the relay asked it to wait out, none of which it waits."""
 
     def __init__(self) -> None:
         self.jobs: list[ProcessingJob] = []
@@ -580,6 +593,10 @@ class RecordingPublisher(JobPublisher):
         self.started = 0
         self.idled = 0
         self.closed = False
+        self.backoffs: list[float] = []
+
+    def wait_for_return(self, seconds: float, stop: threading.Event) -> None:
+        self.backoffs.append(seconds)
 
     def start(self) -> None:
         self.started += 1

@@ -7,12 +7,16 @@ import os
 import sys
 from pathlib import Path
 
+import grpc
 from google.protobuf.json_format import MessageToDict
 from media.v1 import media_pb2 as pb
 
 from media_grpc.client import ClientError, MediaClient
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+#: The client library's calls wait for a server that restarts (``waitForReady``); a command
+#: first waits this long for one to answer at all, so a wrong address fails in seconds.
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 def add_client_options(parser: argparse.ArgumentParser) -> None:
@@ -28,13 +32,30 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
     parser.add_argument("--ca-file", type=Path, help="PEM file of the CA to trust (implies --tls)")
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=CONNECT_TIMEOUT_SECONDS,
+        help=f"give up when no server answers at --address within this many seconds "
+        f"(default {CONNECT_TIMEOUT_SECONDS:g})",
+    )
 
 
 def connect(args: argparse.Namespace) -> MediaClient:
     if not args.token:
         raise ClientError("no token: pass --token or set MEDIA_TOKEN")
     roots = args.ca_file.read_bytes() if args.ca_file else None
-    return MediaClient(args.address, args.token, tls=args.tls, root_certificates=roots)
+    client = MediaClient(args.address, args.token, tls=args.tls, root_certificates=roots)
+    try:
+        grpc.channel_ready_future(client.channel).result(timeout=args.connect_timeout)
+    except grpc.FutureTimeoutError:
+        client.close()
+        raise ClientError(
+            f"no server answered at {args.address} within {args.connect_timeout:g} s "
+            "(is `media-grpc serve` running there? set --address or MEDIA_ADDRESS)",
+            grpc.StatusCode.UNAVAILABLE,
+        ) from None
+    return client
 
 
 def status_name(media: pb.Media) -> str:

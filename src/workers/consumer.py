@@ -21,6 +21,7 @@ from typing import Any
 import pika
 import pika.exceptions
 
+from media_grpc.adapters.broker_return import wait_for_broker
 from media_grpc.adapters.job_messages import (
     TRACE_HEADER,
     MalformedJob,
@@ -101,7 +102,7 @@ class RabbitMqConsumer:
     def run(self) -> None:
         """Consume until ``request_stop()``; reconnect with backoff when the broker drops
         (from 0.25 s, doubling up to ``max_backoff``, and from 0.25 s again after a connection
-        that worked)."""
+        that worked), and at once when its port answers again (``wait_for_broker``)."""
         executor = ThreadPoolExecutor(self.threads, thread_name_prefix="job")
         backoff = FIRST_BACKOFF
         try:
@@ -115,8 +116,10 @@ class RabbitMqConsumer:
                 except (pika.exceptions.AMQPConnectionError, pika.exceptions.ChannelClosed) as e:
                     if self.ready.is_set():
                         backoff = FIRST_BACKOFF
-                    log.warning("broker connection lost (%s); reconnecting in %.1f s", e, backoff)
-                    self._stop.wait(backoff)
+                    log.warning(
+                        "broker connection lost (%s); reconnecting within %.1f s", e, backoff
+                    )
+                    wait_for_broker(self.url, backoff, self._stop)
                     backoff = min(backoff * 2, self.max_backoff)
         finally:
             executor.shutdown(wait=False, cancel_futures=True)

@@ -110,3 +110,22 @@ def test_upload_killed_half_way_resumes_with_only_the_missing_parts_and_ends_rea
         'media_rpc_requests_total{code="OK",method="ListUploadedParts"}',
     ):
         assert line in exposed, line
+
+    # The same file again: the sha256 is declared (computed in the read that sniffs the type),
+    # the owner has it READY, so one CreateUploadSession answers a new READY media, no byte sent.
+    third = subprocess.run(
+        [*command, "--json"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert third.returncode == 0, third.stderr
+    again = json.loads(third.stdout)
+    assert again["id"] != media["id"]
+    assert again["status"] == "STATUS_READY"
+    assert sent_parts(third.stderr) == set()
+    assert "nothing sent" in third.stderr
+    exposed = requests.get(metrics_url, timeout=5).text
+    for line in (
+        'media_upload_sessions_created_total{mode="deduplicated",purpose="POST_IMAGE"} 1.0',
+        'media_uploads_completed_total{purpose="POST_IMAGE"} 1.0',
+        'media_jobs_published_total{kind="image"} 1.0',
+    ):
+        assert line in exposed, line

@@ -23,6 +23,7 @@ from media.v1 import media_pb2_grpc
 from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.config.auth import AuthSettings
+from tests.faults.private_postgres import PrivatePostgres, private_postgres
 from tests.faults.proxy import FaultyS3Proxy
 from tests.faults.report import REPORT, FaultReport
 from tests.s3_buckets import client_of, delete_bucket, unique_bucket
@@ -55,6 +56,17 @@ def fault_database() -> Iterator[str]:
     """A database of this module's own (faults terminate its connections), migrated."""
     with postgres_url() as server_url, scratch_database(server_url, "media_faults") as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def restartable_database() -> Iterator[tuple[PrivatePostgres, str]]:
+    """(server, URL of a migrated database on it): a PostgreSQL server of this module's own,
+    which its tests restart; the machine's shared one is never touched."""
+    with (
+        private_postgres(free_port()) as server,
+        scratch_database(server.url, "media_faults") as url,
+    ):
+        yield server, url
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
-"""The broker disappears for 15 s while completions keep coming: no job is lost, and jobs flow
-again within 5 s of its return (the relay and the worker reconnect at most 2 s apart, the
-defaults); the backlog then takes what the worker's throughput takes.
+"""The broker disappears for 15 s while completions keep coming: no job is lost, jobs flow again
+within 5 s of its return (the relay and the worker back off at most 2 s, the defaults, and try
+at once when the broker's port answers), and every upload accepted until the return is READY
+within 10 s of it (issue #23's target): the backlog drains at the pace of a worker with the
+default prefetch and job threads.
 
 The relay and the worker reach RabbitMQ through a TCP proxy this test controls (the shared
 RabbitMQ itself is never stopped): the proxy stops listening and drops open connections
@@ -39,12 +41,15 @@ UPLOADS = 60
 OUTAGE_S = 15.0
 #: Seconds after the broker's return by which jobs flow again (the first waiting one done).
 FLOWING_S = 5.0
+#: Seconds after the broker's return by which every upload accepted until then is READY.
+RECOVERY_S = 10.0
 
 
 @pytest.fixture
 def proxied_app(pipeline_settings: Settings) -> Iterator[Callable[[str], Application]]:
-    """``proxied_app(url)``: an Application whose broker is ``url``, with the default relay
-    backoff and worker reconnect caps."""
+    """``proxied_app(url)``: an Application whose broker is ``url``, with the pipeline's
+    defaults where recovery depends on them: the relay backoff and worker reconnect caps, and
+    the worker's prefetch and job threads (the backlog drains at their pace)."""
     built: list[Application] = []
 
     def make(url: str) -> Application:
@@ -53,6 +58,8 @@ def proxied_app(pipeline_settings: Settings) -> Iterator[Callable[[str], Applica
             update={
                 "relay_max_backoff_seconds": defaults.relay_max_backoff_seconds,
                 "worker_reconnect_max_seconds": defaults.worker_reconnect_max_seconds,
+                "prefetch": defaults.prefetch,
+                "worker_threads": defaults.worker_threads,
             }
         )
         app = build_application(
@@ -132,6 +139,9 @@ def test_no_job_is_lost_when_the_broker_vanishes_mid_stream(
     )
     assert flowing is not None and flowing <= FLOWING_S, (
         f"jobs flowed again {flowing} s after the broker's return"
+    )
+    assert recovered is not None and recovered <= RECOVERY_S, (
+        f"the uploads accepted before the broker's return took {recovered} s to finish"
     )
     for media in ready:
         assert_one_variant_set(app, media)

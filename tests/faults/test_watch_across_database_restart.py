@@ -3,8 +3,6 @@ back, and every watcher still sees READY (on reconnect the feed re-reads what it
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +13,8 @@ import requests
 from media.v1 import media_pb2 as pb
 
 from tests.faults.conftest import Served
-from tests.faults.test_database_restart import postgres_cluster, terminate_backends
+from tests.faults.private_postgres import PrivatePostgres
+from tests.faults.test_database_restart import terminate_backends
 from tests.unit.uploaded_media import png_bytes
 from tests.waiting import eventually
 
@@ -105,20 +104,15 @@ def test_watchers_still_see_ready_when_the_listener_connection_is_cut(
     assert_all_saw_ready(watchers, served)
 
 
-@pytest.mark.skipif(
-    os.environ.get("MEDIA_TEST_ALLOW_SERVICE_RESTART") != "1",
-    reason="restarts the machine's PostgreSQL: set MEDIA_TEST_ALLOW_SERVICE_RESTART=1 (CI does)",
-)
 def test_watchers_across_a_database_restart_still_see_ready(
-    serve: Callable[..., Served], unique_user: str
+    serve: Callable[..., Served],
+    restartable_database: tuple[PrivatePostgres, str],
+    unique_user: str,
 ) -> None:
-    served = serve()
+    postgres, database_url = restartable_database
+    served = serve(env={"MEDIA_DATABASE_URL": database_url})
     media_id = uploaded_image(served, unique_user)
     watchers = open_watchers(served, unique_user, media_id)
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", postgres_cluster(), "main", "restart"],
-        check=True,
-        timeout=120,
-    )
+    postgres.restart()
     complete_when_back(served, unique_user, media_id, timeout=60)
     assert_all_saw_ready(watchers, served)

@@ -25,6 +25,9 @@ T = TypeVar("T")
 
 #: Seconds a thread waits before trying a failed step again.
 STEP_RETRY_SECONDS = 0.2
+#: Deadline, in seconds, of each call: the client library's default (it waits within it for a
+#: server that is away).
+CALL_TIMEOUT_S = 30.0
 
 
 class UploadTraffic:
@@ -77,7 +80,7 @@ class UploadTraffic:
             return len(self.accepted) < self.target and not self._stop.is_set()
 
     def _run(self) -> None:
-        with MediaClient(self.address, self.token, timeout=15) as client:
+        with MediaClient(self.address, self.token, timeout=CALL_TIMEOUT_S) as client:
             while self._claim():
                 media_id = self._upload_one(client)
                 if media_id is None:

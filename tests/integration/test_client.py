@@ -93,11 +93,31 @@ def test_a_large_file_is_hashed_while_it_is_sent_and_its_sha256_given_at_complet
     assert client.get(media.id).sha256 == media.sha256
 
 
-def mark_ready(app: Application, media_id: str) -> None:
+def test_a_file_its_owner_has_ready_is_not_sent_again_and_a_new_ready_media_returned(
+    client: MediaClient, app: Application, tmp_path: Path
+) -> None:
+    image = png(tmp_path / "again.png", 60, 40)
+    first = Uploader(client, wait=False).upload(image, parse_purpose("post_image"))
+    assert first.sha256 == hashlib.sha256(image.read_bytes()).hexdigest()  # declared first
+    mark_ready(app, first.id, verified_sha256=first.sha256)
+    progress = CountingProgress()
+    uploader = Uploader(client, wait=False, progress=progress)
+
+    again = uploader.upload(image, parse_purpose("post_image"))
+
+    assert again.status == pb.STATUS_READY
+    assert again.id != first.id
+    assert progress.sent == 0
+    assert uploader.deduplicated == again
+    assert not (tmp_path / "again.png.upload-state.json").exists()
+
+
+def mark_ready(app: Application, media_id: str, verified_sha256: str | None = None) -> None:
     """What a worker does at the end, without a worker."""
     with app.ctx.uow() as uow:
         record = uow.media.get(media_id, for_update=True)
         assert record is not None
+        record.verified_sha256 = verified_sha256
         lifecycle.move(record, Status.READY, app.ctx.now())
         uow.media.save(record)
         uow.commit()

@@ -234,3 +234,35 @@ def test_a_session_is_added_only_below_the_owners_cap_of_pending_sessions_still_
         assert u.media.get(second.id) is not None
         assert u.media.get(third.id) is None
         assert len(u.media.open_session_expiries(OWNER, T, limit=5)) == 2
+
+
+def test_the_dedupe_match_finds_only_the_owners_ready_media_of_the_purpose_and_hash(
+    uow: Uow,
+) -> None:
+    sha, other = "a" * 64, "b" * 64
+    ready = media(Status.READY, verified_sha256=sha)
+    stored(
+        uow,
+        ready,
+        media(Status.READY, owner="someone-else", verified_sha256=sha),
+        media(Status.READY, purpose=Purpose.PROFILE_IMAGE, verified_sha256=sha),
+        media(Status.DELETED, verified_sha256=sha),
+        media(Status.READY, sha256=other),  # declared, never verified
+    )
+    with uow() as u:
+        found = u.media.find_ready_copy(OWNER, Purpose.POST_IMAGE, sha)
+        assert found is not None and found.id == ready.id
+        assert sorted(v.name for v in found.variants) == sorted(v.name for v in ready.variants)
+        assert u.media.find_ready_copy(OWNER, Purpose.POST_IMAGE, other) is None
+
+
+def test_objects_are_in_use_while_another_live_media_names_them_as_its_own_or_shared(
+    uow: Uow,
+) -> None:
+    source = media(Status.DELETED)
+    copy = media(Status.READY, source_key=source.storage_key)
+    stored(uow, source, copy)
+    with uow() as u:
+        assert u.media.objects_in_use(source.storage_key, source.id)
+        assert not u.media.objects_in_use(source.storage_key, copy.id)
+        assert not u.media.objects_in_use(copy.storage_key, copy.id)

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from media_grpc.adapters.blob_storage import BlobNotFound
+from media_grpc.adapters.blob_storage import BlobNotFound, ObjectInfo
 from media_grpc.adapters.s3_storage import S3BlobStorage
 from media_grpc.bootstrap import Application
 from tests.integration.uploading import uploads_in_progress
@@ -57,9 +57,7 @@ def test_copy_is_pinned_to_the_etag_in_one_request_or_in_parts(
     etag = storage.head(source).etag
     target = source.replace("uploads/", "originals/", 1)
 
-    storage.copy(
-        source, target, etag=etag, version_id=None, size=len(data), content_type="video/mp4"
-    )
+    storage.copy(source, target, pinned=ObjectInfo(len(data), etag, "video/mp4"))
 
     copied = storage.head(target)
     assert (copied.size, copied.content_type) == (len(data), "video/mp4")
@@ -79,9 +77,7 @@ def test_copy_of_replaced_content_is_blob_not_found_and_leaves_nothing(
     target = source.replace("uploads/", "originals/", 1)
 
     with pytest.raises(BlobNotFound):
-        storage.copy(
-            source, target, etag=pinned, version_id=None, size=11 * MiB, content_type="video/mp4"
-        )
+        storage.copy(source, target, pinned=ObjectInfo(11 * MiB, pinned, "video/mp4"))
 
     assert storage.list_keys(target) == []
     assert uploads_in_progress(app, target) == []

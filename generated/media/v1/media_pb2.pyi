@@ -504,7 +504,9 @@ class Media(_message.Message):
     post_position: _builtins.int
     """Position of the media within its post, from 0."""
     sha256: _builtins.str
-    """Hex sha256 of the original, when declared or computed."""
+    """Hex sha256 of the original, when declared or computed (the processing job computes it for
+    every media that becomes READY; it is what dedupe matches, see CreateUploadSessionRequest).
+    """
     @_builtins.property
     def duration(self) -> _duration_pb2.Duration:
         """Duration of a video, once probed."""
@@ -709,6 +711,10 @@ class CreateUploadSessionRequest(_message.Message):
     sha256: _builtins.str
     """Optional hex sha256 of the file; verified by the processing job (READY means it matched).
     It may be given in CompleteUpload instead. Declared here, a single PUT's URL signs it.
+    Declared here, it also deduplicates: when the owner already has a READY media of the same
+    purpose and size whose sha256 the processing job computed to be this one, nothing is
+    uploaded (see CreateUploadSessionResponse.deduplicated). Only the owner's own media are
+    ever matched, and only on hashes the service computed, never on one a client declared.
     """
     idempotency_key: _builtins.str
     """Optional client key: the same key with the same parameters returns the same session."""
@@ -743,16 +749,30 @@ class CreateUploadSessionResponse(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     SINGLE_PUT_FIELD_NUMBER: _builtins.int
     MULTIPART_FIELD_NUMBER: _builtins.int
+    DEDUPLICATED_FIELD_NUMBER: _builtins.int
+    MEDIA_FIELD_NUMBER: _builtins.int
     media_id: _builtins.str
-    """Id of the new media (PENDING)."""
+    """Id of the new media (PENDING; READY when deduplicated)."""
+    deduplicated: _builtins.bool
+    """True when the owner already had these bytes READY (see CreateUploadSessionRequest.sha256):
+    no upload URL is issued and no CompleteUpload is needed. The answer is a NEW media, READY
+    at once, that shares the stored original and variants of the existing one; it is not the
+    existing media, because a media is attached to one post at most (AttachMedia): the same
+    photo picked for a second post needs a media of its own. Deleting either media keeps the
+    objects the other uses; they go with the last media using them.
+    """
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp:
-        """When the upload URLs and the session expire."""
+        """When the upload URLs and the session expire (when deduplicated: the creation time)."""
 
     @_builtins.property
     def single_put(self) -> Global___SinglePutUpload: ...
     @_builtins.property
     def multipart(self) -> Global___MultipartUpload: ...
+    @_builtins.property
+    def media(self) -> Global___Media:
+        """The new media, READY with its variants, when deduplicated; unset otherwise."""
+
     def __init__(
         self,
         *,
@@ -760,10 +780,12 @@ class CreateUploadSessionResponse(_message.Message):
         expires_at: _timestamp_pb2.Timestamp | None = ...,
         single_put: Global___SinglePutUpload | None = ...,
         multipart: Global___MultipartUpload | None = ...,
+        deduplicated: _builtins.bool = ...,
+        media: Global___Media | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "multipart", b"multipart", "single_put", b"single_put", "upload", b"upload"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "media", b"media", "multipart", b"multipart", "single_put", b"single_put", "upload", b"upload"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "media_id", b"media_id", "multipart", b"multipart", "single_put", b"single_put", "upload", b"upload"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deduplicated", b"deduplicated", "expires_at", b"expires_at", "media", b"media", "media_id", b"media_id", "multipart", b"multipart", "single_put", b"single_put", "upload", b"upload"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_upload: _TypeAlias = _typing.Literal["single_put", "multipart"]  # noqa: Y015
     _WhichOneofArgType_upload: _TypeAlias = _typing.Literal["upload", b"upload"]  # noqa: Y015

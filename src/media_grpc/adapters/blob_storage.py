@@ -151,19 +151,11 @@ class BlobStorage(abc.ABC):
         """Stream the object to ``path``; ``on_chunk`` sees every chunk (e.g. to hash it)."""
 
     @abc.abstractmethod
-    def copy(
-        self,
-        source: str,
-        target: str,
-        *,
-        etag: str,
-        version_id: str | None,
-        size: int,
-        content_type: str,
-    ) -> None:
+    def copy(self, source: str, target: str, *, pinned: ObjectInfo) -> None:
         """Copy inside the bucket, without the bytes passing through us, only from the
-        content with that ``etag`` (and ``version_id`` where the bucket keeps versions):
-        BlobNotFound when the source is gone or holds other content."""
+        content ``pinned`` names (its ETag, and its version where the bucket keeps versions),
+        stored under its content type: BlobNotFound when the source is gone or holds other
+        content."""
 
     @abc.abstractmethod
     def upload_file(

@@ -4,6 +4,11 @@ job (a relay republishing, a redelivery racing a slow worker) never run at once.
 PostgreSQL: a session advisory lock on a connection held for the job; it is released by the
 server when the worker process dies, so a SIGKILLed worker never leaves a media locked.
 SQLite (the embedded default, one process): a set of ids guarded by a thread lock.
+
+The database going away while a lock is taken or held is ``DatabaseUnavailable``, as in a unit
+of work, so that the worker runs the job again in place within seconds of the database's return
+(``workers/retries.py``) instead of after the first retry delay. A lock whose connection died is
+released by the server with it: releasing it then is skipped, and never hides the job's own error.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from media_grpc.adapters.database import DatabaseUnavailable
 
 
 class JobLocks(abc.ABC):
@@ -37,17 +45,41 @@ class PostgresJobLocks(JobLocks):
     @contextmanager
     def hold(self, media_id: str) -> Iterator[bool]:
         key = lock_key(media_id)
-        with self.engine.connect() as connection:
+        connection = self._connect()
+        try:
             held = bool(
                 connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             )
             connection.commit()
-            try:
-                yield held
-            finally:
-                if held:
-                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    connection.commit()
+        except DBAPIError as error:
+            connection.close()
+            if isinstance(error, OperationalError) or error.connection_invalidated:
+                raise DatabaseUnavailable() from error
+            raise
+        try:
+            yield held
+        finally:
+            _release(connection, key if held else None)
+
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except OperationalError as error:
+            raise DatabaseUnavailable() from error
+
+
+def _release(connection: Connection, key: int | None) -> None:
+    """Unlock ``key`` (when held) and return the connection to the pool. On a connection that
+    died the server has released the lock already: nothing to do, and no error raised over the
+    one the job may be raising."""
+    try:
+        if key is not None and not connection.invalidated:
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            connection.commit()
+    except DBAPIError:
+        connection.invalidate()  # a session that may still hold the lock never goes back
+    finally:
+        connection.close()
 
 
 class InProcessJobLocks(JobLocks):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import threading
 
 from media_grpc.domain.jobs import ProcessingJob
 
@@ -21,6 +22,11 @@ class JobPublisher(abc.ABC):
 
     def idle(self) -> None:  # noqa: B027 - only connection-holding publishers need it
         """Called while nothing is pending: keep a connection alive (heartbeats)."""
+
+    def wait_for_return(self, seconds: float, stop: threading.Event) -> None:
+        """Wait out a backoff after PublishFailed: ``seconds``, or less when the transport is
+        seen to be back, or until ``stop`` is set."""
+        stop.wait(seconds)
 
     def close(self) -> None:  # noqa: B027 - most publishers hold nothing to release
         """Release connections."""

@@ -28,6 +28,8 @@ _MEDIA_COLUMNS = (
     "mime_type",
     "size_bytes",
     "sha256",
+    "verified_sha256",
+    "source_key",
     "idempotency_key",
     "request_fingerprint",
     "etag",

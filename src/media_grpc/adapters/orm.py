@@ -25,6 +25,11 @@ class Base(DeclarativeBase):
     pass
 
 
+#: The media a dedupe match may find: READY ones (with their verified sha256).
+DEDUPE_CANDIDATES = "status = 'READY'"
+#: Media sharing another's objects.
+SHARING = "source_key IS NOT NULL"
+
 #: Completed media whose upload key the late-PUT sweep has not deleted yet.
 UNSWEPT = "etag IS NOT NULL AND upload_swept_at IS NULL"
 
@@ -42,6 +47,10 @@ class MediaRow(Base):
     mime_type: Mapped[str] = mapped_column(String(128), default="")
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    #: The sha256 the processing job computed (the dedupe match); None until READY.
+    verified_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: The storage key whose frozen original and outputs a deduplicated media shares.
+    source_key: Mapped[str | None] = mapped_column(String(512))
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     request_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     upload_id: Mapped[str | None] = mapped_column(String(1024))
@@ -76,6 +85,22 @@ class MediaRow(Base):
             "expires_at",
             postgresql_where=text(UNSWEPT),
             sqlite_where=text(UNSWEPT),
+        ),
+        # The dedupe match of CreateUploadSession: an owner's READY media by verified sha256.
+        Index(
+            "ix_media_dedupe",
+            "owner_id",
+            "purpose",
+            "verified_sha256",
+            postgresql_where=text(DEDUPE_CANDIDATES),
+            sqlite_where=text(DEDUPE_CANDIDATES),
+        ),
+        # The reference check before a shared original and its outputs are deleted.
+        Index(
+            "ix_media_source_key",
+            "source_key",
+            postgresql_where=text(SHARING),
+            sqlite_where=text(SHARING),
         ),
     )
 

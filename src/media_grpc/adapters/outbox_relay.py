@@ -58,6 +58,8 @@ class OutboxRelay:
     signal: OutboxSignal = field(default_factory=OutboxSignal)
     after_publish: Sequence[Callable[[ProcessingJob], None]] = ()
     stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    #: Whether the last failed attempt failed to publish (else the database failed).
+    _publish_failed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.after_publish = tuple(self.after_publish)
@@ -103,7 +105,8 @@ class OutboxRelay:
 
     def run(self) -> None:
         """Relay until ``request_stop()``: batches back to back, polls when idle, and backs off
-        while the broker (PublishFailed) or the database is unavailable."""
+        while the broker (PublishFailed) or the database is unavailable; a broker's backoff
+        ends early when the publisher sees it back (``JobPublisher.wait_for_return``)."""
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(Exception),
             wait=tenacity.wait_exponential(multiplier=0.2, max=self.max_backoff),
@@ -123,11 +126,14 @@ class OutboxRelay:
                 self.signal.wait(self.poll_interval)
 
     def _sleep(self, seconds: float) -> None:
-        self.stopping.wait(seconds)
+        if self._publish_failed:
+            self.publisher.wait_for_return(seconds, self.stopping)
+        else:
+            self.stopping.wait(seconds)
 
-    @staticmethod
-    def _log_failure(state: tenacity.RetryCallState) -> None:
+    def _log_failure(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        self._publish_failed = isinstance(error, PublishFailed)
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning("cannot relay the outbox (%r); retrying in %.1f s", error, wait)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import pika
 import pika.exceptions
 
+from media_grpc.adapters.broker_return import wait_for_broker
 from media_grpc.adapters.job_messages import CONTENT_TYPE, MESSAGE_TYPE, encode_job, job_headers
 from media_grpc.adapters.job_publisher import JobPublisher, PublishFailed
 from media_grpc.adapters.rabbitmq_topology import Topology
@@ -86,6 +88,10 @@ class RabbitMqJobPublisher(JobPublisher):
         except (pika.exceptions.AMQPError, OSError):
             log.info("publisher connection lost while idle; reconnecting on next publish")
             self.close()
+
+    def wait_for_return(self, seconds: float, stop: threading.Event) -> None:
+        """Until the broker's port answers again, at most ``seconds``."""
+        wait_for_broker(self.url, seconds, stop)
 
     def _open(self) -> Any:
         if self._channel is not None and self._channel.is_open:

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Select,
     Table,
+    bindparam,
     delete,
     false,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -46,6 +48,31 @@ _VARIANT: Table = VariantRow.__table__  # type: ignore[assignment]
 
 
 _INSERT_MEDIA = insert(_MEDIA)
+
+#: The dedupe match, on ``ix_media_dedupe`` (its ``status = 'READY'`` predicate included).
+_READY_COPY = (
+    select(MediaRow)
+    .where(
+        MediaRow.owner_id == bindparam("owner_id"),
+        MediaRow.purpose == bindparam("purpose"),
+        MediaRow.verified_sha256 == bindparam("sha256"),
+        MediaRow.status == Status.READY.value,
+    )
+    .order_by(MediaRow.id)
+    .limit(1)
+)
+
+#: Another live media using a key's objects: on the unique storage_key and on
+#: ``ix_media_source_key``.
+_OBJECTS_IN_USE = (
+    select(_MEDIA.c.id)
+    .where(
+        or_(_MEDIA.c.storage_key == bindparam("key"), _MEDIA.c.source_key == bindparam("key")),
+        _MEDIA.c.id != bindparam("id"),
+        _MEDIA.c.status != Status.DELETED.value,
+    )
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +124,17 @@ class AbstractMediaRepository(abc.ABC):
 
     @abc.abstractmethod
     def find(self, query: MediaFilter) -> list[Media]: ...
+
+    @abc.abstractmethod
+    def find_ready_copy(self, owner_id: str, purpose: Purpose, sha256: str) -> Media | None:
+        """One READY media of ``owner_id`` and ``purpose`` whose verified sha256 (the one its
+        job computed) is ``sha256``, locked until the transaction ends; or None. One indexed
+        lookup (``ix_media_dedupe``) when there is none."""
+
+    @abc.abstractmethod
+    def objects_in_use(self, objects_key: str, except_id: str) -> bool:
+        """Whether a media other than ``except_id``, not DELETED, uses the frozen original and
+        outputs of ``objects_key`` (as its own storage key, or shared: its source key)."""
 
     # Lifecycle sweeps. ``claim`` locks the rows found until the transaction ends and skips rows
     # another transaction holds, so that two cleanup runs never act on the same media.
@@ -223,6 +261,18 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
             )
         stmt = stmt.order_by(MediaRow.created_at.desc(), MediaRow.id.desc()).limit(query.limit)
         return self._with_variants(list(self.session.scalars(stmt)))
+
+    def find_ready_copy(self, owner_id: str, purpose: Purpose, sha256: str) -> Media | None:
+        self._lock_sqlite()
+        row = self.session.scalars(
+            _READY_COPY.with_for_update().execution_options(populate_existing=True),
+            {"owner_id": owner_id, "purpose": purpose.value, "sha256": sha256},
+        ).first()
+        return self._with_variants([row])[0] if row else None
+
+    def objects_in_use(self, objects_key: str, except_id: str) -> bool:
+        found = self.session.execute(_OBJECTS_IN_USE, {"key": objects_key, "id": except_id})
+        return found.first() is not None
 
     def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
         found = self.session.execute(

@@ -24,24 +24,17 @@ class S3Writes(S3Multipart, S3Reads):
     copy_part_bytes: int
     part_bytes: int
 
-    def copy(
-        self,
-        source: str,
-        target: str,
-        *,
-        etag: str,
-        version_id: str | None,
-        size: int,
-        content_type: str,
-    ) -> None:
+    def copy(self, source: str, target: str, *, pinned: ObjectInfo) -> None:
+        etag, version_id, size = pinned.etag, pinned.version_id, pinned.size
+        content_type = pinned.content_type
         copy_source = {"Bucket": self.bucket, "Key": source}
         if version_id:
             copy_source["VersionId"] = version_id
         with translated(f"copy {source}"):
             # Some S3-compatible stores (moto among them) ignore x-amz-copy-source-if-match:
             # a pinned HEAD first leaves them only the milliseconds between the two requests.
-            pinned = {"VersionId": version_id} if version_id else {}
-            self.client.head_object(Bucket=self.bucket, Key=source, IfMatch=etag, **pinned)
+            version = {"VersionId": version_id} if version_id else {}
+            self.client.head_object(Bucket=self.bucket, Key=source, IfMatch=etag, **version)
             if size <= self.copy_object_limit:
                 self.client.copy_object(
                     Bucket=self.bucket,

@@ -76,7 +76,7 @@ class MediaMessages:
             metadata=media.metadata,
             post_id=media.post_id or "",
             post_position=media.post_position,
-            sha256=media.sha256 or "",
+            sha256=media.sha256 or media.verified_sha256 or "",
             created_at=timestamp(media.created_at),
             updated_at=timestamp(media.updated_at),
         )

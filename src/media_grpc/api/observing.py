@@ -120,7 +120,13 @@ class UploadMetricsInterceptor(WrappingInterceptor):
                     metrics.UPLOADS_FAILED.labels(e.reason).inc()
                     raise
                 if method == "CreateUploadSession":
-                    mode = "multipart" if response.HasField("multipart") else "single"
+                    mode = (
+                        "deduplicated"
+                        if response.deduplicated
+                        else "multipart"
+                        if response.HasField("multipart")
+                        else "single"
+                    )
                     purpose = media_pb2.Purpose.Name(request.purpose).removeprefix("PURPOSE_")
                     metrics.UPLOAD_SESSIONS_CREATED.labels(purpose, mode).inc()
                 return response

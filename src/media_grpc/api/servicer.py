@@ -69,6 +69,9 @@ class MediaServicer(media_pb2_grpc.MediaServiceServicer):
         response = media_pb2.CreateUploadSessionResponse(
             media_id=session.media.id, expires_at=timestamp(session.media.expires_at)
         )
+        if session.deduplicated:
+            response.deduplicated = True
+            response.media.CopyFrom(self.messages.media(session.media))
         if session.single_put is not None:
             response.single_put.CopyFrom(self.messages.single_put(session.single_put))
         if session.media.multipart is not None:

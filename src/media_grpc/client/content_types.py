@@ -3,6 +3,7 @@ byte is sent (the service's own sniffing: what CompleteUpload would refuse is re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mimetypes
 from pathlib import Path
@@ -11,6 +12,9 @@ from media_grpc.client.media_client import ClientError
 from media_grpc.domain.sniffing import SNIFF_BYTES, describe, same_format, sniff
 
 log = logging.getLogger("media_grpc.client")
+
+#: Bytes read at once while hashing (hashlib releases the GIL on buffers this large).
+HASH_CHUNK = 1024 * 1024
 
 #: MIME types Python's mimetypes may not know.
 EXTRA_TYPES = {
@@ -36,7 +40,24 @@ def declared_type(path: Path, given: str | None) -> str:
     agree, else the type the bytes are. ClientError, before anything is sent, when the bytes
     are no image or video format the service knows, or are another format than ``given``."""
     with path.open("rb") as f:
+        return _type_of(path, f.read(SNIFF_BYTES), given)
+
+
+def declared_type_and_sha256(path: Path, given: str | None) -> tuple[str, str]:
+    """:func:`declared_type` and the file's hex sha256, in one read: the head is sniffed first
+    (a file the service would refuse is refused before the rest is read), then the same read
+    goes on to the end for the hash, declared to CreateUploadSession (the dedupe match)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
         head = f.read(SNIFF_BYTES)
+        content_type = _type_of(path, head, given)
+        digest.update(head)
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return content_type, digest.hexdigest()
+
+
+def _type_of(path: Path, head: bytes, given: str | None) -> str:
     real = sniff(head)
     if real is None:
         raise ClientError(

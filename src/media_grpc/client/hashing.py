@@ -6,9 +6,10 @@ import hashlib
 import threading
 from pathlib import Path
 
-#: Files at least this large are hashed while they are sent, so that they are read once, and
-#: their sha256 goes to CompleteUpload; smaller ones are hashed first and declared to
-#: CreateUploadSession, where a single PUT's URL signs it.
+#: A size for ``Uploader(hash_while_sending_bytes=...)``: files at least this large hashed
+#: while they are sent (read once, their sha256 given to CompleteUpload) instead of before
+#: (read twice, declared to CreateUploadSession). The default hashes every file before, so
+#: that a file the owner already uploaded is never sent again (the service's dedupe).
 HASH_WHILE_SENDING_BYTES = 64 * 1024 * 1024
 
 

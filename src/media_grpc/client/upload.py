@@ -14,8 +14,12 @@ import grpc
 from media.v1 import media_pb2 as pb
 
 from media_grpc.client.calls import call
-from media_grpc.client.content_types import declared_type, guess_content_type
-from media_grpc.client.hashing import HASH_WHILE_SENDING_BYTES, file_sha256
+from media_grpc.client.content_types import (
+    declared_type,
+    declared_type_and_sha256,
+    guess_content_type,
+)
+from media_grpc.client.hashing import file_sha256
 from media_grpc.client.media_client import ClientError
 from media_grpc.client.parts import PartSender, part_length
 from media_grpc.client.progress import Progress
@@ -54,6 +58,9 @@ class Uploader:
         attempts: tries per PUT on network errors and 5xx, with exponential backoff.
         hash_while_sending_bytes: files at least this large are hashed while they are sent
             and their sha256 given to CompleteUpload (smaller: declared to CreateUploadSession).
+            None (the default): every file is hashed before the transfer, in the read that
+            checks its type, and its sha256 declared, so that a file its owner already has
+            READY is not sent at all (the answer is a new READY media sharing the stored one).
     """
 
     def __init__(
@@ -67,7 +74,7 @@ class Uploader:
         wait_timeout: float = 600.0,
         progress: Progress | None = None,
         attempts: int = 5,
-        hash_while_sending_bytes: int = HASH_WHILE_SENDING_BYTES,
+        hash_while_sending_bytes: int | None = None,
     ) -> None:
         self.client = client
         self.content_type = content_type
@@ -79,6 +86,8 @@ class Uploader:
         self.hash_while_sending_bytes = hash_while_sending_bytes
         self.parts = PartSender(client, self.transfer, self.progress, self.parallel, urls={})
         self._single_put: pb.SinglePutUpload | None = None
+        #: The media of a dedupe hit: nothing was sent.
+        self.deduplicated: pb.Media | None = None
 
     @property
     def sent_parts(self) -> list[int]:
@@ -98,7 +107,9 @@ class Uploader:
                 media = self._resume(path, state, states)
             if media is None:
                 state = self._create(path, purpose, states)
-                media = self._send_and_complete(path, state, states, already={})
+                media = self.deduplicated or self._send_and_complete(
+                    path, state, states, already={}
+                )
         except ClientError as error:
             if error.code in REFUSED_FOR_GOOD:
                 states.remove()  # this session can never complete: a re-run starts afresh
@@ -113,13 +124,14 @@ class Uploader:
         request = pb.CreateUploadSessionRequest(
             purpose=purpose,
             file_name=path.name,
-            content_type=declared_type(path, self.content_type),
             size_bytes=size,
             idempotency_key=uuid.uuid4().hex,
         )
-        declared = size < self.hash_while_sending_bytes
+        declared = self.hash_while_sending_bytes is None or size < self.hash_while_sending_bytes
         if declared:
-            request.sha256 = file_sha256(path)
+            request.content_type, request.sha256 = declared_type_and_sha256(path, self.content_type)
+        else:
+            request.content_type = declared_type(path, self.content_type)
         session = call(self.client, self.client.stub.CreateUploadSession, request)
         state = UploadState(
             address=self.client.address,
@@ -129,6 +141,10 @@ class Uploader:
             purpose=pb.Purpose.Name(purpose),
             sha256_declared=declared,
         )
+        if session.deduplicated:
+            log.info("media %s: the owner has these bytes already; nothing sent", session.media_id)
+            self.deduplicated = session.media
+            return state
         if session.WhichOneof("upload") == "multipart":
             multipart = session.multipart
             state.upload_id = multipart.upload_id

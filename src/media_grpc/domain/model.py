@@ -116,7 +116,14 @@ class Media:
     updated_at: datetime
     expires_at: datetime
     mime_type: str = ""
+    #: The sha256 the client declared (checked by the job: a mismatch fails the media).
     sha256: str | None = None
+    #: The sha256 the processing job computed from the stored original: the only hash an
+    #: upload is ever deduplicated on (service/dedupe.py).
+    verified_sha256: str | None = None
+    #: For a media made by a dedupe hit: the ``storage_key`` of the media whose frozen
+    #: original and outputs it shares (None: its objects are its own).
+    source_key: str | None = None
     idempotency_key: str | None = None
     request_fingerprint: str = ""
     multipart: MultipartSession | None = None
@@ -136,3 +143,9 @@ class Media:
     #: When the cleanup last deleted the upload key of a completed media, after its URLs
     #: expired (a late PUT may have written it); None until then.
     upload_swept_at: datetime | None = None
+
+    @property
+    def objects_key(self) -> str:
+        """The storage key its frozen original and output prefix derive from: its own, or
+        that of the media it shares them with."""
+        return self.source_key or self.storage_key

@@ -50,7 +50,8 @@ RPC_DURATION = Histogram(
 # Uploads (the server).
 UPLOAD_SESSIONS_CREATED = Counter(
     "media_upload_sessions_created",
-    "Upload sessions created, by purpose and mode (single or multipart)",
+    "Upload sessions created, by purpose and mode (single, multipart, or deduplicated: the "
+    "owner had the bytes READY, nothing to upload)",
     ["purpose", "mode"],
 )
 UPLOADS_COMPLETED = Counter(

@@ -24,7 +24,7 @@ class RestoreStarted(FailedPrecondition):
 def original_keys(media: Media) -> list[str]:
     """Where the job reads the original: its frozen copy under ``originals/`` first, then the
     upload's key."""
-    key = media.storage_key
+    key = media.objects_key
     if key.startswith(UPLOADS_PREFIX):
         return [ORIGINALS_PREFIX + key[len(UPLOADS_PREFIX) :], key]
     return [key]

@@ -25,7 +25,7 @@ from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.domain.model import FailureReason, Media
 from media_grpc.observability import metrics
 from media_grpc.service.context import ServiceContext
-from media_grpc.service.deletion import delete_objects, object_keys
+from media_grpc.service.deletion import delete_objects
 from media_grpc.service.sweeps import STUCK, SWEEPS, Sweep, outbox_before
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class CleanupService:
             handled = 0
             for media in batch:
                 if sweep.deletes_objects and not self._delete_objects(
-                    report, media, upload_key_only=sweep.upload_key_only
+                    uow, report, media, upload_key_only=sweep.upload_key_only
                 ):
                     continue
                 report.multipart_aborted += sweep.aborts_multipart and media.multipart is not None
@@ -215,18 +215,22 @@ class CleanupService:
         return now.timestamp() - self.settings.rate_bucket_retention_seconds
 
     def _delete_objects(
-        self, report: CleanupReport, media: Media, *, upload_key_only: bool = False
+        self,
+        uow: AbstractUnitOfWork,
+        report: CleanupReport,
+        media: Media,
+        *,
+        upload_key_only: bool = False,
     ) -> bool:
         try:
             if upload_key_only:
                 self.ctx.storage.delete([media.storage_key])
                 report.objects_deleted += 1
                 return True
-            found = delete_objects(self.ctx.storage, media)
+            report.objects_deleted += delete_objects(uow, self.ctx.storage, media)
         except BlobStorageUnavailable as e:
             report.errors.append(f"{media.id}: {e}")
             return False
-        report.objects_deleted += len(object_keys(media)) + found
         return True
 
 

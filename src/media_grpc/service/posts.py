@@ -124,7 +124,7 @@ class PostMedia:
         with self.ctx.uow() as uow:
             attached = uow.media.find_by_post(post_id, for_update=True)
             for media in attached:
-                erase(self.ctx.storage, media, now)
+                erase(uow, self.ctx.storage, media, now)
                 uow.media.save(media)
                 audit_trail.record(
                     uow,

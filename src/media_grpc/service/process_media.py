@@ -7,8 +7,9 @@ disagrees with the record is refused (``JobDisagrees``: dead-lettered, the media
 Freezing: the job copies the upload, pinned to the ETag (and VersionId) completion recorded,
 inside the bucket to ``originals/...``, a private key no URL was ever issued for, and deletes
 the upload key. Everything after reads the frozen copy, so a PUT to a still-valid upload URL
-changes nothing processed or served (the cleanup sweep removes what it wrote). A declared
-sha256 is checked while the frozen copy is downloaded.
+changes nothing processed or served (the cleanup sweep removes what it wrote). The sha256 of
+the frozen copy is computed while it is downloaded: a declared one must match it, and READY
+records it as ``verified_sha256``, the only hash a later upload is deduplicated on.
 
 Idempotent: a redelivered job for a media already READY (or DELETED) is skipped; outputs go to
 deterministic keys under the media's output prefix, so a retry overwrites them.
@@ -24,7 +25,7 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
-from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable
+from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable, ObjectInfo
 from media_grpc.adapters.job_locks import JobLocks
 from media_grpc.domain import lifecycle
 from media_grpc.domain.audit import WORKER, AuditAction
@@ -88,7 +89,7 @@ class MediaProcessing:
             with tempfile.TemporaryDirectory(prefix="media-job-") as tmp:
                 source, work_dir = Path(tmp) / "original", Path(tmp) / "out"
                 work_dir.mkdir()
-                self._download(media, frozen_original_key(media.storage_key), source)
+                sha256 = self._download(media, frozen_original_key(media.storage_key), source)
                 result = self.run_stage(kind, _stage_job(media), source, work_dir)
                 for obj in result.objects:
                     self.ctx.storage.upload_file(
@@ -97,7 +98,7 @@ class MediaProcessing:
                         content_type=obj.content_type,
                         cache_control=obj.cache_control,
                     )
-            return Handled.DONE if self._record(job, prefix, result) else Handled.SKIPPED
+            return Handled.DONE if self._record(job, prefix, result, sha256) else Handled.SKIPPED
 
     def fail(self, job: ProcessingJob, failure: Failure) -> None:
         """Remove what the failure left, then mark the media FAILED, unless it moved on.
@@ -169,10 +170,12 @@ class MediaProcessing:
             storage.copy(
                 media.storage_key,
                 frozen,
-                etag=media.etag or "",
-                version_id=media.version_id,
-                size=media.size_bytes,
-                content_type=media.mime_type or media.declared_content_type,
+                pinned=ObjectInfo(
+                    size=media.size_bytes,
+                    etag=media.etag or "",
+                    content_type=media.mime_type or media.declared_content_type,
+                    version_id=media.version_id,
+                ),
             )
         except BlobNotFound:
             if not self._already_frozen(media, frozen):
@@ -188,25 +191,26 @@ class MediaProcessing:
         except BlobNotFound:
             return False
 
-    def _download(self, media: Media, frozen: str, source: Path) -> None:
-        """The frozen original, hashed on the way when a sha256 was declared."""
-        digest = hashlib.sha256() if media.sha256 else None
+    def _download(self, media: Media, frozen: str, source: Path) -> str:
+        """The frozen original, hashed on the way; its hex sha256 (checked against a declared
+        one)."""
+        digest = hashlib.sha256()
         try:
-            self.ctx.storage.download(
-                frozen, source, on_chunk=digest.update if digest is not None else None
-            )
+            self.ctx.storage.download(frozen, source, on_chunk=digest.update)
         except BlobNotFound:
             raise MediaRejected(
                 FailureReason.OBJECT_MISSING,
                 "the original is no longer in storage (the media was deleted meanwhile)",
             ) from None
-        if digest is not None and digest.hexdigest() != media.sha256:
+        computed = digest.hexdigest()
+        if media.sha256 and computed != media.sha256:
             raise MediaRejected(
                 FailureReason.CHECKSUM_MISMATCH,
-                f"declared sha256 {media.sha256}, the uploaded bytes hash to {digest.hexdigest()}",
+                f"declared sha256 {media.sha256}, the uploaded bytes hash to {computed}",
             )
+        return computed
 
-    def _record(self, job: ProcessingJob, prefix: str, result: StageResult) -> bool:
+    def _record(self, job: ProcessingJob, prefix: str, result: StageResult, sha256: str) -> bool:
         with self.ctx.uow() as uow:
             # The owner's profile-image lock first, before any media row lock (deadlock order).
             profile_images.hold_owner(uow, job.purpose, job.owner_id, self.ctx.now())
@@ -221,6 +225,7 @@ class MediaProcessing:
                 media.metadata = dict(result.metadata)
                 media.hls_key = prefix + result.hls_key if result.hls_key else None
                 media.failure = None
+                media.verified_sha256 = sha256
                 lifecycle.move(media, Status.READY, self.ctx.now())
                 profile_images.make_current(uow, self.ctx.storage, media, self.ctx.now())
                 uow.media.save(media)

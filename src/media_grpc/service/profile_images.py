@@ -55,7 +55,7 @@ def make_current(
     ids = [m.id for m in others if m.id != media.id][:MAX_REPLACED]
     replaced = [m for m in uow.media.get_many(ids, for_update=True) if m.status is Status.READY]
     for previous in replaced:
-        erase(storage, previous, now)
+        erase(uow, storage, previous, now)
         uow.media.save(previous)
         audit_trail.record(
             uow,

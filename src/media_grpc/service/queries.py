@@ -198,7 +198,7 @@ def _original_key(media: Media) -> str | None:
     if media.status is Status.UPLOADED:
         return media.storage_key
     if media.status in (Status.PROCESSING, Status.READY):
-        return frozen_original_key(media.storage_key)
+        return frozen_original_key(media.objects_key)
     if (
         media.status is Status.FAILED
         and media.failure

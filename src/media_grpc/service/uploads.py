@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from media_grpc.adapters.blob_storage import PresignedRequest, StoredPart
+from media_grpc.adapters.unit_of_work import AbstractUnitOfWork
 from media_grpc.config.uploads import UploadSettings
 from media_grpc.domain import keys
 from media_grpc.domain.audit import Actor, AuditAction
@@ -21,7 +22,7 @@ from media_grpc.domain.errors import (
 from media_grpc.domain.file_names import sanitize_file_name
 from media_grpc.domain.model import Media, MultipartSession, Purpose, Status
 from media_grpc.domain.principal import Principal
-from media_grpc.service import audit_trail
+from media_grpc.service import audit_trail, dedupe, profile_images
 from media_grpc.service.completion import UploadCompletion
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.limits import UploadAdmission
@@ -46,11 +47,13 @@ class UploadRequest:
 
 @dataclass(frozen=True)
 class UploadSession:
-    """A PENDING media and how to upload its bytes: one PUT, or parts."""
+    """A PENDING media and how to upload its bytes: one PUT, or parts. Or, ``deduplicated``,
+    a READY media sharing the objects of one its owner already had, and nothing to upload."""
 
     media: Media
     single_put: PresignedRequest | None = None
     part_urls: list[PartUrl] = field(default_factory=list)
+    deduplicated: bool = False
 
 
 class UploadService:
@@ -71,7 +74,8 @@ class UploadService:
 
     def create_session(self, principal: Principal, request: UploadRequest) -> UploadSession:
         """One transaction: lock the owner (admission), look the idempotency key up, check the
-        limits, insert. A replay or a refusal rolls back, so it takes no token."""
+        limits, look for the same verified bytes (dedupe), insert. A replay or a refusal rolls
+        back, so it takes no token."""
         owner_id = principal.owner_for(request.owner_id)
         sha256 = declared_sha256(request.sha256)
         check_declared(self.settings, request.purpose, request.content_type, request.size_bytes)
@@ -79,6 +83,7 @@ class UploadService:
         fingerprint = _fingerprint(request, owner_id, sha256)
         now = self.ctx.now()
         multipart: MultipartSession | None = None
+        deduplicated = False
         try:
             with self.ctx.uow() as uow:
                 tokens = self.admission.take(uow, owner_id) if self.admission else 0.0
@@ -86,15 +91,22 @@ class UploadService:
                 if existing is None:
                     if self.admission is not None:
                         self.admission.check_rate(owner_id, tokens)
-                    media = self._new_media(request, owner_id, sha256, key, fingerprint, now)
-                    multipart = media.multipart
-                    if self.admission is not None:
-                        self.admission.add(uow, media, now)
-                    else:
-                        uow.media.add(media)
-                    audit_trail.record(
-                        uow, media, Actor.of(principal, owner_id), AuditAction.SESSION_CREATED
+                    actor = Actor.of(principal, owner_id)
+                    source = self._dedupe_source(uow, request, owner_id, sha256, now)
+                    media = self._new_media(
+                        request, owner_id, sha256, key, fingerprint, now, upload=not source
                     )
+                    multipart = media.multipart
+                    if source is not None:
+                        media = dedupe.copy_of(source, media, now)
+                        dedupe.record_hit(uow, self.ctx.storage, media, source, actor, now)
+                        deduplicated = True
+                    else:
+                        if self.admission is not None:
+                            self.admission.add(uow, media, now)
+                        else:
+                            uow.media.add(media)
+                        audit_trail.record(uow, media, actor, AuditAction.SESSION_CREATED)
                     uow.commit()
         except Exception as error:
             if multipart is not None:
@@ -107,7 +119,25 @@ class UploadService:
             # Without admission's lock, a concurrent call with the same key may win the insert.
         if existing is not None:
             return self._replay(existing, fingerprint)
+        if deduplicated:
+            return UploadSession(media=media, deduplicated=True)
         return self._session(media)
+
+    def _dedupe_source(
+        self,
+        uow: AbstractUnitOfWork,
+        request: UploadRequest,
+        owner_id: str,
+        sha256: str | None,
+        now: datetime,
+    ) -> Media | None:
+        """The owner's READY media with the declared bytes (service/dedupe.py); looked up for
+        every create that declares a sha256. A profile image's owner is held first (the lock
+        order of profile_images.py: owner, then media)."""
+        if sha256 is None:
+            return None
+        profile_images.hold_owner(uow, request.purpose, owner_id, now)
+        return dedupe.find_source(uow, owner_id, request.purpose, sha256, request.size_bytes)
 
     def _new_media(
         self,
@@ -117,12 +147,15 @@ class UploadService:
         key: str,
         fingerprint: str,
         now: datetime,
+        *,
+        upload: bool = True,
     ) -> Media:
+        """The PENDING session; without ``upload``, no multipart upload is started."""
         media_id = self.ctx.new_id()
         storage_key = keys.original_key(
             request.purpose, owner_id, media_id, request.content_type, now
         )
-        multipart = self._start_multipart(storage_key, request)
+        multipart = self._start_multipart(storage_key, request) if upload else None
         ttl = (
             self.settings.multipart_session_ttl_seconds
             if multipart
@@ -200,6 +233,9 @@ class UploadService:
                 f"idempotency_key {existing.idempotency_key!r} was used for media {existing.id} "
                 "with different parameters; use a new key for a different upload"
             )
+        if existing.source_key is not None and existing.status is Status.READY:
+            # A dedupe hit answered again as it was answered first.
+            return UploadSession(media=existing, deduplicated=True)
         if existing.status is not Status.PENDING or existing.expires_at <= self.ctx.now():
             raise FailedPrecondition(
                 f"idempotency_key {existing.idempotency_key!r} belongs to media {existing.id}, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -58,6 +59,21 @@ def relay_for(sessions: sessionmaker[Session], publisher: RecordingPublisher) ->
     )
 
 
+def run_until(relay: OutboxRelay, condition: Callable[[], bool], what: str) -> float:
+    """Run the relay on a thread until ``condition``, then stop and close it; the seconds until
+    ``condition`` held."""
+    thread = threading.Thread(target=relay.run)
+    started = time.monotonic()
+    thread.start()
+    try:
+        eventually(condition, what, 10)
+        return time.monotonic() - started
+    finally:
+        relay.request_stop()
+        thread.join(5)
+        relay.close()
+
+
 def test_pending_rows_are_published_in_order_and_marked_sent(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -98,15 +114,26 @@ def test_running_relay_backs_off_while_publishing_fails_then_publishes_everythin
     publisher = RecordingPublisher()
     publisher.fail_next = 5
     relay = relay_for(sessions, publisher)
-    thread = threading.Thread(target=relay.run)
-    thread.start()
-    eventually(lambda: not relay.pending(), "every job published", 10)
-    relay.request_stop()
-    thread.join(5)
-    relay.close()
+    run_until(relay, lambda: not relay.pending(), "every job published")
     assert relay.pending() == 0
     assert publisher.jobs == jobs
     assert publisher.closed
+
+
+def test_a_broker_seen_back_ends_the_relays_backoff_at_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    jobs = add_jobs(sessions, 3)
+    publisher = RecordingPublisher()
+    publisher.fail_next = 4
+    # Backoffs of 0.2 + 0.4 + 0.8 + 1.6 s if waited out; the publisher is back at once.
+    relay = OutboxRelay(sessions, publisher, lambda: NOW, poll_interval=0.01, max_backoff=30)
+    elapsed = run_until(relay, lambda: len(publisher.jobs) == 3, "every job published")
+    assert publisher.jobs == jobs
+    assert len(publisher.backoffs) == 4
+    assert elapsed < sum(publisher.backoffs), (
+        f"{elapsed:.2f} s to publish: the backoffs ({publisher.backoffs}) were waited out"
+    )
 
 
 def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Session]) -> None:
@@ -122,14 +149,10 @@ def test_running_relay_rides_out_a_database_outage(sessions: sessionmaker[Sessio
     publisher = RecordingPublisher()
     relay = relay_for(sessions, publisher)
     relay.session_factory = flaky_sessions  # type: ignore[assignment]
-    thread = threading.Thread(target=relay.run)
-    thread.start()
-    eventually(lambda: len(publisher.jobs) >= 3, "three jobs published", 10)
-    relay.request_stop()
-    thread.join(5)
-    relay.close()
+    run_until(relay, lambda: len(publisher.jobs) >= 3, "three jobs published")
     assert publisher.jobs == jobs
     assert outage["left"] == 0
+    assert publisher.backoffs == [], "the database's backoff is no broker's to end"
 
 
 def test_a_commit_with_outbox_rows_wakes_the_relay_before_its_next_poll(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -49,15 +51,26 @@ class FlakyServicer(media_pb2_grpc.MediaServiceServicer):
         return pb.RetryProcessingResponse()
 
 
+def flaky_server(servicer: FlakyServicer, address: str = "127.0.0.1:0") -> tuple[grpc.Server, int]:
+    server = grpc.server(futures.ThreadPoolExecutor(2), options=[("grpc.so_reuseport", 0)])
+    media_pb2_grpc.add_MediaServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port(address)
+    server.start()
+    return server, port
+
+
 @pytest.fixture
 def flaky() -> Iterator[tuple[FlakyServicer, str]]:
     servicer = FlakyServicer(failures=2)
-    server = grpc.server(futures.ThreadPoolExecutor(2), options=[("grpc.so_reuseport", 0)])
-    media_pb2_grpc.add_MediaServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
+    server, port = flaky_server(servicer)
     yield servicer, f"127.0.0.1:{port}"
     server.stop(0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def test_an_idempotent_call_is_retried_through_unavailable(
@@ -77,6 +90,37 @@ def test_a_call_that_is_not_idempotent_is_not_retried(flaky: tuple[FlakyServicer
         )
     assert e.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
     assert servicer.calls["RetryProcessing"] == 1
+
+
+#: Seconds the retry policy's five attempts span at most (backoffs 0.2 + 0.4 + 0.8 + 1.6).
+RETRIES_SPAN_S = 3.0
+
+
+def test_an_idempotent_call_waits_within_its_deadline_for_a_server_that_comes_back() -> None:
+    address = f"127.0.0.1:{free_port()}"
+    servicer = FlakyServicer(failures=0)
+    with MediaClient(address, TOKEN, timeout=20) as client:
+        calling = futures.ThreadPoolExecutor(1).submit(client.get, "m-1")
+        # Nothing listens for longer than the retries span: the call waits instead of failing.
+        with pytest.raises(futures.TimeoutError):
+            calling.result(timeout=RETRIES_SPAN_S + 1)
+        server, _port = flaky_server(servicer, address)
+        try:
+            assert calling.result(timeout=20).id == "m-1"
+        finally:
+            server.stop(0)
+    assert servicer.calls["GetMedia"] == 1
+
+
+def test_a_call_that_is_not_idempotent_fails_at_once_while_no_server_answers() -> None:
+    with MediaClient(f"127.0.0.1:{free_port()}", TOKEN, timeout=20) as client:
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as e:
+            client.stub.RetryProcessing(
+                pb.RetryProcessingRequest(media_id="m-1"), metadata=client.metadata(), timeout=20
+            )
+    assert e.value.code() is grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 10
 
 
 def test_integration_doc_shows_the_library_service_config() -> None:

@@ -6,10 +6,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from media_grpc.adapters.blob_storage import ObjectInfo
 from media_grpc.adapters.database import DatabaseUnavailable
 from media_grpc.adapters.job_locks import InProcessJobLocks
 from media_grpc.domain.jobs import ProcessingJob
@@ -267,8 +267,8 @@ class DeletingCopyStorage(InMemoryBlobStorage):
         super().__init__()
         self.on_copy = on_copy
 
-    def copy(self, source: str, target: str, **pinned: Any) -> None:
-        super().copy(source, target, **pinned)
+    def copy(self, source: str, target: str, *, pinned: ObjectInfo) -> None:
+        super().copy(source, target, pinned=pinned)
         self.on_copy()
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from media_grpc.migrations.partial_index import create_partial_index
+
 
 revision = "0005"
 down_revision = "0004"
@@ -22,13 +24,7 @@ def upgrade() -> None:
         "UPDATE media SET upload_swept_at = updated_at "
         "WHERE etag IS NOT NULL AND status IN ('READY', 'FAILED', 'DELETED')"
     )
-    op.create_index(
-        "ix_media_unswept_uploads",
-        "media",
-        ["expires_at"],
-        postgresql_where=sa.text(UNSWEPT),
-        sqlite_where=sa.text(UNSWEPT),
-    )
+    create_partial_index("ix_media_unswept_uploads", "media", ["expires_at"], UNSWEPT)
 
 
 def downgrade() -> None:
