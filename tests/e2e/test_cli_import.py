@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CLI, ServedProcess, embedded_env, on_strict_s3, start_serve, stop
+from tests.e2e.conftest import CLI, ServedProcess, embedded_env, serving_on_strict_s3
 from tests.legacy_host import LegacyHost, body, legacy_host
 from tests.media_factory import make_jpeg
 from tests.video_factory import make_clip
@@ -37,12 +37,8 @@ def importing_server(tmp_path: Path, host: LegacyHost) -> Iterator[ServedProcess
         MEDIA_IMPORT__ALLOWED_HOSTS=f'["127.0.0.1:{host.port}"]',
         MEDIA_IMPORT__ALLOW_HTTP="true",
     )
-    with on_strict_s3(env) as stored_on_strict_s3:
-        served = start_serve(stored_on_strict_s3)
-        try:
-            yield served
-        finally:
-            stop(served.process)
+    with serving_on_strict_s3(env) as served:
+        yield served
 
 
 def operator_env(server: ServedProcess) -> dict[str, str]:
