@@ -21,6 +21,7 @@ import grpc
 from botocore.config import Config
 
 from media_grpc.adapters.database import scratch_database
+from tests.s3_buckets import delete_bucket
 
 #: Where the benchmarks find PostgreSQL (a database of their own is created there per run).
 DATABASE_URL = os.environ.get(
@@ -139,16 +140,7 @@ def bucket_of_its_own(s3: S3Endpoint) -> Iterator[str]:
     try:
         yield bucket
     finally:
-        for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
-            for upload in page.get("Uploads", []):
-                client.abort_multipart_upload(
-                    Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                )
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-        client.delete_bucket(Bucket=bucket)
+        delete_bucket(client, bucket)
         s3.collect_garbage()
 
 

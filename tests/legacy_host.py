@@ -49,6 +49,23 @@ def endless(head: bytes, *, chunk: int = 256 * 1024, limit: int = 64 * 1024 * 10
     return route
 
 
+def _drip(
+    handler: BaseHTTPRequestHandler, head: bytes, byte: bytes, every: float, for_at_most: float
+) -> None:
+    """Write ``head``, then ``byte`` every ``every`` seconds for ``for_at_most`` seconds (or
+    until the client goes away)."""
+    end = time.monotonic() + for_at_most
+    try:
+        handler.wfile.write(head)
+        handler.wfile.flush()
+        while time.monotonic() < end:
+            time.sleep(every)  # the slow server itself, not a test waiting
+            handler.wfile.write(byte)
+            handler.wfile.flush()
+    except OSError:
+        return
+
+
 def dripping(head: bytes, *, every: float = 0.2, for_at_most: float = 60.0) -> Route:
     """A body that claims 10 MB and sends one byte every ``every`` seconds."""
 
@@ -56,16 +73,7 @@ def dripping(head: bytes, *, every: float = 0.2, for_at_most: float = 60.0) -> R
         handler.send_response(200)
         handler.send_header("Content-Length", str(10_000_000))
         handler.end_headers()
-        end = time.monotonic() + for_at_most
-        try:
-            handler.wfile.write(head)
-            handler.wfile.flush()
-            while time.monotonic() < end:
-                time.sleep(every)  # the slow server itself, not a test waiting
-                handler.wfile.write(b"\0")
-                handler.wfile.flush()
-        except OSError:
-            return
+        _drip(handler, head, b"\0", every, for_at_most)
 
     return route
 
@@ -75,16 +83,7 @@ def dripping_headers(*, every: float = 0.2, for_at_most: float = 60.0) -> Route:
     the headers never end."""
 
     def route(handler: BaseHTTPRequestHandler) -> None:
-        end = time.monotonic() + for_at_most
-        try:
-            handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-            handler.wfile.flush()
-            while time.monotonic() < end:
-                time.sleep(every)  # the slow server itself, not a test waiting
-                handler.wfile.write(b"a")
-                handler.wfile.flush()
-        except OSError:
-            return
+        _drip(handler, b"HTTP/1.1 200 OK\r\nX-Slow: ", b"a", every, for_at_most)
 
     return route
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image, ImageCms
@@ -218,38 +219,43 @@ def _noisy_png(size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def make_png_with_flipped_idat(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
-    """A PNG with 64 bytes flipped in the middle of its IDAT, CRCs recomputed to match."""
+def _png_with_changed_chunk(
+    path: Path, size: tuple[int, int], kind: bytes, change: Callable[[bytes], bytes]
+) -> Path:
+    """A noisy PNG of ``size`` written to ``path``, its ``kind`` chunk written as
+    ``change(body)`` returns it (the whole chunk, or what stands in its place)."""
     out = b"\x89PNG\r\n\x1a\n"
-    for kind, body in _png_chunks(_noisy_png(size)):
-        if kind == b"IDAT":
-            middle = len(body) // 2
-            flipped = bytes(b ^ 0xFF for b in body[middle : middle + 64])
-            body = body[:middle] + flipped + body[middle + 64 :]
-        out += _png_chunk(kind, body)
+    for each, body in _png_chunks(_noisy_png(size)):
+        out += change(body) if each == kind else _png_chunk(each, body)
     path.write_bytes(out)
     return path
+
+
+def make_png_with_flipped_idat(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
+    """A PNG with 64 bytes flipped in the middle of its IDAT, CRCs recomputed to match."""
+
+    def flipped(body: bytes) -> bytes:
+        middle = len(body) // 2
+        inverted = bytes(b ^ 0xFF for b in body[middle : middle + 64])
+        return _png_chunk(b"IDAT", body[:middle] + inverted + body[middle + 64 :])
+
+    return _png_with_changed_chunk(path, size, b"IDAT", flipped)
 
 
 def make_png_with_truncated_end_chunk(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
     """A PNG whose pixels are whole but whose file ends inside a chunk after IDAT."""
-    out = b"\x89PNG\r\n\x1a\n"
-    for kind, body in _png_chunks(_noisy_png(size)):
-        if kind == b"IEND":
-            text = _png_chunk(b"tEXt", b"Comment\x00" + b"x" * 200)
-            out += text[: len(text) // 2]
-            break
-        out += _png_chunk(kind, body)
-    path.write_bytes(out)
-    return path
+
+    def half_a_text_chunk(_end: bytes) -> bytes:
+        text = _png_chunk(b"tEXt", b"Comment\x00" + b"x" * 200)
+        return text[: len(text) // 2]
+
+    return _png_with_changed_chunk(path, size, b"IEND", half_a_text_chunk)
 
 
 def make_png_with_broken_data_stream(path: Path, size: tuple[int, int] = (300, 200)) -> Path:
     """A PNG whose IDAT holds a zlib stream cut short and followed by garbage."""
-    out = b"\x89PNG\r\n\x1a\n"
-    for kind, body in _png_chunks(_noisy_png(size)):
-        if kind == b"IDAT":
-            body = body[: len(body) // 3] + bytes(range(256)) * 4
-        out += _png_chunk(kind, body)
-    path.write_bytes(out)
-    return path
+
+    def cut_short(body: bytes) -> bytes:
+        return _png_chunk(b"IDAT", body[: len(body) // 3] + bytes(range(256)) * 4)
+
+    return _png_with_changed_chunk(path, size, b"IDAT", cut_short)

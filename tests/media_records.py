@@ -53,3 +53,12 @@ def make_media(
         hls_key=f"{prefix}master.m3u8" if ready and purpose.is_video else None,
         post_id=post_id,
     )
+
+
+def add_variants(media: Media, names: tuple[str, ...] = ("w320", "w1080")) -> list[str]:
+    """Name a WebP variant per name in ``media``'s record, under its output prefix (objects are
+    not written): their keys, for the caller to store."""
+    prefix = keys.output_prefix(media.storage_key, video=media.purpose.is_video)
+    added = [Variant(name, VariantKind.IMAGE, f"{prefix}{name}.webp") for name in names]
+    media.variants.extend(added)
+    return [variant.storage_key for variant in added]

@@ -9,8 +9,8 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,33 +37,31 @@ def _docker_available() -> bool:
 
 
 @contextmanager
-def postgres_url() -> Iterator[str]:
-    url = os.environ.get("MEDIA_TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
-    if reachable(url, 5432):
+def _service_url(
+    variable: str, default: str, port: int, what: str, container: Callable[[], Iterator[str]]
+) -> Iterator[str]:
+    """The URL in ``variable`` (else ``default``) when it answers, else one of a ``container``
+    that Docker starts; the run FAILS when neither is possible."""
+    url = os.environ.get(variable, default)
+    if reachable(url, port):
         yield url
         return
     if not _docker_available():
         pytest.fail(
-            f"PostgreSQL is not reachable at {url} and no Docker engine exists: "
-            "start it (make services) or set MEDIA_TEST_DATABASE_URL"
+            f"{what} is not reachable at {url} and no Docker engine exists: "
+            f"start it (make services) or set {variable}"
         )
+    yield from container()
+
+
+def _postgres_container() -> Iterator[str]:
     from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
 
     with PostgresContainer("postgres:16", driver="psycopg") as container:
         yield container.get_connection_url()
 
 
-@contextmanager
-def rabbitmq_url() -> Iterator[str]:
-    url = os.environ.get("MEDIA_TEST_BROKER_URL", DEFAULT_BROKER_URL)
-    if reachable(url, 5672):
-        yield url
-        return
-    if not _docker_available():
-        pytest.fail(
-            f"RabbitMQ is not reachable at {url} and no Docker engine exists: "
-            "start it (make services) or set MEDIA_TEST_BROKER_URL"
-        )
+def _rabbitmq_container() -> Iterator[str]:
     from testcontainers.rabbitmq import RabbitMqContainer  # type: ignore[import-not-found]
 
     with RabbitMqContainer("rabbitmq:3.13") as container:
@@ -72,6 +70,18 @@ def rabbitmq_url() -> Iterator[str]:
             f"amqp://{params.credentials.username}:{params.credentials.password}"
             f"@{params.host}:{params.port}/%2F"
         )
+
+
+def postgres_url() -> AbstractContextManager[str]:
+    return _service_url(
+        "MEDIA_TEST_DATABASE_URL", DEFAULT_DATABASE_URL, 5432, "PostgreSQL", _postgres_container
+    )
+
+
+def rabbitmq_url() -> AbstractContextManager[str]:
+    return _service_url(
+        "MEDIA_TEST_BROKER_URL", DEFAULT_BROKER_URL, 5672, "RabbitMQ", _rabbitmq_container
+    )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -13,15 +12,15 @@ from pathlib import Path
 
 import grpc
 import pytest
-import requests
-from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
 from media_grpc.config.storage import StorageSettings
 from media_grpc.storage_admin.setup import set_up_bucket
 from tests import slow_stage_cli
+from tests.child_env import clean_env
 from tests.s3_buckets import client_of, delete_bucket, unique_bucket
 from tests.services import strict_s3
+from tests.upload_sessions import upload
 
 
 def free_port() -> int:
@@ -84,16 +83,17 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.kill()
 
 
-def embedded_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of `media-grpc serve` in the embedded default, on free ports."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(
+def embedded_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of `media-grpc serve` in the embedded default, on free ports, then
+    ``settings``."""
+    embedded = clean_env(
         MEDIA_DATA_DIR=str(tmp_path / "data"),
         MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
         MEDIA_EMBEDDED_S3_PORT=str(free_port()),
         MEDIA_METRICS_PORT=str(free_port()),
     )
-    return env
+    embedded.update(settings)
+    return embedded
 
 
 @contextmanager
@@ -156,17 +156,10 @@ def upload_single(
 ) -> str:
     """What a client does for a small post image: session, one presigned PUT, completion.
     Returns the media id."""
-    session = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="a." + content_type.rsplit("/", 1)[-1],
-            content_type=content_type,
-            size_bytes=len(data),
-        ),
-        metadata=metadata,
+    return upload(
+        stub,
+        metadata,
+        data,
+        content_type=content_type,
+        file_name="a." + content_type.rsplit("/", 1)[-1],
     )
-    requests.put(
-        session.single_put.url, data=data, headers=dict(session.single_put.headers), timeout=10
-    ).raise_for_status()
-    stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
-    return str(session.media_id)

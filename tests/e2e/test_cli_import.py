@@ -5,7 +5,6 @@ killed half-way that the next run finishes."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CLI, ServedProcess, free_port, on_strict_s3, start_serve, stop
+from tests.e2e.conftest import CLI, ServedProcess, embedded_env, serving_on_strict_s3
 from tests.legacy_host import LegacyHost, body, legacy_host
 from tests.media_factory import make_jpeg
 from tests.video_factory import make_clip
@@ -33,21 +32,13 @@ def host() -> Iterator[LegacyHost]:
 def importing_server(tmp_path: Path, host: LegacyHost) -> Iterator[ServedProcess]:
     """SQLite and the strict S3, the legacy host (127.0.0.1 and its port) on the import
     allowlist (plain http allowed)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(
-        MEDIA_DATA_DIR=str(tmp_path / "data"),
-        MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
-        MEDIA_EMBEDDED_S3_PORT=str(free_port()),
-        MEDIA_METRICS_PORT=str(free_port()),
+    env = embedded_env(
+        tmp_path,
         MEDIA_IMPORT__ALLOWED_HOSTS=f'["127.0.0.1:{host.port}"]',
         MEDIA_IMPORT__ALLOW_HTTP="true",
     )
-    with on_strict_s3(env) as stored_on_strict_s3:
-        served = start_serve(stored_on_strict_s3)
-        try:
-            yield served
-        finally:
-            stop(served.process)
+    with serving_on_strict_s3(env) as served:
+        yield served
 
 
 def operator_env(server: ServedProcess) -> dict[str, str]:

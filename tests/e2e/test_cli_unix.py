@@ -19,7 +19,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
@@ -31,6 +30,7 @@ from tests.e2e.conftest import (
     serving_on_strict_s3,
     upload_single,
 )
+from tests.upload_sessions import put_upload
 
 MiB = 1024 * 1024
 #: The ISO BMFF head of a HEIF still image (major brand mif1, no HEIC brand): image/heif.
@@ -253,17 +253,7 @@ def test_ls_of_failed_media_shows_each_reason(
     metadata = [("authorization", f"Bearer {env['MEDIA_TOKEN']}")]
     with grpc.insecure_channel(server.address) as channel:
         stub = media_pb2_grpc.MediaServiceStub(channel)
-        session = stub.CreateUploadSession(
-            pb.CreateUploadSessionRequest(
-                purpose=pb.PURPOSE_POST_IMAGE,
-                file_name="photo.png",
-                content_type="image/png",
-                size_bytes=len(data),
-            ),
-            metadata=metadata,
-        )
-        put = session.single_put
-        requests.put(put.url, data=data, headers=dict(put.headers), timeout=10).raise_for_status()
+        session = put_upload(stub, metadata, data, file_name="photo.png")
         with pytest.raises(grpc.RpcError):
             stub.CompleteUpload(
                 pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import grpc
@@ -10,8 +9,10 @@ import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
+from tests.child_env import clean_env
 from tests.e2e.conftest import CLI, ServedProcess
 from tests.samples import image_bytes
+from tests.upload_sessions import create_session
 
 JPEG = image_bytes("JPEG", (64, 48))
 
@@ -23,15 +24,7 @@ def test_embedded_default_takes_an_upload_with_curl_and_serves_it_back(
     metadata = [("authorization", f"Bearer {token}")]
     with grpc.insecure_channel(embedded_server.address) as channel:
         stub = media_pb2_grpc.MediaServiceStub(channel)
-        session = stub.CreateUploadSession(
-            pb.CreateUploadSessionRequest(
-                purpose=pb.PURPOSE_POST_IMAGE,
-                file_name="a.jpg",
-                content_type="image/jpeg",
-                size_bytes=len(JPEG),
-            ),
-            metadata=metadata,
-        )
+        session = create_session(stub, metadata, JPEG, content_type="image/jpeg", file_name="a.jpg")
         headers = [
             arg for k, v in session.single_put.headers.items() for arg in ("-H", f"{k}: {v}")
         ]
@@ -76,8 +69,7 @@ def test_embedded_default_takes_an_upload_with_curl_and_serves_it_back(
 
 
 def test_serve_refuses_production_with_the_development_secret() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(
+    env = clean_env(
         MEDIA_ENVIRONMENT="production",
         MEDIA_DATABASE_URL="sqlite:///unused.db",
         MEDIA_S3_ENDPOINT_URL="http://127.0.0.1:1",
@@ -91,8 +83,7 @@ def test_serve_refuses_production_with_the_development_secret() -> None:
 
 
 def test_serve_refuses_a_network_address_with_the_development_secret_in_development() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(MEDIA_GRPC_LISTEN="0.0.0.0:0", MEDIA_METRICS_PORT="0")
+    env = clean_env(MEDIA_GRPC_LISTEN="0.0.0.0:0", MEDIA_METRICS_PORT="0")
     done = subprocess.run(
         [CLI, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
     )

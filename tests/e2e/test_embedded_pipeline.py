@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
+from tests.child_env import clean_env
 from tests.e2e.conftest import (
     CLI,
     ServedProcess,
@@ -57,8 +57,7 @@ def test_embedded_default_turns_an_upload_into_variants_without_rabbitmq(
 
 
 def test_worker_and_relay_without_a_broker_say_what_is_missing(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env["MEDIA_DATA_DIR"] = str(tmp_path)
+    env = clean_env(MEDIA_DATA_DIR=str(tmp_path))
     for command in ("worker", "relay"):
         done = subprocess.run(
             [CLI, command], env=env, capture_output=True, text=True, timeout=60, check=False

@@ -6,17 +6,16 @@ it outlives the killed server, as the embedded S3 (which dies with its process) 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import grpc
 import pytest
-import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
 
-from tests import slow_stage_cli
+from tests import slow_stage_cli, upload_sessions
+from tests.child_env import clean_env
 from tests.e2e.conftest import ServedProcess, free_port, on_strict_s3, start_serve, stop
 from tests.waiting import eventually
 
@@ -26,30 +25,13 @@ def upload(served: ServedProcess, stub: media_pb2_grpc.MediaServiceStub) -> tupl
     metadata = [("authorization", f"Bearer {token}")]
     buffer = io.BytesIO()
     Image.new("RGB", (200, 100), (10, 20, 30)).save(buffer, "PNG")
-    session = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="a.png",
-            content_type="image/png",
-            size_bytes=len(buffer.getvalue()),
-        ),
-        metadata=metadata,
-    )
-    requests.put(
-        session.single_put.url,
-        data=buffer.getvalue(),
-        headers=dict(session.single_put.headers),
-        timeout=10,
-    ).raise_for_status()
-    stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
-    return str(session.media_id), metadata
+    return upload_sessions.upload(stub, metadata, buffer.getvalue(), file_name="a.png"), metadata
 
 
 def test_media_processing_when_the_embedded_server_died_is_finished_after_a_restart(
     tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(
+    env = clean_env(
         MEDIA_DATA_DIR=str(tmp_path / "data"),
         MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
         MEDIA_METRICS_PORT="0",

@@ -5,7 +5,6 @@ media with the reason."""
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from media.v1 import media_pb2_grpc
 from PIL import Image
 
 from tests import slow_stage_cli
-from tests.e2e.conftest import ServedProcess, free_port, start_serve, stop, upload_single
+from tests.e2e.conftest import ServedProcess, embedded_env, start_serve, stop, upload_single
 
 
 def png() -> bytes:
@@ -28,15 +27,7 @@ def png() -> bytes:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(
-        MEDIA_DATA_DIR=str(tmp_path / "data"),
-        MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
-        MEDIA_EMBEDDED_S3_PORT=str(free_port()),
-        MEDIA_METRICS_PORT="0",
-        MEDIA_LIFECYCLE__INTERVAL_SECONDS="0",
-    )
-    return env
+    return embedded_env(tmp_path, MEDIA_METRICS_PORT="0", MEDIA_LIFECYCLE__INTERVAL_SECONDS="0")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pika
 import pika.exceptions
 
 from media_grpc.adapters.rabbitmq_topology import Topology
-from tests.e2e.conftest import free_port, start_serve, stop
+from tests.e2e.conftest import embedded_env, start_serve, stop
 from tests.services import rabbitmq_url
 from tests.waiting import eventually
 
@@ -38,12 +37,8 @@ def test_serve_with_a_broker_and_no_upload_declares_every_queue_at_start_up(
     with rabbitmq_url() as url:
         topology = Topology(prefix, (1.0,))
         queues = [topology.queue(key) for key, _ in topology.declarations()]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-        env.update(
-            MEDIA_DATA_DIR=str(tmp_path / "data"),
-            MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
-            MEDIA_EMBEDDED_S3_PORT=str(free_port()),
-            MEDIA_METRICS_PORT=str(free_port()),
+        env = embedded_env(
+            tmp_path,
             MEDIA_BROKER_URL=url,
             MEDIA_BROKER_PREFIX=prefix,
             MEDIA_PIPELINE__RETRY_DELAYS_SECONDS="[1.0]",

@@ -6,7 +6,6 @@ a clock set just after it: other tests' rows (created now) never qualify.
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
@@ -31,12 +30,11 @@ from media_grpc.domain.model import (
     MultipartSession,
     Purpose,
     Status,
-    Variant,
-    VariantKind,
 )
 from media_grpc.service.cleanup import CleanupReport, CleanupService
 from media_grpc.service.context import ServiceContext
-from tests.media_records import make_media
+from tests.child_env import settings_env
+from tests.media_records import add_variants, make_media
 
 FIVE_MIB = 5 * 1024 * 1024
 
@@ -72,11 +70,8 @@ def add_media(
     key = media.storage_key
     if status in (Status.READY, Status.DELETED):
         app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=key, Body=b"abc")
-        prefix = keys.output_prefix(key, video=purpose.is_video)
-        for name in ("w320", "w1080"):
-            variant_key = f"{prefix}{name}.webp"
+        for variant_key in add_variants(media):
             app.s3_client.put_object(Bucket=app.settings.s3_bucket, Key=variant_key, Body=b"v")
-            media.variants.append(Variant(name, VariantKind.IMAGE, variant_key))
     with app.ctx.uow() as uow:
         uow.media.add(media)
         uow.commit()
@@ -234,16 +229,7 @@ def test_two_cleanup_runs_at_once_share_the_work_without_double_deletes_or_error
 
 
 def test_cleanup_command_prints_what_it_did(app: Application) -> None:
-    settings = app.settings
-    assert settings.s3_secret_access_key is not None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(
-        MEDIA_DATABASE_URL=str(settings.database_url),
-        MEDIA_S3_ENDPOINT_URL=str(settings.s3_endpoint_url),
-        MEDIA_S3_ACCESS_KEY_ID=str(settings.s3_access_key_id),
-        MEDIA_S3_SECRET_ACCESS_KEY=settings.s3_secret_access_key.get_secret_value(),
-        MEDIA_S3_BUCKET=settings.s3_bucket,
-    )
+    env = settings_env(app.settings)
     cli = str(Path(sys.executable).parent / "media-grpc")
 
     dry = subprocess.run(

@@ -14,16 +14,15 @@ from PIL import Image
 from prometheus_client import REGISTRY
 
 from media_grpc.adapters.jwt_tokens import issue_token
-from media_grpc.api.server import RunningServer, create_server
+from media_grpc.api.server import RunningServer
 from media_grpc.api.servicer import MediaServicer
 from media_grpc.bootstrap import Application
 from media_grpc.client import ClientError, MediaClient, Progress, Uploader, parse_purpose
 from media_grpc.domain import lifecycle
 from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.domain.model import Status
-from media_grpc.service.deletion import MediaDeletion
-from media_grpc.service.posts import PostMedia
 from media_grpc.service.watching import MediaWatching
+from tests.integration.servers import servicer_of, serving
 
 MiB = 1024 * 1024
 
@@ -137,27 +136,19 @@ class NoWatchServicer(MediaServicer):
 def test_watch_falls_back_to_polling_where_the_server_cannot_stream(
     app: Application, unique_user: str, tmp_path: Path
 ) -> None:
-    servicer = NoWatchServicer(
-        app.uploads,
-        app.queries,
-        app.messages,
-        posts=PostMedia(app.ctx),
-        deletion=MediaDeletion(app.ctx),
-    )
-    running = create_server(servicer, app.verifier, "127.0.0.1:0")
     token = issue_token(app.settings.auth, unique_user)
-    try:
-        with MediaClient(f"127.0.0.1:{running.port}", token) as client:
-            media = Uploader(client, wait=False).upload(
-                png(tmp_path / "w.png", 20, 20), parse_purpose("post_image")
-            )
-            with pytest.raises(ClientError, match="still UPLOADED"):
-                client.wait(media.id, timeout=1.5)
-            mark_ready(app, media.id)
+    with (
+        serving(app, servicer=servicer_of(app, NoWatchServicer)) as running,
+        MediaClient(f"127.0.0.1:{running.port}", token) as client,
+    ):
+        media = Uploader(client, wait=False).upload(
+            png(tmp_path / "w.png", 20, 20), parse_purpose("post_image")
+        )
+        with pytest.raises(ClientError, match="still UPLOADED"):
+            client.wait(media.id, timeout=1.5)
+        mark_ready(app, media.id)
 
-            ready = client.wait(media.id, timeout=10)
-    finally:
-        running.stop(0)
+        ready = client.wait(media.id, timeout=10)
 
     assert ready.status == pb.STATUS_READY
 
@@ -170,30 +161,23 @@ def test_a_bad_purpose_is_a_clear_error() -> None:
 def test_watch_opens_the_stream_again_when_the_server_ends_it_early(
     app: Application, unique_user: str, tmp_path: Path
 ) -> None:
-    servicer = MediaServicer(
-        app.uploads,
-        app.queries,
-        app.messages,
-        posts=PostMedia(app.ctx),
-        deletion=MediaDeletion(app.ctx),
-        watching=MediaWatching(app.ctx, poll_interval=0.05, max_seconds=0.3),
-    )
-    running = create_server(servicer, app.verifier, "127.0.0.1:0")
+    short_watches = MediaWatching(app.ctx, poll_interval=0.05, max_seconds=0.3)
+    servicer = servicer_of(app, MediaServicer, watching=short_watches)
     token = issue_token(app.settings.auth, unique_user)
     watches_before = REGISTRY.get_sample_value(
         "media_rpc_requests_total", {"method": "WatchMedia", "code": "OK"}
     )
-    try:
-        with MediaClient(f"127.0.0.1:{running.port}", token) as client:
-            media = Uploader(client, wait=False).upload(
-                png(tmp_path / "r.png", 20, 20), parse_purpose("post_image")
-            )
-            ready_later = threading.Timer(1.0, mark_ready, args=(app, media.id))
-            ready_later.start()
-            seen = [pb.Status.Name(m.status) for m in client.watch(media.id, timeout=10)]
-            ready_later.join()
-    finally:
-        running.stop(0)
+    with (
+        serving(app, servicer=servicer) as running,
+        MediaClient(f"127.0.0.1:{running.port}", token) as client,
+    ):
+        media = Uploader(client, wait=False).upload(
+            png(tmp_path / "r.png", 20, 20), parse_purpose("post_image")
+        )
+        ready_later = threading.Timer(1.0, mark_ready, args=(app, media.id))
+        ready_later.start()
+        seen = [pb.Status.Name(m.status) for m in client.watch(media.id, timeout=10)]
+        ready_later.join()
 
     assert seen == ["STATUS_UPLOADED", "STATUS_READY"]
     watches = REGISTRY.get_sample_value(

@@ -9,12 +9,9 @@ import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 
 from media_grpc.adapters.s3_storage import build_s3_client
 from media_grpc.config import Settings
@@ -23,35 +20,23 @@ from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KE
 from media_grpc.storage_admin.checks import check_storage
 from media_grpc.storage_admin.conformance import Probe
 from media_grpc.storage_admin.setup import ensure_cors, set_up_bucket
+from tests.embedded_s3 import embedded_client, running_local_s3
 
 APP_ORIGIN = "http://localhost:3000"
-
-
-def client(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4"),
-    )
 
 
 @pytest.fixture
 def kept(tmp_path: Path) -> Iterator[LocalS3]:
     """An endpoint keeping its data under ``tmp_path``."""
-    local = LocalS3(0, tmp_path / "s3")
-    local.start()
-    yield local
-    local.stop()
+    with running_local_s3(tmp_path / "s3") as local:
+        yield local
 
 
 @pytest.fixture
 def bucket(kept: LocalS3) -> str:
     """A bucket set up as `storage init` and the embedded start-up do."""
     name = f"embedded-{uuid.uuid4().hex[:8]}"
-    s3 = client(kept.endpoint_url)
+    s3 = embedded_client(kept.endpoint_url)
     s3.create_bucket(Bucket=name)
     ensure_cors(s3, name, StorageSettings(cors_allowed_origins=[APP_ORIGIN]))
     public = {
@@ -105,7 +90,7 @@ def test_a_preflight_from_another_origin_is_refused_without_cors_headers(
 def test_a_presigned_put_from_the_apps_origin_exposes_its_etag_and_others_get_no_cors(
     kept: LocalS3, bucket: str
 ) -> None:
-    s3 = client(kept.endpoint_url)
+    s3 = embedded_client(kept.endpoint_url)
     url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "uploads/b"})
     allowed = requests.put(url, data=b"abc", headers={"Origin": APP_ORIGIN}, timeout=10)
     assert allowed.status_code == 200
@@ -120,7 +105,7 @@ def test_a_presigned_put_from_the_apps_origin_exposes_its_etag_and_others_get_no
 def test_anonymous_reads_reach_variants_only_and_signed_reads_reach_everything(
     kept: LocalS3, bucket: str
 ) -> None:
-    s3 = client(kept.endpoint_url)
+    s3 = embedded_client(kept.endpoint_url)
     s3.put_object(Bucket=bucket, Key="variants/a/thumb.webp", Body=b"thumb")
     s3.put_object(Bucket=bucket, Key="uploads/a.jpg", Body=b"original")
     base = f"{kept.endpoint_url}/{bucket}"
@@ -138,7 +123,7 @@ def test_anonymous_reads_reach_variants_only_and_signed_reads_reach_everything(
 def test_the_access_log_names_paths_without_query_strings(
     kept: LocalS3, bucket: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    s3 = client(kept.endpoint_url)
+    s3 = embedded_client(kept.endpoint_url)
     url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "uploads/c"})
     with caplog.at_level(logging.INFO, logger="media_grpc.embedded.s3"):
         requests.put(url, data=b"abc", timeout=10).raise_for_status()
@@ -150,7 +135,7 @@ def test_the_access_log_names_paths_without_query_strings(
 def test_objects_config_and_multipart_etags_survive_a_restart(
     tmp_path: Path, kept: LocalS3, bucket: str
 ) -> None:
-    s3 = client(kept.endpoint_url)
+    s3 = embedded_client(kept.endpoint_url)
     s3.put_object(Bucket=bucket, Key="variants/a b.webp", Body=b"v", ContentType="image/webp")
     upload = s3.create_multipart_upload(Bucket=bucket, Key="uploads/big")
     parts = []
@@ -175,7 +160,7 @@ def test_objects_config_and_multipart_etags_survive_a_restart(
     kept.stop()
 
     again = LocalS3(0, tmp_path / "s3")
-    s3 = client(again.start())
+    s3 = embedded_client(again.start())
     try:
         assert again.restored.lost == []
         variant = s3.get_object(Bucket=bucket, Key="variants/a b.webp")
@@ -193,7 +178,9 @@ def test_objects_config_and_multipart_etags_survive_a_restart(
 def test_a_damaged_object_file_is_reported_lost_with_its_reason(
     tmp_path: Path, kept: LocalS3, bucket: str
 ) -> None:
-    client(kept.endpoint_url).put_object(Bucket=bucket, Key="uploads/x.jpg", Body=b"original")
+    embedded_client(kept.endpoint_url).put_object(
+        Bucket=bucket, Key="uploads/x.jpg", Body=b"original"
+    )
     kept.stop()
     for data in (tmp_path / "s3").glob("*/blobs/*"):
         data.write_bytes(b"damaged")
@@ -211,7 +198,9 @@ def test_a_damaged_object_file_is_reported_lost_with_its_reason(
 def test_an_anonymous_refusal_carries_cors_headers_for_the_apps_origin(
     kept: LocalS3, bucket: str
 ) -> None:
-    client(kept.endpoint_url).put_object(Bucket=bucket, Key="uploads/private.jpg", Body=b"x")
+    embedded_client(kept.endpoint_url).put_object(
+        Bucket=bucket, Key="uploads/private.jpg", Body=b"x"
+    )
     refused = requests.get(
         f"{kept.endpoint_url}/{bucket}/uploads/private.jpg",
         headers={"Origin": APP_ORIGIN},
@@ -223,7 +212,7 @@ def test_an_anonymous_refusal_carries_cors_headers_for_the_apps_origin(
 
 
 def test_a_bucket_answers_the_region_it_was_created_in(kept: LocalS3) -> None:
-    s3 = client(kept.endpoint_url)
+    s3 = embedded_client(kept.endpoint_url)
     name = f"embedded-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
@@ -251,7 +240,7 @@ def test_objects_kept_by_the_earlier_moto_mirror_are_served(tmp_path: Path) -> N
     }
     stem.with_suffix(".json").write_text(json.dumps(record))
     local = LocalS3(0, tmp_path / "s3")
-    s3 = client(local.start())
+    s3 = embedded_client(local.start())
     try:
         answer = s3.get_object(Bucket="legacy", Key="variants/a.webp")
         assert answer["Body"].read() == b"webp bytes"

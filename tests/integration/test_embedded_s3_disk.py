@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from tests.embedded_s3 import embedded_client, running_local_s3
 
 MiB = 1024 * 1024
 OBJECT = 96 * MiB
@@ -62,23 +60,10 @@ def rss_bytes(pid: int) -> int:
 
 
 @pytest.fixture
-def local(tmp_path: Path) -> Iterator[LocalS3]:
-    endpoint = LocalS3(0, tmp_path / "s3")
-    endpoint.start()
-    yield endpoint
-    endpoint.stop()
-
-
-@pytest.fixture
-def s3(local: LocalS3) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=local.endpoint_url,
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4"),
-    )
+def s3(tmp_path: Path) -> Iterator[Any]:
+    """A client of an embedded S3 keeping its data under ``tmp_path``."""
+    with running_local_s3(tmp_path / "s3") as local:
+        yield embedded_client(local.endpoint_url)
 
 
 @pytest.fixture
@@ -161,14 +146,7 @@ def test_the_endpoint_process_does_not_grow_with_what_it_stores_and_serves(
     endpoint_process: tuple[subprocess.Popen[str], str], tmp_path: Path
 ) -> None:
     child, url = endpoint_process
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=url,
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4"),
-    )
+    s3 = embedded_client(url)
     s3.create_bucket(Bucket="memory")
     upload(s3, "memory", "warm-up", PART * 2)  # threads, buffers, first allocations
     before = rss_bytes(child.pid)

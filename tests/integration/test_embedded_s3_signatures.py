@@ -10,34 +10,25 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import boto3
 import botocore.auth
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, LocalS3
+from media_grpc.embedded.local_s3 import EMBEDDED_SECRET_KEY
+from tests.embedded_s3 import embedded_client, running_local_s3
 
 PART = 5 * 1024 * 1024
 
 
 def client(endpoint: str, secret: str = EMBEDDED_SECRET_KEY) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", retries={"max_attempts": 1}),
-    )
+    return embedded_client(endpoint, secret=secret, retries={"max_attempts": 1})
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    local = LocalS3(0)
-    yield local.start()
-    local.stop()
+    with running_local_s3() as local:
+        yield local.endpoint_url
 
 
 @pytest.fixture
@@ -306,14 +297,7 @@ def test_a_header_signed_part_refuses_a_changed_part_number(endpoint: str, bucke
 
 
 def test_a_sigv2_signature_is_refused(endpoint: str, bucket: str) -> None:
-    v2 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=EMBEDDED_ACCESS_KEY,
-        aws_secret_access_key=EMBEDDED_SECRET_KEY,
-        region_name="us-east-1",
-        config=Config(signature_version="s3"),
-    )
+    v2 = embedded_client(endpoint, signature_version="s3")
     url = v2.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "originals/a.jpg"}
     )

@@ -6,7 +6,6 @@ no thread per connection, no development secret off loopback)."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from media.v1 import media_pb2_grpc
 from media_grpc.adapters.jwt_tokens import TokenVerifier, issue_token
 from media_grpc.api.server import EventLoopThread, RunningServer
 from media_grpc.config import Settings
+from tests.child_env import clean_env
 
 GATEWAY_DIR = Path(__file__).resolve().parents[2] / "examples" / "gateway"
 sys.path.insert(0, str(GATEWAY_DIR))
@@ -311,7 +311,7 @@ def test_three_hundred_stalled_connections_hold_no_thread_and_leave_calls_answer
 
 
 def test_the_gateway_refuses_a_network_address_with_the_development_secret() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
+    env = clean_env()
     done = subprocess.run(
         [sys.executable, str(GATEWAY_DIR / "gateway.py"), "--listen", "0.0.0.0:0"],
         env=env,

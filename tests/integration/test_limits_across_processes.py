@@ -4,7 +4,6 @@ and GetUploadPartUrls) with more than one server process against one PostgreSQL 
 
 from __future__ import annotations
 
-import os
 import queue
 import subprocess
 import threading
@@ -22,7 +21,9 @@ from media.v1 import media_pb2_grpc
 
 from media_grpc.adapters.database import scratch_database
 from media_grpc.bootstrap import Application
+from tests.child_env import clean_env, settings_env
 from tests.e2e.conftest import CLI, ServedProcess, free_port, start_serve, stop
+from tests.upload_sessions import create_session
 
 Metadata = list[tuple[str, str]]
 BURST, PENDING_CAP = 8, 6
@@ -44,15 +45,9 @@ def limits_database(database_template: tuple[str, str]) -> Iterator[str]:
 
 
 def serve_env(app: Application, database_url: str, **extra: str) -> dict[str, str]:
-    settings = app.settings
-    secret = settings.s3_secret_access_key
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(
+    env = settings_env(
+        app.settings,
         MEDIA_DATABASE_URL=database_url,
-        MEDIA_S3_ENDPOINT_URL=str(settings.s3_endpoint_url),
-        MEDIA_S3_ACCESS_KEY_ID=str(settings.s3_access_key_id),
-        MEDIA_S3_SECRET_ACCESS_KEY=secret.get_secret_value() if secret else "",
-        MEDIA_S3_BUCKET=settings.s3_bucket,
         MEDIA_GRPC_LISTEN=f"127.0.0.1:{free_port()}",
         MEDIA_METRICS_PORT="0",
         MEDIA_STORAGE__CHECK_ON_STARTUP="false",
@@ -93,17 +88,7 @@ def two_servers(
 def new_session(
     stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata
 ) -> pb.CreateUploadSessionResponse:
-    answer: pb.CreateUploadSessionResponse = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="cat.png",
-            content_type="image/png",
-            size_bytes=100,
-        ),
-        metadata=metadata,
-        timeout=30,
-    )
-    return answer
+    return create_session(stub, metadata, bytes(100), file_name="cat.png", timeout=30)
 
 
 def create(stub: media_pb2_grpc.MediaServiceStub, metadata: Metadata) -> grpc.StatusCode:
@@ -218,8 +203,7 @@ def test_serve_with_two_processes_shares_the_port_and_the_limits(
 
 
 def test_serve_refuses_more_processes_with_the_embedded_database(tmp_path: object) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    env.update(MEDIA_GRPC_PROCESSES="2", MEDIA_DATA_DIR=str(tmp_path))
+    env = clean_env(MEDIA_GRPC_PROCESSES="2", MEDIA_DATA_DIR=str(tmp_path))
     done = subprocess.run(
         [CLI, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
     )

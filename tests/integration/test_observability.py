@@ -17,6 +17,7 @@ from media.v1 import media_pb2_grpc
 
 from media_grpc.observability.logs import JsonFormatter
 from media_grpc.observability.metrics import MetricsEndpoint, start_metrics_server
+from tests import upload_sessions
 from tests.log_capture import captured
 from tests.waiting import eventually
 
@@ -55,19 +56,7 @@ def rpc_log() -> Iterator[io.StringIO]:
 
 
 def upload(stub: media_pb2_grpc.MediaServiceStub, metadata: list[tuple[str, str]]) -> str:
-    session = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="a.png",
-            content_type="image/png",
-            size_bytes=len(PNG),
-        ),
-        metadata=metadata,
-    )
-    headers = dict(session.single_put.headers)
-    assert requests.put(session.single_put.url, data=PNG, headers=headers, timeout=10).ok
-    stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=metadata)
-    return str(session.media_id)
+    return upload_sessions.upload(stub, metadata, PNG, file_name="a.png")
 
 
 def test_metrics_endpoint_exposes_rpc_and_upload_metrics_after_an_upload(
@@ -78,12 +67,7 @@ def test_metrics_endpoint_exposes_rpc_and_upload_metrics_after_an_upload(
 ) -> None:
     metadata = auth(unique_user)
     upload(stub, metadata)
-    missing = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE, file_name="b.png", content_type="image/png", size_bytes=9
-        ),
-        metadata=metadata,
-    )
+    missing = upload_sessions.create_session(stub, metadata, bytes(9), file_name="b.png")
     with pytest.raises(grpc.RpcError):
         stub.CompleteUpload(pb.CompleteUploadRequest(media_id=missing.media_id), metadata=metadata)
 

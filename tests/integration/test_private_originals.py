@@ -11,6 +11,8 @@ import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
+from tests.upload_sessions import upload
+
 #: PNG magic and padding: completion sniffs the type; no worker runs here.
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(200)
 
@@ -18,23 +20,7 @@ Auth = Callable[..., list[tuple[str, str]]]
 
 
 def uploaded(stub: media_pb2_grpc.MediaServiceStub, auth: Auth, owner: str) -> str:
-    session = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="private.png",
-            content_type="image/png",
-            size_bytes=len(PNG_BYTES),
-        ),
-        metadata=auth(owner),
-    )
-    requests.put(
-        session.single_put.url,
-        data=PNG_BYTES,
-        headers=dict(session.single_put.headers),
-        timeout=10,
-    ).raise_for_status()
-    stub.CompleteUpload(pb.CompleteUploadRequest(media_id=session.media_id), metadata=auth(owner))
-    return session.media_id
+    return upload(stub, auth(owner), PNG_BYTES, file_name="private.png")
 
 
 def test_the_owners_presigned_original_works_and_a_stranger_gets_no_url(

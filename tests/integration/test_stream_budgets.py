@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -19,6 +20,7 @@ from media.v1 import media_pb2_grpc
 from media_grpc.api.server import RunningServer, create_server
 from media_grpc.bootstrap import Application
 from media_grpc.config.streams import StreamSettings
+from tests.integration.servers import serving
 from tests.integration.uploading import create_session
 from tests.waiting import eventually
 
@@ -31,6 +33,25 @@ def own_connection(target: str, **options: int) -> grpc.Channel:
     """A channel with a TCP connection of its own (channels otherwise share subchannels)."""
     return grpc.insecure_channel(
         target, options=[("grpc.use_local_subchannel_pool", 1), *options.items()]
+    )
+
+
+def pinging(target: str, every_ms: int) -> grpc.Channel:
+    """A connection of its own that pings every ``every_ms`` milliseconds, calls or not."""
+    return own_connection(
+        target,
+        **{
+            "grpc.keepalive_time_ms": every_ms,
+            "grpc.keepalive_permit_without_calls": 1,
+            "grpc.http2.max_pings_without_data": 0,
+        },
+    )
+
+
+def health_watch(channel: grpc.Channel, timeout: float) -> Any:
+    """A health Watch without a token: a stream the public budgets count."""
+    return health_pb2_grpc.HealthStub(channel).Watch(
+        health_pb2.HealthCheckRequest(), timeout=timeout
     )
 
 
@@ -74,9 +95,7 @@ def test_a_flood_of_unauthenticated_streams_past_every_cap_leaves_a_users_calls_
     try:
         for channel in channels:
             for _ in range(4):
-                call = health_pb2_grpc.HealthStub(channel).Watch(
-                    health_pb2.HealthCheckRequest(), timeout=60
-                )
+                call = health_watch(channel, timeout=60)
                 calls.append(call)
                 details = refusal_of(call)
                 if details:
@@ -114,31 +133,20 @@ def test_a_flood_of_unauthenticated_streams_past_every_cap_leaves_a_users_calls_
 def test_an_unauthenticated_stream_that_sends_nothing_ends_at_its_idle_limit(
     app: Application,
 ) -> None:
-    running = create_server(
-        app.servicer(), app.verifier, "127.0.0.1:0", streams=StreamSettings(public_idle_seconds=0.3)
-    )
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            call = health_pb2_grpc.HealthStub(channel).Watch(
-                health_pb2.HealthCheckRequest(), timeout=30
-            )
-            messages = [m.status for m in call]
-            code = call.code()  # type: ignore[attr-defined]
-    finally:
-        running.stop(0)
+    with (
+        serving(app, streams=StreamSettings(public_idle_seconds=0.3)) as running,
+        grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel,
+    ):
+        call = health_watch(channel, timeout=30)
+        messages = [m.status for m in call]
+        code = call.code()  # type: ignore[attr-defined]
     assert messages == [health_pb2.HealthCheckResponse.SERVING]
     assert code == grpc.StatusCode.OK
 
 
 def test_a_connection_holds_at_most_its_http2_concurrent_streams(app: Application) -> None:
-    running = create_server(
-        app.servicer(),
-        app.verifier,
-        "127.0.0.1:0",
-        streams=StreamSettings(max_concurrent_streams_per_connection=2),
-    )
-    target = f"127.0.0.1:{running.port}"
-    try:
+    with serving(app, streams=StreamSettings(max_concurrent_streams_per_connection=2)) as running:
+        target = f"127.0.0.1:{running.port}"
         with own_connection(target) as full, own_connection(target) as other:
             health = health_pb2_grpc.HealthStub(full)
             held = [health.Watch(health_pb2.HealthCheckRequest(), timeout=30) for _ in range(2)]
@@ -151,21 +159,13 @@ def test_a_connection_holds_at_most_its_http2_concurrent_streams(app: Applicatio
             )
             for call in held:
                 call.cancel()
-    finally:
-        running.stop(0)
     assert queued.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert elsewhere.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def test_a_connection_without_calls_is_closed_after_the_idle_limit(app: Application) -> None:
-    running = create_server(
-        app.servicer(),
-        app.verifier,
-        "127.0.0.1:0",
-        streams=StreamSettings(max_connection_idle_seconds=0.5),
-    )
-    states: list[grpc.ChannelConnectivity] = []
-    try:
+    with serving(app, streams=StreamSettings(max_connection_idle_seconds=0.5)) as running:
+        states: list[grpc.ChannelConnectivity] = []
         with own_connection(f"127.0.0.1:{running.port}") as channel:
             channel.subscribe(states.append)
             health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -176,62 +176,42 @@ def test_a_connection_without_calls_is_closed_after_the_idle_limit(app: Applicat
                 ),
                 lambda: f"the server to close the idle connection (states {states})",
             )
-    finally:
-        running.stop(0)
+
+
+def watched_while_pinging(
+    app: Application, streams: StreamSettings, every_ms: int
+) -> tuple[list[int], grpc.StatusCode]:
+    """A health Watch on a server with ``streams``, from a client pinging every ``every_ms``
+    milliseconds: the statuses it got and the code it ended with."""
+    with (
+        serving(app, streams=streams) as running,
+        pinging(f"127.0.0.1:{running.port}", every_ms=every_ms) as channel,
+    ):
+        call = health_watch(channel, timeout=30)
+        messages: list[int] = []
+        try:
+            for message in call:
+                messages.append(message.status)
+        except grpc.RpcError as ended:
+            return messages, ended.code()
+        return messages, call.code()
 
 
 def test_a_client_pinging_faster_than_allowed_is_sent_away(app: Application) -> None:
-    running = create_server(
-        app.servicer(),
-        app.verifier,
-        "127.0.0.1:0",
-        streams=StreamSettings(min_client_ping_interval_seconds=10, max_ping_strikes=1),
-    )
-    try:
-        with own_connection(
-            f"127.0.0.1:{running.port}",
-            **{
-                "grpc.keepalive_time_ms": 100,
-                "grpc.keepalive_permit_without_calls": 1,
-                "grpc.http2.max_pings_without_data": 0,
-            },
-        ) as channel:
-            call = health_pb2_grpc.HealthStub(channel).Watch(
-                health_pb2.HealthCheckRequest(), timeout=30
-            )
-            with pytest.raises(grpc.RpcError) as ended:
-                for _ in call:
-                    pass
-    finally:
-        running.stop(0)
-    assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+    strict = StreamSettings(min_client_ping_interval_seconds=10, max_ping_strikes=1)
+
+    _, code = watched_while_pinging(app, strict, every_ms=100)
+
+    assert code == grpc.StatusCode.UNAVAILABLE
 
 
 def test_a_client_pinging_at_the_allowed_interval_keeps_its_stream(app: Application) -> None:
     # grpc's default (one ping per 5 minutes without data) would send this client away.
-    running = create_server(
-        app.servicer(),
-        app.verifier,
-        "127.0.0.1:0",
-        streams=StreamSettings(min_client_ping_interval_seconds=0.5, public_idle_seconds=4),
-    )
-    try:
-        with own_connection(
-            f"127.0.0.1:{running.port}",
-            **{
-                "grpc.keepalive_time_ms": 1000,
-                "grpc.keepalive_permit_without_calls": 1,
-                "grpc.http2.max_pings_without_data": 0,
-            },
-        ) as channel:
-            call = health_pb2_grpc.HealthStub(channel).Watch(
-                health_pb2.HealthCheckRequest(), timeout=30
-            )
-            messages = [m.status for m in call]  # ends at the idle limit, 4 s
-            code = call.code()  # type: ignore[attr-defined]
-    finally:
-        running.stop(0)
-    assert code == grpc.StatusCode.OK
+    allowed = StreamSettings(min_client_ping_interval_seconds=0.5, public_idle_seconds=4)
+
+    messages, code = watched_while_pinging(app, allowed, every_ms=1000)
+
+    assert code == grpc.StatusCode.OK  # ended at the idle limit, 4 s
     assert messages == [health_pb2.HealthCheckResponse.SERVING]
 
 
@@ -251,9 +231,7 @@ for _ in call:
 def admitted(target: str) -> bool:
     """Whether one more stream without a token opens now (on a connection of its own)."""
     with own_connection(target) as channel:
-        call = health_pb2_grpc.HealthStub(channel).Watch(
-            health_pb2.HealthCheckRequest(), timeout=10
-        )
+        call = health_watch(channel, timeout=10)
         opened = refusal_of(call) == ""
         call.cancel()
         return opened
@@ -262,25 +240,20 @@ def admitted(target: str) -> bool:
 def test_a_peer_that_stops_answering_pings_loses_its_connection_and_its_streams(
     app: Application,
 ) -> None:
-    running = create_server(
-        app.servicer(),
-        app.verifier,
-        "127.0.0.1:0",
-        streams=StreamSettings(
-            public_per_peer=1, keepalive_seconds=0.5, keepalive_timeout_seconds=0.5
-        ),
+    streams = StreamSettings(
+        public_per_peer=1, keepalive_seconds=0.5, keepalive_timeout_seconds=0.5
     )
-    target = f"127.0.0.1:{running.port}"
-    client = subprocess.Popen(
-        [sys.executable, "-c", WATCHING_CLIENT, target], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert client.stdout is not None and client.stdout.readline().strip() == "open"
-        full = not admitted(target)  # the peer's one stream is taken
-        client.send_signal(signal.SIGSTOP)  # alive, silent: answers no ping
-        eventually(lambda: admitted(target), "the frozen peer's stream to be freed", timeout=20)
-    finally:
-        client.kill()
-        client.wait(10)
-        running.stop(0)
+    with serving(app, streams=streams) as running:
+        target = f"127.0.0.1:{running.port}"
+        client = subprocess.Popen(
+            [sys.executable, "-c", WATCHING_CLIENT, target], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert client.stdout is not None and client.stdout.readline().strip() == "open"
+            full = not admitted(target)  # the peer's one stream is taken
+            client.send_signal(signal.SIGSTOP)  # alive, silent: answers no ping
+            eventually(lambda: admitted(target), "the frozen peer's stream to be freed", timeout=20)
+        finally:
+            client.kill()
+            client.wait(10)
     assert full

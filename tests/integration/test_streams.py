@@ -23,7 +23,8 @@ from sqlalchemy import event
 from media_grpc.api.server import RunningServer, create_server
 from media_grpc.bootstrap import Application
 from media_grpc.config.streams import StreamSettings
-from tests.integration.uploading import create_session
+from tests.integration.servers import serving
+from tests.integration.uploading import create_session, rpc_error
 
 Auth = Callable[..., list[tuple[str, str]]]
 RPC_THREADS = 2
@@ -69,6 +70,17 @@ def retry_delay(error: grpc.RpcError) -> float:
     raise AssertionError("no RetryInfo in the status details")
 
 
+def refused_watch(
+    stub: media_pb2_grpc.MediaServiceStub, metadata: list[tuple[str, str]], media_id: str
+) -> grpc.RpcError:
+    """The error of one more WatchMedia of ``media_id``, which the test expects refused."""
+    return rpc_error(
+        lambda: next(
+            stub.WatchMedia(pb.WatchMediaRequest(media_id=media_id), metadata=metadata, timeout=10)
+        )
+    )
+
+
 def reflection_requests(
     release: threading.Event,
 ) -> Iterator[reflection_pb2.ServerReflectionRequest]:
@@ -100,63 +112,43 @@ def test_more_open_streams_than_rpc_threads_leave_unary_calls_answering(
             got = stub.GetMedia(
                 pb.GetMediaRequest(media_id=media_id), metadata=auth(unique_user), timeout=5
             )
-            with pytest.raises(grpc.RpcError) as refused:
-                next(
-                    stub.WatchMedia(
-                        pb.WatchMediaRequest(media_id=media_id),
-                        metadata=auth(unique_user),
-                        timeout=10,
-                    )
-                )
+            refused = refused_watch(stub, auth(unique_user), media_id)
         finally:
             streams.close()
 
     assert check.status == health_pb2.HealthCheckResponse.SERVING
     assert got.media.id == media_id
-    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert retry_delay(refused.value) == 3
+    assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert retry_delay(refused) == 3
 
 
 def test_the_server_wide_stream_cap_refuses_the_next_stream_with_retry_info(
     app: Application, auth: Auth, unique_user: str
 ) -> None:
-    running = create_server(
-        app.servicer(),
-        app.verifier,
-        "127.0.0.1:0",
-        streams=StreamSettings(max_open=3, public_max_open=1),
-    )
     streams = OpenStreams()
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            stub = media_pb2_grpc.MediaServiceStub(channel)
-            health = health_pb2_grpc.HealthStub(channel)
-            media_id = create_session(stub, auth, unique_user, b"x" * 100).media_id
-            streams.hold(health.Watch(health_pb2.HealthCheckRequest(), timeout=60))
-            for _ in range(2):
-                streams.hold(
-                    stub.WatchMedia(
-                        pb.WatchMediaRequest(media_id=media_id),
-                        metadata=auth(unique_user),
-                        timeout=60,
+    with serving(app, streams=StreamSettings(max_open=3, public_max_open=1)) as running:
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+                stub = media_pb2_grpc.MediaServiceStub(channel)
+                health = health_pb2_grpc.HealthStub(channel)
+                media_id = create_session(stub, auth, unique_user, b"x" * 100).media_id
+                streams.hold(health.Watch(health_pb2.HealthCheckRequest(), timeout=60))
+                for _ in range(2):
+                    streams.hold(
+                        stub.WatchMedia(
+                            pb.WatchMediaRequest(media_id=media_id),
+                            metadata=auth(unique_user),
+                            timeout=60,
+                        )
                     )
-                )
-            with pytest.raises(grpc.RpcError) as refused:
-                next(
-                    stub.WatchMedia(
-                        pb.WatchMediaRequest(media_id=media_id),
-                        metadata=auth(unique_user),
-                        timeout=10,
-                    )
-                )
-            still = health.Check(health_pb2.HealthCheckRequest(), timeout=5)
-    finally:
-        streams.close()
-        running.stop(0)
+                refused = refused_watch(stub, auth(unique_user), media_id)
+                still = health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+        finally:
+            streams.close()
 
-    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "already holds 3 open streams" in str(refused.value.details())
-    assert retry_delay(refused.value) > 0
+    assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "already holds 3 open streams" in str(refused.details())
+    assert retry_delay(refused) > 0
     assert still.status == health_pb2.HealthCheckResponse.SERVING
 
 
@@ -198,27 +190,23 @@ def test_a_burst_of_two_thousand_new_streams_all_open(app: Application) -> None:
     # grpc core alone would refuse part of a burst past 1,000 calls not yet taken up. The
     # budget of streams without a token is raised to let the whole burst in.
     wide = StreamSettings(public_max_open=BURST, public_per_peer=BURST, public_per_connection=BURST)
-    running = create_server(app.servicer(), app.verifier, "127.0.0.1:0", streams=wide)
-    try:
+    with serving(app, streams=wide) as running:
         answered = asyncio.run(first_messages_of_a_burst(running.port, BURST, seconds=30))
-    finally:
-        running.stop(0)
     assert answered == BURST
 
 
 def test_reflection_can_be_switched_off(app: Application) -> None:
-    running = create_server(app.servicer(), app.verifier, "127.0.0.1:0", reflection_enabled=False)
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
-            with pytest.raises(grpc.RpcError) as refused:
-                next(
-                    reflection.ServerReflectionInfo(
-                        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
-                    )
+    with (
+        serving(app, reflection_enabled=False) as running,
+        grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel,
+    ):
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            next(
+                reflection.ServerReflectionInfo(
+                    iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
                 )
-    finally:
-        running.stop(0)
+            )
     assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
@@ -276,28 +264,20 @@ def test_watch_without_a_token_is_unauthenticated_on_the_event_loop(
 def test_streams_end_with_ok_after_their_longest_life_or_when_idle(
     app: Application, auth: Auth, unique_user: str
 ) -> None:
-    running = create_server(
-        app.servicer(),
-        app.verifier,
-        "127.0.0.1:0",
-        streams=StreamSettings(max_seconds=0.5, idle_seconds=0.3),
-    )
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            stub = media_pb2_grpc.MediaServiceStub(channel)
-            media_id = create_session(stub, auth, unique_user, b"x" * 100).media_id
-            health = list(
-                health_pb2_grpc.HealthStub(channel).Watch(
-                    health_pb2.HealthCheckRequest(), timeout=30
-                )
+    with (
+        serving(app, streams=StreamSettings(max_seconds=0.5, idle_seconds=0.3)) as running,
+        grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel,
+    ):
+        stub = media_pb2_grpc.MediaServiceStub(channel)
+        media_id = create_session(stub, auth, unique_user, b"x" * 100).media_id
+        health = list(
+            health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(), timeout=30)
+        )
+        watched = list(
+            stub.WatchMedia(
+                pb.WatchMediaRequest(media_id=media_id), metadata=auth(unique_user), timeout=30
             )
-            watched = list(
-                stub.WatchMedia(
-                    pb.WatchMediaRequest(media_id=media_id), metadata=auth(unique_user), timeout=30
-                )
-            )
-    finally:
-        running.stop(0)
+        )
 
     assert [m.status for m in health] == [health_pb2.HealthCheckResponse.SERVING]
     assert [m.media.status for m in watched] == [pb.STATUS_PENDING]

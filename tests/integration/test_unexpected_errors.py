@@ -10,12 +10,9 @@ import pytest
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 
-from media_grpc.api.messages import MediaMessages
-from media_grpc.api.server import create_server
 from media_grpc.api.servicer import Context, MediaServicer
 from media_grpc.bootstrap import Application
-from media_grpc.service.deletion import MediaDeletion
-from media_grpc.service.posts import PostMedia
+from tests.integration.servers import servicer_of, serving
 
 Auth = Callable[..., list[tuple[str, str]]]
 
@@ -34,29 +31,19 @@ class BrokenServicer(MediaServicer):
 def test_unexpected_errors_are_internal_with_an_incident_id(
     app: Application, auth: Auth, unique_user: str
 ) -> None:
-    servicer = BrokenServicer(
-        app.uploads,
-        app.queries,
-        MediaMessages("http://cdn"),
-        posts=PostMedia(app.ctx),
-        deletion=MediaDeletion(app.ctx),
-    )
-    running = create_server(servicer, app.verifier, "127.0.0.1:0")
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            stub = media_pb2_grpc.MediaServiceStub(channel)
-            with pytest.raises(grpc.RpcError) as unary:
-                stub.GetMedia(
-                    pb.GetMediaRequest(media_id="m"), metadata=auth(unique_user), timeout=10
+    with (
+        serving(app, servicer=servicer_of(app, BrokenServicer)) as running,
+        grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel,
+    ):
+        stub = media_pb2_grpc.MediaServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as unary:
+            stub.GetMedia(pb.GetMediaRequest(media_id="m"), metadata=auth(unique_user), timeout=10)
+        with pytest.raises(grpc.RpcError) as stream:
+            next(
+                stub.WatchMedia(
+                    pb.WatchMediaRequest(media_id="m"), metadata=auth(unique_user), timeout=10
                 )
-            with pytest.raises(grpc.RpcError) as stream:
-                next(
-                    stub.WatchMedia(
-                        pb.WatchMediaRequest(media_id="m"), metadata=auth(unique_user), timeout=10
-                    )
-                )
-    finally:
-        running.stop(0)
+            )
 
     for error in (unary.value, stream.value):
         assert error.code() == grpc.StatusCode.INTERNAL

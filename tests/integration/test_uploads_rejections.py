@@ -34,6 +34,15 @@ PNG = image_bytes("PNG", (64, 64))
 JPEG = image_bytes("JPEG", (64, 64))
 
 
+def failed_for_good(app: Application, media: pb.Media, reason: int) -> pb.Media:
+    """``media``, checked FAILED for ``reason`` with nothing left in storage and no job queued."""
+    assert media.status == pb.STATUS_FAILED
+    assert media.failure.reason == reason
+    assert_storage_empty(app, media.storage_key)
+    assert outbox_jobs(app, media.id) == 0
+    return media
+
+
 @pytest.mark.parametrize(
     ("declared", "content_type", "stored", "sha256", "reason"),
     [
@@ -71,12 +80,8 @@ def test_refused_single_put_fails_the_media_and_leaves_storage_empty(
 
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(error) == pb.FailureReason.Name(reason).removeprefix("FAILURE_REASON_")
-    media = get_media(stub, auth, unique_user, session.media_id)
-    assert media.status == pb.STATUS_FAILED
-    assert media.failure.reason == reason
+    media = failed_for_good(app, get_media(stub, auth, unique_user, session.media_id), reason)
     assert media.failure.message
-    assert_storage_empty(app, media.storage_key)
-    assert outbox_jobs(app, session.media_id) == 0
     again = rpc_error(lambda: complete(stub, auth, unique_user, session.media_id))
     assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
 
@@ -138,10 +143,9 @@ def test_a_text_html_put_with_jpeg_magic_is_refused_as_type_mismatch(
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(error) == "TYPE_MISMATCH"
     assert "text/html" in error.details()
-    media = get_media(stub, auth, unique_user, session.media_id)
-    assert media.failure.reason == pb.FAILURE_REASON_TYPE_MISMATCH
-    assert_storage_empty(app, media.storage_key)
-    assert outbox_jobs(app, session.media_id) == 0
+    failed_for_good(
+        app, get_media(stub, auth, unique_user, session.media_id), pb.FAILURE_REASON_TYPE_MISMATCH
+    )
 
 
 def test_a_completion_after_the_session_expired_is_refused_and_empties_storage(
@@ -160,11 +164,9 @@ def test_a_completion_after_the_session_expired_is_refused_and_empties_storage(
 
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(error) == "EXPIRED"
-    refused = get_media(stub, auth, unique_user, session.media_id)
-    assert refused.status == pb.STATUS_FAILED
-    assert refused.failure.reason == pb.FAILURE_REASON_EXPIRED
-    assert_storage_empty(app, refused.storage_key)
-    assert outbox_jobs(app, session.media_id) == 0
+    failed_for_good(
+        app, get_media(stub, auth, unique_user, session.media_id), pb.FAILURE_REASON_EXPIRED
+    )
 
 
 def test_a_multipart_upload_with_a_declared_sha256_completes_without_reading_it_all(

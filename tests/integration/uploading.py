@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from media_grpc.adapters.orm import OutboxRow
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
+from tests import upload_sessions
 
 Auth = Callable[..., list[tuple[str, str]]]
 Stub = media_pb2_grpc.MediaServiceStub
@@ -35,22 +36,18 @@ def create_session(
     content_type: str = "image/png",
     **fields: object,
 ) -> pb.CreateUploadSessionResponse:
-    request = pb.CreateUploadSessionRequest(
-        purpose=purpose, file_name="upload.bin", content_type=content_type, size_bytes=len(data)
+    return upload_sessions.create_session(
+        stub,
+        auth(user),
+        data,
+        purpose=purpose,
+        content_type=content_type,
+        file_name="upload.bin",
+        **fields,
     )
-    for name, value in fields.items():
-        setattr(request, name, value)
-    response: pb.CreateUploadSessionResponse = stub.CreateUploadSession(
-        request, metadata=auth(user)
-    )
-    return response
 
 
-def put_single(session: pb.CreateUploadSessionResponse, data: bytes) -> None:
-    answer = requests.put(
-        session.single_put.url, data=data, headers=dict(session.single_put.headers), timeout=30
-    )
-    answer.raise_for_status()
+put_single = upload_sessions.put_single
 
 
 class PartSender:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from media.v1 import media_pb2_grpc
 
 from tests.rehearsal.client import Client, jpeg, spread_channel
 from tests.rehearsal.cluster import LIMITS, SERVERS, WORKERS, Cluster
-from tests.waiting import eventually
+from tests.waiting import eventually, until
 
 UNFINISHED = (pb.STATUS_PENDING, pb.STATUS_UPLOADED, pb.STATUS_PROCESSING)
 #: Threads uploading at once in the kill check.
@@ -208,9 +207,7 @@ def kill_mid_traffic(cluster: Cluster, urls: Urls, total: int, settle: float) ->
                     urls.add_media(media)
         return not any(s in UNFINISHED for s in statuses.values())
 
-    deadline = time.monotonic() + settle
-    while not finished() and time.monotonic() < deadline:
-        time.sleep(0.5)
+    until(finished, settle, every=0.5)  # what is still unfinished then is reported as stuck
     by_status = Counter(pb.Status.Name(s) for s in statuses.values())  # type: ignore[arg-type]
     stuck = sum(s in UNFINISHED for s in statuses.values())
     jobs = {name: len(ids & set(statuses)) for name, ids in _jobs_by_worker(cluster).items()}

@@ -70,7 +70,7 @@ class Client:
                 if e.code() not in RETRIED or attempt == attempts - 1:
                     raise
                 self.retries += 1
-                time.sleep(0.2)
+                time.sleep(0.2)  # a client's pause before it sends again, not a test waiting
         raise AssertionError("unreachable")
 
     def create(self, data: bytes, key: str) -> pb.CreateUploadSessionResponse:

@@ -28,6 +28,7 @@ from media_grpc.adapters.database import scratch_database
 from media_grpc.adapters.rabbitmq_topology import Topology
 from media_grpc.config.auth import AuthSettings
 from media_grpc.config.pipeline import PipelineSettings
+from tests.child_env import clean_env
 from tests.rehearsal.forwarder import Forwarders
 from tests.rehearsal.network import Lab
 from tests.rehearsal.nodes import CLI, Process, start
@@ -84,9 +85,8 @@ def _broker_url(url: str, address: str) -> str:
 def _environment(
     database: str, broker: str, s3: S3Service, address: str, bucket: str, prefix: str, secret: str
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
     s3_port = urlparse(s3.url).port or 80
-    env.update(
+    env = clean_env(
         MEDIA_ENVIRONMENT="production",
         MEDIA_DATABASE_URL=_node_url(database, address),
         MEDIA_BROKER_URL=_broker_url(broker, address),

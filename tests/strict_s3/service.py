@@ -15,13 +15,14 @@ from media.v1 import media_pb2_grpc
 from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.bootstrap import Application, build_application, build_storage_client
 from media_grpc.config import Settings
-from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.config.storage import StorageSettings
 from media_grpc.pipeline_bootstrap import Pipeline, build_pipeline
 from media_grpc.runtime.process_runtime import ProcessRuntime
 from media_grpc.runtime.serving import start_pipeline
 from media_grpc.storage_admin.setup import set_up_bucket
+from tests.generous_limits import generous_limits
+from tests.s3_buckets import delete_bucket
 from tests.services import S3Service
 
 #: The browser origin `storage init` allows (CORS) in these tests.
@@ -74,32 +75,8 @@ def strict_settings(
             relay_poll_interval_seconds=0.05,
             stop_grace_seconds=5,
         ),
-        limits=LimitSettings(
-            upload_sessions_per_second=10_000,
-            upload_session_burst=10_000,
-            max_pending_sessions=0,
-            completions_per_second=10_000,
-            completion_burst=10_000,
-            part_urls_per_second=10_000,
-            part_urls_burst=10_000,
-            retries_per_second=10_000,
-            retry_burst=10_000,
-        ),
+        limits=generous_limits(),
     )
-
-
-def empty_and_delete_bucket(client: Any, bucket: str) -> None:
-    """Delete every object and unfinished multipart upload of ``bucket``, then the bucket."""
-    for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
-        for upload in page.get("Uploads", []):
-            client.abort_multipart_upload(
-                Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-            )
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if keys:
-            client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-    client.delete_bucket(Bucket=bucket)
 
 
 @contextmanager
@@ -123,7 +100,7 @@ def running_service(settings: Settings) -> Iterator[RunningService]:
         server.stop(1)
         runtime.stop()
         app.close()
-        empty_and_delete_bucket(client, settings.s3_bucket)
+        delete_bucket(client, settings.s3_bucket)
 
 
 Auth = Callable[..., Metadata]

@@ -27,7 +27,7 @@ from tests.integration.uploading import rpc_error
 from tests.services import S3Service, postgres_url
 from tests.strict_s3.private_cluster import private_strict_s3
 from tests.strict_s3.service import RunningService, running_service, strict_settings
-from tests.strict_s3.uploads import get_media, png_bytes, put, ready_media, session
+from tests.strict_s3.uploads import get_media, png_bytes, ready_media, uploaded
 from tests.waiting import eventually
 
 #: Seconds of a lifecycle "day" on the test's own store (rgw lc debug interval).
@@ -80,14 +80,9 @@ class BrokenImageStage:
 
 
 def failed_media(service: RunningService, user: str) -> pb.Media:
-    data = png_bytes(320, 240)
-    created = session(service, user, data)
-    put(created.single_put.url, data, dict(created.single_put.headers)).raise_for_status()
-    service.stub.CompleteUpload(
-        pb.CompleteUploadRequest(media_id=created.media_id), metadata=service.auth(user)
-    )
+    media_id = uploaded(service, user, png_bytes(320, 240))
     return eventually(
-        lambda: (m := get_media(service, user, created.media_id)).status == pb.STATUS_FAILED and m,
+        lambda: (m := get_media(service, user, media_id)).status == pb.STATUS_FAILED and m,
         "the media FAILED by the broken stage",
         timeout=30,
     )

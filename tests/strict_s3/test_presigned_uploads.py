@@ -38,6 +38,20 @@ from tests.waiting import eventually
 #: Longer than any URL the service signs (MEDIA_UPLOADS__URL_TTL_SECONDS, 15 minutes).
 PAST_EXPIRY = timedelta(minutes=16)
 
+Session = pb.CreateUploadSessionResponse
+
+
+@pytest.fixture
+def data() -> bytes:
+    """The PNG a test uploads."""
+    return png_bytes()
+
+
+@pytest.fixture
+def created(service: RunningService, unique_user: str, data: bytes) -> Session:
+    """A session for ``data``, its URLs signed now."""
+    return session(service, unique_user, data)
+
 
 def assert_completion_finds_no_object(service: RunningService, user: str, media_id: str) -> None:
     """CompleteUpload of a single PUT whose bytes the store refused: OBJECT_MISSING, FAILED,
@@ -55,12 +69,9 @@ def assert_completion_finds_no_object(service: RunningService, user: str, media_
 
 
 def test_the_signed_single_put_is_accepted_and_completes(
-    service: RunningService, unique_user: str
+    service: RunningService, unique_user: str, data: bytes, created: Session
 ) -> None:
     """The reference for the refusals below: the same PUT as signed works."""
-    data = png_bytes()
-    created = session(service, unique_user, data)
-
     answer = put(created.single_put.url, data, dict(created.single_put.headers))
 
     assert answer.status_code == 200
@@ -71,11 +82,8 @@ def test_the_signed_single_put_is_accepted_and_completes(
 
 
 def test_a_put_with_a_tampered_signature_is_refused_and_completion_finds_no_object(
-    service: RunningService, unique_user: str
+    service: RunningService, unique_user: str, data: bytes, created: Session
 ) -> None:
-    data = png_bytes()
-    created = session(service, unique_user, data)
-
     answer = put(tampered(created.single_put.url), data, dict(created.single_put.headers))
 
     assert answer.status_code == 403
@@ -101,11 +109,13 @@ def test_an_expired_put_is_refused_and_completion_finds_no_object(
     [("Content-Type", "text/html"), ("Content-Type", "image/jpeg")],
 )
 def test_a_put_with_another_content_type_than_signed_is_refused(
-    service: RunningService, unique_user: str, header: str, value: str
+    service: RunningService,
+    unique_user: str,
+    data: bytes,
+    created: Session,
+    header: str,
+    value: str,
 ) -> None:
-    data = png_bytes()
-    created = session(service, unique_user, data)
-
     answer = put(created.single_put.url, data, {**created.single_put.headers, header: value})
 
     assert answer.status_code == 403
@@ -113,10 +123,8 @@ def test_a_put_with_another_content_type_than_signed_is_refused(
 
 
 def test_a_put_longer_than_the_signed_content_length_is_refused(
-    service: RunningService, unique_user: str
+    service: RunningService, unique_user: str, data: bytes, created: Session
 ) -> None:
-    data = png_bytes()
-    created = session(service, unique_user, data)
     headers = {k: v for k, v in created.single_put.headers.items() if k != "Content-Length"}
 
     answer = put(created.single_put.url, data + b"<script>alert(1)</script>", headers)
@@ -126,11 +134,8 @@ def test_a_put_longer_than_the_signed_content_length_is_refused(
 
 
 def test_an_anonymous_put_to_an_upload_key_is_refused(
-    service: RunningService, unique_user: str
+    service: RunningService, unique_user: str, data: bytes, created: Session
 ) -> None:
-    data = png_bytes()
-    created = session(service, unique_user, data)
-
     answer = put(unsigned(created.single_put.url), data, {"Content-Type": "image/png"})
 
     assert answer.status_code == 403
@@ -172,24 +177,34 @@ def assert_part_refusal_can_be_put_right(
     assert completed.media.status == pb.STATUS_UPLOADED
 
 
+@pytest.fixture
+def big() -> bytes:
+    """Bytes for a multipart upload of two parts."""
+    return big_png_like(9 * MiB)
+
+
+@pytest.fixture
+def in_parts(service: RunningService, unique_user: str, big: bytes) -> Session:
+    """A multipart session for ``big``, its part URLs signed now."""
+    return multipart_session(service, unique_user, big)
+
+
 def held_parts(held: pb.ListUploadedPartsResponse) -> list[pb.CompletedPart]:
     return [pb.CompletedPart(part_number=p.part_number, etag=p.etag) for p in held.parts]
 
 
 def test_an_upload_part_with_a_tampered_signature_is_refused_and_can_be_sent_again(
-    service: RunningService, unique_user: str
+    service: RunningService, unique_user: str, big: bytes, in_parts: Session
 ) -> None:
-    data = big_png_like(9 * MiB)
-    created = multipart_session(service, unique_user, data)
-    first, second = created.multipart.part_urls
-    part_size = created.multipart.part_size
+    first, second = in_parts.multipart.part_urls
+    part_size = in_parts.multipart.part_size
 
-    answer = put(tampered(first.url), data[:part_size])
+    answer = put(tampered(first.url), big[:part_size])
 
     assert answer.status_code == 403
     assert "SignatureDoesNotMatch" in answer.text
-    put(second.url, data[part_size:]).raise_for_status()
-    assert_part_refusal_can_be_put_right(service, unique_user, created, data)
+    put(second.url, big[part_size:]).raise_for_status()
+    assert_part_refusal_can_be_put_right(service, unique_user, in_parts, big)
 
 
 def test_an_expired_upload_part_is_refused_and_a_fresh_url_works(
@@ -211,18 +226,16 @@ def test_an_expired_upload_part_is_refused_and_a_fresh_url_works(
 
 
 def test_an_upload_part_of_another_size_than_signed_is_refused(
-    service: RunningService, unique_user: str
+    service: RunningService, unique_user: str, big: bytes, in_parts: Session
 ) -> None:
-    data = big_png_like(9 * MiB)
-    created = multipart_session(service, unique_user, data)
-    first, second = created.multipart.part_urls
-    part_size = created.multipart.part_size
+    first, second = in_parts.multipart.part_urls
+    part_size = in_parts.multipart.part_size
 
-    answer = put(first.url, data[: part_size - MiB])
+    answer = put(first.url, big[: part_size - MiB])
 
     assert answer.status_code == 403
-    put(second.url, data[part_size:]).raise_for_status()
-    assert_part_refusal_can_be_put_right(service, unique_user, created, data)
+    put(second.url, big[part_size:]).raise_for_status()
+    assert_part_refusal_can_be_put_right(service, unique_user, in_parts, big)
 
 
 def test_bytes_other_than_the_declared_sha256_pass_the_store_and_the_job_fails_them(

@@ -15,6 +15,7 @@ from PIL import Image
 
 from media_grpc.adapters.s3_storage import S3BlobStorage
 from media_grpc.bootstrap import Application
+from tests import upload_sessions
 from tests.strict_s3.service import RunningService
 from tests.waiting import eventually
 
@@ -37,17 +38,14 @@ def session(
     service: RunningService, user: str, data: bytes, *, sha256: str = ""
 ) -> pb.CreateUploadSessionResponse:
     """A session for a PNG of ``data``'s size (with a declared ``sha256``, hex, if given)."""
-    answer: pb.CreateUploadSessionResponse = service.stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="photo.png",
-            content_type="image/png",
-            size_bytes=len(data),
-            sha256=sha256,
-        ),
-        metadata=service.auth(user),
+    return upload_sessions.create_session(
+        service.stub, service.auth(user), data, file_name="photo.png", sha256=sha256
     )
-    return answer
+
+
+def uploaded(service: RunningService, user: str, data: bytes) -> str:
+    """A PNG session, its PUT and its completion: the media id."""
+    return upload_sessions.upload(service.stub, service.auth(user), data, file_name="photo.png")
 
 
 def tampered(url: str) -> str:
@@ -106,19 +104,12 @@ def send_parts(urls: list[str], data: bytes, part_size: int) -> list[pb.Complete
 
 def ready_media(service: RunningService, user: str) -> pb.Media:
     """An image uploaded, completed and processed by the in-process worker: READY."""
-    data = png_bytes(640, 480)
-    created = session(service, user, data)
-    put(created.single_put.url, data, dict(created.single_put.headers)).raise_for_status()
-    service.stub.CompleteUpload(
-        pb.CompleteUploadRequest(media_id=created.media_id), metadata=service.auth(user)
-    )
+    media_id = uploaded(service, user, png_bytes(640, 480))
 
     def media() -> pb.Media:
-        answer: pb.GetMediaResponse = service.stub.GetMedia(
-            pb.GetMediaRequest(media_id=created.media_id), metadata=service.auth(user)
-        )
-        assert answer.media.status != pb.STATUS_FAILED, answer.media.failure.message
-        return answer.media
+        got = get_media(service, user, media_id)
+        assert got.status != pb.STATUS_FAILED, got.failure.message
+        return got
 
     return eventually(
         lambda: (m := media()).status == pb.STATUS_READY and m, "the media READY", timeout=60

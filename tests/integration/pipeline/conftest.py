@@ -21,7 +21,6 @@ from media_grpc.adapters.outbox_relay import OutboxRelay
 from media_grpc.adapters.rabbitmq_publisher import RabbitMqJobPublisher
 from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
-from media_grpc.config.limits import LimitSettings
 from media_grpc.config.pipeline import PipelineSettings
 from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import JobKind, Media, Purpose, Status
@@ -30,6 +29,7 @@ from media_grpc.domain.stage import StageJob, StageResult
 from media_grpc.pipeline_bootstrap import build_consumer, build_relay, topology_for
 from media_grpc.runtime.process_runtime import ProcessRuntime
 from media_grpc.service.uploads import UploadRequest
+from tests.generous_limits import generous_limits
 from tests.services import rabbitmq_url
 from tests.waiting import eventually
 from workers.consumer import RabbitMqConsumer
@@ -66,15 +66,7 @@ def pipeline_settings(
                 watch_poll_interval_seconds=0.05,
             ),
             # Hundreds of uploads for one owner here; the limits have tests of their own.
-            "limits": LimitSettings(
-                upload_sessions_per_second=10_000,
-                upload_session_burst=10_000,
-                max_pending_sessions=0,
-                completions_per_second=10_000,
-                completion_burst=10_000,
-                retries_per_second=10_000,
-                retry_burst=10_000,
-            ),
+            "limits": generous_limits(),
         }
     )
     yield configured
@@ -144,6 +136,14 @@ def running_relay(app: Application, url: str | None = None) -> Iterator[OutboxRe
         yield relay
     finally:
         runtime.stop()
+
+
+@contextmanager
+def running_pipeline(app: Application) -> Iterator[RabbitMqConsumer]:
+    """A worker and a relay of ``app``: what is completed meanwhile is processed. Yields the
+    worker."""
+    with running_worker(app) as worker, running_relay(app):
+        yield worker
 
 
 class BrokenStage:

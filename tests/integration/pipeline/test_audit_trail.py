@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from sqlalchemy import text
@@ -17,7 +16,11 @@ from sqlalchemy import text
 from media_grpc.bootstrap import Application
 from media_grpc.config.lifecycle import LifecycleSettings
 from media_grpc.service.cleanup import CleanupService
-from tests.integration.pipeline.conftest import png_bytes, running_relay, running_worker
+from tests.integration.pipeline.conftest import (
+    png_bytes,
+    running_pipeline,
+)
+from tests.upload_sessions import put_upload
 
 Auth = Callable[..., list[tuple[str, str]]]
 Stub = media_pb2_grpc.MediaServiceStub
@@ -41,26 +44,14 @@ def actions(found: list[pb.MediaEvent]) -> list[str]:
 def uploaded(stub: Stub, auth: Auth, user: str, request_id: str) -> str:
     data = png_bytes(64, 48)
     metadata = [*auth(user), ("x-request-id", request_id)]
-    session = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="audit.png",
-            content_type="image/png",
-            size_bytes=len(data),
-        ),
-        metadata=metadata,
-    )
-    requests.put(
-        session.single_put.url, data=data, headers=dict(session.single_put.headers), timeout=10
-    ).raise_for_status()
-    return str(session.media_id)
+    return str(put_upload(stub, metadata, data, file_name="audit.png").media_id)
 
 
 def test_an_upload_to_ready_leaves_its_events_in_order_with_who_and_which_request(
     pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
 ) -> None:
     media_id = uploaded(stub, auth, unique_user, "req-create-1")
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         stub.CompleteUpload(
             pb.CompleteUploadRequest(media_id=media_id),
             metadata=[*auth(unique_user), ("x-request-id", "req-complete-1")],

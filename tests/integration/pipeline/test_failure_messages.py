@@ -9,7 +9,11 @@ from media_grpc.bootstrap import Application, build_application
 from media_grpc.config import Settings
 from media_grpc.domain.model import FailureReason, Media, Purpose, Status
 from tests import media_factory as mf
-from tests.integration.pipeline.conftest import running_relay, running_worker, upload, wait_for
+from tests.integration.pipeline.conftest import (
+    running_pipeline,
+    upload,
+    wait_for,
+)
 from tests.video_factory import make_truncated_clip
 
 #: What no failure message may contain: temporary files, paths, URLs, exception names.
@@ -47,7 +51,7 @@ def test_damaged_pngs_end_corrupt_and_too_large_images_state_the_limit_in_force(
     ]
     too_large = mf.make_png(tmp_path / "large.png", (300, 200)).read_bytes()  # 60,000 pixels
     try:
-        with running_worker(app), running_relay(app):
+        with running_pipeline(app):
             damaged_ids = [upload(app, unique_user, data) for data in damaged]
             large_id = upload(app, unique_user, too_large)
             ended = [wait_for(app, i, {Status.FAILED, Status.READY}, 60) for i in damaged_ids]
@@ -64,7 +68,7 @@ def test_a_truncated_mp4_ends_corrupt_with_a_message_about_the_file(
     pipeline_app: Application, unique_user: str, tmp_path: Path
 ) -> None:
     data = make_truncated_clip(tmp_path / "cut.mp4").read_bytes()
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         media_id = upload(
             pipeline_app, unique_user, data, purpose=Purpose.POST_VIDEO, content_type="video/mp4"
         )
@@ -79,7 +83,7 @@ def test_an_image_over_its_time_limit_is_stopped_and_fails_with_timeout(
     app = app_with(pipeline_settings, job_time_limit_seconds=0.01)
     data = mf.make_png(tmp_path / "big.png", (3000, 2000)).read_bytes()
     try:
-        with running_worker(app), running_relay(app):
+        with running_pipeline(app):
             media_id = upload(app, unique_user, data)
             failed = wait_for(app, media_id, {Status.FAILED, Status.READY}, timeout=60)
     finally:

@@ -25,12 +25,13 @@ from media_grpc.service.cleanup import CleanupService
 from tests.integration.pipeline.conftest import (
     media_of,
     png_bytes,
-    running_relay,
+    running_pipeline,
     running_worker,
     upload,
     wait_for,
 )
 from tests.integration.pipeline.test_pipeline_never_loses_a_job import dead_letters
+from tests.upload_sessions import put_upload
 from tests.waiting import eventually
 
 T = TypeVar("T")
@@ -41,20 +42,7 @@ Stub = media_pb2_grpc.MediaServiceStub
 def start_upload(
     stub: Stub, auth: Auth, user: str, data: bytes, **fields: object
 ) -> pb.CreateUploadSessionResponse:
-    session: pb.CreateUploadSessionResponse = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="photo.png",
-            content_type="image/png",
-            size_bytes=len(data),
-            **fields,  # type: ignore[arg-type]
-        ),
-        metadata=auth(user),
-    )
-    requests.put(
-        session.single_put.url, data=data, headers=dict(session.single_put.headers), timeout=10
-    ).raise_for_status()
-    return session
+    return put_upload(stub, auth(user), data, file_name="photo.png", **fields)
 
 
 def complete(stub: Stub, auth: Auth, user: str, media_id: str) -> pb.Media:
@@ -86,7 +74,7 @@ def test_a_sha256_mismatch_is_found_by_the_job_failed_and_nothing_is_left(
         ).media
         assert (completed.status, completed.sha256) == (pb.STATUS_UPLOADED, wrong)
 
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         failed = wait_for(pipeline_app, session.media_id, {Status.FAILED, Status.READY})
 
     assert failed.failure is not None
@@ -107,7 +95,7 @@ def test_a_put_after_ready_changes_nothing_served_or_processed_and_is_swept(
     # No sha256 declared: the store would refuse other bytes under a signed checksum.
     session = start_upload(stub, auth, unique_user, data)
     complete(stub, auth, unique_user, session.media_id)
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         ready = wait_for(pipeline_app, session.media_id, {Status.READY, Status.FAILED})
     assert ready.status is Status.READY
     storage, frozen = pipeline_app.storage, frozen_original_key(ready.storage_key)
@@ -150,7 +138,7 @@ def test_a_corrupt_file_that_fails_in_processing_leaves_no_object(
     session = start_upload(stub, auth, unique_user, corrupt)
     assert complete(stub, auth, unique_user, session.media_id).status == pb.STATUS_UPLOADED
 
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         failed = wait_for(pipeline_app, session.media_id, {Status.FAILED, Status.READY})
 
     assert failed.status is Status.FAILED

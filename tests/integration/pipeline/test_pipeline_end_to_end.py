@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import grpc
 import pytest
-import requests
 from media.v1 import media_pb2 as pb
 from media.v1 import media_pb2_grpc
 from PIL import Image
@@ -20,11 +19,11 @@ from tests.integration.pipeline.conftest import (
     assert_one_variant_set,
     media_of,
     png_bytes,
-    running_relay,
-    running_worker,
+    running_pipeline,
     upload,
     wait_for,
 )
+from tests.upload_sessions import put_upload
 
 Auth = Callable[..., list[tuple[str, str]]]
 
@@ -36,19 +35,8 @@ def test_uploaded_image_reaches_ready_with_a_thumbnail_seen_through_watch_media(
     unique_user: str,
 ) -> None:
     data = png_bytes(400, 300)
-    session = stub.CreateUploadSession(
-        pb.CreateUploadSessionRequest(
-            purpose=pb.PURPOSE_POST_IMAGE,
-            file_name="sunset.png",
-            content_type="image/png",
-            size_bytes=len(data),
-        ),
-        metadata=auth(unique_user),
-    )
-    requests.put(
-        session.single_put.url, data=data, headers=dict(session.single_put.headers), timeout=10
-    ).raise_for_status()
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    session = put_upload(stub, auth(unique_user), data, file_name="sunset.png")
+    with running_pipeline(pipeline_app):
         stub.CompleteUpload(
             pb.CompleteUploadRequest(media_id=session.media_id), metadata=auth(unique_user)
         )
@@ -91,7 +79,7 @@ def test_failed_media_can_be_retried_and_then_reaches_ready(
     unique_user: str,
 ) -> None:
     media_id = upload(pipeline_app, unique_user, png_bytes())
-    with running_worker(pipeline_app) as worker, running_relay(pipeline_app):
+    with running_pipeline(pipeline_app) as worker:
         stage = BrokenStage(worker)
         failed = wait_for(pipeline_app, media_id, {Status.FAILED})
         assert failed.failure is not None

@@ -32,6 +32,7 @@ from tests.integration.pipeline.conftest import (
     assert_one_variant_set,
     media_of,
     png_bytes,
+    running_pipeline,
     running_relay,
     running_worker,
     upload,
@@ -142,7 +143,7 @@ def test_corrupt_image_fails_at_once_and_is_parked_in_the_dead_letter_queue(
     pipeline_app: Application, unique_user: str
 ) -> None:
     corrupt = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x07" * 300
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         media_id = upload(pipeline_app, unique_user, corrupt)
         failed = wait_for(pipeline_app, media_id, {Status.FAILED})
     assert failed.failure is not None
@@ -157,7 +158,7 @@ def test_job_failing_every_attempt_ends_in_the_dead_letter_queue_with_its_media_
     pipeline_app: Application, unique_user: str
 ) -> None:
     started = time.monotonic()
-    with running_worker(pipeline_app) as worker, running_relay(pipeline_app):
+    with running_pipeline(pipeline_app) as worker:
         BrokenStage(worker)
         media_id = upload(pipeline_app, unique_user, png_bytes())
         failed = wait_for(pipeline_app, media_id, {Status.FAILED})
@@ -300,7 +301,7 @@ def test_two_relays_never_publish_the_same_row(pipeline_app: Application, unique
             self.jobs: list[str] = []
 
         def publish(self, job: ProcessingJob) -> None:
-            time.sleep(0.005)
+            time.sleep(0.005)  # a slow broker, not a test waiting
             self.jobs.append(job.job_id)
 
     recorders = [SlowRecorder(), SlowRecorder()]

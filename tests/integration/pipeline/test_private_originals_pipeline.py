@@ -19,7 +19,11 @@ from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Media, Purpose, Status
 from media_grpc.storage_admin.policy import ensure_public_read_policy
 from tests import media_factory as mf
-from tests.integration.pipeline.conftest import running_relay, running_worker, upload, wait_for
+from tests.integration.pipeline.conftest import (
+    running_pipeline,
+    upload,
+    wait_for,
+)
 
 #: What the EXIF of the test photo carries; none of it may be served to anyone.
 LEAKS = (b"Exif", b"MM\x00*", b"II*\x00", mf.CAMERA_MAKE.encode(), b"secret comment")
@@ -37,7 +41,7 @@ def anonymous_url(app: Application, key: str) -> str:
 
 def ready_gps_photo(app: Application, owner: str, tmp_path: Path) -> Media:
     photo = mf.make_jpeg(tmp_path / "phone.jpg", (1600, 1200), exif_orientation=6, gps=True)
-    with running_worker(app), running_relay(app):
+    with running_pipeline(app):
         media_id = upload(
             app, owner, photo.read_bytes(), purpose=Purpose.POST_IMAGE, content_type="image/jpeg"
         )

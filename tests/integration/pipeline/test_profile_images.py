@@ -15,8 +15,7 @@ from media_grpc.domain.model import Media, Purpose, Status
 from tests.integration.pipeline.conftest import (
     media_of,
     png_bytes,
-    running_relay,
-    running_worker,
+    running_pipeline,
     upload,
     wait_for,
 )
@@ -46,7 +45,7 @@ def test_two_profile_images_in_a_row_leave_the_second_current_and_the_first_dele
     auth: Auth,
     unique_user: str,
 ) -> None:
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         first = profile_upload(pipeline_app, unique_user)
         wait_for(pipeline_app, first, {Status.READY})
         second = profile_upload(pipeline_app, unique_user)
@@ -80,7 +79,7 @@ def test_two_profile_images_at_once_leave_exactly_one_current(
 ) -> None:
     app = make_app(worker_threads=2, prefetch=2)
     ids = [profile_upload(app, unique_user) for _ in range(2)]
-    with running_worker(app), running_relay(app):
+    with running_pipeline(app):
         # Hold the owner's lock until both jobs wait for it to record READY, then let them race.
         with app.ctx.uow() as uow:
             uow.profile_images.hold(unique_user, datetime.now(UTC))
@@ -104,7 +103,7 @@ def test_deleting_the_current_profile_image_leaves_none(
     auth: Auth,
     unique_user: str,
 ) -> None:
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         media_id = profile_upload(pipeline_app, unique_user)
         wait_for(pipeline_app, media_id, {Status.READY})
 

@@ -10,8 +10,7 @@ from media_grpc.domain.keys import output_prefix
 from media_grpc.domain.model import FailureReason, Purpose, Status
 from tests.integration.pipeline.conftest import (
     assert_one_variant_set,
-    running_relay,
-    running_worker,
+    running_pipeline,
     upload,
     wait_for,
 )
@@ -32,7 +31,7 @@ def video_app(settings: Settings, **video: object) -> Application:
 def test_uploaded_video_reaches_ready_with_an_hls_playlist_and_a_poster(
     pipeline_app: Application, unique_user: str, tmp_path: Path
 ) -> None:
-    with running_worker(pipeline_app), running_relay(pipeline_app):
+    with running_pipeline(pipeline_app):
         media_id = upload(
             pipeline_app,
             unique_user,
@@ -57,7 +56,7 @@ def test_video_over_its_time_limit_fails_at_once_with_timeout(
     # (an H.264 clip this small is only remuxed, which can finish within the limit).
     webm = make_clip(tmp_path / "clip.webm", 640, 360, 3, codec="libvpx-vp9", container="webm")
     try:
-        with running_worker(app), running_relay(app):
+        with running_pipeline(app):
             media_id = upload(
                 app,
                 unique_user,

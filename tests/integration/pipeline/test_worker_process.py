@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -18,6 +17,7 @@ from media_grpc.config import Settings
 from media_grpc.domain.model import JobKind, Status
 from media_grpc.pipeline_bootstrap import topology_for
 from tests import slow_stage_cli
+from tests.child_env import settings_env
 from tests.integration.pipeline.conftest import (
     assert_one_variant_set,
     png_bytes,
@@ -31,14 +31,8 @@ from tests.waiting import eventually
 def worker_env(
     settings: Settings, stage_delay: float, url_query: str = "", stop_grace: float = 30
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIA_")}
-    secret = settings.s3_secret_access_key
-    env.update(
-        MEDIA_DATABASE_URL=str(settings.database_url),
-        MEDIA_S3_ENDPOINT_URL=str(settings.s3_endpoint_url),
-        MEDIA_S3_ACCESS_KEY_ID=str(settings.s3_access_key_id),
-        MEDIA_S3_SECRET_ACCESS_KEY=secret.get_secret_value() if secret else "",
-        MEDIA_S3_BUCKET=settings.s3_bucket,
+    return settings_env(
+        settings,
         MEDIA_BROKER_URL=str(settings.broker_url) + url_query,
         MEDIA_BROKER_PREFIX=settings.broker_prefix,
         MEDIA_PIPELINE__RETRY_DELAYS_SECONDS=json.dumps(settings.pipeline.retry_delays_seconds),
@@ -47,7 +41,6 @@ def worker_env(
         TEST_STAGE_DELAY_SECONDS=str(stage_delay),
         MEDIA_PIPELINE__STOP_GRACE_SECONDS=str(stop_grace),
     )
-    return env
 
 
 @contextmanager

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from media_grpc.adapters.database import build_engine, build_session_factory
 from media_grpc.adapters.job_publisher import PublishFailed
-from media_grpc.adapters.migrations import upgrade_to_head
 from media_grpc.adapters.orm import OutboxRow
 from media_grpc.adapters.outbox import SqlAlchemyOutbox
 from media_grpc.adapters.outbox_relay import OutboxRelay
@@ -28,14 +25,6 @@ from tests.fakes import RecordingPublisher
 from tests.waiting import eventually
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = build_engine(f"sqlite:///{tmp_path / 'relay.db'}")
-    upgrade_to_head(engine)
-    yield build_session_factory(engine)
-    engine.dispose()
 
 
 def job(n: int) -> ProcessingJob:

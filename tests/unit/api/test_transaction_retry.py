@@ -3,28 +3,17 @@ not when it may have committed, unless the method is safe to run twice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from media_grpc.adapters.database import DatabaseUnavailable, build_engine, build_session_factory
-from media_grpc.adapters.migrations import upgrade_to_head
+from media_grpc.adapters.database import DatabaseUnavailable
 from media_grpc.adapters.unit_of_work import SqlAlchemyUnitOfWork
 from media_grpc.api.transaction_retry import TransactionRetryInterceptor
 
 SERVICE = "/media.v1.MediaService/"
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = build_engine(f"sqlite:///{tmp_path / 'retry.db'}")
-    upgrade_to_head(engine)
-    yield build_session_factory(engine)
-    engine.dispose()
 
 
 class Context:

@@ -13,8 +13,6 @@ from media_grpc.domain.model import (
     MultipartSession,
     Purpose,
     Status,
-    Variant,
-    VariantKind,
 )
 from media_grpc.runtime.process_runtime import ProcessRuntime
 from media_grpc.service.cleanup import CleanupService
@@ -51,10 +49,8 @@ def make_media(
 def with_objects(storage: InMemoryBlobStorage, media: Media) -> Media:
     """Store the original and two variants of ``media``, and name them in the record."""
     storage.put(media.storage_key, b"abc")
-    prefix = keys.output_prefix(media.storage_key, video=media.purpose.is_video)
-    for name in ("w320", "w1080"):
-        storage.put(f"{prefix}{name}.webp", b"v")
-        media.variants.append(Variant(name, VariantKind.IMAGE, f"{prefix}{name}.webp"))
+    for key in records.add_variants(media):
+        storage.put(key, b"v")
     return media
 
 

@@ -66,22 +66,27 @@ def test_late_put_sweep_aborts_a_multipart_upload_and_finds_nothing_on_a_second_
     assert (second.late_puts_swept, second.multipart_aborted) == (0, 0)
 
 
-def failed_processing(media_id: str, *, failed_ago: timedelta) -> Media:
-    """A completed media whose processing failed ``failed_ago``; its frozen original kept."""
-    media = failed_session(media_id, age=failed_ago + timedelta(hours=1), failed_after=timedelta(0))
+def failed_processing(
+    fake_db: FakeDatabase, storage: InMemoryBlobStorage, *, failed_ago: timedelta
+) -> Media:
+    """The only media of ``fake_db``: completed, its processing failed ``failed_ago``, its
+    frozen original kept in ``storage``."""
+    media = failed_session(
+        "m-processing", age=failed_ago + timedelta(hours=1), failed_after=timedelta(0)
+    )
     media.updated_at = NOW - failed_ago
     media.etag = '"pinned"'
     media.upload_swept_at = NOW - failed_ago
     media.failure = Failure(FailureReason.PROCESSING_ERROR, "gave up")
+    storage.put(keys.frozen_original_key(media.storage_key), b"the original")
+    fake_db.media = {media.id: media}
     return media
 
 
 def test_failed_processing_keeps_its_frozen_original_for_retry_during_the_retention(
     fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
-    media = failed_processing("m-processing", failed_ago=timedelta(hours=100))
-    memory_storage.put(keys.frozen_original_key(media.storage_key), b"the original")
-    fake_db.media = {media.id: media}
+    media = failed_processing(fake_db, memory_storage, failed_ago=timedelta(hours=100))
 
     report = cleanup(fake_db, memory_storage, deleted_retention_hours=168).run()
 
@@ -92,9 +97,7 @@ def test_failed_processing_keeps_its_frozen_original_for_retry_during_the_retent
 def test_failed_processing_is_purged_with_its_frozen_original_after_the_retention(
     fake_db: FakeDatabase, memory_storage: InMemoryBlobStorage
 ) -> None:
-    media = failed_processing("m-processing", failed_ago=timedelta(hours=200))
-    memory_storage.put(keys.frozen_original_key(media.storage_key), b"the original")
-    fake_db.media = {media.id: media}
+    failed_processing(fake_db, memory_storage, failed_ago=timedelta(hours=200))
 
     report = cleanup(fake_db, memory_storage, deleted_retention_hours=168).run()
 

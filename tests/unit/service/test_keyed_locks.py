@@ -21,7 +21,7 @@ def test_holders_of_one_key_run_one_at_a_time_and_the_lock_is_dropped_after() ->
             with guard:
                 inside += 1
                 most = max(most, inside)
-            time.sleep(0.002)
+            time.sleep(0.002)  # a critical section that takes a while, not a test waiting
             with guard:
                 inside -= 1
 

@@ -12,6 +12,7 @@ import pytest
 from media_grpc.adapters.blob_storage import ObjectInfo
 from media_grpc.adapters.database import DatabaseUnavailable
 from media_grpc.adapters.job_locks import InProcessJobLocks
+from media_grpc.domain.jobs import ProcessingJob
 from media_grpc.domain.keys import frozen_original_key, output_prefix
 from media_grpc.domain.model import Failure, FailureReason, JobKind, Purpose, Status
 from media_grpc.domain.principal import Principal
@@ -213,14 +214,24 @@ class DeletingStage:
         return result
 
 
-def test_job_for_a_media_deleted_during_processing_is_skipped_and_its_outputs_removed(
+@pytest.fixture
+def deleted_meanwhile(
     make_handler: MakeHandler,
     fake_db: FakeDatabase,
     memory_storage: InMemoryBlobStorage,
     fake_ctx: ServiceContext,
-) -> None:
+) -> tuple[ProcessingJob, JobHandler]:
+    """The job of an uploaded image, and a handler whose stage deletes the media as it runs."""
     job = uploaded(fake_db, memory_storage, png_bytes())
-    handler = make_handler(DeletingStage(MediaDeletion(fake_ctx), job.media_id))
+    return job, make_handler(DeletingStage(MediaDeletion(fake_ctx), job.media_id))
+
+
+def test_job_for_a_media_deleted_during_processing_is_skipped_and_its_outputs_removed(
+    deleted_meanwhile: tuple[ProcessingJob, JobHandler],
+    fake_db: FakeDatabase,
+    memory_storage: InMemoryBlobStorage,
+) -> None:
+    job, handler = deleted_meanwhile
     assert handler.handle(job) is Handled.SKIPPED
     assert fake_db.media[job.media_id].status is Status.DELETED
     assert memory_storage.list_keys(output_prefix(job.storage_key, video=False)) == []
@@ -228,13 +239,9 @@ def test_job_for_a_media_deleted_during_processing_is_skipped_and_its_outputs_re
 
 
 def test_deleted_media_job_settles_as_an_ack_not_a_retry(
-    make_handler: MakeHandler,
-    fake_db: FakeDatabase,
-    memory_storage: InMemoryBlobStorage,
-    fake_ctx: ServiceContext,
+    deleted_meanwhile: tuple[ProcessingJob, JobHandler], fake_db: FakeDatabase
 ) -> None:
-    job = uploaded(fake_db, memory_storage, png_bytes())
-    handler = make_handler(DeletingStage(MediaDeletion(fake_ctx), job.media_id))
+    job, handler = deleted_meanwhile
     settlement = RetryMiddleware(handler, [10.0]).process(job, attempt=1)
     assert settlement.action is Action.ACK
     assert fake_db.media[job.media_id].failure is None
