@@ -157,6 +157,8 @@ def test_lost_database_connections_are_invisible_to_callers_and_server_recovers(
 UPLOADS = 60
 #: A restart shorter than this must be invisible to clients.
 INVISIBLE_BELOW_S = 5.0
+#: How long the server stays down: issue #23 measured a 2.6 s restart of the shared server.
+DOWN_FOR_S = 2.5
 #: Seconds after PostgreSQL's return by which jobs flow again (the first upload accepted until
 #: then is READY): what the reconnects decide.
 FLOWING_S = 5.0
@@ -189,7 +191,7 @@ def test_database_restart_during_uploads_is_invisible_to_clients(
     with UploadTraffic(served.address, token, png_bytes(), UPLOADS) as traffic:
         traffic.wait_accepted(UPLOADS // 3, 120)
         outage_started = time.monotonic()
-        postgres.restart()
+        postgres.restart(down_for=DOWN_FOR_S)
         returned_at = time.monotonic()
         in_flight = traffic.snapshot()
         flowing = seconds_to_first_final(in_flight, read, returned_at, 60)
