@@ -8,12 +8,10 @@ CompleteUpload of 1 KiB single-PUT files, interleaved with the big ones.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import statistics
 import struct
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
@@ -21,10 +19,9 @@ from pathlib import Path
 
 import av
 import grpc
-import requests
 from media.v1 import media_pb2 as pb
 
-from bench.bench_multipart import FTYP, Timing, p99
+from bench.bench_multipart import FTYP, Timing, p99, small_completions
 from bench.load import background_load
 from bench.stack import BIN, free_port, process, wait_for_port
 from media_grpc.adapters.jwt_tokens import issue_token
@@ -124,33 +121,6 @@ def upload(address: str, path: Path, user: str, *, wait: bool) -> tuple[pb.Media
     return media, timing.complete_answered - timing.complete_sent
 
 
-def small_completions(address: str, n: int) -> list[float]:
-    """Seconds of each CompleteUpload of a 1 KiB single-PUT file with a declared sha256."""
-    data = FTYP + bytes(1024 - len(FTYP))
-    digest = hashlib.sha256(data).hexdigest()
-    seconds: list[float] = []
-    with MediaClient(address, issue_token(AuthSettings(), f"bench-embedded-{n}")) as client:
-        for _ in range(SMALL_COMPLETIONS):
-            session = client.stub.CreateUploadSession(
-                pb.CreateUploadSessionRequest(
-                    purpose=pb.PURPOSE_POST_VIDEO,
-                    file_name="small.mp4",
-                    content_type="video/mp4",
-                    size_bytes=len(data),
-                    sha256=digest,
-                ),
-                metadata=client.metadata(),
-            )
-            put = session.single_put
-            requests.put(put.url, data=data, headers=dict(put.headers), timeout=60)
-            started = time.perf_counter()
-            client.stub.CompleteUpload(
-                pb.CompleteUploadRequest(media_id=session.media_id), metadata=client.metadata()
-            )
-            seconds.append(time.perf_counter() - started)
-    return seconds
-
-
 def memory(work: Path) -> tuple[list[tuple[str, float]], str]:
     """RSS (MB) of `serve` at each step, and the media statuses the uploads ended in."""
     data_dir, path = work / "data", work / "upload.mp4"
@@ -177,7 +147,7 @@ def completions(work: Path) -> tuple[list[float], list[float]]:
     small: list[float] = []
     with embedded_serve(work / "data-completion", work / "serve-3.log") as (_pid, address):
         for n in range(BIG_ROUNDS):
-            small += small_completions(address, n)
+            small += small_completions(address, f"bench-embedded-{n}", SMALL_COMPLETIONS)
             media, seconds = upload(address, path, f"bench-embedded-big-{n}", wait=False)
             if media.status != pb.STATUS_UPLOADED:
                 raise RuntimeError(f"the big upload ended {pb.Status.Name(media.status)}")

@@ -187,14 +187,14 @@ the three storage calls {storage:.2f} s and everything else in the handler (Post
 included) {(sum(found.values()) - storage) * 1000:.0f} ms."""
 
 
-def small_completions(running: Stack, n: int) -> list[float]:
-    """Seconds of each CompleteUpload of a 1 KiB single-PUT video with a declared sha256."""
+def small_completions(address: str, user: str, count: int) -> list[float]:
+    """Seconds of each of ``count`` CompleteUpload calls of a 1 KiB single-PUT video with a
+    declared sha256, as ``user`` (also the embedded section's reference)."""
     data = FTYP + bytes(1024 - len(FTYP))
     digest = hashlib.sha256(data).hexdigest()
-    token = issue_token(AuthSettings(), f"bench-multipart-small-{n}")
     seconds: list[float] = []
-    with MediaClient(f"127.0.0.1:{running.ports[0]}", token) as client:
-        for _ in range(SMALL_COMPLETIONS):
+    with MediaClient(address, issue_token(AuthSettings(), user)) as client:
+        for _ in range(count):
             session = client.stub.CreateUploadSession(
                 pb.CreateUploadSessionRequest(
                     purpose=pb.PURPOSE_POST_VIDEO,
@@ -229,7 +229,9 @@ def rounds(
     parts: list[float] = []
     small: list[float] = []
     for n in range(ROUNDS):
-        small += small_completions(running, n)
+        small += small_completions(
+            f"127.0.0.1:{running.ports[0]}", f"bench-multipart-small-{n}", SMALL_COMPLETIONS
+        )
         raw.append(raw_put(running, data, n))
         parts.append(raw_parts(running, data, n, PARALLEL))
         if n % 2:
