@@ -1,4 +1,5 @@
-"""The channel's service config: which calls gRPC itself retries on UNAVAILABLE, and how.
+"""The channel's service config: which calls gRPC itself retries on UNAVAILABLE (and on a
+server's CANCELLED), and how.
 
 The same calls wait for the server (``waitForReady``): while no server answers (a restart, a
 process that died and is being replaced), such a call waits, within its deadline, for one to
@@ -42,12 +43,16 @@ IDEMPOTENT_METHODS = (
 
 #: gRPC's retry policy (A6): up to 5 attempts, backoff drawn from 0.2 s growing to at most
 #: 2 s, within the call's own deadline. WatchMedia is retried only until its first message.
+#: CANCELLED too: a server process that stops cancels the calls still running on it when its
+#: grace period ends (a fault test saw 4 such calls when the parent ``serve`` was SIGKILLed),
+#: and these calls are safe to run twice whatever the first run did. A call the client itself
+#: cancels is never retried.
 RETRY_POLICY = {
     "maxAttempts": 5,
     "initialBackoff": "0.2s",
     "maxBackoff": "2s",
     "backoffMultiplier": 2,
-    "retryableStatusCodes": ["UNAVAILABLE"],
+    "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"],
 }
 
 SERVICE_CONFIG = {
