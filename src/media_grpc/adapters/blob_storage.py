@@ -12,6 +12,9 @@ from typing import Protocol
 
 from media_grpc.domain.errors import Unavailable
 
+#: Sees every chunk of a download as it is written (e.g. to hash it).
+ChunkSink = Callable[[bytes], None]
+
 
 class Readable(Protocol):
     """What ``upload_stream`` reads: ``read(n)`` returns ``n`` bytes, fewer only at the end."""
@@ -65,10 +68,6 @@ class Availability:
     readable: bool
     #: A restore was asked for and has not finished yet.
     restoring: bool = False
-
-
-#: Storage classes whose objects must be restored before they can be read.
-ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 
 
 @dataclass(frozen=True)
@@ -141,12 +140,7 @@ class BlobStorage(abc.ABC):
 
     @abc.abstractmethod
     def download(
-        self,
-        key: str,
-        path: Path,
-        *,
-        etag: str | None = None,
-        on_chunk: Callable[[bytes], None] | None = None,
+        self, key: str, path: Path, *, etag: str | None = None, on_chunk: ChunkSink | None = None
     ) -> None:
         """Stream the object to ``path``; ``on_chunk`` sees every chunk (e.g. to hash it)."""
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from media_grpc.adapters.blob_storage import (
-    ARCHIVE_CLASSES,
-    Availability,
-    BlobNotFound,
-    BlobStorageUnavailable,
-)
+from media_grpc.adapters.blob_storage import Availability, BlobNotFound, BlobStorageUnavailable
 from media_grpc.adapters.s3_client import S3Bucket
 from media_grpc.adapters.s3_errors import NOT_FOUND_CODES, translated
+
+#: Storage classes whose objects must be restored before they can be read.
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 
 
 class S3Archive(S3Bucket):
