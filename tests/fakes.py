@@ -17,6 +17,7 @@ from media_grpc.adapters.blob_storage import (
     BlobNotFound,
     BlobStorage,
     BlobStorageUnavailable,
+    ChunkSink,
     ObjectInfo,
     PresignedRequest,
     StoredPart,
@@ -159,12 +160,7 @@ class InMemoryBlobStorage(BlobStorage):
         return self._get(key, etag).data[start : end + 1]
 
     def download(
-        self,
-        key: str,
-        path: Path,
-        *,
-        etag: str | None = None,
-        on_chunk: Callable[[bytes], None] | None = None,
+        self, key: str, path: Path, *, etag: str | None = None, on_chunk: ChunkSink | None = None
     ) -> None:
         data = self._get(key, etag).data
         if on_chunk is not None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError
 
-from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable, ObjectInfo
+from media_grpc.adapters.blob_storage import (
+    BlobNotFound,
+    BlobStorageUnavailable,
+    ChunkSink,
+    ObjectInfo,
+)
 from media_grpc.adapters.s3_client import S3Bucket
 from media_grpc.adapters.s3_errors import translated
 
@@ -102,12 +106,7 @@ class S3Reads(S3Bucket):
         return info, bytes(data)
 
     def download(
-        self,
-        key: str,
-        path: Path,
-        *,
-        etag: str | None = None,
-        on_chunk: Callable[[bytes], None] | None = None,
+        self, key: str, path: Path, *, etag: str | None = None, on_chunk: ChunkSink | None = None
     ) -> None:
         # download_file refuses IfMatch: one pinned GET, streamed to the file.
         extra = {"IfMatch": etag} if etag else {}
