@@ -9,13 +9,7 @@ import grpc
 from media.v1 import media_pb2 as pb
 
 from media_grpc.client import ClientError, parse_purpose, parse_status
-from media_grpc.client_options import (
-    add_client_options,
-    as_json,
-    connect,
-    fail,
-    status_name,
-)
+from media_grpc.client_options import add_client_options, as_json, connect, fail, status_name
 from media_grpc.commands import Subparsers, add_command
 
 

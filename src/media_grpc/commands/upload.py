@@ -13,13 +13,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from media_grpc.client import ClientError, Progress, Uploader, parse_purpose
-from media_grpc.client_options import (
-    add_client_options,
-    as_json,
-    connect,
-    describe,
-    fail,
-)
+from media_grpc.client_options import add_client_options, as_json, connect, describe, fail
 from media_grpc.commands import Subparsers, add_command
 
 
