@@ -22,6 +22,13 @@ from botocore.config import Config
 
 from media_grpc.adapters.database import scratch_database
 from tests.s3_buckets import delete_bucket
+from tests.strict_s3.shared_store import (
+    STRICT_S3_ACCESS_KEY,
+    STRICT_S3_SECRET_KEY,
+    ensure_shared_strict_s3,
+    script,
+    shared_strict_s3_pids,
+)
 
 #: Where the benchmarks find PostgreSQL (a database of their own is created there per run).
 DATABASE_URL = os.environ.get(
@@ -30,11 +37,6 @@ DATABASE_URL = os.environ.get(
 #: Where the benchmarks find RabbitMQ (exchanges and queues under a prefix of the run's own).
 BROKER_URL = os.environ.get("MEDIA_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 BIN = Path(sys.executable).parent
-#: scripts/strict-s3.sh: installs and starts the strict S3 when it does not answer.
-STRICT_S3_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "strict-s3.sh"
-#: The fixed keys of scripts/strict-s3.sh's test user (a local test store).
-STRICT_S3_ACCESS_KEY = "strict-s3-access"
-STRICT_S3_SECRET_KEY = "strict-s3-secret-key-for-tests"
 
 
 def free_port() -> int:
@@ -90,9 +92,7 @@ class S3Endpoint:
         """Free now what deleted objects hold in the shared strict S3 (memstore keeps them in
         RAM until rgw's garbage collection, 30 s or more later); nothing for another store."""
         if self.pids:
-            subprocess.run(
-                ["bash", str(STRICT_S3_SCRIPT), "gc"], capture_output=True, timeout=120, check=False
-            )
+            script("gc", timeout=120)
 
     def client(self) -> Any:
         return boto3.client(
@@ -116,18 +116,11 @@ def strict_s3() -> S3Endpoint:
             os.environ.get("MEDIA_BENCH_S3_ACCESS_KEY", STRICT_S3_ACCESS_KEY),
             os.environ.get("MEDIA_BENCH_S3_SECRET_KEY", STRICT_S3_SECRET_KEY),
         )
-    script = ["bash", str(STRICT_S3_SCRIPT)]
-    started = subprocess.run(
-        [*script, "ensure"], capture_output=True, text=True, timeout=300, check=False
-    )
-    if started.returncode != 0:
-        raise RuntimeError(f"scripts/strict-s3.sh could not start the strict S3: {started.stderr}")
-    pids = subprocess.run([*script, "pids"], capture_output=True, text=True, check=False)
     return S3Endpoint(
-        started.stdout.strip(),
+        ensure_shared_strict_s3(),
         STRICT_S3_ACCESS_KEY,
         STRICT_S3_SECRET_KEY,
-        tuple(int(p) for p in pids.stdout.split()),
+        shared_strict_s3_pids(),
     )
 
 

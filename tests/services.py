@@ -8,14 +8,19 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from tests.strict_s3.shared_store import (
+    STRICT_S3_ACCESS_KEY,
+    STRICT_S3_SECRET_KEY,
+    StrictS3NotStarted,
+    ensure_shared_strict_s3,
+)
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -93,12 +98,6 @@ class S3Service:
     secret_key: str
 
 
-#: The shared strict S3 of scripts/strict-s3.sh (Ceph's RADOS Gateway) and its fixed test keys.
-STRICT_S3_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "strict-s3.sh"
-STRICT_S3_ACCESS_KEY = "strict-s3-access"
-STRICT_S3_SECRET_KEY = "strict-s3-secret-key-for-tests"
-
-
 def strict_s3() -> S3Service:
     """MEDIA_TEST_S3_URL (with MEDIA_TEST_S3_ACCESS_KEY / _SECRET_KEY) when set, else the shared
     strict S3 on this machine, started (and installed, as root) by scripts/strict-s3.sh when it
@@ -110,16 +109,8 @@ def strict_s3() -> S3Service:
             os.environ.get("MEDIA_TEST_S3_ACCESS_KEY", STRICT_S3_ACCESS_KEY),
             os.environ.get("MEDIA_TEST_S3_SECRET_KEY", STRICT_S3_SECRET_KEY),
         )
-    started = subprocess.run(
-        ["bash", str(STRICT_S3_SCRIPT), "ensure"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if started.returncode != 0:
-        pytest.fail(
-            "the strict S3 (Ceph's RADOS Gateway) could not be started by scripts/strict-s3.sh: "
-            f"{started.stderr.strip()}; or set MEDIA_TEST_S3_URL"
-        )
-    return S3Service(started.stdout.strip(), STRICT_S3_ACCESS_KEY, STRICT_S3_SECRET_KEY)
+    try:
+        started = ensure_shared_strict_s3()
+    except StrictS3NotStarted as e:
+        pytest.fail(f"{e}; or set MEDIA_TEST_S3_URL")
+    return S3Service(started, STRICT_S3_ACCESS_KEY, STRICT_S3_SECRET_KEY)

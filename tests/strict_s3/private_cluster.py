@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.services import (
+from tests.services import S3Service
+from tests.strict_s3.shared_store import (
     STRICT_S3_ACCESS_KEY,
     STRICT_S3_SCRIPT,
     STRICT_S3_SECRET_KEY,
-    S3Service,
 )
 
 
