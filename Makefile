@@ -127,7 +127,7 @@ fuzz: $(STAMP) ## Fuzz the parsers and policies that take hostile input for long
 test-integration: $(STAMP) services shell-tools ## Integration and end-to-end tests only
 	$(BIN)/pytest tests/integration tests/e2e tests/strict_s3 $(PYTEST_ARGS)
 
-test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM, 503 storage, broker outage, worker SIGKILL, serve SIGKILL under watchers and uploads), with a table of counts; part of `make test`
+test-faults: $(STAMP) services ## Fault tests only (lost DB connections, SIGTERM, 503 or refusing storage, broker outage, worker SIGKILL, serve SIGKILL under watchers and uploads), with a table of counts; part of `make test`
 	$(BIN)/pytest tests/faults -m faults $(PYTEST_ARGS)
 
 chromium: ## Install Debian's Chromium for the browser tests when /usr/bin/chromium is missing

@@ -1,9 +1,12 @@
 """An HTTP proxy in front of the S3 endpoint that misbehaves on request: it answers
-``503 SlowDown`` for a while, or holds HEAD requests before forwarding them."""
+``503 SlowDown`` for a while, holds HEAD requests before forwarding them, or goes away (its port
+closed, so connections are refused) and comes back on the same port."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,21 +31,34 @@ class FaultyS3Proxy:
         self.forwarded = 0
         self.head_delay = 0.0
         self.heads_waiting = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+        #: Client connections open now (closed by ``stop``, as a store going down closes them).
+        self._connections: set[socket.socket] = set()
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FaultyS3Proxy:
-        self._thread.start()
+        """Listen (on the same port as before, after ``stop``)."""
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        server.daemon_threads = True
+        self.port = int(server.server_address[1])
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._server = server
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Close the port: from now on connections are refused, as from a store that is down."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        with self.lock:
+            for connection in self._connections:
+                with contextlib.suppress(OSError):  # the client closed it first
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def slow_down(self, requests: int) -> None:
         with self.lock:
@@ -64,6 +80,16 @@ class FaultyS3Proxy:
 
             def log_message(self, format: str, *args: object) -> None:
                 return
+
+            def setup(self) -> None:
+                super().setup()
+                with proxy.lock:
+                    proxy._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with proxy.lock:
+                    proxy._connections.discard(self.connection)
+                super().finish()
 
             def _relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
