@@ -35,18 +35,28 @@ class Deadline:
 
     def __exit__(self, *exc_info: object) -> None:
         self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
 
     def left(self) -> float:
         """Seconds left, at least a millisecond (urllib3 refuses a zero timeout)."""
         return max(0.001, self.at - time.monotonic())
 
     def watch(self, sock: socket.socket) -> None:
-        """Shut ``sock`` down at the deadline (at once when it has passed)."""
+        """Shut ``sock``'s connection down at the deadline (at once when it has passed).
+
+        A duplicate of ``sock`` is kept (and closed on exit): TLS moves the connection into a new
+        socket object and closes ``sock``, so shutting ``sock`` itself would miss a handshake
+        that stalls, while the duplicate reaches the connection whichever object holds it.
+        """
+        watched = sock.dup()
         with self._lock:
-            self._sockets.append(sock)
+            self._sockets.append(watched)
             if not self.expired:
                 return
-        _shut(sock)
+        _shut(watched)
 
     def _expire(self) -> None:
         with self._lock:
