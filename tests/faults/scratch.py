@@ -31,9 +31,9 @@ def alive(pids: set[int]) -> set[int]:
     return {pid for pid in pids if identity(pid)}
 
 
-def children_of(pid: int) -> set[int]:
-    """The pids of the running processes whose parent is ``pid``."""
-    found = set()
+def descendants(pid: int) -> set[int]:
+    """The pids of the running processes under ``pid``: its children, theirs, and so on."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -41,8 +41,12 @@ def children_of(pid: int) -> set[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue  # gone meanwhile
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.add(int(entry.name))
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    level = {pid}
+    while level:
+        level = {child for child, parent in parents.items() if parent in level} - found
+        found |= level
     return found
 
 

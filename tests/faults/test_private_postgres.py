@@ -15,7 +15,7 @@ import pytest
 
 from tests.faults.conftest import free_port
 from tests.faults.private_postgres import SCRATCH_PREFIX
-from tests.faults.scratch import alive, children_of, sweep
+from tests.faults.scratch import alive, descendants, sweep
 from tests.services import reachable
 from tests.waiting import eventually
 
@@ -50,7 +50,7 @@ def test_a_private_postgres_dies_when_its_parent_is_sigkilled() -> None:
     try:
         assert parent.stdout is not None
         postmaster, home = parent.stdout.readline().split()
-        server = {int(postmaster), *children_of(int(postmaster))}
+        server = {int(postmaster), *descendants(int(postmaster))}
         assert len(server) > 1, "the postmaster and its background processes"
         assert reachable(url, port), "the server survived its restart from a thread that ended"
 
