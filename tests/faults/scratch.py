@@ -73,5 +73,6 @@ def sweep(prefix: str) -> list[Path]:
             continue
         if owner and identity(int(owner.split()[0])) != owner:
             shutil.rmtree(path, ignore_errors=True)
-            swept.append(path)
+            if not path.exists():  # another user's is left
+                swept.append(path)
     return swept
