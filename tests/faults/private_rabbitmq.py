@@ -2,6 +2,11 @@
 directories in a scratch directory), so that a fault test may stop it without touching the
 machine's shared broker. It shares the machine's epmd, which only maps node names to ports.
 
+The Erlang VM is a child of the test process with SIGKILL as its parent-death signal
+(``setpriv --pdeathsig``; the thread that started it is inside ``private_rabbitmq`` until the
+node stops). The VM's own children (erl_child_setup and its port programs) exit when it does.
+So the node dies with the test process, SIGKILL included; the next run deletes its directory.
+
 It needs RabbitMQ's programs: Debian's ``/usr/lib/rabbitmq/bin`` (run directly, not through
 the ``/usr/sbin`` wrappers, which switch to the rabbitmq user), else ``rabbitmq-server`` on the
 PATH.
@@ -13,7 +18,6 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,9 +27,12 @@ from pathlib import Path
 import pytest
 
 from tests.faults.private_postgres import program_dir
+from tests.faults.scratch import scratch_directory
 
 #: Seconds the node may take to start (a loaded CI machine included), or a command to run.
 START_TIMEOUT = 120
+#: The scratch directories' names start so (in the temporary directory).
+SCRATCH_PREFIX = "media-private-rabbitmq-"
 
 
 def _free_port(below: int = 55000) -> int:
@@ -93,14 +100,21 @@ def private_rabbitmq() -> Iterator[PrivateRabbitMq]:
     bindir = program_dir("rabbitmq-server", [Path("/usr/lib/rabbitmq/bin")])
     if bindir is None:
         pytest.fail("RabbitMQ's programs (rabbitmq-server, rabbitmqctl) are not installed")
-    home = Path(tempfile.mkdtemp(prefix="media-private-rabbitmq-"))
+    home = scratch_directory(SCRATCH_PREFIX)
     (home / "enabled_plugins").write_text("[].\n")  # no management plugin: no fixed port
     node = f"media-faults-{uuid.uuid4().hex[:8]}@localhost"
     broker = PrivateRabbitMq(bindir, home, node, _free_port(), _free_port())
     with (home / "server.log").open("wb") as log:
         process = subprocess.Popen(
-            [str(bindir / "rabbitmq-server")],
-            env=broker.environment(),
+            ["setpriv", "--pdeathsig", "KILL", str(bindir / "rabbitmq-server")],
+            # rabbitmq-server then execs the Erlang VM, which keeps the parent-death signal,
+            # instead of running it as a child of its own shell; -noinput as it would add.
+            env={
+                **broker.environment(),
+                "RABBITMQ_ALLOW_INPUT": "true",
+                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-noinput",
+            },
+            stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
