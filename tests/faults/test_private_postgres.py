@@ -4,10 +4,6 @@ deletes the directory it left."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,12 +12,12 @@ import pytest
 from tests.faults.conftest import free_port
 from tests.faults.private_postgres import SCRATCH_PREFIX
 from tests.faults.scratch import alive, descendants, sweep
+from tests.killed_parent import killable_parent
 from tests.services import reachable
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
-ROOT = Path(__file__).resolve().parents[2]
 #: A pytest-like parent: starts the server as the restart tests' fixture does, restarts it from
 #: a thread that then ends, prints its pid and directory, then waits until it is killed.
 PARENT = """
@@ -40,30 +36,16 @@ with private_postgres(int(sys.argv[1])) as server:
 def test_a_private_postgres_dies_when_its_parent_is_sigkilled() -> None:
     port = free_port()
     url = f"postgresql://127.0.0.1:{port}"
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, str(port)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert parent.stdout is not None
-        postmaster, home = parent.stdout.readline().split()
+    with killable_parent(PARENT, str(port)) as parent:
+        postmaster, home = parent.said
         server = {int(postmaster), *descendants(int(postmaster))}
         assert len(server) > 1, "the postmaster and its background processes"
         assert reachable(url, port), "the server survived its restart from a thread that ended"
 
-        os.kill(parent.pid, signal.SIGKILL)
-        killed = time.monotonic()
-        parent.wait(timeout=10)
+        killed = parent.sigkill()
 
         eventually(lambda: not alive(server), lambda: f"{alive(server)} to end", 30)
         eventually(lambda: not reachable(url, port), f"port {port} to be free", 10)
         print(f"server gone {time.monotonic() - killed:.2f} s after its parent's SIGKILL")
         assert Path(home) in sweep(SCRATCH_PREFIX), "the next run deletes the directory left"
         assert not Path(home).exists()
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()

@@ -4,10 +4,6 @@ interrupted run, the machine's epmd stays, and the next run deletes the director
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,12 +11,12 @@ import pytest
 
 from tests.faults.private_rabbitmq import SCRATCH_PREFIX
 from tests.faults.scratch import alive, descendants, sweep
+from tests.killed_parent import killable_parent
 from tests.services import reachable
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.faults
 
-ROOT = Path(__file__).resolve().parents[2]
 #: A pytest-like parent: starts the node as the broker test's fixture does, prints its AMQP
 #: port and directory, then waits until it is killed.
 PARENT = """
@@ -45,27 +41,17 @@ def epmd_processes() -> set[int]:
 
 
 def test_a_private_rabbitmq_dies_when_its_parent_is_sigkilled() -> None:
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert parent.stdout is not None
-        port, home = parent.stdout.readline().split()
+    with killable_parent(PARENT) as parent:
+        port, home = parent.said
         url = f"amqp://127.0.0.1:{port}"
         vm = int((Path(home) / "pid").read_text())
         node = {vm, *descendants(vm)}
-        assert vm in descendants(parent.pid), "the Erlang VM is the test process's own"
+        assert vm in descendants(parent.process.pid), "the Erlang VM is the test process's own"
         assert len(node) > 1, "the VM and erl_child_setup at least"
         epmd = epmd_processes()
         assert reachable(url, int(port))
 
-        os.kill(parent.pid, signal.SIGKILL)
-        killed = time.monotonic()
-        parent.wait(timeout=10)
+        killed = parent.sigkill()
 
         eventually(lambda: not alive(node), lambda: f"{alive(node)} to end", 30)
         eventually(lambda: not reachable(url, int(port)), f"port {port} to be free", 10)
@@ -73,7 +59,3 @@ def test_a_private_rabbitmq_dies_when_its_parent_is_sigkilled() -> None:
         assert alive(epmd) == epmd, "the shared epmd stays"
         assert Path(home) in sweep(SCRATCH_PREFIX), "the next run deletes the directory left"
         assert not Path(home).exists()
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()

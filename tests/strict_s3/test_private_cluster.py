@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.killed_parent import killable_parent
 from tests.services import reachable
 from tests.strict_s3.private_cluster import processes_of
 from tests.waiting import eventually
 
-ROOT = Path(__file__).resolve().parents[2]
 #: A pytest-like parent: starts the cluster as the archive test's fixture does, prints its
 #: endpoint, then waits until it is killed.
 PARENT = """
@@ -30,30 +26,17 @@ def test_the_daemons_of_a_private_cluster_die_when_its_parent_is_sigkilled(
     tmp_path: Path,
 ) -> None:
     directory = tmp_path / "strict-s3"
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, str(directory)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert parent.stdout is not None
-        url = parent.stdout.readline().strip()
+    with killable_parent(PARENT, str(directory)) as parent:
+        url = parent.said[0] if parent.said else ""
         assert url.startswith("http://127.0.0.1:"), "the private cluster did not start"
         running = processes_of(directory)  # the parent, the script and the daemons
         daemons = sorted(name for name in running.values() if name.startswith(("ceph", "rados")))
         assert daemons == ["ceph-mon", "ceph-osd", "radosgw"], running
 
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait(timeout=10)
+        parent.sigkill()
 
         eventually(  # the script and every daemon
             lambda: not processes_of(directory), lambda: f"{processes_of(directory)} to end", 30
         )
         assert not reachable(url, 80)
         eventually(lambda: not directory.exists(), "the cluster's directory to be deleted", 10)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()
