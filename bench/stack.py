@@ -21,6 +21,7 @@ import grpc
 from botocore.config import Config
 
 from media_grpc.adapters.database import scratch_database
+from tests.ports import free_port
 from tests.s3_buckets import delete_bucket
 from tests.strict_s3.shared_store import (
     STRICT_S3_ACCESS_KEY,
@@ -37,12 +38,6 @@ DATABASE_URL = os.environ.get(
 #: Where the benchmarks find RabbitMQ (exchanges and queues under a prefix of the run's own).
 BROKER_URL = os.environ.get("MEDIA_BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,10 @@ from media_grpc.config.storage import StorageSettings
 from media_grpc.storage_admin.setup import set_up_bucket
 from tests import slow_stage_cli
 from tests.child_env import clean_env
+from tests.ports import free_port
 from tests.s3_buckets import client_of, delete_bucket, unique_bucket
 from tests.services import strict_s3
 from tests.upload_sessions import upload
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 CLI = str(Path(sys.executable).parent / "media-grpc")
 

@@ -5,7 +5,6 @@ strict S3: it forwards the Host header as sent, so signatures made for the proxy
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -26,17 +25,12 @@ from media_grpc.config.auth import AuthSettings
 from tests.faults.private_postgres import PrivatePostgres, private_postgres
 from tests.faults.proxy import FaultyS3Proxy
 from tests.faults.report import REPORT, FaultReport
+from tests.ports import free_port
 from tests.s3_buckets import client_of, delete_bucket, unique_bucket
 from tests.services import S3Service, postgres_url
 
 CLI = str(Path(sys.executable).parent / "media-grpc")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import free_port
 from tests.faults.private_postgres import SCRATCH_PREFIX
 from tests.faults.scratch import alive, descendants, sweep
 from tests.killed_parent import killable_parent
+from tests.ports import free_port
 from tests.services import reachable
 from tests.waiting import eventually
 

@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from media_grpc.adapters.database import DatabaseUnavailable, build_engine
 from media_grpc.adapters.job_locks import PostgresJobLocks
-from tests.faults.conftest import free_port
+from tests.ports import free_port
 
 
 @pytest.fixture

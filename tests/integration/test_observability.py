@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +18,7 @@ from media_grpc.observability.logs import JsonFormatter
 from media_grpc.observability.metrics import MetricsEndpoint, start_metrics_server
 from tests import upload_sessions
 from tests.log_capture import captured
+from tests.ports import free_port
 from tests.waiting import eventually
 
 Auth = Callable[..., list[tuple[str, str]]]
@@ -37,16 +37,10 @@ UPLOAD_METRICS = (
 
 @pytest.fixture
 def metrics_endpoint() -> Iterator[MetricsEndpoint]:
-    endpoint = start_metrics_server("127.0.0.1", _free_port())
+    endpoint = start_metrics_server("127.0.0.1", free_port())
     assert endpoint is not None
     yield endpoint
     endpoint.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -10,24 +10,18 @@ get to stop is killed by the kernel when the script goes.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.ports import free_port
 from tests.services import S3Service
 from tests.strict_s3.shared_store import (
     STRICT_S3_ACCESS_KEY,
     STRICT_S3_SCRIPT,
     STRICT_S3_SECRET_KEY,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -7,12 +7,7 @@ import threading
 import time
 
 from media_grpc.adapters.broker_return import PROBE_SECONDS, broker_address, wait_for_broker
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 def test_the_address_comes_from_the_url_with_amqps_default_port() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from collections.abc import Iterator
 from concurrent import futures
@@ -20,6 +19,7 @@ from media_grpc.adapters.jwt_tokens import issue_token
 from media_grpc.client import MediaClient
 from media_grpc.client.retry_policy import SERVICE_CONFIG
 from media_grpc.config.auth import AuthSettings
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 #: A well-formed token (the client refuses a malformed one before calling); nothing checks it.
@@ -65,12 +65,6 @@ def flaky() -> Iterator[tuple[FlakyServicer, str]]:
     server, port = flaky_server(servicer)
     yield servicer, f"127.0.0.1:{port}"
     server.stop(0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_an_idempotent_call_is_retried_through_unavailable(
