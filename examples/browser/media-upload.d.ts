@@ -27,6 +27,11 @@ export interface UploaderOptions {
   backoffMs?: number;
   /** Status polling interval in milliseconds (default 500). */
   pollMs?: number;
+  /** Largest file whose sha256 is declared, so that bytes the owner already has READY are not
+   * sent again (default MAX_HASH_BYTES, 64 MiB; 0: never hash). SubtleCrypto reads the whole
+   * file into memory. A larger file, or a page without SubtleCrypto (only https and localhost
+   * have it), declares none. */
+  maxHashBytes?: number;
   /** Where multipart uploads are remembered for resuming after a reload (default localStorage). */
   storage?: Pick<Storage, "getItem" | "setItem" | "removeItem"> | null;
   fetch?: typeof fetch;
@@ -47,6 +52,14 @@ export class UploadError extends Error {
   details: Array<Record<string, unknown>>;
 }
 
+/** Default of UploaderOptions.maxHashBytes: 64 MiB. */
+export const MAX_HASH_BYTES: number;
+
+/** Hex sha256 of `file`; null when it is over `maxBytes` or `subtle` is missing. */
+export function sha256Hex(
+  file: Blob, maxBytes?: number, subtle?: SubtleCrypto,
+): Promise<string | null>;
+
 export function putWithProgress(
   url: string,
   body: Blob,
@@ -55,9 +68,11 @@ export function putWithProgress(
 
 export class MediaUploader {
   constructor(options: UploaderOptions);
-  /** Send, complete, then wait until READY/FAILED/DELETED. */
+  /** Send, complete, then wait until READY/FAILED/DELETED (READY at once when deduplicated). */
   upload(file: File, options: SendOptions & { onStatus?: (media: Media) => void }): Promise<Media>;
-  /** Send (single PUT or multipart, resuming a remembered upload) and complete; the media id. */
+  /** Send (single PUT or multipart, resuming a remembered upload) and complete; the media id.
+   * A file the owner already has READY (same sha256 and purpose) is not sent: the id is that of
+   * a new READY media sharing the stored bytes, and progress reports the whole file at once. */
   send(file: File, options: SendOptions): Promise<string>;
   /** Abandon a pending upload. */
   abort(mediaId: string, signal?: AbortSignal): Promise<{ media: Media }>;

@@ -3,6 +3,8 @@
 // (presigned PUTs); the gateway carries only the small JSON calls (routes in docs/integration.md).
 
 const FINAL = new Set(["STATUS_READY", "STATUS_FAILED", "STATUS_DELETED"]);
+/** Largest file hashed before upload by default (SubtleCrypto holds the whole file in memory). */
+export const MAX_HASH_BYTES = 64 * 1024 * 1024;
 
 /** An error carrying the service's message, gRPC code and google.rpc details. */
 export class UploadError extends Error {
@@ -23,6 +25,17 @@ function sleep(ms, signal) {
       reject(new DOMException("aborted", "AbortError"));
     }, { once: true });
   });
+}
+
+/** Hex sha256 of `file`, or null when it is over `maxBytes` or there is no SubtleCrypto (it
+ * exists only in secure contexts: https, localhost). SubtleCrypto has no streaming digest: the
+ * whole file is read into memory, hence the cap. */
+export async function sha256Hex(
+  file, maxBytes = MAX_HASH_BYTES, subtle = globalThis.crypto?.subtle,
+) {
+  if (!subtle || file.size > maxBytes) return null;
+  const digest = await subtle.digest("SHA-256", await file.arrayBuffer());
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** PUT `body` to `url` with upload progress; resolves with the ETag header. */
@@ -55,6 +68,7 @@ export class MediaUploader {
   /** @param {import("./media-upload").UploaderOptions} options */
   constructor({
     gateway, token, concurrency = 4, retries = 4, backoffMs = 500, pollMs = 500,
+    maxHashBytes = MAX_HASH_BYTES,
     storage = globalThis.localStorage, fetch = globalThis.fetch.bind(globalThis),
   }) {
     this.gateway = gateway.replace(/\/$/, "");
@@ -63,6 +77,7 @@ export class MediaUploader {
     this.retries = retries;
     this.backoffMs = backoffMs;
     this.pollMs = pollMs;
+    this.maxHashBytes = maxHashBytes;
     this.storage = storage;
     this.fetch = fetch;
   }
@@ -95,7 +110,9 @@ export class MediaUploader {
   }
 
   /** Upload `file` and complete it; resolves with the media id. Resumes a multipart upload
-   * this browser started for the same file (only missing parts are sent). */
+   * this browser started for the same file (only missing parts are sent). A new session
+   * declares the file's sha256 (up to `maxHashBytes`): when the owner already has these bytes
+   * READY, the service answers a new READY media and nothing is sent. */
   async send(file, { purpose, onProgress, signal } = {}) {
     const key = this.resumeKey(file, purpose);
     const saved = this.storage?.getItem(key);
@@ -107,9 +124,16 @@ export class MediaUploader {
       if (resumed) { this.storage?.removeItem(key); return resumed; }
       this.storage?.removeItem(key);
     }
+    const sha256 = await sha256Hex(file, this.maxHashBytes);
+    signal?.throwIfAborted();
     const session = await this.call("POST", "/upload-session", {
       purpose, fileName: file.name, contentType: file.type, sizeBytes: String(file.size),
+      ...(sha256 && { sha256 }),
     }, signal);
+    if (session.deduplicated) {  // READY already, sharing the stored bytes: no PUT, no complete
+      onProgress?.({ loaded: file.size, total: file.size });
+      return session.mediaId;
+    }
     return this.abandonedOnAbort(session.mediaId, key, signal, async () => {
       if (session.singlePut) {
         await this.withRetries(() => putWithProgress(session.singlePut.url, file, {

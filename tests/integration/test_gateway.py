@@ -6,6 +6,8 @@ no thread per connection, no development secret off loopback)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import socket
 import subprocess
 import sys
@@ -114,6 +116,27 @@ def test_a_session_is_created_and_read_back_through_the_routes(
     )
     assert got.status_code == 200
     assert got.json()["media"]["status"] == "STATUS_PENDING"
+
+
+def test_a_declared_sha256_passes_the_gateway_and_is_signed_into_the_single_put(
+    gateway_url: str, auth: Callable[..., Metadata]
+) -> None:
+    digest = hashlib.sha256(b"a png of 100 bytes").digest()
+    created = requests.post(
+        f"{gateway_url}/api/v1/media/upload-session",
+        json={
+            "purpose": "PURPOSE_POST_IMAGE",
+            "fileName": "a.png",
+            "contentType": "image/png",
+            "sizeBytes": "100",
+            "sha256": digest.hex(),
+        },
+        headers=bearer(auth, f"gw-{uuid.uuid4().hex[:8]}"),
+        timeout=10,
+    )
+    assert created.status_code == 200, created.text
+    headers = created.json()["singlePut"]["headers"]
+    assert headers["x-amz-checksum-sha256"] == base64.b64encode(digest).decode()
 
 
 def test_a_refused_request_answers_400_with_the_bad_request_details_as_json(
