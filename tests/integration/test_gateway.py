@@ -92,21 +92,29 @@ def test_every_route_the_app_plans_comes_from_the_contract() -> None:
     }
 
 
-def test_a_session_is_created_and_read_back_through_the_routes(
-    gateway_url: str, auth: Callable[..., Metadata]
-) -> None:
-    user = f"gw-{uuid.uuid4().hex[:8]}"
-    created = requests.post(
+def create_png_session(
+    gateway_url: str, headers: dict[str, str], **fields: str
+) -> requests.Response:
+    """POST a CreateUploadSession for a 100-byte PNG, with ``fields`` added to its JSON."""
+    return requests.post(
         f"{gateway_url}/api/v1/media/upload-session",
         json={
             "purpose": "PURPOSE_POST_IMAGE",
             "fileName": "a.png",
             "contentType": "image/png",
             "sizeBytes": "100",
+            **fields,
         },
-        headers=bearer(auth, user),
+        headers=headers,
         timeout=10,
     )
+
+
+def test_a_session_is_created_and_read_back_through_the_routes(
+    gateway_url: str, auth: Callable[..., Metadata]
+) -> None:
+    user = f"gw-{uuid.uuid4().hex[:8]}"
+    created = create_png_session(gateway_url, bearer(auth, user))
     assert created.status_code == 200, created.text
     media_id = created.json()["mediaId"]
     assert created.json()["singlePut"]["url"]
@@ -122,17 +130,8 @@ def test_a_declared_sha256_passes_the_gateway_and_is_signed_into_the_single_put(
     gateway_url: str, auth: Callable[..., Metadata]
 ) -> None:
     digest = hashlib.sha256(b"a png of 100 bytes").digest()
-    created = requests.post(
-        f"{gateway_url}/api/v1/media/upload-session",
-        json={
-            "purpose": "PURPOSE_POST_IMAGE",
-            "fileName": "a.png",
-            "contentType": "image/png",
-            "sizeBytes": "100",
-            "sha256": digest.hex(),
-        },
-        headers=bearer(auth, f"gw-{uuid.uuid4().hex[:8]}"),
-        timeout=10,
+    created = create_png_session(
+        gateway_url, bearer(auth, f"gw-{uuid.uuid4().hex[:8]}"), sha256=digest.hex()
     )
     assert created.status_code == 200, created.text
     headers = created.json()["singlePut"]["headers"]
