@@ -14,7 +14,7 @@ from bench import profiling
 #: The client's components, by a fragment of the frame's file (innermost match wins).
 CLIENT_CATEGORIES = (
     ("client/upload.py", "the Uploader: parts, their ETags, the hash (client/upload.py)"),
-    ("client/transfer.py", "reading parts in chunks, progress, throttling (client/transfer.py)"),
+    ("client/transfer.py", "the body in blocks, progress, throttling (client/transfer.py)"),
     ("client/", "the rest of media_grpc.client"),
     ("tenacity/", "tenacity (retries around each PUT)"),
     ("requests/", "requests and urllib3 (HTTP)"),

@@ -142,8 +142,8 @@ def parts_verdict(whole: float, ours_parts: float, raw_parts: float, raw_put: fl
         f"raw PUT ({raw_put:.2f} s): that is the store's own price of a multipart upload in "
         f"parts of this size at this parallelism. Ours' part transfers ({ours_parts:.2f} s) reach "
         f"{client:.2f}x the same parts sent raw: that is our client's price (each part read from "
-        f"the file in 256 KiB chunks, with progress and throttling per chunk, while a thread "
-        f"hashes the file). Beyond the parts, the session and completion add "
+        f"the file into a buffer of its thread and sent in 1 MiB blocks, with progress per "
+        f"block, while a thread hashes the file). Beyond the parts, the session and completion add "
         f"{whole - ours_parts:.2f} s. " + _larger_share(store, client)
     )
 

@@ -31,8 +31,21 @@ def part_length(state: UploadState, number: int) -> int:
     return max(0, min(state.part_size, state.size_bytes - start))
 
 
+def read_part(path: Path, offset: int, into: memoryview) -> memoryview:
+    """The bytes of ``path`` from ``offset`` read into ``into``; shorter at the end of the file."""
+    got = 0
+    with path.open("rb", buffering=0) as f:
+        f.seek(offset)
+        while got < into.nbytes and (n := f.readinto(into[got:])):
+            got += n
+    return into[:got]
+
+
 class PartSender:
     """Sends the parts of one multipart upload, ``parallel`` at a time.
+
+    Memory: each sending thread reads its part into a buffer of its own, kept for its next
+    part, so at most ``parallel`` x the part size is held, whatever the file's size.
 
     Parameters:
         urls: part URLs already known (CreateUploadSession gives the first ones).
@@ -54,6 +67,7 @@ class PartSender:
         self.sent_parts: list[int] = []
         self._urls = urls
         self._url_lock = threading.Lock()
+        self._buffers = threading.local()
 
     def send(
         self, path: Path, state: UploadState, states: StateFile, already: dict[int, str]
@@ -83,10 +97,8 @@ class PartSender:
     def _send_part(
         self, path: Path, state: UploadState, states: StateFile, number: int
     ) -> tuple[int, str]:
-        offset = (number - 1) * state.part_size
-        with path.open("rb") as f:
-            f.seek(offset)
-            data = f.read(part_length(state, number))
+        buffer = self._buffer(state.part_size)[: part_length(state, number)]
+        data = read_part(path, (number - 1) * state.part_size, buffer)
         try:
             etag = self.transfer.put(self._url(state, number), data, {}, self.progress.advance)
         except UrlExpired:
@@ -97,6 +109,13 @@ class PartSender:
         self.sent_parts.append(number)
         log.info("part %d/%d sent", number, state.part_count)
         return number, etag
+
+    def _buffer(self, size: int) -> memoryview:
+        """This thread's part buffer, reused part after part."""
+        buffer: memoryview | None = getattr(self._buffers, "view", None)
+        if buffer is None or buffer.nbytes < size:
+            buffer = self._buffers.view = memoryview(bytearray(size))
+        return buffer[:size]
 
     def _url(self, state: UploadState, number: int) -> str:
         with self._url_lock:

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from media_grpc.client.transfer import RateLimiter, Transfer, UrlExpired
+from media_grpc.client.transfer import BLOCK, RateLimiter, Transfer, UrlExpired, backoff
 
 
 class FlakyStore:
@@ -20,6 +20,8 @@ class FlakyStore:
         self.failures = failures
         self.status = status
         self.bodies: list[bytes] = []
+        #: Content-Length and Transfer-Encoding of each PUT received.
+        self.framing: list[tuple[str | None, str | None]] = []
         self.attempts = 0
 
 
@@ -32,6 +34,9 @@ def store() -> FlakyStore:
 def url(store: FlakyStore) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_PUT(self) -> None:
+            store.framing.append(
+                (self.headers["Content-Length"], self.headers["Transfer-Encoding"])
+            )
             body = self.rfile.read(int(self.headers["Content-Length"]))
             store.attempts += 1
             if store.attempts <= store.failures:
@@ -61,6 +66,35 @@ def test_put_returns_the_etag_and_reports_every_byte(store: FlakyStore, url: str
     assert etag == '"etag-1"'
     assert store.bodies == [b"x" * 600_000]
     assert sum(seen) == 600_000
+
+
+def test_a_body_goes_with_its_content_length_in_blocks_from_a_buffer_view(
+    store: FlakyStore, url: str
+) -> None:
+    data = bytearray(b"0123456789" * (BLOCK // 4))
+    seen: list[int] = []
+    Transfer().put(url, memoryview(data)[5:], {}, seen.append)
+    assert store.bodies == [bytes(data[5:])]
+    assert store.framing == [(str(len(data) - 5), None)]
+    assert seen == [BLOCK, BLOCK, len(data) - 5 - 2 * BLOCK]
+
+
+def test_an_empty_body_is_sent_with_a_content_length_of_zero(store: FlakyStore, url: str) -> None:
+    seen: list[int] = []
+    Transfer().put(url, b"", {}, seen.append)
+    assert (store.bodies, store.framing, sum(seen)) == ([b""], [("0", None)], 0)
+
+
+def test_a_throttled_body_goes_in_small_blocks_each_reported(store: FlakyStore, url: str) -> None:
+    seen: list[int] = []
+    Transfer(limiter=RateLimiter(8_000_000)).put(url, b"x" * 600_000, {}, seen.append)
+    assert store.bodies == [b"x" * 600_000]
+    assert sum(seen) == 600_000 and max(seen) <= 256 * 1024 and len(seen) == 3
+
+
+def test_backoff_doubles_from_half_a_second_up_to_ten_with_up_to_half_a_second_of_jitter() -> None:
+    for failed, base in [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (6, 10.0), (60, 10.0)]:
+        assert base <= backoff(failed) <= base + 0.5
 
 
 def test_server_errors_are_retried_and_progress_of_failed_attempts_taken_back(
