@@ -7,13 +7,19 @@ http.client would read a file-like body.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 #: Bytes per block when no rate limit is set: the granularity of progress.
 BLOCK = 1024 * 1024
@@ -31,13 +37,6 @@ class TransientHttpError(Exception):
 
 class UrlExpired(Exception):
     """Storage refused the signature (403): the URL must be presigned again."""
-
-
-def backoff(failed: int) -> float:
-    """Seconds to wait after ``failed`` failed attempts: 0.5 s doubling up to 10 s, plus up to
-    0.5 s at random (tenacity's ``wait_exponential(multiplier=0.5, max=10) + wait_random(0,
-    0.5)``, which this replaces on the per-part path)."""
-    return min(0.5 * 2.0 ** min(failed - 1, 10), 10.0) + random.uniform(0, 0.5)
 
 
 class RateLimiter:
@@ -99,6 +98,13 @@ class Transfer:
         timeout: float = 120.0,
     ) -> None:
         self.attempts = attempts
+        #: Built once and shared by every PUT (and thread): each call keeps its own state.
+        self._retrying = Retrying(
+            retry=retry_if_exception_type((*RETRIED, TransientHttpError)),
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=0.5, max=10) + wait_random(0, 0.5),
+            reraise=True,
+        )
         self.limiter = limiter or RateLimiter(None)
         self.timeout = timeout
         self.http = requests.Session()
@@ -113,24 +119,21 @@ class Transfer:
         """PUT ``data``; returns the ETag. Network errors and 5xx are retried with backoff;
         progress of a failed attempt is taken back (reported negative) before the next."""
         view = memoryview(data).cast("B")
-        failed = 0
-        while True:
-            sent = 0
+        sent = 0
 
-            def counted(n: int) -> None:
-                nonlocal sent
-                sent += n
-                progress(n)
+        def counted(n: int) -> None:
+            nonlocal sent
+            sent += n
+            progress(n)
 
-            try:
-                return self._attempt(url, view, headers, counted)
-            except (*RETRIED, TransientHttpError):
-                failed += 1
-                if failed >= self.attempts:
-                    raise
-            time.sleep(backoff(failed))
+        def attempt() -> str:
+            nonlocal sent
             if sent:
                 progress(-sent)
+                sent = 0
+            return self._attempt(url, view, headers, counted)
+
+        return self._retrying(attempt)
 
     def _attempt(
         self,

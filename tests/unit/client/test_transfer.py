@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from media_grpc.client.transfer import BLOCK, RateLimiter, Transfer, UrlExpired, backoff
+from media_grpc.client.transfer import BLOCK, RateLimiter, Transfer, UrlExpired
 
 
 class FlakyStore:
@@ -90,11 +90,6 @@ def test_a_throttled_body_goes_in_small_blocks_each_reported(store: FlakyStore, 
     Transfer(limiter=RateLimiter(8_000_000)).put(url, b"x" * 600_000, {}, seen.append)
     assert store.bodies == [b"x" * 600_000]
     assert sum(seen) == 600_000 and max(seen) <= 256 * 1024 and len(seen) == 3
-
-
-def test_backoff_doubles_from_half_a_second_up_to_ten_with_up_to_half_a_second_of_jitter() -> None:
-    for failed, base in [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (6, 10.0), (60, 10.0)]:
-        assert base <= backoff(failed) <= base + 0.5
 
 
 def test_server_errors_are_retried_and_progress_of_failed_attempts_taken_back(
