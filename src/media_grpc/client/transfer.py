@@ -117,7 +117,8 @@ class Transfer:
         progress: Callable[[int], None] = lambda _n: None,
     ) -> str:
         """PUT ``data``; returns the ETag. Network errors and 5xx are retried with backoff;
-        progress of a failed attempt is taken back (reported negative) before the next."""
+        progress of a failed attempt is taken back (reported negative) before the next, and
+        before an error leaves (a 403 included)."""
         view = memoryview(data).cast("B")
         sent = 0
 
@@ -133,7 +134,12 @@ class Transfer:
                 sent = 0
             return self._attempt(url, view, headers, counted)
 
-        return self._retrying(attempt)
+        try:
+            return self._retrying(attempt)
+        except BaseException:
+            if sent:  # not stored: a caller that sends again (a fresh URL) counts afresh
+                progress(-sent)
+            raise
 
     def _attempt(
         self,

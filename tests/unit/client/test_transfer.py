@@ -104,9 +104,11 @@ def test_server_errors_are_retried_and_progress_of_failed_attempts_taken_back(
 
 def test_an_expired_signature_is_not_retried_but_reported(store: FlakyStore, url: str) -> None:
     store.failures, store.status = 1, 403
+    seen: list[int] = []
     with pytest.raises(UrlExpired):
-        Transfer(attempts=5).put(url, b"abc", {})
+        Transfer(attempts=5).put(url, b"abc", {}, seen.append)
     assert store.attempts == 1
+    assert seen and sum(seen) == 0, f"the refused bytes are taken back: {seen}"
 
 
 class HangingUp:
