@@ -57,12 +57,16 @@ def start_serve(
     # Retried every second at most: the default backoff grows past a minute while it starts.
     quick = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 1000)]
     with grpc.insecure_channel(address, options=quick) as channel:
+        # One future for the whole wait: each one polls the channel from a thread of its own,
+        # which must be done (or cancelled) before the channel closes.
+        ready = grpc.channel_ready_future(channel)
         while True:
             try:
-                grpc.channel_ready_future(channel).result(timeout=1)
+                ready.result(timeout=1)
                 return ServedProcess(process, address, env)
             except grpc.FutureTimeoutError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    ready.cancel()
                     stop(process)
                     output = process.stdout.read() if process.stdout else ""
                     pytest.fail(f"media-grpc serve did not come up:\n{output}")

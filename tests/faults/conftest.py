@@ -118,12 +118,14 @@ class Served:
 def _wait_until_serving(process: subprocess.Popen[str], address: str) -> None:
     deadline = time.monotonic() + 90  # a loaded machine (CI) starts Python slowly
     with grpc.insecure_channel(address) as channel:
+        ready = grpc.channel_ready_future(channel)  # one for the whole wait (tests/e2e/conftest.py)
         while True:
             try:
-                grpc.channel_ready_future(channel).result(timeout=1)
+                ready.result(timeout=1)
                 return
             except grpc.FutureTimeoutError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    ready.cancel()
                     process.kill()  # so that reading its output ends
                     output = process.stdout.read() if process.stdout else ""
                     pytest.fail(f"media-grpc serve did not come up:\n{output}")
