@@ -332,7 +332,7 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
         return int(self.session.scalar(unhashed_count(owner_id)) or 0)
 
     def record_verified_sha256(self, media_id: str, etag: str, sha256: str) -> bool:
-        params = {"media_id": media_id, "etag": etag, "sha256": sha256}
+        params = {"b_id": media_id, "b_etag": etag, "b_sha256": sha256}
         written = self.session.execute(RECORD_VERIFIED_SHA256, params)
         return bool(written.rowcount == 1)  # type: ignore[attr-defined]
 

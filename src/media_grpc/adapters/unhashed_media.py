@@ -27,8 +27,8 @@ _UNHASHED: list[ColumnElement[bool]] = [
 #: ``updated_at`` alone (the unattached-media sweep reads it).
 RECORD_VERIFIED_SHA256 = (
     update(_MEDIA)
-    .where(_MEDIA.c.id == bindparam("media_id"), _MEDIA.c.etag == bindparam("etag"), *_UNHASHED)
-    .values(verified_sha256=bindparam("sha256"))
+    .where(_MEDIA.c.id == bindparam("b_id"), _MEDIA.c.etag == bindparam("b_etag"), *_UNHASHED)
+    .values(verified_sha256=bindparam("b_sha256"))
 )
 
 
