@@ -90,3 +90,19 @@ def test_an_original_whose_object_changed_since_completion_is_not_hashed(
     assert media_of(pipeline_app, first.id).verified_sha256 is None
     for sha256 in (hashlib.sha256(data).hexdigest(), hashlib.sha256(other).hexdigest()):
         assert not create_session(stub, auth, unique_user, data, sha256=sha256).deduplicated
+
+
+def test_the_backfill_command_refuses_the_embedded_default_and_a_limit_below_one(
+    pipeline_app: Application,
+) -> None:
+    cli = str(Path(sys.executable).parent / "media-grpc")
+    env = settings_env(pipeline_app.settings)
+    del env["MEDIA_S3_ENDPOINT_URL"]
+    embedded = subprocess.run(
+        [cli, "dedupe", "backfill"], env=env, capture_output=True, text=True, timeout=60
+    )
+    zero = backfill(pipeline_app, "--limit", "0")
+    assert embedded.returncode == 2
+    assert "set MEDIA_S3_ENDPOINT_URL" in embedded.stderr
+    assert zero.returncode == 2
+    assert "must be at least 1" in zero.stderr
