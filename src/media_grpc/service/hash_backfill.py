@@ -2,8 +2,8 @@
 no ``verified_sha256``, so they are never a dedupe match (service/dedupe.py). This reads each
 one's original once, through sha256, and records the hash.
 
-Pages through the unhashed media in id order. Each original is read pinned to the ETag
-completion recorded, so a changed object is never hashed; an archived one is skipped, not
+Pages through the unhashed media in id order. Each original is read pinned to the ETag its
+HEAD gave, and must have the size completion verified; an archived one is skipped, not
 restored. The hash is recorded only while the media is still READY, unhashed and pinned to
 that ETag: a deletion or a job that changed it meanwhile wins. A hash that contradicts the
 sha256 the client declared is not recorded.
@@ -140,9 +140,10 @@ class HashBackfill:
         found = self._readable_original(media)
         if isinstance(found, Outcome):
             return found, ""
+        key, etag = found
         hashing = _Hashing()
         try:
-            self.ctx.storage.read_chunks(found, hashing, etag=media.etag)
+            self.ctx.storage.read_chunks(key, hashing, etag=etag)
         except BlobNotFound:
             return Outcome.CHANGED, ""  # another ETag (or deleted since it was found)
         finally:
@@ -151,17 +152,24 @@ class HashBackfill:
             return Outcome.CHANGED, ""
         return Outcome.HASHED, hashing.digest.hexdigest()
 
-    def _readable_original(self, media: Media) -> str | Outcome:
-        """The key of the original (its frozen copy, else the upload key of a media completed
-        before originals were frozen), or why it cannot be read."""
+    def _readable_original(self, media: Media) -> tuple[str, str] | Outcome:
+        """The key and ETag of the original (its frozen copy, else the upload key of a media
+        completed before originals were frozen), or why it cannot be read.
+
+        The frozen copy's ETag may differ from the upload's (AWS gives a copy of a multipart
+        object a new one), so the read is pinned to the ETag seen here, and the size must be
+        the one completion verified.
+        """
         for key in original_keys(media):
             try:
                 info = self.ctx.storage.head(key)
             except BlobNotFound:
                 continue
-            if (info.etag, info.size) != (media.etag, media.size_bytes):
+            if info.size != media.size_bytes:
                 return Outcome.CHANGED
-            return key if self.ctx.storage.availability(key).readable else Outcome.ARCHIVED
+            if not self.ctx.storage.availability(key).readable:
+                return Outcome.ARCHIVED
+            return key, info.etag
         return Outcome.MISSING
 
 

@@ -71,10 +71,10 @@ def test_a_media_hashed_by_the_backfill_command_is_then_deduplicated_over_grpc(
     assert media_of(pipeline_app, again.media_id).source_key == first.storage_key
 
 
-def test_an_original_whose_object_changed_since_completion_is_not_hashed(
+def test_an_original_whose_size_changed_since_completion_is_not_hashed(
     pipeline_app: Application, stub: Stub, auth: Auth, unique_user: str
 ) -> None:
-    data, other = png_bytes(84, 62), png_bytes(85, 62)
+    data, other = png_bytes(84, 62), png_bytes(160, 120)
     first = ready(pipeline_app, stub, auth, unique_user, data)
     hashed_before_dedupe(pipeline_app, first.id)
     pipeline_app.s3_client.put_object(
