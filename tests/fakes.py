@@ -330,6 +330,44 @@ class InMemoryMediaRepository(AbstractMediaRepository):
             for m in self.rows.values()
         )
 
+    def _unhashed(self, owner_id: str | None) -> list[Media]:
+        return sorted(
+            (
+                m
+                for m in self.rows.values()
+                if m.status is Status.READY
+                and m.verified_sha256 is None
+                and m.source_key is None
+                and owner_id in (None, m.owner_id)
+            ),
+            key=lambda m: m.id,
+        )
+
+    def find_unhashed(
+        self, after_id: str | None, limit: int, owner_id: str | None = None
+    ) -> list[Media]:
+        found = [m for m in self._unhashed(owner_id) if after_id is None or m.id > after_id]
+        return [copy.deepcopy(m) for m in found[:limit]]
+
+    def count_unhashed(self, owner_id: str | None = None) -> int:
+        return len(self._unhashed(owner_id))
+
+    def record_verified_sha256(self, media_id: str, etag: str, sha256: str) -> bool:
+        """As the database's conditional UPDATE: it sees the latest committed row too."""
+        latest = self.committed().get(media_id, self.rows.get(media_id))
+        current = self.rows.get(media_id)
+        for media in (latest, current):
+            if media is None or (
+                media.status is not Status.READY
+                or media.verified_sha256 is not None
+                or media.source_key is not None
+                or media.etag != etag
+            ):
+                return False
+        assert current is not None
+        current.verified_sha256 = sha256
+        return True
+
     def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
         return sorted(
             m.expires_at

@@ -34,6 +34,7 @@ from media_grpc.embedded.local_s3 import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KE
 from media_grpc.service.cleanup import CleanupService
 from media_grpc.service.context import ServiceContext
 from media_grpc.service.deletion import MediaDeletion
+from media_grpc.service.hash_backfill import HashBackfill
 from media_grpc.service.imports import MediaImports
 from media_grpc.service.limits import UploadAdmission
 from media_grpc.service.owner_rates import OwnerRates
@@ -133,6 +134,11 @@ class Application:
     def cleanup(self) -> CleanupService:
         """The lifecycle sweeps (``media-grpc cleanup`` and the worker's schedule)."""
         return CleanupService(self.ctx, self.settings.lifecycle)
+
+    def hash_backfill(self) -> HashBackfill:
+        """The verified-hash backfill of media READY before migration 0008 (``media-grpc
+        dedupe backfill``)."""
+        return HashBackfill(self.ctx)
 
     def close(self) -> None:
         if self.change_feed is not None:

@@ -266,3 +266,63 @@ def test_objects_are_in_use_while_another_live_media_names_them_as_its_own_or_sh
         assert u.media.objects_in_use(source.storage_key, source.id)
         assert not u.media.objects_in_use(source.storage_key, copy.id)
         assert not u.media.objects_in_use(copy.storage_key, copy.id)
+
+
+def test_the_unhashed_media_are_the_ready_ones_without_a_verified_hash_or_a_source_in_id_order(
+    uow: Uow,
+) -> None:
+    unhashed = [media(Status.READY, etag=f'"e-{n}"') for n in range(3)]
+    unhashed.append(media(Status.READY, owner="someone-else", etag='"e-9"'))
+    stored(
+        uow,
+        *unhashed,
+        media(Status.READY, verified_sha256="a" * 64),
+        media(Status.READY, source_key="uploads/posts/x/shared.jpg"),  # a dedupe hit's copy
+        media(Status.DELETED),
+        media(Status.PROCESSING),
+    )
+    in_order = sorted(m.id for m in unhashed)
+    mine = sorted(m.id for m in unhashed[:3])
+    with uow() as u:
+        first = u.media.find_unhashed(None, 2)
+        rest = u.media.find_unhashed(first[-1].id, 10)
+        assert ids(first) + ids(rest) == in_order
+        assert ids(u.media.find_unhashed(None, 10, OWNER)) == mine
+        assert ids(u.media.find_unhashed(mine[0], 10, OWNER)) == mine[1:]
+        assert (u.media.count_unhashed(), u.media.count_unhashed(OWNER)) == (4, 3)
+        assert u.media.count_unhashed("nobody") == 0
+
+
+def test_a_verified_hash_is_recorded_only_on_a_media_still_ready_unhashed_and_of_that_etag(
+    uow: Uow,
+) -> None:
+    sha = "c" * 64
+    ready, deleted, hashed = (
+        media(Status.READY, etag='"e-1"'),
+        media(Status.READY, etag='"e-2"'),
+        media(Status.READY, etag='"e-3"'),
+    )
+    stored(uow, ready, deleted, hashed)
+    with uow() as u:  # a deletion and a job commit first
+        for media_id, change in ((deleted.id, "status"), (hashed.id, "verified_sha256")):
+            got = u.media.get(media_id, for_update=True)
+            assert got is not None
+            if change == "status":
+                got.status = Status.DELETED
+            else:
+                got.verified_sha256 = "d" * 64
+            u.media.save(got)
+        u.commit()
+    with uow() as u:
+        assert not u.media.record_verified_sha256(ready.id, '"other-etag"', sha)
+        assert not u.media.record_verified_sha256(deleted.id, '"e-2"', sha)
+        assert not u.media.record_verified_sha256(hashed.id, '"e-3"', sha)
+        assert not u.media.record_verified_sha256("no-such-id", '"e-1"', sha)
+        assert u.media.record_verified_sha256(ready.id, '"e-1"', sha)
+        u.commit()
+    with uow() as u:
+        found = {m.id: m for m in u.media.get_many([ready.id, deleted.id, hashed.id])}
+        assert u.media.find_unhashed(None, 10) == []
+    assert [found[m.id].verified_sha256 for m in (ready, deleted, hashed)] == [sha, None, "d" * 64]
+    assert found[ready.id].updated_at.astimezone(UTC) == T
+    assert found[deleted.id].status is Status.DELETED

@@ -1,4 +1,5 @@
-"""The storage adapter's constant-size reads and pinned server-side copies, on the strict S3."""
+"""The storage adapter's constant-size reads, streamed reads and pinned server-side copies,
+on the strict S3."""
 
 from __future__ import annotations
 
@@ -43,6 +44,21 @@ def test_read_start_of_an_empty_object_is_its_facts_and_no_bytes(app: Applicatio
 def test_read_start_of_a_missing_key_is_blob_not_found(app: Application) -> None:
     with pytest.raises(BlobNotFound):
         app.storage.read_start(f"uploads/none/{uuid.uuid4().hex}", 1000)
+
+
+def test_a_streamed_read_hands_over_every_chunk_only_from_the_pinned_content(
+    app: Application,
+) -> None:
+    data = os.urandom(2 * MiB + 5)
+    key = put(app, data)
+    chunks: list[bytes] = []
+    app.storage.read_chunks(key, chunks.append, etag=app.storage.head(key).etag)
+    assert b"".join(chunks) == data
+    assert len(chunks) > 1
+    with pytest.raises(BlobNotFound):
+        app.storage.read_chunks(key, chunks.append, etag='"0123456789abcdef0123456789abcdef"')
+    with pytest.raises(BlobNotFound):
+        app.storage.read_chunks(key + ".missing", chunks.append)
 
 
 @pytest.mark.parametrize("limit", [5 * 1024**3, 5 * MiB], ids=["copy-object", "upload-part-copy"])

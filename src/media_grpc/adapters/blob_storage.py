@@ -144,6 +144,15 @@ class BlobStorage(abc.ABC):
     ) -> None:
         """Stream the object to ``path``; ``on_chunk`` sees every chunk (e.g. to hash it)."""
 
+    def read_chunks(self, key: str, on_chunk: ChunkSink, *, etag: str | None = None) -> None:
+        """Hand every chunk of the object to ``on_chunk``, keeping nothing; with ``etag``, only
+        from that exact content (BlobNotFound otherwise, as for a missing object).
+
+        This default downloads to a temporary directory it deletes; S3 streams without a file.
+        """
+        with tempfile.TemporaryDirectory(prefix="media-read-") as tmp:
+            self.download(key, Path(tmp) / "object", etag=etag, on_chunk=on_chunk)
+
     @abc.abstractmethod
     def copy(self, source: str, target: str, *, pinned: ObjectInfo) -> None:
         """Copy inside the bucket, without the bytes passing through us, only from the

@@ -1,7 +1,8 @@
 """The media repository port and its SQLAlchemy implementation.
 
 The sweeps' sets of media live in ``media_sweeps.py``, CreateUploadSession's statements in
-``upload_session_statements.py``, the transitions' UPDATE in ``transition_statements.py``.
+``upload_session_statements.py``, the transitions' UPDATE in ``transition_statements.py``, the
+verified-hash backfill's in ``unhashed_media.py``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ from media_grpc.adapters.media_reads import read_media
 from media_grpc.adapters.media_sweeps import SWEEP_SETS, SweepSet
 from media_grpc.adapters.orm import MediaRow, VariantRow
 from media_grpc.adapters.transition_statements import transition_statement
+from media_grpc.adapters.unhashed_media import (
+    RECORD_VERIFIED_SHA256,
+    unhashed_count,
+    unhashed_page,
+)
 from media_grpc.adapters.upload_session_statements import (
     INSERT_BELOW_PENDING_CAP,
     INSERT_BELOW_PENDING_CAP_WITH_EVENT,
@@ -141,6 +147,26 @@ class AbstractMediaRepository(abc.ABC):
     def objects_in_use(self, objects_key: str, except_id: str) -> bool:
         """Whether a media other than ``except_id``, not DELETED, uses the frozen original and
         outputs of ``objects_key`` (as its own storage key, or shared: its source key)."""
+
+    # The verified-hash backfill (adapters/unhashed_media.py): media READY before their job
+    # hashed originals, with objects of their own.
+
+    @abc.abstractmethod
+    def find_unhashed(
+        self, after_id: str | None, limit: int, owner_id: str | None = None
+    ) -> list[Media]:
+        """At most ``limit`` READY media without a verified sha256 and without a source key
+        (of ``owner_id`` when given), in id order, after ``after_id``."""
+
+    @abc.abstractmethod
+    def count_unhashed(self, owner_id: str | None = None) -> int:
+        """How many media ``find_unhashed`` would page through."""
+
+    @abc.abstractmethod
+    def record_verified_sha256(self, media_id: str, etag: str, sha256: str) -> bool:
+        """Set the verified sha256 of a media still READY, unhashed and pinned to ``etag``;
+        False (nothing written) when a deletion, a job or another run changed it first.
+        ``updated_at`` stays as it was."""
 
     # Lifecycle sweeps. ``claim`` locks the rows found until the transaction ends and skips rows
     # another transaction holds, so that two cleanup runs never act on the same media.
@@ -295,6 +321,20 @@ class SqlAlchemyMediaRepository(AbstractMediaRepository):
     def objects_in_use(self, objects_key: str, except_id: str) -> bool:
         found = self.session.execute(_OBJECTS_IN_USE, {"key": objects_key, "id": except_id})
         return found.first() is not None
+
+    def find_unhashed(
+        self, after_id: str | None, limit: int, owner_id: str | None = None
+    ) -> list[Media]:
+        rows = self.session.scalars(unhashed_page(after_id, limit, owner_id))
+        return self._with_variants(list(rows))
+
+    def count_unhashed(self, owner_id: str | None = None) -> int:
+        return int(self.session.scalar(unhashed_count(owner_id)) or 0)
+
+    def record_verified_sha256(self, media_id: str, etag: str, sha256: str) -> bool:
+        params = {"b_id": media_id, "b_etag": etag, "b_sha256": sha256}
+        written = self.session.execute(RECORD_VERIFIED_SHA256, params)
+        return bool(written.rowcount == 1)  # type: ignore[attr-defined]
 
     def open_session_expiries(self, owner_id: str, now: datetime, limit: int) -> list[datetime]:
         found = self.session.execute(

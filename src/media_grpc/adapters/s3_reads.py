@@ -1,4 +1,5 @@
-"""Reading objects: HEAD, ranged GETs (the completion's one-request read) and downloads."""
+"""Reading objects: HEAD, ranged GETs (the completion's one-request read), downloads and
+streamed reads."""
 
 from __future__ import annotations
 
@@ -119,3 +120,10 @@ class S3Reads(S3Bucket):
                 while chunk := answer["Body"].read(DOWNLOAD_CHUNK):
                     on_chunk(chunk)
                     file.write(chunk)
+
+    def read_chunks(self, key: str, on_chunk: ChunkSink, *, etag: str | None = None) -> None:
+        extra = {"IfMatch": etag} if etag else {}
+        with translated(f"read {key}"):
+            answer = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+            while chunk := answer["Body"].read(DOWNLOAD_CHUNK):
+                on_chunk(chunk)
