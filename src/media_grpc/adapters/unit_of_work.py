@@ -24,7 +24,8 @@ from media_grpc.adapters.outbox_signal import OutboxSignal
 from media_grpc.adapters.owner_call_rates import AbstractCallRates, SqlAlchemyCallRates
 from media_grpc.adapters.owner_limits import AbstractOwnerLimits, SqlAlchemyOwnerLimits
 from media_grpc.adapters.profile_images import AbstractProfileImages, SqlAlchemyProfileImages
-from media_grpc.adapters.repository import AbstractMediaRepository, SqlAlchemyMediaRepository
+from media_grpc.adapters.repository import AbstractMediaRepository
+from media_grpc.adapters.sql_media_repository import SqlAlchemyMediaRepository
 
 
 @dataclass

@@ -98,7 +98,7 @@ class UploadCompletion:
         now = self.ctx.now()
         with self.ctx.uow() as uow:
             uploaded = _uploaded(media, verified, now, sha256)
-            # Recorded first, so that the UPDATE can carry it (adapters/repository.py); a
+            # Recorded first, so that the UPDATE can carry it (adapters/sql_media_repository.py); a
             # repeated completion below returns without committing it.
             audit_trail.record(
                 uow, uploaded, Actor.of(principal, uploaded.owner_id), AuditAction.UPLOAD_COMPLETED
