@@ -102,7 +102,8 @@ class UploadService:
                         dedupe.record_hit(uow, self.ctx.storage, media, source, actor, now)
                         deduplicated = True
                     else:
-                        # Recorded first, so that the INSERT can carry it (adapters/sql_media_repository.py).
+                        # Recorded first, so that the INSERT can carry it
+                        # (adapters/sql_media_repository.py).
                         audit_trail.record(uow, media, actor, AuditAction.SESSION_CREATED)
                         if self.admission is not None:
                             self.admission.add(uow, media, now)
