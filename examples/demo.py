@@ -6,9 +6,10 @@ URL with a development token in its fragment. Ctrl-C stops all three.
 
 Storage is the embedded S3 unless ``MEDIA_S3_ENDPOINT_URL`` is set: then the demo takes the
 service's own S3 settings from the environment (:data:`S3_SETTINGS`: endpoint, region, bucket,
-keys, addressing style, CDN base URL) and runs ``media-grpc storage init`` first, which creates
-the bucket if needed and writes its CORS rule for the page's origin, its bucket policy and its
-lifecycle rules. Every other ``MEDIA_`` variable of the environment is ignored.
+keys, addressing style, CDN base URL, the archive rule's days and class) and runs ``media-grpc
+storage init`` first, which creates the bucket if needed and writes its CORS rule for the page's
+origin, its bucket policy and its lifecycle rules. Every other ``MEDIA_`` variable of the
+environment is ignored.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ S3_SETTINGS = (
     "MEDIA_S3_SECRET_ACCESS_KEY",
     "MEDIA_S3_ADDRESSING_STYLE",
     "MEDIA_CDN_BASE_URL",
+    # The archive rule `storage init` writes (a store without GLACIER, such as Ceph RGW, wants
+    # MEDIA_STORAGE__ARCHIVE_AFTER_DAYS=0: no rule, and no start-up warning about the class).
+    "MEDIA_STORAGE__ARCHIVE_AFTER_DAYS",
+    "MEDIA_STORAGE__ARCHIVE_STORAGE_CLASS",
 )
 
 

@@ -28,6 +28,7 @@ def test_with_an_endpoint_the_demo_passes_on_the_s3_settings_only() -> None:
             "MEDIA_S3_ACCESS_KEY_ID": "key",
             "MEDIA_S3_SECRET_ACCESS_KEY": "secret",
             "MEDIA_S3_REGION": "",
+            "MEDIA_STORAGE__ARCHIVE_AFTER_DAYS": "0",
             "MEDIA_DATABASE_URL": "postgresql+psycopg://elsewhere/db",
         }
     )
@@ -38,6 +39,7 @@ def test_with_an_endpoint_the_demo_passes_on_the_s3_settings_only() -> None:
         "MEDIA_S3_BUCKET": "demo",
         "MEDIA_S3_ACCESS_KEY_ID": "key",
         "MEDIA_S3_SECRET_ACCESS_KEY": "secret",
+        "MEDIA_STORAGE__ARCHIVE_AFTER_DAYS": "0",
     }
     assert not demo.embeds_s3
     assert demo.s3_url == "http://rgw:7480"
