@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from media_grpc.adapters.database import build_session_factory
+from media_grpc.adapters.job_directories import sweep_left_job_directories
 from media_grpc.adapters.job_locks import job_locks_for
 from media_grpc.adapters.job_publisher import JobPublisher
 from media_grpc.adapters.outbox_gauges import OutboxGauges
@@ -71,6 +72,7 @@ def build_pipeline(app: Application) -> Pipeline:
         return Pipeline(
             build_relay(app, RabbitMqJobPublisher(settings.broker_url, topology_for(settings)))
         )
+    sweep_left_job_directories()  # an embedded server killed mid-job left its original there
     pool = stage_pool(settings)
     queue = InProcessQueue(build_middleware(app, pool), threads=settings.pipeline.worker_threads)
     return Pipeline(build_relay(app, queue), queue, pool)

@@ -36,17 +36,21 @@ def test_jobs_are_done_once_in_effect_through_repeated_sigkills_mid_job(
     settings = pipeline_app.settings
     chance = random.Random(9)
     logs = [tmp_path / f"worker-{n}.log" for n in range(KILLS + 1)]
+    temp_dir = tmp_path / "tmp"  # the workers' own, to count the job directories they leave
+    temp_dir.mkdir()
+    left: list[int] = []
     with running_relay(pipeline_app):
         with ThreadPoolExecutor(4) as pool:
             media_ids = list(
                 pool.map(lambda _: upload(pipeline_app, unique_user, png_bytes()), range(UPLOADS))
             )
         for log in logs[:KILLS]:
-            with worker_process(settings, log, stage_delay=0.3) as doomed:
+            with worker_process(settings, log, stage_delay=0.3, temp_dir=temp_dir) as doomed:
                 time.sleep(chance.uniform(0.2, 1.5))
                 doomed.send_signal(signal.SIGKILL)
                 doomed.wait(10)
-        with worker_process(settings, logs[-1]):
+            left.append(len(list(temp_dir.glob("media-job-*"))))
+        with worker_process(settings, logs[-1], temp_dir=temp_dir):
             ready = [wait_for(pipeline_app, m, {Status.READY}, timeout=120) for m in media_ids]
 
     texts = [log.read_text() for log in logs]
@@ -60,7 +64,10 @@ def test_jobs_are_done_once_in_effect_through_repeated_sigkills_mid_job(
     for media in ready:
         assert_one_variant_set(pipeline_app, media)
     assert interrupted >= 1, f"no job was interrupted by the {KILLS} SIGKILLs: kill later"
+    assert max(left) >= 1, f"no killed worker left a job directory behind ({left})"
+    assert not list(temp_dir.glob("media-job-*")), "a starting worker deletes those left"
     print(
         f"\n{UPLOADS}/{UPLOADS} READY with one variant set each after {KILLS} SIGKILLs; "
-        f"{runs} stage runs, {interrupted} interrupted mid-job"
+        f"{runs} stage runs, {interrupted} interrupted mid-job; job directories left after each "
+        f"kill: {left}, after the last worker: 0"
     )

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Sequence
 
+from media_grpc.adapters.job_directories import sweep_left_job_directories
 from media_grpc.bootstrap import build_application
 from media_grpc.config import Settings
 from media_grpc.domain.model import JobKind
@@ -22,6 +23,7 @@ def work(settings: Settings, kinds: Sequence[JobKind]) -> int:
     """Consume jobs of ``kinds`` until SIGTERM or SIGINT: running jobs get
     ``MEDIA_PIPELINE__STOP_GRACE_SECONDS`` to finish; what is left goes back to the queue."""
     runtime = ProcessRuntime("worker")
+    sweep_left_job_directories()  # a worker killed mid-job left its original there
     app = build_application(settings, migrate=False)
     runtime.on_stop("application", app.close)
     consumer = build_consumer(app, kinds)

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
 from media_grpc.adapters.blob_storage import BlobNotFound, BlobStorageUnavailable, ObjectInfo
+from media_grpc.adapters.job_directories import job_directory
 from media_grpc.adapters.job_locks import JobLocks
 from media_grpc.domain import lifecycle
 from media_grpc.domain.audit import WORKER, AuditAction
@@ -86,8 +86,8 @@ class MediaProcessing:
             kind = JobKind.for_purpose(media.purpose)
             log.info("job %s: running %s stage for media %s", job.job_id, kind, media.id)
             prefix = output_prefix(media.storage_key, video=media.purpose.is_video)
-            with tempfile.TemporaryDirectory(prefix="media-job-") as tmp:
-                source, work_dir = Path(tmp) / "original", Path(tmp) / "out"
+            with job_directory() as tmp:
+                source, work_dir = tmp / "original", tmp / "out"
                 work_dir.mkdir()
                 sha256 = self._download(media, frozen_original_key(media.storage_key), source)
                 result = self.run_stage(kind, _stage_job(media), source, work_dir)

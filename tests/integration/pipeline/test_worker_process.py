@@ -50,12 +50,17 @@ def worker_process(
     stage_delay: float = 0.0,
     url_query: str = "",
     stop_grace: float = 30,
+    temp_dir: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """A `media-grpc worker` (its temporary directory ``temp_dir`` where given)."""
+    env = worker_env(settings, stage_delay, url_query, stop_grace)
+    if temp_dir is not None:
+        env["TMPDIR"] = str(temp_dir)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             slow_stage_cli.command("worker"),
             cwd=slow_stage_cli.ROOT,
-            env=worker_env(settings, stage_delay, url_query, stop_grace),
+            env=env,
             stdout=log,
             stderr=log,
         )
