@@ -11,24 +11,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from media_grpc.adapters.job_directories import process_identity
+
 OWNER_FILE = "owner"
-
-
-def identity(pid: int) -> str | None:
-    """``"pid start-time"`` of a running process (a reused pid has another start time), or None
-    when there is no such process or it has ended (a zombie)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()  # after the command, which may hold spaces
-    state, start_time = fields[0], fields[19]
-    return None if state in ("Z", "X") else f"{pid} {start_time}"
 
 
 def alive(pids: set[int]) -> set[int]:
     """Those of ``pids`` still running."""
-    return {pid for pid in pids if identity(pid)}
+    return {pid for pid in pids if process_identity(pid)}
 
 
 def descendants(pid: int) -> set[int]:
@@ -55,7 +45,7 @@ def scratch_directory(prefix: str) -> Path:
     the directories of that prefix left by ended processes are deleted first."""
     sweep(prefix)
     home = Path(tempfile.mkdtemp(prefix=prefix))
-    (home / OWNER_FILE).write_text(identity(os.getpid()) or "")
+    (home / OWNER_FILE).write_text(process_identity(os.getpid()) or "")
     return home
 
 
@@ -71,7 +61,7 @@ def sweep(prefix: str) -> list[Path]:
             owner = (path / OWNER_FILE).read_text().strip()
         except OSError:
             continue
-        if owner and identity(int(owner.split()[0])) != owner:
+        if owner and process_identity(int(owner.split()[0])) != owner:
             shutil.rmtree(path, ignore_errors=True)
             if not path.exists():  # another user's is left
                 swept.append(path)
