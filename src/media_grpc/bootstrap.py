@@ -85,23 +85,24 @@ class Application:
             retry_after_seconds=self.settings.streams.retry_after_seconds,
         )
 
-    def servicer(self) -> MediaServicer:
-        return MediaServicer(
-            self.uploads,
-            self.queries,
-            self.messages,
-            posts=PostMedia(self.ctx),
-            deletion=MediaDeletion(self.ctx),
-            watching=self.watching(),
-            retries=ProcessingRetries(
+    def servicer(self, kind: type[MediaServicer] = MediaServicer, **replaced: Any) -> MediaServicer:
+        """The servicer over this application's use cases. Tests of a server that answers
+        otherwise in one respect give a subclass as ``kind``, or ``replaced`` use cases."""
+        parts: dict[str, Any] = {
+            "posts": PostMedia(self.ctx),
+            "deletion": MediaDeletion(self.ctx),
+            "retries": ProcessingRetries(
                 self.ctx,
                 self.settings.limits,
                 self.job_time_limit,
                 rates=self.uploads.rates,
                 restore_days=self.settings.storage.restore_days,
             ),
-            imports=self.imports(),
-        )
+            "imports": self.imports(),
+        }
+        if "watching" not in replaced:  # the change feed is built once, and only when used
+            parts["watching"] = self.watching()
+        return kind(self.uploads, self.queries, self.messages, **{**parts, **replaced})
 
     def imports(self) -> MediaImports:
         """ImportMedia and ResolveLegacyUrl, fetching under the MEDIA_IMPORT__ policy."""

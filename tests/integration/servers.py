@@ -1,32 +1,15 @@
 """gRPC servers of a test's own around the run's Application, for tests of server options and
-of servers that answer otherwise in one respect."""
+of servers that answer otherwise in one respect (``app.servicer(kind, **replaced)``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from media_grpc.api.server import RunningServer, create_server
 from media_grpc.api.servicer import MediaServicer
 from media_grpc.bootstrap import Application
-from media_grpc.service.deletion import MediaDeletion
-from media_grpc.service.posts import PostMedia
-
-S = TypeVar("S", bound=MediaServicer)
-
-
-def servicer_of(app: Application, kind: type[S], **parts: Any) -> S:
-    """A ``kind`` (a MediaServicer that answers otherwise in one respect) over ``app``'s use
-    cases; of the optional parts (watching, retries, imports, audit) only ``parts``."""
-    return kind(
-        app.uploads,
-        app.queries,
-        app.messages,
-        posts=PostMedia(app.ctx),
-        deletion=MediaDeletion(app.ctx),
-        **parts,
-    )
 
 
 @contextmanager

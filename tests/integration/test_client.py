@@ -22,7 +22,7 @@ from media_grpc.domain import lifecycle
 from media_grpc.domain.errors import FailedPrecondition
 from media_grpc.domain.model import Status
 from media_grpc.service.watching import MediaWatching
-from tests.integration.servers import servicer_of, serving
+from tests.integration.servers import serving
 
 MiB = 1024 * 1024
 
@@ -138,7 +138,7 @@ def test_watch_falls_back_to_polling_where_the_server_cannot_stream(
 ) -> None:
     token = issue_token(app.settings.auth, unique_user)
     with (
-        serving(app, servicer=servicer_of(app, NoWatchServicer)) as running,
+        serving(app, servicer=app.servicer(NoWatchServicer)) as running,
         MediaClient(f"127.0.0.1:{running.port}", token) as client,
     ):
         media = Uploader(client, wait=False).upload(
@@ -162,7 +162,7 @@ def test_watch_opens_the_stream_again_when_the_server_ends_it_early(
     app: Application, unique_user: str, tmp_path: Path
 ) -> None:
     short_watches = MediaWatching(app.ctx, poll_interval=0.05, max_seconds=0.3)
-    servicer = servicer_of(app, MediaServicer, watching=short_watches)
+    servicer = app.servicer(watching=short_watches)
     token = issue_token(app.settings.auth, unique_user)
     watches_before = REGISTRY.get_sample_value(
         "media_rpc_requests_total", {"method": "WatchMedia", "code": "OK"}

@@ -12,7 +12,7 @@ from media.v1 import media_pb2_grpc
 
 from media_grpc.api.servicer import Context, MediaServicer
 from media_grpc.bootstrap import Application
-from tests.integration.servers import servicer_of, serving
+from tests.integration.servers import serving
 
 Auth = Callable[..., list[tuple[str, str]]]
 
@@ -32,7 +32,7 @@ def test_unexpected_errors_are_internal_with_an_incident_id(
     app: Application, auth: Auth, unique_user: str
 ) -> None:
     with (
-        serving(app, servicer=servicer_of(app, BrokenServicer)) as running,
+        serving(app, servicer=app.servicer(BrokenServicer)) as running,
         grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel,
     ):
         stub = media_pb2_grpc.MediaServiceStub(channel)
